@@ -1,0 +1,25 @@
+# The README's two commands: `make demo` and `make test`. Both install everything first
+# (scripts/setup.sh is idempotent and quick when nothing changed).
+.PHONY: setup demo test test-python test-r check vignette bench
+
+PY := .venv/bin/python
+export RETICULATE_PYTHON := $(CURDIR)/.venv/bin/python
+
+setup:
+	bash scripts/setup.sh
+
+demo: setup
+	.venv/bin/twinpurify demo --out twinpurify-demo
+
+test: setup
+	bash scripts/test.sh
+
+test-python: setup
+	$(PY) -m pytest tests/python -q
+
+test-r: setup
+	Rscript -e 'testthat::test_local(".", reporter = "summary", stop_on_failure = TRUE)'
+
+bench: setup
+	$(PY) benchmarks/run_cohorts.py
+	$(PY) benchmarks/speed.py

@@ -1,0 +1,159 @@
+"""Command line: `twinpurify demo | fit | transform`."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from .data import InputError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="twinpurify",
+        description="Tumor-intrinsic embeddings of bulk tumor transcriptomes (Barlow Twins with the cohort's "
+                    "adjacent normals as background). Tables are samples x genes (first column = sample names) "
+                    "as .csv/.tsv/.txt (optionally .gz), .parquet or .h5ad.")
+    p.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = p.add_subparsers(dest="command")
+
+    d = sub.add_parser("demo", help="fit every method on the built-in simulated cohort and print the comparison")
+    d.add_argument("--out", default="twinpurify-demo", help="folder for demo_results.csv/.md and demo_embeddings.png")
+    d.add_argument("--n-tumors", type=int, default=400)
+    d.add_argument("--n-normals", type=int, default=60)
+    d.add_argument("--n-genes", type=int, default=2000)
+    d.add_argument("--epochs", default="auto", help="training epochs of the neural methods (default: auto)")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    f = sub.add_parser("fit", help="fit a model on tumors and normals; save it and (optionally) the embedding")
+    src = f.add_argument_group("input (either --tumor and --normal, or --input with --samples or an .h5ad obs column)")
+    src.add_argument("--tumor", help="tumor expression table")
+    src.add_argument("--normal", help="adjacent-normal expression table")
+    src.add_argument("--input", help="one expression table (or .h5ad) holding tumors and normals")
+    src.add_argument("--samples", help="sample sheet for --input: first column sample names")
+    src.add_argument("--normal-key", default="sample_type", help="sample-sheet / obs column telling normals (default sample_type)")
+    src.add_argument("--normal-value", default="normal", help="value of that column for normals (default 'normal')")
+    f.add_argument("--model", required=True, help="output folder for the model (config.json + weights.safetensors)")
+    f.add_argument("--embedding", help="also write the tumors' embedding to this table")
+    f.add_argument("--n-components", type=int, default=64)
+    f.add_argument("--n-genes", type=int, default=5000, help="top-variable genes to use (0 = all)")
+    f.add_argument("--input-scale", default="auto", choices=["auto", "counts", "log2", "linear"])
+    f.add_argument("--epochs", default="auto")
+    f.add_argument("--batch-size", default="auto")
+    f.add_argument("--beta-max", type=float, default=None, help="largest normal fraction mixed into a view")
+    f.add_argument("--device", default="auto")
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--overwrite", action="store_true", help="replace an existing model folder")
+    _shared(f)
+
+    t = sub.add_parser("transform", help="embed samples with a saved model")
+    t.add_argument("--model", required=True, help="model folder written by `twinpurify fit` (or R's saveTwinPurify)")
+    t.add_argument("--input", required=True, help="expression table to embed")
+    t.add_argument("--output", required=True, help="embedding table to write")
+    t.add_argument("--fill-missing", choices=["error", "mean"], default=None,
+                   help="missing genes: error (default) or fill with the training mean")
+    t.add_argument("--device", default=None)
+    _shared(t)
+    return p
+
+
+def _shared(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--genes-as-rows", action="store_true", help="tables have genes as rows and samples as columns")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or messages")
+
+
+def _int_or_auto(v: str) -> object:
+    return v if v == "auto" else int(v)
+
+
+def _cmd_demo(a: argparse.Namespace) -> int:
+    from .demo import format_table, run_demo
+
+    print(f"TwinPurify demo: simulated cohort of {a.n_tumors} tumors and {a.n_normals} normals x {a.n_genes} genes")
+    table = run_demo(a.out, a.n_tumors, a.n_normals, a.n_genes, a.seed, _int_or_auto(a.epochs), verbose=not a.quiet)
+    print()
+    print(format_table(table))
+    print("\npurity R²: CV R² of the true purity from the embedding (leakage, lower is better); subtype F1: CV "
+          "macro-F1;\nimmune / program R²: CV R² of the true immune fraction and intrinsic programs (higher is better).")
+    print(f"results: {Path(a.out) / 'demo_results.csv'}   figure: {Path(a.out) / 'demo_embeddings.png'}")
+    return 0
+
+
+def _cmd_fit(a: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .estimator import TwinPurify
+    from .io import read_h5ad, read_samples_split, read_table, write_table
+
+    params = dict(n_components=a.n_components, n_genes=a.n_genes or None, input_scale=a.input_scale,
+                  max_epochs=_int_or_auto(a.epochs), batch_size=_int_or_auto(a.batch_size), device=a.device,
+                  random_state=a.seed, verbose=not a.quiet)
+    if a.beta_max is not None:
+        params["beta_max"] = a.beta_max
+    if Path(a.model).exists() and not a.overwrite:
+        raise InputError(f"{a.model} exists; pass --overwrite to replace it")
+    model = TwinPurify(**params)
+    if a.tumor and a.normal:
+        tumor, normal = read_table(a.tumor, a.genes_as_rows), read_table(a.normal, a.genes_as_rows)
+    elif a.input and a.input.endswith(".h5ad") and not a.samples:
+        adata = read_h5ad(a.input)
+        if a.normal_key not in adata.obs.columns:
+            raise InputError(f"{a.input}: obs has no column {a.normal_key!r}; set --normal-key")
+        is_normal = (adata.obs[a.normal_key].astype(str) == a.normal_value).to_numpy()
+        tumor, normal = adata[~is_normal].to_df(), adata[is_normal].to_df()
+    elif a.input:
+        samples = pd.read_csv(a.samples, sep=None, engine="python", index_col=0) if a.samples else None
+        tumor, normal = read_samples_split(read_table(a.input, a.genes_as_rows), samples, a.normal_key, a.normal_value)
+    else:
+        raise InputError("give --tumor and --normal, or --input (with --samples unless it is an .h5ad)")
+    Z = model.fit_transform(tumor, normal)
+    model.save(a.model, overwrite=a.overwrite)
+    if not a.quiet:
+        info = model.embedding_info()
+        print(f"fitted on {tumor.shape[0]} tumors / {normal.shape[0]} normals, {info['n_genes']} genes "
+              f"({info['input_scale']}), {info['epochs']} epochs on {info['device']}; model saved to {a.model}")
+    if a.embedding:
+        write_table(Z, a.embedding)
+        if not a.quiet:
+            print(f"embedding ({Z.shape[0]} x {Z.shape[1]}) written to {a.embedding}")
+    return 0
+
+
+def _cmd_transform(a: argparse.Namespace) -> int:
+    from .base import load_model
+    from .io import read_table, write_table
+
+    model = load_model(a.model, device=a.device)
+    if a.fill_missing:
+        model.preprocessor_.fill_missing = a.fill_missing
+    Z = model.transform(read_table(a.input, a.genes_as_rows))
+    write_table(Z, a.output)
+    if not a.quiet:
+        print(f"embedding ({Z.shape[0]} x {Z.shape[1]}) written to {a.output}")
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = _parser()
+    a = parser.parse_args(argv)
+    if a.version:
+        from . import __version__
+        print(f"twinpurify {__version__}")
+        return 0
+    if a.command is None:
+        parser.print_help()
+        return 2
+    if getattr(a, "quiet", False):
+        logging.getLogger("twinpurify").setLevel(logging.ERROR)
+    try:
+        return {"demo": _cmd_demo, "fit": _cmd_fit, "transform": _cmd_transform}[a.command](a)
+    except (InputError, FileNotFoundError, FileExistsError) as exc:
+        print(f"twinpurify {a.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,357 @@
+"""Input coercion, validation and preprocessing shared by TwinPurify and its baselines.
+
+Everything that touches user data goes through here, so every method sees the same genes, the same
+log scale and the same standardisation, and every bad input gets one clear error naming the culprit.
+"""
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+logger = logging.getLogger("twinpurify")
+
+INPUT_SCALES = ("auto", "counts", "log2", "linear")
+FILL_POLICIES = ("error", "mean")
+
+
+class InputError(ValueError):
+    """Raised for bad user input; the message names the offending samples or genes."""
+
+
+def _preview(names: Sequence[Any], limit: int = 5) -> str:
+    names = [str(n) for n in names]
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+@dataclass
+class Matrix:
+    """A samples x genes float matrix with its sample and gene names."""
+
+    values: np.ndarray
+    samples: list[str]
+    genes: list[str]
+    named_genes: bool = False  # True when gene names came from the user (DataFrame / AnnData)
+    frame: bool = False  # True when the caller passed a DataFrame (results go back as DataFrames)
+    obs: Optional[pd.DataFrame] = field(default=None, repr=False)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.values.shape  # type: ignore[return-value]
+
+    def subset(self, mask: np.ndarray) -> "Matrix":
+        idx = np.flatnonzero(mask)
+        return Matrix(
+            self.values[idx], [self.samples[i] for i in idx], self.genes, self.named_genes, self.frame,
+            None if self.obs is None else self.obs.iloc[idx],
+        )
+
+
+def _is_anndata(x: Any) -> bool:
+    return type(x).__name__ == "AnnData" and hasattr(x, "obs") and hasattr(x, "var_names")
+
+
+def as_matrix(x: Any, what: str = "input", layer: Optional[str] = None) -> Matrix:
+    """Turn numpy, pandas, scipy sparse or AnnData into a validated float32 `Matrix`."""
+    import scipy.sparse as sp
+
+    obs = None
+    frame = False
+    named = False
+    if x is None:
+        raise InputError(f"{what}: no data given (None)")
+    if _is_anndata(x):
+        data = x.layers[layer] if layer is not None else x.X
+        if data is None:
+            raise InputError(f"{what}: the AnnData has no expression matrix (X is None)")
+        samples, genes, named, obs = list(map(str, x.obs_names)), list(map(str, x.var_names)), True, x.obs
+    elif isinstance(x, pd.DataFrame):
+        nonnum = [c for c, dt in zip(x.columns, x.dtypes) if not pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt)]
+        if nonnum:
+            raise InputError(
+                f"{what}: non-numeric columns {_preview(nonnum)}; expected samples as rows and only numeric "
+                "gene columns (move sample annotations out, or set them as the index)"
+            )
+        data, samples, genes, named, frame = x.to_numpy(), list(map(str, x.index)), list(map(str, x.columns)), True, True
+    elif sp.issparse(x) or isinstance(x, np.ndarray) or isinstance(x, (list, tuple)):
+        data = x
+        samples = genes = []  # filled below
+    else:
+        raise InputError(
+            f"{what}: unsupported type {type(x).__name__}; pass a numpy array, pandas DataFrame, "
+            "scipy sparse matrix or AnnData (samples as rows, genes as columns)"
+        )
+    if sp.issparse(data):
+        data = data.toarray()
+    try:
+        arr = np.asarray(data)
+        if arr.dtype.kind not in "biuf":
+            arr = arr.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{what}: values are not numeric ({exc})") from None
+    if arr.dtype.kind == "b":
+        raise InputError(f"{what}: values are boolean, expected numeric expression values")
+    if arr.ndim != 2:
+        raise InputError(f"{what}: expected a 2-D samples x genes matrix, got {arr.ndim} dimension(s)")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise InputError(f"{what}: empty matrix ({arr.shape[0]} samples x {arr.shape[1]} genes)")
+    if not samples:
+        samples = [f"sample_{i}" for i in range(arr.shape[0])]
+        genes = [f"gene_{j}" for j in range(arr.shape[1])]
+    _check_unique(samples, what, "sample")
+    _check_unique(genes, what, "gene")
+    values = arr.astype(np.float32, copy=False)
+    _check_finite(values, samples, genes, what)
+    return Matrix(values, samples, genes, named, frame, obs)
+
+
+def _check_unique(names: list[str], what: str, kind: str) -> None:
+    s = pd.Series(names)
+    dup = s[s.duplicated()].unique().tolist()
+    if dup:
+        raise InputError(f"{what}: duplicate {kind} names: {_preview(dup)}; {kind} names must be unique")
+
+
+def _check_finite(values: np.ndarray, samples: list[str], genes: list[str], what: str) -> None:
+    bad = ~np.isfinite(values)
+    if bad.any():
+        rows = np.flatnonzero(bad.any(axis=1))
+        cols = np.flatnonzero(bad.any(axis=0))
+        kind = "NaN" if np.isnan(values[bad]).any() else "Inf"
+        raise InputError(
+            f"{what}: {int(bad.sum())} missing or infinite values ({kind}) in samples "
+            f"{_preview([samples[i] for i in rows])} and genes {_preview([genes[j] for j in cols])}; "
+            "impute them or drop those genes first"
+        )
+
+
+def check_orientation(m: Matrix, what: str) -> None:
+    """Catch genes-x-samples matrices: far more rows than columns, and few columns."""
+    n, g = m.shape
+    if n >= 2000 and g <= 1000 and n >= 5 * g:
+        raise InputError(
+            f"{what}: {n} rows x {g} columns looks like genes as rows and samples as columns; TwinPurify "
+            "expects samples as rows. Pass the transpose (X.T), or set check_orientation=False if this "
+            "really is a tall samples x genes matrix"
+        )
+
+
+def align_pair(tumor: Matrix, normal: Matrix) -> tuple[Matrix, Matrix]:
+    """Give tumors and normals the same gene columns, in the tumors' order."""
+    shared_rows = set(tumor.samples) & set(normal.samples)
+    if tumor.named_genes and normal.named_genes and len(shared_rows) >= 3 and \
+            len(shared_rows) >= 0.5 * min(len(tumor.samples), len(normal.samples)):
+        raise InputError(
+            f"tumor and normal share {len(shared_rows)} row names (e.g. {_preview(sorted(shared_rows), 3)}): "
+            "are samples in columns and genes in rows? pass the transposes (samples as rows)"
+        )
+    if tumor.named_genes and normal.named_genes:
+        if tumor.genes == normal.genes:
+            return tumor, normal
+        shared = [g for g in tumor.genes if g in set(normal.genes)]
+        if not shared:
+            if set(tumor.samples) & set(normal.samples) or (tumor.shape[0] == normal.shape[0] and tumor.shape[1] != normal.shape[1]):
+                hint = " (the row names match: are samples in columns? pass the transpose)"
+            else:
+                hint = ""
+            raise InputError(
+                f"tumor and normal share no gene names (tumor genes e.g. {_preview(tumor.genes, 3)}; "
+                f"normal genes e.g. {_preview(normal.genes, 3)}){hint}"
+            )
+        dropped = len(tumor.genes) - len(shared)
+        if dropped or len(shared) < len(normal.genes):
+            logger.info("using the %d genes shared by tumor and normal (%d tumor-only and %d normal-only dropped)",
+                        len(shared), dropped, len(normal.genes) - len(shared))
+        ti = pd.Index(tumor.genes).get_indexer(shared)
+        ni = pd.Index(normal.genes).get_indexer(shared)
+        return (Matrix(tumor.values[:, ti], tumor.samples, shared, True, tumor.frame, tumor.obs),
+                Matrix(normal.values[:, ni], normal.samples, shared, True, normal.frame, normal.obs))
+    if tumor.shape[1] != normal.shape[1]:
+        hint = ""
+        if tumor.shape[0] == normal.shape[0]:
+            hint = " (they have the same number of rows: are genes in rows? pass the transposes)"
+        raise InputError(
+            f"tumor has {tumor.shape[1]} genes but normal has {normal.shape[1]}; without gene names "
+            f"the columns must match one to one{hint}"
+        )
+    return tumor, normal
+
+
+def detect_scale(values: np.ndarray) -> str:
+    """Guess counts / linear / log2 from the values; the choice is logged so users can override it."""
+    if (values < 0).any():
+        return "log2"
+    vmax = float(values.max())
+    sample = values.ravel()[:: max(1, values.size // 200_000)]
+    integer = bool(np.all(np.abs(sample - np.round(sample)) < 1e-6))
+    if vmax > 100:
+        return "counts" if integer else "linear"
+    return "log2"
+
+
+def to_log2(values: np.ndarray, scale: str, samples: Sequence[str], what: str) -> np.ndarray:
+    """Bring values to the log2 scale the model works in (float32)."""
+    if scale == "log2":
+        return values.astype(np.float32, copy=False)
+    neg = (values < 0).any(axis=1)
+    if neg.any():
+        raise InputError(
+            f"{what}: negative values in samples {_preview([samples[i] for i in np.flatnonzero(neg)])} "
+            f"but input_scale={scale!r} expects non-negative {scale}; use input_scale='log2' for log data"
+        )
+    if scale == "counts":
+        lib = values.sum(axis=1, keepdims=True, dtype=np.float64)
+        empty = np.flatnonzero(lib[:, 0] <= 0)
+        if empty.size:
+            raise InputError(f"{what}: samples with zero total counts: {_preview([samples[i] for i in empty])}")
+        return np.log2(values / lib * 1e6 + 1.0).astype(np.float32)
+    if scale == "linear":
+        return np.log2(values.astype(np.float64) + 1.0).astype(np.float32)
+    raise InputError(f"input_scale must be one of {INPUT_SCALES}, got {scale!r}")
+
+
+@dataclass
+class Preprocessor:
+    """Log scale, gene selection and standardisation, fitted on the training tumors.
+
+    Stored with every model so that `transform` on new samples repeats exactly what training saw.
+    """
+
+    input_scale: str = "auto"
+    n_genes: Optional[int] = 5000
+    fill_missing: str = "error"
+    scale_: Optional[str] = None
+    genes_in_: Optional[list[str]] = None
+    named_genes_: bool = False
+    genes_: Optional[list[str]] = None
+    gene_index_: Optional[np.ndarray] = None
+    mean_: Optional[np.ndarray] = None
+    std_: Optional[np.ndarray] = None
+
+    def fit(self, tumor: Matrix, normal: Optional[Matrix] = None) -> "Preprocessor":
+        if self.input_scale not in INPUT_SCALES:
+            raise InputError(f"input_scale must be one of {INPUT_SCALES}, got {self.input_scale!r}")
+        if self.fill_missing not in FILL_POLICIES:
+            raise InputError(f"fill_missing must be one of {FILL_POLICIES}, got {self.fill_missing!r}")
+        if self.input_scale == "auto":
+            both = tumor.values if normal is None else np.concatenate([tumor.values[:200], normal.values[:200]])
+            self.scale_ = detect_scale(both)
+            msg = {"counts": "integer counts -> log2(CPM + 1)", "linear": "non-negative linear values (TPM/FPKM-like) -> log2(x + 1)",
+                   "log2": "log-scale values, used as they are"}[self.scale_]
+            logger.info("input_scale='auto' detected %s; set input_scale to override", msg)
+        else:
+            self.scale_ = self.input_scale
+        logt = to_log2(tumor.values, self.scale_, tumor.samples, "tumor")
+        std = logt.std(axis=0, dtype=np.float64)
+        zero = std <= 1e-8
+        if zero.all():
+            raise InputError("tumor: every gene has zero variance across the tumors; nothing to learn from")
+        if zero.any():
+            dropped = [tumor.genes[j] for j in np.flatnonzero(zero)]
+            logger.warning("dropping %d zero-variance genes: %s", len(dropped), _preview(dropped))
+        candidates = np.flatnonzero(~zero)
+        k = len(candidates) if self.n_genes is None else min(int(self.n_genes), len(candidates))
+        if k < 2:
+            raise InputError(f"n_genes must leave at least 2 genes, got {k}")
+        order = np.argsort(-std[candidates], kind="stable")[:k]
+        idx = np.sort(candidates[order])
+        self.genes_in_ = list(tumor.genes)
+        self.named_genes_ = tumor.named_genes
+        self.gene_index_ = idx
+        self.genes_ = [tumor.genes[j] for j in idx]
+        sel = logt[:, idx]
+        self.mean_ = sel.mean(axis=0, dtype=np.float64).astype(np.float32)
+        self.std_ = np.maximum(sel.std(axis=0, dtype=np.float64), 1e-6).astype(np.float32)
+        return self
+
+    def select(self, m: Matrix, what: str = "input") -> np.ndarray:
+        """Columns of the model's genes from `m`, still on its input scale; missing genes per fill policy."""
+        if self.genes_ is None:
+            raise RuntimeError("Preprocessor is not fitted")
+        if self.named_genes_ and m.named_genes:
+            pos = pd.Index(m.genes).get_indexer(self.genes_)
+            missing = [g for g, p in zip(self.genes_, pos) if p < 0]
+            if missing and self.fill_missing == "error":
+                raise InputError(
+                    f"{what}: {len(missing)} of the model's {len(self.genes_)} genes are missing: {_preview(missing)}; "
+                    "supply them, or set fill_missing='mean' to fill them with the training mean"
+                )
+            out = np.empty((m.shape[0], len(self.genes_)), dtype=np.float32)
+            ok = pos >= 0
+            out[:, ok] = m.values[:, pos[ok]]
+            return out if ok.all() else self._fill(out, ~ok)
+        if m.shape[1] != len(self.genes_in_):
+            raise InputError(
+                f"{what}: has {m.shape[1]} genes (columns) but the model was fitted on {len(self.genes_in_)}; "
+                "without gene names the columns must be the training columns in the same order"
+            )
+        return m.values[:, self.gene_index_]
+
+    def _fill(self, out: np.ndarray, missing: np.ndarray) -> np.ndarray:
+        # Missing genes get the training mean on the log scale, i.e. 0 after standardisation; the
+        # scale conversion of a sample must therefore skip them (marked as NaN until standardise).
+        out[:, missing] = np.nan
+        return out
+
+    def log2(self, selected: np.ndarray, samples: Sequence[str], what: str = "input") -> np.ndarray:
+        nan = np.isnan(selected)
+        if not nan.any():
+            return to_log2(selected, self.scale_, samples, what)
+        if self.scale_ == "counts":
+            raise InputError(f"{what}: fill_missing='mean' cannot be used with count input (library sizes "
+                             "would change); use log2 or linear input")
+        vals = to_log2(np.where(nan, 0.0, selected).astype(np.float32), self.scale_, samples, what)
+        return np.where(nan, self.mean_[None, :], vals).astype(np.float32)
+
+    def standardize(self, logx: np.ndarray) -> np.ndarray:
+        return ((logx - self.mean_) / self.std_).astype(np.float32)
+
+    def transform(self, m: Matrix, what: str = "input") -> np.ndarray:
+        """Standardised log2 values of the model's genes: what the encoders take."""
+        return self.standardize(self.log2(self.select(m, what), m.samples, what))
+
+    # -- persistence (JSON config + arrays; no pickle) --
+    def to_config(self) -> dict:
+        return {"input_scale": self.input_scale, "n_genes": self.n_genes, "fill_missing": self.fill_missing,
+                "scale_": self.scale_, "genes_in_": self.genes_in_, "named_genes_": self.named_genes_,
+                "genes_": self.genes_}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"preprocessor.mean": self.mean_, "preprocessor.std": self.std_,
+                "preprocessor.gene_index": self.gene_index_.astype(np.int64)}
+
+    @classmethod
+    def from_config(cls, cfg: dict, arrays: dict[str, np.ndarray]) -> "Preprocessor":
+        p = cls(input_scale=cfg["input_scale"], n_genes=cfg["n_genes"], fill_missing=cfg["fill_missing"])
+        p.scale_, p.genes_in_, p.named_genes_, p.genes_ = cfg["scale_"], cfg["genes_in_"], cfg["named_genes_"], cfg["genes_"]
+        p.mean_ = np.asarray(arrays["preprocessor.mean"], dtype=np.float32)
+        p.std_ = np.asarray(arrays["preprocessor.std"], dtype=np.float32)
+        p.gene_index_ = np.asarray(arrays["preprocessor.gene_index"], dtype=np.int64)
+        return p
+
+
+def split_anndata(adata: Any, normal_key: str, normal_value: Any, layer: Optional[str] = None) -> tuple[Matrix, Matrix]:
+    """Split one AnnData into tumors and normals by an `.obs` column."""
+    if normal_key not in adata.obs.columns:
+        raise InputError(f"normal_key {normal_key!r} is not a column of adata.obs (columns: {_preview(list(adata.obs.columns))})")
+    m = as_matrix(adata, "adata", layer=layer)
+    is_normal = (adata.obs[normal_key].astype(str) == str(normal_value)).to_numpy()
+    if not is_normal.any():
+        values = adata.obs[normal_key].astype(str).unique().tolist()
+        raise InputError(f"no sample has {normal_key} == {normal_value!r} (values present: {_preview(values)})")
+    return m.subset(~is_normal), m.subset(is_normal)
+
+
+def check_training_pair(tumor: Matrix, normal: Matrix) -> None:
+    if normal.shape[0] < 2:
+        raise InputError(f"normal: need at least 2 normal samples to mix views from, got {normal.shape[0]}")
+    if tumor.shape[0] < 4:
+        raise InputError(f"tumor: need at least 4 tumor samples to train on, got {tumor.shape[0]}")
+    clash = sorted(set(tumor.samples) & set(normal.samples))
+    if clash and tumor.named_genes and normal.named_genes:
+        warnings.warn(f"samples named as both tumor and normal: {_preview(clash)}", stacklevel=3)

@@ -1,0 +1,159 @@
+"""Files in and out: CSV/TSV (gzipped or not), parquet, h5ad, and R's SummarizedExperiment.
+
+Every write goes to a temporary file beside the target and is renamed into place, so a crash or a
+full disk never leaves a truncated result where a good one was.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator, Optional, Union
+
+import numpy as np
+import pandas as pd
+
+from .data import InputError
+
+PathLike = Union[str, os.PathLike]
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz", ".parquet", ".pq")
+
+
+@contextlib.contextmanager
+def atomic_path(path: PathLike) -> Iterator[Path]:
+    """Yield a temporary path in the target's folder; rename it onto `path` only on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _kind(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(".h5ad"):
+        return "h5ad"
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    if name.endswith((".tsv", ".tsv.gz", ".txt", ".txt.gz")):
+        return "tsv"
+    if name.endswith((".csv", ".csv.gz")):
+        return "csv"
+    raise InputError(f"{path}: unknown file type; use .csv, .tsv, .txt (optionally .gz), .parquet or .h5ad")
+
+
+def read_table(path: PathLike, genes_as_rows: bool = False) -> pd.DataFrame:
+    """A samples x genes DataFrame from a text or parquet table whose first column names the rows."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    kind = _kind(path)
+    if kind == "h5ad":
+        adata = read_h5ad(path)
+        df = adata.to_df()
+    elif kind == "parquet":
+        df = pd.read_parquet(path)
+        first = df.columns[0]
+        if not pd.api.types.is_numeric_dtype(df[first]):
+            df = df.set_index(first)
+    else:
+        df = pd.read_csv(path, sep="\t" if kind == "tsv" else ",", index_col=0)
+    if df.empty:
+        raise InputError(f"{path}: the table is empty")
+    df.index = df.index.astype(str)
+    df.columns = df.columns.astype(str)
+    return df.T if genes_as_rows else df
+
+
+def read_h5ad(path: PathLike) -> Any:
+    try:
+        import anndata as ad
+    except ImportError as exc:  # pragma: no cover
+        raise ImportError("reading .h5ad needs anndata: pip install 'twinpurify[anndata]'") from exc
+    return ad.read_h5ad(path)
+
+
+def write_table(df: pd.DataFrame, path: PathLike) -> Path:
+    """Write a DataFrame (index kept) as CSV/TSV/parquet by suffix, atomically."""
+    path = Path(path)
+    kind = _kind(path)
+    with atomic_path(path) as tmp:
+        if kind == "parquet":
+            df.to_parquet(tmp)
+        elif kind == "h5ad":
+            import anndata as ad
+            ad.AnnData(df.to_numpy(np.float32), obs=pd.DataFrame(index=df.index.astype(str)),
+                       var=pd.DataFrame(index=df.columns.astype(str))).write_h5ad(tmp)
+        else:
+            df.to_csv(tmp, sep="\t" if kind == "tsv" else ",",
+                      compression="gzip" if path.name.endswith(".gz") else None)
+    return path
+
+
+def read_samples_split(expr: pd.DataFrame, samples: Optional[pd.DataFrame], normal_key: str,
+                       normal_value: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split an expression table into tumors and normals with a sample sheet column."""
+    if samples is None:
+        raise InputError("one expression file needs a sample sheet (--samples) to tell tumors from normals")
+    if normal_key not in samples.columns:
+        raise InputError(f"the sample sheet has no column {normal_key!r} (columns: {', '.join(map(str, samples.columns[:10]))})")
+    samples = samples.copy()
+    samples.index = samples.index.astype(str)
+    missing = expr.index.difference(samples.index)
+    if len(missing):
+        raise InputError(f"{len(missing)} samples of the expression table are not in the sample sheet: "
+                         f"{', '.join(missing[:5])}")
+    is_normal = (samples.loc[expr.index, normal_key].astype(str) == str(normal_value)).to_numpy()
+    return expr[~is_normal], expr[is_normal]
+
+
+# ---- R objects (rpy2 + anndata2ri; the R side must not run reticulate in the same process) ----------
+
+def read_summarized_experiment(source: Any, assay: Optional[str] = None) -> Any:
+    """An AnnData (samples x genes) from a SummarizedExperiment/SingleCellExperiment.
+
+    `source` is a path to an .rds file or an rpy2 object holding the experiment. Assay `assay`
+    (default the first) becomes `X`, colData becomes `.obs`, rowData `.var`. Needs rpy2 and
+    anndata2ri, and R with SingleCellExperiment.
+    """
+    try:
+        import anndata2ri
+        import rpy2.robjects as ro
+        from rpy2.robjects.conversion import localconverter
+    except ImportError as exc:
+        raise ImportError("reading R objects needs rpy2 and anndata2ri: pip install 'twinpurify[r]'") from exc
+    ro.r("suppressPackageStartupMessages(library(SingleCellExperiment))")
+    if isinstance(source, (str, os.PathLike)):
+        p = Path(source)
+        if not p.is_file():
+            raise InputError(f"{p}: no such file")
+        obj = ro.r["readRDS"](str(p))
+    else:
+        obj = source
+    to_sce = ro.r("""function(x, assay) {
+        if (!methods::is(x, "SummarizedExperiment"))
+            stop("not a SummarizedExperiment but a ", class(x)[1])
+        if (!is.null(assay)) {
+            if (!assay %in% SummarizedExperiment::assayNames(x))
+                stop("no assay named '", assay, "'; assays: ", paste(SummarizedExperiment::assayNames(x), collapse = ", "))
+            SummarizedExperiment::assays(x) <- SummarizedExperiment::assays(x)[assay]
+        }
+        if (length(SummarizedExperiment::assays(x)) == 0) stop("the experiment has no assay")
+        if (is.null(colnames(x)) || is.null(rownames(x))) stop("the experiment needs row (gene) and column (sample) names")
+        x <- methods::as(x, "SingleCellExperiment")
+        SingleCellExperiment::reducedDims(x) <- list()
+        x
+    }""")
+    try:
+        sce = to_sce(obj, ro.NULL if assay is None else assay)
+    except Exception as exc:  # rpy2's RRuntimeError carries R's message
+        raise InputError(f"cannot read the R object: {str(exc).strip()}") from None
+    with localconverter(anndata2ri.converter):
+        adata = ro.conversion.get_conversion().rpy2py(sce)
+    return adata

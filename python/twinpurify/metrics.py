@@ -1,0 +1,114 @@
+"""Cross-validated probes that score an embedding: what it keeps and what it leaks.
+
+Every probe is refit inside each fold (scaler and model in one pipeline), so no score sees its
+test samples during fitting.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegressionCV, RidgeCV
+from sklearn.metrics import f1_score, r2_score
+from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+RIDGE_ALPHAS = np.logspace(-2, 4, 13)
+
+
+def _clean(Z, y) -> tuple[np.ndarray, np.ndarray]:
+    Z = np.asarray(Z, dtype=np.float64)
+    y = np.asarray(y)
+    keep = pd.notna(y) if y.dtype == object else np.isfinite(y.astype(float)) if y.dtype.kind in "fiu" else pd.notna(y)
+    return Z[keep], y[keep]
+
+
+def cv_r2(Z, y, folds: int = 5, seed: int = 0) -> float:
+    """Cross-validated R^2 of a ridge regression of y on the embedding (alpha chosen inside each fold)."""
+    Z, y = _clean(Z, y)
+    y = y.astype(float)
+    pred = cross_val_predict(make_pipeline(StandardScaler(), RidgeCV(alphas=RIDGE_ALPHAS)), Z, y,
+                             cv=KFold(folds, shuffle=True, random_state=seed))
+    return float(r2_score(y, pred))
+
+
+def purity_leakage(Z, purity, folds: int = 5, seed: int = 0) -> float:
+    """How much purity can be read off the embedding (CV R^2; lower is purer)."""
+    return cv_r2(Z, purity, folds, seed)
+
+
+def macro_f1(Z, labels, folds: int = 5, seed: int = 0, exclude: Optional[list[str]] = None) -> float:
+    """Cross-validated macro-F1 of a logistic-regression probe (classes under `folds` members dropped).
+
+    The L2 strength is chosen by an inner 3-fold CV inside each outer fold: a fixed C would favour
+    embeddings whose scale happens to suit it (and penalise PCA's whitened tail components).
+    """
+    Z, y = _clean(Z, labels)
+    y = y.astype(str)
+    keep = np.ones(len(y), bool)
+    if exclude:
+        keep &= ~np.isin(y, exclude)
+    counts = pd.Series(y[keep]).value_counts()
+    keep &= np.isin(y, counts[counts >= folds].index)
+    Z, y = Z[keep], y[keep]
+    if len(np.unique(y)) < 2:
+        return float("nan")
+    probe = make_pipeline(StandardScaler(), LogisticRegressionCV(Cs=np.logspace(-3, 1, 5), cv=3, max_iter=3000,
+                                                               scoring="f1_macro"))
+    pred = cross_val_predict(probe, Z, y, cv=StratifiedKFold(folds, shuffle=True, random_state=seed))
+    return float(f1_score(y, pred, average="macro"))
+
+
+def c_index(Z, time, event, folds: int = 5, seed: int = 0, n_pcs: int = 10, alpha: float = 1.0) -> float:
+    """Cross-validated Harrell's C of a ridge Cox model on the embedding's top principal components.
+
+    Needs scikit-survival. The Cox model's prediction is a risk score (higher = earlier event),
+    which is what concordance_index_censored expects.
+    """
+    from sklearn.decomposition import PCA
+    from sksurv.linear_model import CoxPHSurvivalAnalysis
+    from sksurv.metrics import concordance_index_censored
+
+    Z = np.asarray(Z, dtype=np.float64)
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event, dtype=float)
+    ok = np.isfinite(time) & np.isfinite(event) & (time > 0)
+    Z, time, event = Z[ok], time[ok], event[ok].astype(bool)
+    risk = np.empty(len(time))
+    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    for train, test in cv.split(Z, event):
+        k = min(n_pcs, Z.shape[1], len(train) - 1)
+        pipe = make_pipeline(StandardScaler(), PCA(k, random_state=seed), StandardScaler())
+        Ztr = pipe.fit_transform(Z[train])
+        y = np.array(list(zip(event[train], time[train])), dtype=[("event", bool), ("time", float)])
+        cox = CoxPHSurvivalAnalysis(alpha=alpha).fit(Ztr, y)
+        risk[test] = cox.predict(pipe.transform(Z[test]))
+    return float(concordance_index_censored(event, time, risk)[0])
+
+
+def purity_spearman(Z, purity) -> tuple[float, float]:
+    """Mean and max absolute Spearman correlation of the embedding's dimensions with purity."""
+    from scipy.stats import spearmanr
+
+    Z, p = _clean(Z, purity)
+    rho = np.array([spearmanr(Z[:, j], p.astype(float))[0] for j in range(Z.shape[1])])
+    rho = np.abs(np.nan_to_num(rho))
+    return float(rho.mean()), float(rho.max())
+
+
+def score_embedding(Z, truth: pd.DataFrame, *, purity: str = "purity", subtype: Optional[str] = "subtype",
+                    continuous: Optional[list[str]] = None, survival: Optional[tuple[str, str]] = None,
+                    exclude_subtypes: Optional[list[str]] = None, seed: int = 0) -> dict[str, float]:
+    """All probes at once, for the tables of the demo and the benchmarks."""
+    out: dict[str, float] = {"purity_R2": purity_leakage(Z, truth[purity], seed=seed)}
+    if subtype is not None:
+        out["subtype_F1"] = macro_f1(Z, truth[subtype], seed=seed)
+        if exclude_subtypes:
+            out["subtype_F1_noNL"] = macro_f1(Z, truth[subtype], seed=seed, exclude=exclude_subtypes)
+    for col in continuous or []:
+        out[f"{col}_R2"] = cv_r2(Z, truth[col], seed=seed)
+    if survival is not None:
+        out["C_index"] = c_index(Z, truth[survival[0]], truth[survival[1]], seed=seed)
+    return out

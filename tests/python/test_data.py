@@ -1,0 +1,127 @@
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from twinpurify import InputError, TwinPurify
+from twinpurify.data import as_matrix, detect_scale, to_log2
+
+
+def fit(t, n, **kw):
+    return TwinPurify(n_components=4, hidden_dims=(8,), projector_dims=(8,), max_epochs=1, verbose=False, **kw).fit(t, n)
+
+
+def test_nan_named(log_pair):
+    t, n = log_pair
+    bad = t.copy()
+    bad.iloc[2, 5] = np.nan
+    with pytest.raises(InputError, match=rf"NaN.*samples {bad.index[2]}.*genes {bad.columns[5]}"):
+        fit(bad, n)
+    bad.iloc[2, 5] = np.inf
+    with pytest.raises(InputError, match="Inf"):
+        fit(bad, n)
+
+
+def test_negative_counts(cohort):
+    t = cohort.tumors.copy()
+    t.iloc[3, 0] = -1
+    with pytest.raises(InputError, match=rf"negative values in samples {t.index[3]}"):
+        fit(t, cohort.normals, input_scale="counts")
+
+
+def test_too_few_normals(log_pair):
+    t, n = log_pair
+    with pytest.raises(InputError, match="at least 2 normal samples to mix views from, got 1"):
+        fit(t, n.iloc[:1])
+
+
+def test_no_shared_genes(log_pair):
+    t, n = log_pair
+    with pytest.raises(InputError, match="share no gene names"):
+        fit(t, n.rename(columns=lambda g: g + "_x"))
+
+
+def test_partial_overlap_uses_shared_genes(log_pair, caplog):
+    t, n = log_pair
+    m = fit(t, n.iloc[:, :150])
+    assert m.n_features_in_ == 150
+    assert "150 genes shared" in caplog.text
+
+
+def test_duplicates(log_pair):
+    t, n = log_pair
+    with pytest.raises(InputError, match="duplicate gene names: G0001"):
+        fit(t.rename(columns={"G0002": "G0001"}), n)
+    with pytest.raises(InputError, match=f"duplicate sample names: {t.index[0]}"):
+        fit(t.rename(index={t.index[1]: t.index[0]}), n)
+
+
+def test_zero_variance_genes_dropped_with_message(log_pair, caplog):
+    t, n = log_pair
+    t = t.copy()
+    t["G0007"] = 3.0
+    m = fit(t, n)
+    assert "G0007" not in m.genes_
+    assert "dropping 1 zero-variance genes: G0007" in caplog.text
+
+
+def test_orientation_detected():
+    rng = np.random.default_rng(0)
+    genes_by_samples = rng.normal(5, 1, (3000, 40))
+    with pytest.raises(InputError, match="looks like genes as rows"):
+        fit(genes_by_samples, rng.normal(5, 1, (3000, 40)))
+    t = pd.DataFrame(rng.normal(5, 1, (30, 50)), columns=[f"g{i}" for i in range(50)],
+                     index=[f"T{i}" for i in range(30)])
+    n = pd.DataFrame(rng.normal(5, 1, (5, 50)), columns=t.columns, index=[f"N{i}" for i in range(5)])
+    with pytest.raises(InputError, match="are samples in columns"):
+        fit(t.T, n.T)
+    with pytest.raises(InputError, match="are genes in rows"):
+        fit(t.to_numpy().T, n.to_numpy().T)
+
+
+def test_empty_and_non_numeric(log_pair):
+    t, n = log_pair
+    with pytest.raises(InputError, match="empty matrix"):
+        fit(t.iloc[:0], n)
+    bad = t.copy()
+    bad["label"] = "x"
+    with pytest.raises(InputError, match="non-numeric columns label"):
+        fit(bad, n)
+    with pytest.raises(InputError, match="not numeric"):
+        as_matrix(np.array([["a", "b"], ["c", "d"]]))
+    with pytest.raises(InputError, match="unsupported type"):
+        as_matrix({"a": 1})
+    with pytest.raises(InputError, match="needs normal samples"):
+        fit(t, None)
+
+
+def test_scale_detection(cohort, log_pair):
+    assert detect_scale(cohort.tumors.to_numpy()) == "counts"
+    assert detect_scale(log_pair[0].to_numpy()) == "log2"
+    assert detect_scale(np.array([[-2.0, 5.0]])) == "log2"
+    assert detect_scale(np.array([[0.5, 1500.25]])) == "linear"
+    x = np.array([[10.0, 30.0, 60.0]])
+    np.testing.assert_allclose(to_log2(x, "counts", ["s"], "t"), np.log2(x / 100 * 1e6 + 1), rtol=1e-6)
+
+
+def test_counts_and_their_log_give_the_same_model(cohort, log_pair, caplog):
+    a = fit(cohort.tumors, cohort.normals, random_state=0)
+    assert "detected integer counts" in caplog.text
+    b = fit(*log_pair, random_state=0)
+    assert a.preprocessor_.scale_ == "counts" and b.preprocessor_.scale_ == "log2"
+    np.testing.assert_allclose(a.transform(cohort.tumors), b.transform(log_pair[0]), rtol=1e-3, atol=1e-3)
+
+
+def test_wrong_column_count_without_names(cohort):
+    m = fit(cohort.tumors.to_numpy(), cohort.normals.to_numpy())
+    with pytest.raises(InputError, match="has 199 genes .* fitted on 200"):
+        m.transform(cohort.tumors.to_numpy()[:, 1:])
+
+
+def test_bad_parameters(log_pair):
+    t, n = log_pair
+    with pytest.raises(InputError, match="input_scale must be one of"):
+        fit(t, n, input_scale="log10")
+    with pytest.raises(ValueError, match="beta_max"):
+        fit(t, n, beta_max=1.5)

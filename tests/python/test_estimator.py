@@ -1,0 +1,145 @@
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from twinpurify import TwinPurify, load_model
+
+
+def test_api_contract(log_pair, fast):
+    t, n = log_pair
+    m = TwinPurify(**fast)
+    assert m.get_params()["n_components"] == 8
+    assert clone(m).get_params() == m.get_params()
+    m.set_params(n_components=6)
+    assert m.n_components == 6
+    with pytest.raises(NotFittedError):
+        m.transform(t)
+    assert m.fit(t, n) is m
+    Z = m.transform(t)
+    assert isinstance(Z, pd.DataFrame) and Z.shape == (60, 6)
+    assert list(Z.index) == list(t.index) and list(Z.columns) == [f"TP{i}" for i in range(1, 7)]
+    for attr in ["preprocessor_", "module_", "history_", "genes_", "n_features_in_", "feature_names_in_", "n_epochs_"]:
+        assert hasattr(m, attr)
+    assert len(m.history_) == 4 and all(np.isfinite(h["loss"]) for h in m.history_)
+
+
+def test_fit_transform_equals_fit_then_transform(log_pair, fast):
+    t, n = log_pair
+    Z1 = TwinPurify(**fast).fit_transform(t, n)
+    Z2 = TwinPurify(**fast).fit(t, n).transform(t)
+    pd.testing.assert_frame_equal(Z1, Z2)
+
+
+def test_numpy_in_numpy_out_and_sparse(cohort, fast):
+    t, n = cohort.tumors.to_numpy(), cohort.normals.to_numpy()
+    m = TwinPurify(**fast).fit(t, n)
+    Z = m.transform(t)
+    assert isinstance(Z, np.ndarray) and Z.shape == (60, 8)
+    assert not hasattr(m, "feature_names_in_")
+    Zs = TwinPurify(**fast).fit(sp.csr_matrix(t), sp.csr_matrix(n)).transform(sp.csr_matrix(t))
+    np.testing.assert_allclose(Z, Zs, rtol=1e-5, atol=1e-5)
+
+
+def test_deterministic_on_cpu_for_fixed_seed(log_pair, fast):
+    t, n = log_pair
+    Z1 = TwinPurify(**fast).fit_transform(t, n)
+    Z2 = TwinPurify(**fast).fit_transform(t, n)
+    pd.testing.assert_frame_equal(Z1, Z2)
+    Z3 = TwinPurify(**{**fast, "random_state": 1}).fit_transform(t, n)
+    assert not np.allclose(Z1.to_numpy(), Z3.to_numpy())
+
+
+def test_save_load_reproduces_transform(tmp_path, log_pair, fast):
+    t, n = log_pair
+    m = TwinPurify(**fast).fit(t, n)
+    path = m.save(tmp_path / "model")
+    assert sorted(p.name for p in path.iterdir()) == ["config.json", "weights.safetensors"]
+    m2 = TwinPurify.load(path)
+    pd.testing.assert_frame_equal(m.transform(t), m2.transform(t))
+    assert m2.get_params() == m.get_params()
+    assert m2.history_ == m.history_ and m2.genes_ == m.genes_
+    assert isinstance(load_model(path), TwinPurify)
+    with pytest.raises(FileExistsError):
+        m.save(path)
+    m.save(path, overwrite=True)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "temporary folders left behind"
+
+
+def test_failed_save_keeps_the_old_model(tmp_path, log_pair, fast, monkeypatch):
+    import safetensors.numpy
+
+    t, n = log_pair
+    m = TwinPurify(**fast).fit(t, n)
+    path = m.save(tmp_path / "model")
+    before = (path / "weights.safetensors").read_bytes()
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(safetensors.numpy, "save_file", boom)
+    with pytest.raises(OSError, match="disk full"):
+        m.save(path, overwrite=True)
+    assert (path / "weights.safetensors").read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+def test_load_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not a saved TwinPurify model"):
+        TwinPurify.load(tmp_path)
+
+
+def test_transform_other_cohort_by_gene_name(log_pair, fast):
+    t, n = log_pair
+    m = TwinPurify(**fast).fit(t, n)
+    shuffled = t[t.columns[::-1]]
+    pd.testing.assert_frame_equal(m.transform(t), m.transform(shuffled))
+    missing = t.drop(columns=m.genes_[:3])
+    with pytest.raises(ValueError, match=r"3 of the model's 200 genes are missing: " + m.genes_[0]):
+        m.transform(missing)
+    m.set_params(fill_missing="mean")
+    m.preprocessor_.fill_missing = "mean"
+    Z = m.transform(missing)
+    assert np.isfinite(Z.to_numpy()).all()
+
+
+def test_early_stopping_stops(log_pair, fast):
+    t, n = log_pair
+    m = TwinPurify(**{**fast, "max_epochs": 200, "early_stopping": True, "patience": 3, "lr": 1e-9}).fit(t, n)
+    assert m.n_epochs_ < 200
+
+
+def test_auto_schedule():
+    from twinpurify.train import auto_schedule
+    small = auto_schedule(30)
+    assert small.batch_size == 30 and small.steps_per_epoch == 1 and small.epochs >= 300
+    big = auto_schedule(1100)
+    assert big.batch_size == 256 and big.steps_per_epoch == 5
+    assert auto_schedule(257).steps_per_epoch == 1  # a lone leftover sample is skipped (BatchNorm)
+    assert auto_schedule(100, batch_size=10, max_epochs=7).epochs == 7
+
+
+def test_cuda_request_without_cuda_is_clear(log_pair, fast):
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip("CUDA present")
+    t, n = log_pair
+    with pytest.raises(RuntimeError, match="sees no CUDA device"):
+        TwinPurify(**{**fast, "device": "cuda"}).fit(t, n)
+
+
+def test_purifies_the_simulated_cohort():
+    """The point of the method: less purity, same subtype signal, on a cohort with known truth."""
+    from twinpurify import PCAEmbedding
+    from twinpurify.datasets import simulate_cohort
+    from twinpurify.metrics import macro_f1, purity_leakage
+
+    c = simulate_cohort(n_tumors=200, n_normals=30, n_genes=400, seed=3)
+    Zp = PCAEmbedding(16, verbose=False).fit_transform(c.tumors, c.normals)
+    Zt = TwinPurify(16, hidden_dims=(128,), projector_dims=(128, 128), max_epochs=60, random_state=0,
+                    verbose=False).fit_transform(c.tumors, c.normals)
+    r2_pca, r2_tp = purity_leakage(Zp, c.truth.purity), purity_leakage(Zt, c.truth.purity)
+    assert r2_tp < 0.6 * r2_pca, (r2_tp, r2_pca)
+    assert macro_f1(Zt, c.truth.subtype) > 0.85
