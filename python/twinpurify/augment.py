@@ -8,6 +8,7 @@ input, 2**value = x + c and a convex mixture keeps the same c, so going back to 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import torch
 
@@ -63,13 +64,17 @@ class ViewGenerator:
         self.std = std
         self.config = config
 
-    def __call__(self, tumor_lin: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    def __call__(self, tumor_lin: torch.Tensor, generator: torch.Generator,
+                 beta_scale: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Views of a batch; `beta_scale` (b,) multiplies each row's fraction (0 = no mixing)."""
         cfg = self.config
         b, g = tumor_lin.shape
         dev = tumor_lin.device
         m = self.normal_lin.shape[0]
         k = min(cfg.n_mix, m)
         beta = torch.rand(b, device=dev, generator=generator) * cfg.beta_max
+        if beta_scale is not None:
+            beta = beta * beta_scale
         index = torch.randint(0, m, (b, k), device=dev, generator=generator)
         weights = -torch.log(torch.rand(b, k, device=dev, generator=generator).clamp_min(1e-12))  # Exp(1) -> Dirichlet(1)
         weights = weights / weights.sum(1, keepdim=True)

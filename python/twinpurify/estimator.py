@@ -30,6 +30,7 @@ class TwinPurify(BaseEmbedder):
     n_genes : top-variable genes (on the training tumors) to use; None keeps all.
     input_scale : "auto", "counts" (-> log2 CPM+1), "linear" (-> log2 x+1) or "log2" (as is).
     beta_max, n_mix, mask_prob, noise_std : view generation, see `augment.ViewConfig`.
+    clean_anchor : if True the first view of each pair is never mixed (only masked and noised).
     lambd : weight of the off-diagonal (redundancy) term of the loss.
     lr, weight_decay : AdamW, with warm-up and cosine decay.
     batch_size, max_epochs : "auto" picks them from the cohort size (about 600 optimiser steps).
@@ -47,7 +48,7 @@ class TwinPurify(BaseEmbedder):
     def __init__(self, n_components: int = 64, *, hidden_dims: Sequence[int] = (512,),
                  projector_dims: Sequence[int] = (256, 256), n_genes: Optional[int] = 5000,
                  input_scale: str = "auto", beta_max: float = 0.5, n_mix: int = 3,
-                 mask_prob: float = 0.1, noise_std: float = 0.1, lambd: float = 5e-3,
+                 mask_prob: float = 0.1, noise_std: float = 0.1, clean_anchor: bool = False, lambd: float = 5e-3,
                  lr: float = 1e-3, weight_decay: float = 1e-4,
                  batch_size: Union[int, str] = "auto", max_epochs: Union[int, str] = "auto",
                  early_stopping: bool = False, patience: int = 20, device: str = "auto", bf16: bool = True,
@@ -62,6 +63,7 @@ class TwinPurify(BaseEmbedder):
         self.n_mix = n_mix
         self.mask_prob = mask_prob
         self.noise_std = noise_std
+        self.clean_anchor = clean_anchor
         self.lambd = lambd
         self.lr = lr
         self.weight_decay = weight_decay
@@ -96,9 +98,14 @@ class TwinPurify(BaseEmbedder):
                                  torch.from_numpy(pp.std_).to(dev), views)
         module = self._build(t_lin.shape[1]).to(dev)
         lambd = float(self.lambd)
+        anchor = None
+        if self.clean_anchor:
+            b = min(t_lin.shape[0], 256 if self.batch_size == "auto" else int(self.batch_size))
+            anchor = torch.cat([torch.zeros(b, device=dev), torch.ones(b, device=dev)])
 
         def step(mod: torch.nn.Module, xb: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-            v = views_of(torch.cat([xb, xb]), gen)  # both views in one pass: one matmul, not two
+            scale = None if anchor is None else torch.cat([anchor[:len(xb)], anchor[-len(xb):]])
+            v = views_of(torch.cat([xb, xb]), gen, scale)  # both views in one pass: one matmul, not two
             _, p = mod(v)
             p1, p2 = p.chunk(2)
             return barlow_twins_loss(p1, p2, lambd)

@@ -13,9 +13,33 @@ from sklearn.linear_model import LogisticRegressionCV, RidgeCV
 from sklearn.metrics import f1_score, r2_score
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-RIDGE_ALPHAS = np.logspace(-2, 4, 13)
+RIDGE_ALPHAS = np.logspace(-4, 3, 15)
+
+
+class GlobalScaler(TransformerMixin, BaseEstimator):
+    """Centre each feature, then divide all by one number (the features' root-mean-square).
+
+    Unlike per-feature standardisation this keeps the embedding's own geometry: PCA's noise
+    components stay small instead of being blown up to unit variance, and every method gets the
+    same regularisation grid on a comparable overall scale.
+    """
+
+    def fit(self, X, y=None):
+        X = np.asarray(X, dtype=np.float64)
+        self.mean_ = X.mean(0)
+        self.scale_ = float(np.sqrt(((X - self.mean_) ** 2).sum(1).mean())) or 1.0
+        return self
+
+    def transform(self, X):
+        return (np.asarray(X, dtype=np.float64) - self.mean_) / self.scale_
+
+
+def _probe(model) -> "Pipeline":
+    return make_pipeline(GlobalScaler(), model)
 
 
 def _clean(Z, y) -> tuple[np.ndarray, np.ndarray]:
@@ -29,7 +53,7 @@ def cv_r2(Z, y, folds: int = 5, seed: int = 0) -> float:
     """Cross-validated R^2 of a ridge regression of y on the embedding (alpha chosen inside each fold)."""
     Z, y = _clean(Z, y)
     y = y.astype(float)
-    pred = cross_val_predict(make_pipeline(StandardScaler(), RidgeCV(alphas=RIDGE_ALPHAS)), Z, y,
+    pred = cross_val_predict(_probe(RidgeCV(alphas=RIDGE_ALPHAS)), Z, y,
                              cv=KFold(folds, shuffle=True, random_state=seed))
     return float(r2_score(y, pred))
 
@@ -42,8 +66,8 @@ def purity_leakage(Z, purity, folds: int = 5, seed: int = 0) -> float:
 def macro_f1(Z, labels, folds: int = 5, seed: int = 0, exclude: Optional[list[str]] = None) -> float:
     """Cross-validated macro-F1 of a logistic-regression probe (classes under `folds` members dropped).
 
-    The L2 strength is chosen by an inner 3-fold CV inside each outer fold: a fixed C would favour
-    embeddings whose scale happens to suit it (and penalise PCA's whitened tail components).
+    The L2 strength is chosen by an inner 3-fold CV inside each outer fold, on globally scaled
+    features (see `GlobalScaler`), so no method is favoured by the scale it happens to have.
     """
     Z, y = _clean(Z, labels)
     y = y.astype(str)
@@ -55,14 +79,15 @@ def macro_f1(Z, labels, folds: int = 5, seed: int = 0, exclude: Optional[list[st
     Z, y = Z[keep], y[keep]
     if len(np.unique(y)) < 2:
         return float("nan")
-    probe = make_pipeline(StandardScaler(), LogisticRegressionCV(Cs=np.logspace(-3, 1, 5), cv=3, max_iter=3000,
-                                                               scoring="f1_macro"))
+    probe = _probe(LogisticRegressionCV(Cs=np.logspace(-1, 4, 6), cv=3, max_iter=5000, scoring="f1_macro"))
     pred = cross_val_predict(probe, Z, y, cv=StratifiedKFold(folds, shuffle=True, random_state=seed))
     return float(f1_score(y, pred, average="macro"))
 
 
 def c_index(Z, time, event, folds: int = 5, seed: int = 0, n_pcs: int = 10, alpha: float = 1.0) -> float:
     """Cross-validated Harrell's C of a ridge Cox model on the embedding's top principal components.
+
+    The PCs are taken of the globally scaled embedding (its own geometry), then standardised.
 
     Needs scikit-survival. The Cox model's prediction is a risk score (higher = earlier event),
     which is what concordance_index_censored expects.
@@ -80,7 +105,7 @@ def c_index(Z, time, event, folds: int = 5, seed: int = 0, n_pcs: int = 10, alph
     cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
     for train, test in cv.split(Z, event):
         k = min(n_pcs, Z.shape[1], len(train) - 1)
-        pipe = make_pipeline(StandardScaler(), PCA(k, random_state=seed), StandardScaler())
+        pipe = make_pipeline(GlobalScaler(), PCA(k, random_state=seed), StandardScaler())
         Ztr = pipe.fit_transform(Z[train])
         y = np.array(list(zip(event[train], time[train])), dtype=[("event", bool), ("time", float)])
         cox = CoxPHSurvivalAnalysis(alpha=alpha).fit(Ztr, y)
