@@ -15,7 +15,7 @@
 setClass("TwinPurifyModel", representation(py = "ANY", genes = "character", info = "list"))
 
 .newModel <- function(py) {
-    info <- reticulate::py_to_r(.py(.bridge()$info(py)))
+    info <- .pyr((.bridge()$info(py)))
     methods::new("TwinPurifyModel", py = py, genes = as.character(reticulate::py_to_r(py$genes_)), info = info)
 }
 
@@ -99,7 +99,7 @@ fitTwinPurify <- function(x, normal, normalValue = "normal", assay = NULL, ...) 
 setMethod("predict", "TwinPurifyModel", function(object, newdata, assay = NULL, ...) {
     .checkSE(newdata, "newdata")
     m <- .assayMatrix(newdata, assay, "newdata")
-    z <- reticulate::py_to_r(.py(.bridge()$embed(object@py, m, colnames(newdata), rownames(newdata))))
+    z <- .pyr((.bridge()$embed(object@py, m, colnames(newdata), rownames(newdata))))
     dimnames(z) <- list(colnames(newdata), paste0("TP", seq_len(ncol(z))))
     z
 })
@@ -129,6 +129,7 @@ setMethod("predict", "TwinPurifyModel", function(object, newdata, assay = NULL, 
 #' @export
 saveTwinPurify <- function(model, path, overwrite = FALSE) {
     if (!methods::is(model, "TwinPurifyModel")) .abort("'model' must be a TwinPurifyModel, not a ", class(model)[1])
+    if (file.exists(path) && !isTRUE(overwrite)) .abort(path, " exists; pass overwrite = TRUE to replace it")
     .py(model@py$save(path.expand(path), overwrite = isTRUE(overwrite)))
     invisible(path)
 }
@@ -151,6 +152,6 @@ loadTwinPurify <- function(path, device = NULL) {
 #' if (twinpurifyAvailable()) str(twinPurifyDefaults())
 #' @export
 twinPurifyDefaults <- function() {
-    if (is.null(.tp_state$defaults)) .tp_state$defaults <- reticulate::py_to_r(.py(.bridge()$defaults()))
+    if (is.null(.tp_state$defaults)) .tp_state$defaults <- .pyr((.bridge()$defaults()))
     .tp_state$defaults
 }

@@ -116,6 +116,13 @@ twinpurifyAvailable <- function() {
     })
 }
 
+# Call into Python and convert the result to R. The call is forced before py_to_r(), which would
+# otherwise initialise Python first and bypass the engine's own missing-Python message.
+.pyr <- function(expr) {
+    value <- .py(expr)
+    reticulate::py_to_r(value)
+}
+
 .pyMessage <- function(e) {
     msg <- conditionMessage(e)
     msg <- sub("\n*(Detailed traceback|Run `reticulate::py_last_error\\(\\)`).*$", "", msg)

@@ -74,7 +74,7 @@ runTwinPurify <- function(x, normal, normalValue = "normal", assay = NULL, ..., 
 #' if (twinpurifyAvailable()) simulateTwinPurifyCohort(nTumors = 20, nNormals = 5, nGenes = 60)
 #' @export
 simulateTwinPurifyCohort <- function(nTumors = 200, nNormals = 40, nGenes = 1000, seed = 0) {
-    sim <- reticulate::py_to_r(.py(.bridge()$simulate(nTumors, nNormals, nGenes, seed)))
+    sim <- .pyr((.bridge()$simulate(nTumors, nNormals, nGenes, seed)))
     counts <- sim$counts
     dimnames(counts) <- list(unlist(sim$genes), unlist(sim$samples))
     nT <- sim$n_tumors

@@ -7,6 +7,7 @@ an interrupted save never leaves a half-written model where a good one was. No p
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -77,7 +78,14 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
     def _fit_matrices(self, t: Matrix, n: Optional[Matrix]) -> None:
         self.preprocessor_ = Preprocessor(getattr(self, "input_scale", "auto"), getattr(self, "n_genes", None),
                                           getattr(self, "fill_missing", "error"))
-        self.preprocessor_.fit(t, n)
+        log = logging.getLogger("twinpurify")
+        level = log.level
+        if not getattr(self, "verbose", True):
+            log.setLevel(max(level, logging.WARNING))  # verbose=False: keep warnings, drop notes
+        try:
+            self.preprocessor_.fit(t, n)
+        finally:
+            log.setLevel(level)
         self.n_features_in_ = t.shape[1]
         if t.named_genes:
             self.feature_names_in_ = np.asarray(t.genes, dtype=object)

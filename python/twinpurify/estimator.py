@@ -45,8 +45,8 @@ class TwinPurify(BaseEmbedder):
 
     prefix = "TP"
 
-    def __init__(self, n_components: int = 64, *, hidden_dims: Sequence[int] = (512,),
-                 projector_dims: Sequence[int] = (256, 256), n_genes: Optional[int] = 5000,
+    def __init__(self, n_components: int = 128, *, hidden_dims: Sequence[int] = (512,),
+                 projector_dims: Sequence[int] = (128, 128), n_genes: Optional[int] = 5000,
                  input_scale: str = "auto", beta_max: float = 0.5, n_mix: int = 3,
                  mask_prob: float = 0.1, noise_std: float = 0.1, clean_anchor: bool = False, lambd: float = 5e-3,
                  lr: float = 1e-3, weight_decay: float = 1e-4,

@@ -44,7 +44,7 @@ def auto_schedule(n: int, batch_size: Union[int, str] = "auto", max_epochs: Unio
     bs = min(bs, n)
     steps = n // bs + (1 if n % bs >= 2 else 0)  # a last batch of one sample would break BatchNorm
     if max_epochs == "auto":
-        epochs = int(min(400, max(30, math.ceil(target_steps / steps))))
+        epochs = int(min(400, max(10, math.ceil(target_steps / steps))))
     else:
         epochs = int(max_epochs)
         if epochs < 1:

@@ -9,7 +9,8 @@ from twinpurify.data import as_matrix, detect_scale, to_log2
 
 
 def fit(t, n, **kw):
-    return TwinPurify(n_components=4, hidden_dims=(8,), projector_dims=(8,), max_epochs=1, verbose=False, **kw).fit(t, n)
+    params = dict(n_components=4, hidden_dims=(8,), projector_dims=(8,), max_epochs=1, verbose=False)
+    return TwinPurify(**{**params, **kw}).fit(t, n)
 
 
 def test_nan_named(log_pair):
@@ -106,7 +107,7 @@ def test_scale_detection(cohort, log_pair):
 
 
 def test_counts_and_their_log_give_the_same_model(cohort, log_pair, caplog):
-    a = fit(cohort.tumors, cohort.normals, random_state=0)
+    a = fit(cohort.tumors, cohort.normals, random_state=0, verbose=True)
     assert "detected integer counts" in caplog.text
     b = fit(*log_pair, random_state=0)
     assert a.preprocessor_.scale_ == "counts" and b.preprocessor_.scale_ == "log2"

@@ -1,0 +1,133 @@
+"""Speed and memory of a default TwinPurify fit, and the share of the machine's matmul ceiling it reaches.
+
+Each size runs in its own subprocess so peak RSS is that fit's alone. Results are appended to
+benchmarks/RESULTS.md (section "Speed and memory") and benchmarks/speed.csv.
+
+    .venv/bin/python benchmarks/speed.py [--sizes 1000,1100,10000,100000] [--genes 5000] [--device auto]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def matmul_ceiling(device: str, n: int = 2048, reps: int = 10) -> float:
+    """Measured dense float32 (bf16 on CUDA) matmul throughput in FLOP/s."""
+    import torch
+
+    dt = torch.bfloat16 if device.startswith("cuda") else torch.float32
+    a = torch.randn(n, n, device=device, dtype=dt)
+    b = torch.randn(n, n, device=device, dtype=dt)
+    for _ in range(2):
+        a @ b
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    t = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    return 2 * n ** 3 * reps / (time.perf_counter() - t)
+
+
+def one_fit(n: int, g: int, device: str, seed: int = 0) -> dict:
+    import numpy as np
+    import torch
+
+    from twinpurify import TwinPurify
+    from twinpurify.train import auto_schedule
+
+    rng = np.random.default_rng(seed)
+    # Low-rank log2 expression plus noise, float32: the shape of real data without simulation cost.
+    k = 20
+    tum = (rng.normal(6, 1, (1, g)) + rng.normal(0, 1, (n, k)).astype(np.float32) @ rng.normal(0, 0.3, (k, g)).astype(np.float32)
+           + rng.normal(0, 0.3, (n, g))).astype(np.float32)
+    nor = (rng.normal(6, 1, (1, g)) + rng.normal(0, 0.3, (100, g))).astype(np.float32)
+    input_bytes = tum.nbytes + nor.nbytes
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    model = TwinPurify(random_state=seed, device=device, verbose=False, input_scale="log2")
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+    t = time.perf_counter()
+    model.fit(tum, nor)
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    fit_s = time.perf_counter() - t
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    sched = auto_schedule(n)
+    steps = model.n_epochs_ * sched.steps_per_epoch
+    h = list(model.hidden_dims)
+    d, p = model.n_components, list(model.projector_dims)
+    dims = [g, *h, d, *p]
+    per_row = sum(2 * a * b for a, b in zip(dims[:-1], dims[1:]))  # forward FLOPs per view row
+    flops = 3 * per_row * 2 * sched.batch_size * steps  # forward + backward, two views per sample
+    return {"n_tumors": n, "n_genes": g, "device": model.device_, "epochs": model.n_epochs_, "batch_size": sched.batch_size,
+            "steps": steps, "fit_s": round(fit_s, 2), "samples_per_s": round(n * model.n_epochs_ / fit_s, 1),
+            "train_TFLOPs": round(flops / fit_s / 1e12, 4), "input_MiB": round(input_bytes / 2 ** 20, 1),
+            "peak_rss_MiB": round(rss / 2 ** 20, 1), "rss_growth_MiB": round((rss - rss0) / 2 ** 20, 1),
+            "rss_growth_x_input": round((rss - rss0) / input_bytes, 2),
+            "cuda_peak_MiB": round(torch.cuda.max_memory_allocated() / 2 ** 20, 1) if device.startswith("cuda") else None,
+            "ceiling_TFLOPs": round(matmul_ceiling(model.device_) / 1e12, 4)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="1000,1100,10000,100000")
+    ap.add_argument("--genes", type=int, default=5000)
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.child:
+        n, g, dev = a.child.split(",")
+        print(json.dumps(one_fit(int(n), int(g), dev)))
+        return
+    import torch
+    dev = a.device if a.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    rows = []
+    for n in [int(s) for s in a.sizes.split(",")]:
+        print(f"fitting {n} x {a.genes} on {dev} ...", flush=True)
+        out = subprocess.run([sys.executable, __file__, "--child", f"{n},{a.genes},{dev}"], capture_output=True, text=True)
+        if out.returncode != 0:
+            print(out.stderr[-2000:], file=sys.stderr)
+            raise SystemExit(f"fit of {n} samples failed")
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        print("  ", rows[-1], flush=True)
+    write_results(rows)
+
+
+def write_results(rows: list[dict]) -> None:
+    import pandas as pd
+    import torch
+
+    from twinpurify.io import atomic_path, write_table
+
+    df = pd.DataFrame(rows)
+    write_table(df.set_index("n_tumors"), HERE / f"speed_{rows[0]['device'].split(':')[0]}.csv")
+    cpu = platform.processor() or platform.machine()
+    lines = [f"### Speed and memory on {rows[0]['device']} ({os.cpu_count()} cores, {cpu})",
+             "", f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; torch {torch.__version__}, "
+             f"torch threads {torch.get_num_threads()}; default TwinPurify (128 dims, hidden 512, 5,000 genes, auto epochs).", "",
+             "| tumors x genes | epochs | steps | fit (s) | samples/s | training TFLOP/s | matmul ceiling TFLOP/s | share of ceiling | input MiB | RSS growth (x input) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['n_tumors']:,} x {r['n_genes']:,} | {r['epochs']} | {r['steps']} | {r['fit_s']} | {r['samples_per_s']} | "
+                     f"{r['train_TFLOPs']} | {r['ceiling_TFLOPs']} | {r['train_TFLOPs'] / r['ceiling_TFLOPs']:.0%} | "
+                     f"{r['input_MiB']} | {r['rss_growth_MiB']} MiB ({r['rss_growth_x_input']}x) |")
+    section = "\n".join(lines) + "\n"
+    target = HERE / f"speed_{rows[0]['device'].split(':')[0]}.md"
+    with atomic_path(target) as tmp:
+        tmp.write_text(section)
+    print(section)
+
+
+if __name__ == "__main__":
+    main()

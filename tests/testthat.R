@@ -1,0 +1,4 @@
+library(testthat)
+library(twinpurify)
+
+test_check("twinpurify")

@@ -1,0 +1,67 @@
+test_that("bad inputs give R errors that name the problem", {
+    skip_if_no_engine()
+    se <- toy_se()
+    expect_error(twinPurify(matrix(1, 3, 3), "sample_type"), "must be a SummarizedExperiment .* not a matrix")
+    expect_error(twinPurify(se, "sample_type", assay = "logcounts"), "assay 'logcounts' not found .* available: counts")
+    expect_error(twinPurify(se, normal = rep(TRUE, 3)), "'normal' has length 3 but 'x' has 48 samples")
+    expect_error(twinPurify(se, normal = rep(TRUE, 48)), "marks every sample as normal")
+    expect_error(twinPurify(se, normal = rep(FALSE, 48)), "at least 2 normal samples to mix views from, got 0")
+    one <- rep(FALSE, 48); one[48] <- TRUE
+    expect_error(twinPurify(se, normal = one), "at least 2 normal samples to mix views from, got 1")
+    expect_error(twinPurify(se, normal = "tissue"), "not a colData column")
+    expect_error(twinPurify(se, normal = "sample_type", normalValue = "adjacent"), "no sample has sample_type == \"adjacent\"")
+    expect_error(twinPurify(se, normal = c(NA, rep(FALSE, 47))), "'normal' has NA for samples T0001")
+    expect_error(twinPurify(se, normal = 1:48), "must be a logical vector")
+    expect_error(twinPurify(se, "sample_type", nComponent = 3), "unknown argument\\(s\\) nComponent")
+})
+
+test_that("NA values, non-numeric assays and bad names are caught before Python", {
+    skip_if_no_engine()
+    se <- toy_se()
+    na <- se
+    SummarizedExperiment::assay(na)[2, 5] <- NA
+    expect_error(twinPurify(na, "sample_type"), "1 NA values, in samples T0005 and genes G0002")
+    chr <- se
+    SummarizedExperiment::assay(chr, withDimnames = FALSE) <- matrix("a", nrow(se), ncol(se))
+    expect_error(twinPurify(chr, "sample_type"), "is not numeric")
+    dup <- se
+    rownames(dup)[2] <- rownames(dup)[1]
+    expect_error(twinPurify(dup, "sample_type"), "duplicated rownames \\(genes\\): G0001")
+    nonames <- se
+    rownames(nonames) <- NULL
+    expect_error(twinPurify(nonames, "sample_type"), "has no rownames")
+    dupc <- se
+    colnames(dupc)[2] <- colnames(dupc)[1]
+    expect_error(twinPurify(dupc, "sample_type"), "duplicated colnames \\(samples\\): T0001")
+})
+
+test_that("engine errors arrive as R errors with the engine's message, without traceback noise", {
+    skip_if_no_engine()
+    se <- toy_se()
+    err <- tryCatch(twinPurify(se, "sample_type", inputScale = "log10", verbose = FALSE), error = identity)
+    expect_s3_class(err, "twinpurify_error")
+    expect_match(conditionMessage(err), "^twinpurify: input_scale must be one of")
+    expect_false(grepl("py_call_impl|Traceback|File \"", conditionMessage(err)))
+    neg <- se
+    SummarizedExperiment::assay(neg)[1, 3] <- -5L
+    expect_error(twinPurify(neg, "sample_type", inputScale = "counts", verbose = FALSE),
+                 "negative values in samples T0003")
+})
+
+test_that("twinpurifyPython reports the engine and says what to do when it is missing", {
+    skip_if_no_engine()
+    info <- suppressMessages(twinpurifyPython())
+    expect_true(info$available)
+    expect_match(info$engine, "^[0-9]+\\.[0-9]+")
+    expect_message(twinpurifyPython(), "twinpurify engine: ")
+    # A fresh R process pointed at a Python without the engine gets an actionable message.
+    script <- tempfile(fileext = ".R")
+    writeLines(c("library(twinpurify)",
+                 "r <- tryCatch(fitTwinPurify(NULL, NULL), error = function(e) conditionMessage(e))",
+                 "cat(twinpurifyAvailable(), '\\n')",
+                 "cat(tryCatch(twinPurifyDefaults(), error = function(e) conditionMessage(e)), '\\n')"), script)
+    out <- system2(file.path(R.home("bin"), "Rscript"), script, stdout = TRUE, stderr = TRUE,
+                   env = c("RETICULATE_PYTHON=/nonexistent/python", "LD_LIBRARY_PATH="))
+    expect_true(any(grepl("FALSE", out)))
+    expect_true(any(grepl("does not exist: /nonexistent/python.*RETICULATE_PYTHON", out)))
+})
