@@ -90,6 +90,8 @@ twinpurifyAvailable <- function() {
                        error = function(e) conditionMessage(e))
         if (!isTRUE(ok)) stop("twinpurify: cannot use Python ", found$path, ": ", ok, call. = FALSE)
     }
+    # Before anything imports torch (py_module_available() imports the module it checks).
+    tryCatch(.preloadTorch(), error = function(e) NULL)
     avail <- tryCatch(reticulate::py_module_available("twinpurify"), error = function(e) FALSE)
     if (!isTRUE(avail)) {
         py <- tryCatch(reticulate::py_config()$python, error = function(e) "none found")
@@ -99,6 +101,25 @@ twinpurifyAvailable <- function() {
     .tp_state$mod <- reticulate::import("twinpurify", convert = FALSE)
     .tp_state$bridge <- reticulate::import("twinpurify._rbridge", convert = FALSE)
     .tp_state$mod
+}
+
+# R links the reference BLAS (libblas.so.3) into its global symbol scope. libtorch exports its own
+# MKL sgemm_, but inside R's process the dynamic linker binds torch's calls to R's BLAS first:
+# matrix products then run about 20x slower and round differently from the same code in Python.
+# Loading torch with RTLD_DEEPBIND makes it bind to its own symbols first (measured: Python's speed,
+# bit-identical results). Only torch's own libraries are loaded that way; flags are restored.
+.preloadTorch <- function() {
+    reticulate::py_run_string(paste(
+        "import os as _os, sys as _sys",
+        "if 'torch' not in _sys.modules and hasattr(_os, 'RTLD_DEEPBIND'):",
+        "    _flags = _sys.getdlopenflags()",
+        "    _sys.setdlopenflags(_flags | _os.RTLD_DEEPBIND)",
+        "    try:",
+        "        import torch",
+        "    finally:",
+        "        _sys.setdlopenflags(_flags)",
+        sep = "\n"), convert = FALSE)
+    invisible(NULL)
 }
 
 .bridge <- function() {
