@@ -47,8 +47,8 @@ setMethod("show", "TwinPurifyModel", function(object) {
 #' @param normalValue the value of the `normal` column that marks normals.
 #' @param assay assay name or index (default: the first assay).
 #' @param ... engine hyper-parameters in camelCase, with the Python engine's
-#'   meaning and defaults (see [twinPurifyDefaults()]): `nComponents` (64),
-#'   `hiddenDims`, `projectorDims`, `nGenes` (5000 top-variable genes),
+#'   meaning and defaults (see [twinPurifyDefaults()]): `nComponents` (128),
+#'   `hiddenDims`, `projectorDims`, `nGenes` (3000 top-variable genes),
 #'   `inputScale` ("auto", "counts", "linear", "log2"), `betaMax`, `nMix`,
 #'   `maskProb`, `noiseStd`, `cleanAnchor`, `lambd`, `lr`, `weightDecay`,
 #'   `batchSize`, `maxEpochs` ("auto" or a number), `earlyStopping`,

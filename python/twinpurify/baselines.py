@@ -22,7 +22,7 @@ class RawProfiles(BaseEmbedder):
     prefix = "gene:"
     needs_normal = False
 
-    def __init__(self, *, n_genes: Optional[int] = 5000, input_scale: str = "auto", fill_missing: str = "error",
+    def __init__(self, *, n_genes: Optional[int] = 3000, input_scale: str = "auto", fill_missing: str = "error",
                  check_orientation: bool = True, verbose: bool = True):
         self.n_genes = n_genes
         self.input_scale = input_scale
@@ -66,7 +66,7 @@ class PCAEmbedding(_LinearEmbedding):
     prefix = "PC"
     needs_normal = False
 
-    def __init__(self, n_components: int = 64, *, n_genes: Optional[int] = 5000, input_scale: str = "auto",
+    def __init__(self, n_components: int = 64, *, n_genes: Optional[int] = 3000, input_scale: str = "auto",
                  fill_missing: str = "error", check_orientation: bool = True, random_state: Optional[int] = 0,
                  verbose: bool = True):
         self.n_components = n_components
@@ -96,7 +96,7 @@ class ContrastivePCA(_LinearEmbedding):
 
     prefix = "cPC"
 
-    def __init__(self, n_components: int = 64, *, alpha: float = 1.0, n_genes: Optional[int] = 5000,
+    def __init__(self, n_components: int = 64, *, alpha: float = 1.0, n_genes: Optional[int] = 3000,
                  input_scale: str = "auto", fill_missing: str = "error", check_orientation: bool = True,
                  verbose: bool = True):
         self.n_components = n_components
@@ -134,7 +134,7 @@ class AutoencoderEmbedding(BaseEmbedder):
     prefix = "AE"
     needs_normal = False
 
-    def __init__(self, n_components: int = 64, *, hidden_dims: Sequence[int] = (512,), n_genes: Optional[int] = 5000,
+    def __init__(self, n_components: int = 64, *, hidden_dims: Sequence[int] = (512,), n_genes: Optional[int] = 3000,
                  input_scale: str = "auto", lr: float = 1e-3, weight_decay: float = 1e-4,
                  batch_size: Union[int, str] = "auto", max_epochs: Union[int, str] = "auto",
                  device: str = "auto", bf16: bool = True, fill_missing: str = "error",

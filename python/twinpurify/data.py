@@ -223,7 +223,7 @@ class Preprocessor:
     """
 
     input_scale: str = "auto"
-    n_genes: Optional[int] = 5000
+    n_genes: Optional[int] = 3000
     fill_missing: str = "error"
     scale_: Optional[str] = None
     genes_in_: Optional[list[str]] = None

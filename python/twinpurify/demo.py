@@ -25,7 +25,7 @@ def run_demo(out_dir: Optional[str] = "twinpurify-demo", n_tumors: int = 400, n_
     cohort = simulate_cohort(n_tumors=n_tumors, n_normals=n_normals, n_genes=n_genes, seed=seed)
     truth = cohort.truth
     programs = [c for c in truth.columns if c.startswith("program_")]
-    k = 64
+    k = 128
     methods = {
         "raw profiles": RawProfiles(verbose=False),
         "PCA": PCAEmbedding(k, verbose=False),

@@ -33,7 +33,7 @@ class TwinPurify(BaseEmbedder):
     clean_anchor : if True the first view of each pair is never mixed (only masked and noised).
     lambd : weight of the off-diagonal (redundancy) term of the loss.
     lr, weight_decay : AdamW, with warm-up and cosine decay.
-    batch_size, max_epochs : "auto" picks them from the cohort size (about 600 optimiser steps).
+    batch_size, max_epochs : "auto" picks them from the cohort size (about 300 optimiser steps).
     early_stopping, patience : stop when the epoch loss has not improved by 0.1% for `patience` epochs.
     device : "auto" (CUDA when present), "cpu", "cuda", "cuda:1", ...
     bf16 : bf16 autocast on CUDA (the loss stays float32); ignored on CPU.
@@ -46,7 +46,7 @@ class TwinPurify(BaseEmbedder):
     prefix = "TP"
 
     def __init__(self, n_components: int = 128, *, hidden_dims: Sequence[int] = (512,),
-                 projector_dims: Sequence[int] = (128, 128), n_genes: Optional[int] = 5000,
+                 projector_dims: Sequence[int] = (128, 128), n_genes: Optional[int] = 3000,
                  input_scale: str = "auto", beta_max: float = 0.5, n_mix: int = 3,
                  mask_prob: float = 0.1, noise_std: float = 0.1, clean_anchor: bool = False, lambd: float = 5e-3,
                  lr: float = 1e-3, weight_decay: float = 1e-4,

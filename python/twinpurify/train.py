@@ -33,8 +33,10 @@ class Schedule:
 
 
 def auto_schedule(n: int, batch_size: Union[int, str] = "auto", max_epochs: Union[int, str] = "auto",
-                  target_steps: int = 600) -> Schedule:
+                  target_steps: int = 300) -> Schedule:
     """Batch size and epochs from the cohort size: about `target_steps` optimiser steps in all.
+
+    300 steps matched 600 on both TCGA-BRCA tuning cohorts (purity leakage, PAM50 F1, C-index) at half the cost.
 
     Small cohorts (30 tumors) train full-batch for many epochs; TCGA-sized ones in batches of 256.
     """

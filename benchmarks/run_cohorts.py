@@ -1,0 +1,166 @@
+"""Does purification work on real cohorts? Every method on the same genes, scored by CV probes.
+
+    .venv/bin/python benchmarks/run_cohorts.py --data-dir ../shared/data [--cohorts tuning|heldout|all|NAME,...]
+        [--seeds 5] [--heldout-seeds 3] [--out benchmarks]
+
+Writes `cohorts_<set>.csv` (every score of every run) and `cohorts_<set>.md` (tables, mean and
+standard deviation over seeds for the neural methods), plus a PNG per tuning cohort. The tuning
+cohorts (simulated, tcga_brca_divergence, tcga_brca_paired_metagsca) are the only ones defaults
+were chosen on; everything else is held out (../shared/data/README.md).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import twinpurify as tp  # noqa: E402
+from cohorts import HELD_OUT, TUNING, Cohort, data_dir, immune_score, load_cohort  # noqa: E402
+from twinpurify import metrics as M  # noqa: E402
+from twinpurify.io import atomic_path, write_table  # noqa: E402
+from twinpurify.plotting import plot_embeddings  # noqa: E402
+
+N_COMPONENTS = 128
+NEURAL = {"autoencoder", "TwinPurify"}
+
+
+def simulated_cohort() -> tuple[Cohort, pd.DataFrame]:
+    c = tp.datasets.simulate_cohort(n_tumors=400, n_normals=60, n_genes=2000, seed=0)
+    labels = c.truth.rename(columns={"purity": "purity_CPE"})
+    return Cohort("simulated", c.tumors, c.normals, labels, []), labels
+
+
+def methods(seed: int, n_genes: int | None) -> dict[str, tp.base.BaseEmbedder]:
+    common = dict(n_genes=n_genes, verbose=False)
+    return {
+        "raw": tp.RawProfiles(**common),
+        "PCA": tp.PCAEmbedding(N_COMPONENTS, **common),
+        "cPCA": tp.ContrastivePCA(N_COMPONENTS, **common),
+        "autoencoder": tp.AutoencoderEmbedding(N_COMPONENTS, random_state=seed, **common),
+        "TwinPurify": tp.TwinPurify(N_COMPONENTS, random_state=seed, **common),
+    }
+
+
+def score(name: str, c: Cohort, Z, seed: int) -> dict[str, float]:
+    lab = c.labels
+    out: dict[str, float] = {}
+    pur = "purity_CPE" if lab.get("purity_CPE", pd.Series(dtype=float)).notna().sum() >= 20 else "purity_ESTIMATE"
+    if pur in lab and lab[pur].notna().sum() >= 20:
+        out["purity_R2"] = M.purity_leakage(Z, lab[pur])
+        out["purity_rho"] = M.purity_spearman(Z, lab[pur])[0]
+    sub = "subtype" if name == "simulated" else c.subtype_column
+    if sub:
+        out["subtype_F1"] = M.macro_f1(Z, lab[sub])
+        if sub in ("pam50_brca2015", "pam50_genefu") or (sub == "subtype_mrna_pancan" and "Normal" in set(lab[sub].dropna())):
+            out["subtype_F1_noNormal"] = M.macro_f1(Z, lab[sub], exclude=["Normal"])
+    if "grade" in lab:
+        out["grade_F1"] = M.macro_f1(Z, lab["grade"].astype("Int64").astype(str).replace("<NA>", np.nan))
+    if name == "simulated":
+        out["immune_R2"] = M.cv_r2(Z, lab["immune_fraction"])
+        out["programs_R2"] = float(np.mean([M.cv_r2(Z, lab[p]) for p in lab.columns if p.startswith("program_")]))
+        out["C_index"] = M.c_index(Z, lab["os_time"], lab["os_event"])
+    else:
+        imm = immune_score(c.tumors)
+        if imm is not None:
+            out["immune_R2"] = M.cv_r2(Z, imm)
+        for t, e, key in [("os_time_days", "os_event", "C_index"), ("os_time_months", "os_event", "C_index"),
+                          ("rfs_time_months", "rfs_event", "C_index_RFS")]:
+            if t in lab and lab[t].notna().sum() >= 30 and lab[e].sum() >= 10:
+                out[key] = M.c_index(Z, lab[t], lab[e])
+    return out
+
+
+def run_cohort(name: str, root: Path | None, seeds: list[int], figure_dir: Path | None) -> list[dict]:
+    c = simulated_cohort()[0] if name == "simulated" else load_cohort(name, root)
+    n_genes = min(3000, c.tumors.shape[1])
+    rows, figs = [], {}
+    print(f"== {name}: {c.tumors.shape[0]} tumors, {c.normals.shape[0]} normals, {c.tumors.shape[1]} genes"
+          + (f" ({len(c.dropped_genes)} genes with missing values dropped)" if c.dropped_genes else ""), flush=True)
+    for seed in seeds:
+        for mname, model in methods(seed, n_genes).items():
+            if mname not in NEURAL and seed != seeds[0]:
+                continue  # deterministic methods: one run
+            t0 = time.perf_counter()
+            Z = model.fit_transform(c.tumors, c.normals)
+            fit_s = time.perf_counter() - t0
+            s = score(name, c, Z, seed)
+            rows.append({"cohort": name, "method": mname, "seed": seed, "fit_s": fit_s, **s})
+            print(f"   {mname:<12s} seed {seed}: " + ", ".join(f"{k} {v:.3f}" for k, v in s.items()), flush=True)
+            if seed == seeds[0] and mname in ("raw", "PCA", "TwinPurify"):
+                figs[mname] = np.asarray(Z)
+    if figure_dir is not None and name in ["simulated", *TUNING]:
+        pur = "purity_CPE"
+        sub = "subtype" if name == "simulated" else c.subtype_column
+        plot_embeddings(figs, c.labels[pur], c.labels[sub], figure_dir / f"embeddings_{name}.png",
+                        title=f"{name}: top-two PCs of each representation")
+    return rows
+
+
+def summarise(df: pd.DataFrame) -> pd.DataFrame:
+    metrics = [c for c in df.columns if c not in ("cohort", "method", "seed")]
+    g = df.groupby(["cohort", "method"], sort=False)[metrics]
+    mean, sd, n = g.mean(), g.std(), g.size()
+    out = mean.copy()
+    for col in metrics:
+        out[col] = [
+            "" if pd.isna(m) else (f"{m:.3f} ± {s:.3f}" if k > 1 and not pd.isna(s) else f"{m:.3f}")
+            for m, s, k in zip(mean[col], sd[col], n)
+        ]
+    out["runs"] = n
+    return out
+
+
+ARROWS = {"purity_R2": "purity R² ↓", "purity_rho": "mean |ρ| with purity ↓", "subtype_F1": "subtype F1 ↑",
+          "subtype_F1_noNormal": "subtype F1 w/o Normal-like ↑", "grade_F1": "grade F1 ↑", "immune_R2": "immune R² ↑",
+          "programs_R2": "programs R² ↑", "C_index": "C-index (OS) ↑", "C_index_RFS": "C-index (RFS) ↑", "fit_s": "fit (s)"}
+
+
+def to_markdown(summary: pd.DataFrame) -> str:
+    blocks = []
+    for cohort, sub in summary.groupby(level=0, sort=False):
+        sub = sub.droplevel(0)
+        cols = [c for c in ARROWS if c in sub.columns and (sub[c] != "").any()]
+        lines = [f"#### {cohort}", "", "| method | " + " | ".join(ARROWS[c] for c in cols) + " | runs |",
+                 "|---|" + "---:|" * (len(cols) + 1)]
+        for m, r in sub.iterrows():
+            lines.append(f"| {m} | " + " | ".join(r[c] for c in cols) + f" | {r['runs']} |")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-dir", default=None, help="the shared/data folder (default ../shared/data or $TWINPURIFY_DATA_DIR)")
+    ap.add_argument("--cohorts", default="tuning", help="tuning, heldout, all, or a comma-separated list of folder names")
+    ap.add_argument("--seeds", type=int, default=5, help="seeds of the neural methods on tuning cohorts")
+    ap.add_argument("--heldout-seeds", type=int, default=3, help="seeds of the neural methods on held-out cohorts")
+    ap.add_argument("--out", default=str(HERE))
+    a = ap.parse_args()
+    logging.getLogger("twinpurify").setLevel(logging.WARNING)
+    root = data_dir(a.data_dir)
+    sets = {"tuning": ["simulated", *TUNING], "heldout": HELD_OUT, "all": ["simulated", *TUNING, *HELD_OUT]}
+    names = sets.get(a.cohorts, a.cohorts.split(","))
+    label = a.cohorts if a.cohorts in sets else "custom"
+    out = Path(a.out)
+    rows = []
+    for name in names:
+        n_seeds = a.seeds if name in ["simulated", *TUNING] else a.heldout_seeds
+        rows += run_cohort(name, root, list(range(n_seeds)), out)
+        df = pd.DataFrame(rows)
+        write_table(df, out / f"cohorts_{label}.csv")  # after every cohort: partial results survive
+        with atomic_path(out / f"cohorts_{label}.md") as tmp:
+            tmp.write_text(f"<!-- written by benchmarks/run_cohorts.py --cohorts {a.cohorts}, "
+                           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} -->\n\n" + to_markdown(summarise(df)))
+    print(f"wrote {out / f'cohorts_{label}.md'}")
+
+
+if __name__ == "__main__":
+    main()
