@@ -41,9 +41,10 @@ setMethod("show", "TwinPurifyModel", function(object) {
 #'   base matrices, `dgCMatrix`, `DelayedArray` (realised block-wise) or data
 #'   frames of numbers.
 #' @param normal which samples are adjacent normals: a logical vector over the
-#'   columns of `x`, the name of a `colData` column (compared with
-#'   `normalValue`), or a second `SummarizedExperiment` holding only normals
-#'   (then all of `x` are tumors; genes are matched by rownames).
+#'   columns of `x`; the name of a `colData` column, or a character/factor
+#'   vector over the columns (both compared with `normalValue`); or a second
+#'   `SummarizedExperiment` holding only normals (then all of `x` are tumors;
+#'   genes are matched by rownames).
 #' @param normalValue the value of the `normal` column that marks normals.
 #' @param assay assay name or index (default: the first assay).
 #' @param ... engine hyper-parameters in camelCase, with the Python engine's
@@ -89,17 +90,18 @@ fitTwinPurify <- function(x, normal, normalValue = "normal", assay = NULL, ...) 
 #' @param object a [TwinPurifyModel-class].
 #' @param newdata a `SummarizedExperiment` with (at least) the model's genes as
 #'   rownames; other genes are ignored and order does not matter. Missing genes
-#'   are an error naming them, unless the model was fitted with
-#'   `fillMissing = "mean"`.
+#'   are an error naming them, unless `fillMissing = "mean"` (here or at fit).
 #' @param assay assay name or index (default: the first).
+#' @param fillMissing `NULL` (the model's policy), `"error"` or `"mean"`:
+#'   `"mean"` fills genes missing from `newdata` with the training mean.
 #' @param ... unused.
 #' @return A numeric matrix, one row per column of `newdata` (rownames = its
 #'   colnames), one column per dimension (`TP1`, `TP2`, ...).
 #' @export
-setMethod("predict", "TwinPurifyModel", function(object, newdata, assay = NULL, ...) {
+setMethod("predict", "TwinPurifyModel", function(object, newdata, assay = NULL, fillMissing = NULL, ...) {
     .checkSE(newdata, "newdata")
     m <- .assayMatrix(newdata, assay, "newdata")
-    z <- .pyr((.bridge()$embed(object@py, m, colnames(newdata), rownames(newdata))))
+    z <- .pyr((.bridge()$embed(object@py, m, colnames(newdata), rownames(newdata), fillMissing)))
     dimnames(z) <- list(colnames(newdata), paste0("TP", seq_len(ncol(z))))
     z
 })

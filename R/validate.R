@@ -100,6 +100,11 @@
         if (!any(mask)) {
             .abort("no sample has ", normal, " == \"", normalValue, "\" (values: ", .preview(unique(v)), ")")
         }
+    } else if ((is.character(normal) || is.factor(normal)) && length(normal) == ncol(x)) {
+        v <- as.character(normal)
+        if (anyNA(v)) .abort("'normal' has NA for samples ", .preview(colnames(x)[is.na(v)]))
+        mask <- v == as.character(normalValue)
+        if (!any(mask)) .abort("no element of 'normal' equals \"", normalValue, "\" (values: ", .preview(unique(v)), ")")
     } else if (is.logical(normal)) {
         if (length(normal) != ncol(x)) {
             .abort("'normal' has length ", length(normal), " but 'x' has ", ncol(x), " samples (columns)")
@@ -107,8 +112,9 @@
         if (anyNA(normal)) .abort("'normal' has NA for samples ", .preview(colnames(x)[is.na(normal)]))
         mask <- normal
     } else {
-        .abort("'normal' must be a logical vector over the samples, a colData column name, or a ",
-               "SummarizedExperiment of normal samples; got a ", class(normal)[1])
+        .abort("'normal' must be a logical vector over the samples, a colData column name, a character/factor ",
+               "vector over the samples (compared with 'normalValue'), or a SummarizedExperiment of normal ",
+               "samples; got a ", class(normal)[1], " of length ", length(normal))
     }
     if (all(mask)) .abort("'normal' marks every sample as normal: no tumors left to embed")
     if (sum(mask) < 2) .abort("need at least 2 normal samples to mix views from, got ", sum(mask))

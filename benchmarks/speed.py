@@ -12,7 +12,9 @@ import json
 import os
 import platform
 import resource
+import shutil
 import subprocess
+import tempfile
 import sys
 import time
 from pathlib import Path
@@ -39,21 +41,36 @@ def matmul_ceiling(device: str, n: int = 2048, reps: int = 10) -> float:
     return 2 * n ** 3 * reps / (time.perf_counter() - t)
 
 
-def one_fit(n: int, g: int, device: str, seed: int = 0) -> dict:
+def make_data(n: int, g: int, folder: Path, seed: int = 0) -> tuple[Path, Path]:
+    """Low-rank log2 expression plus noise, float32, written in blocks (no float64 copy of the whole)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    k = 20
+    base = rng.normal(6, 1, (1, g)).astype(np.float32)
+    load = rng.normal(0, 0.3, (k, g)).astype(np.float32)
+    tpath, npath = folder / f"tumors_{n}x{g}.npy", folder / f"normals_{g}.npy"
+    tum = np.lib.format.open_memmap(tpath, mode="w+", dtype=np.float32, shape=(n, g))
+    for i in range(0, n, 5000):
+        b = min(5000, n - i)
+        tum[i:i + b] = base + rng.standard_normal((b, k), dtype=np.float32) @ load + 0.3 * rng.standard_normal((b, g), dtype=np.float32)
+    tum.flush()
+    del tum
+    np.save(npath, base + 0.3 * rng.standard_normal((100, g), dtype=np.float32))
+    return tpath, npath
+
+
+def one_fit(tpath: str, npath: str, device: str, seed: int = 0) -> dict:
     import numpy as np
     import torch
 
     from twinpurify import TwinPurify
     from twinpurify.train import auto_schedule
 
-    rng = np.random.default_rng(seed)
-    # Low-rank log2 expression plus noise, float32: the shape of real data without simulation cost.
-    k = 20
-    tum = (rng.normal(6, 1, (1, g)) + rng.normal(0, 1, (n, k)).astype(np.float32) @ rng.normal(0, 0.3, (k, g)).astype(np.float32)
-           + rng.normal(0, 0.3, (n, g))).astype(np.float32)
-    nor = (rng.normal(6, 1, (1, g)) + rng.normal(0, 0.3, (100, g))).astype(np.float32)
+    tum, nor = np.load(tpath), np.load(npath)  # fully in memory, as a user's matrix would be
+    n, g = tum.shape
     input_bytes = tum.nbytes + nor.nbytes
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # torch imported, data loaded
     model = TwinPurify(random_state=seed, device=device, verbose=False, input_scale="log2")
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
@@ -67,14 +84,14 @@ def one_fit(n: int, g: int, device: str, seed: int = 0) -> dict:
     steps = model.n_epochs_ * sched.steps_per_epoch
     h = list(model.hidden_dims)
     d, p = model.n_components, list(model.projector_dims)
-    dims = [g, *h, d, *p]
+    dims = [len(model.genes_), *h, d, *p]  # the first layer sees the selected genes, not all inputs
     per_row = sum(2 * a * b for a, b in zip(dims[:-1], dims[1:]))  # forward FLOPs per view row
     flops = 3 * per_row * 2 * sched.batch_size * steps  # forward + backward, two views per sample
     return {"n_tumors": n, "n_genes": g, "device": model.device_, "epochs": model.n_epochs_, "batch_size": sched.batch_size,
             "steps": steps, "fit_s": round(fit_s, 2), "samples_per_s": round(n * model.n_epochs_ / fit_s, 1),
             "train_TFLOPs": round(flops / fit_s / 1e12, 4), "input_MiB": round(input_bytes / 2 ** 20, 1),
-            "peak_rss_MiB": round(rss / 2 ** 20, 1), "rss_growth_MiB": round((rss - rss0) / 2 ** 20, 1),
-            "rss_growth_x_input": round((rss - rss0) / input_bytes, 2),
+            "peak_rss_MiB": round(rss / 2 ** 20, 1), "fit_rss_growth_MiB": round((rss - rss0) / 2 ** 20, 1),
+            "fit_rss_growth_x_input": round((rss - rss0) / input_bytes, 2),
             "cuda_peak_MiB": round(torch.cuda.max_memory_allocated() / 2 ** 20, 1) if device.startswith("cuda") else None,
             "ceiling_TFLOPs": round(matmul_ceiling(model.device_) / 1e12, 4)}
 
@@ -87,20 +104,24 @@ def main() -> None:
     ap.add_argument("--child", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
-        n, g, dev = a.child.split(",")
-        print(json.dumps(one_fit(int(n), int(g), dev)))
+        tpath, npath, dev = a.child.split(",")
+        print(json.dumps(one_fit(tpath, npath, dev)))
         return
     import torch
     dev = a.device if a.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     rows = []
+    work = Path(tempfile.mkdtemp(prefix="twinpurify-speed-"))
     for n in [int(s) for s in a.sizes.split(",")]:
         print(f"fitting {n} x {a.genes} on {dev} ...", flush=True)
-        out = subprocess.run([sys.executable, __file__, "--child", f"{n},{a.genes},{dev}"], capture_output=True, text=True)
+        tpath, npath = make_data(n, a.genes, work)
+        out = subprocess.run([sys.executable, __file__, "--child", f"{tpath},{npath},{dev}"], capture_output=True, text=True)
+        tpath.unlink()
         if out.returncode != 0:
             print(out.stderr[-2000:], file=sys.stderr)
             raise SystemExit(f"fit of {n} samples failed")
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
         print("  ", rows[-1], flush=True)
+    shutil.rmtree(work, ignore_errors=True)
     write_results(rows)
 
 
@@ -116,12 +137,13 @@ def write_results(rows: list[dict]) -> None:
     lines = [f"### Speed and memory on {rows[0]['device']} ({os.cpu_count()} cores, {cpu})",
              "", f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; torch {torch.__version__}, "
              f"torch threads {torch.get_num_threads()}; default TwinPurify (128 dims, hidden 512, 5,000 genes, auto epochs).", "",
-             "| tumors x genes | epochs | steps | fit (s) | samples/s | training TFLOP/s | matmul ceiling TFLOP/s | share of ceiling | input MiB | RSS growth (x input) |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| tumors x genes | epochs | steps | fit (s) | samples/s | training TFLOP/s | matmul ceiling TFLOP/s | share of ceiling | input MiB | RSS growth during fit (x input) |" + (" CUDA peak MiB |" if rows[0]["cuda_peak_MiB"] else ""),
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if rows[0]["cuda_peak_MiB"] else "")]
     for r in rows:
         lines.append(f"| {r['n_tumors']:,} x {r['n_genes']:,} | {r['epochs']} | {r['steps']} | {r['fit_s']} | {r['samples_per_s']} | "
                      f"{r['train_TFLOPs']} | {r['ceiling_TFLOPs']} | {r['train_TFLOPs'] / r['ceiling_TFLOPs']:.0%} | "
-                     f"{r['input_MiB']} | {r['rss_growth_MiB']} MiB ({r['rss_growth_x_input']}x) |")
+                     f"{r['input_MiB']} | {r['fit_rss_growth_MiB']} MiB ({r['fit_rss_growth_x_input']}x) |"
+                     + (f" {r['cuda_peak_MiB']} |" if r["cuda_peak_MiB"] else ""))
     section = "\n".join(lines) + "\n"
     target = HERE / f"speed_{rows[0]['device'].split(':')[0]}.md"
     with atomic_path(target) as tmp:

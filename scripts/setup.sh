@@ -53,7 +53,7 @@ else
 fi
 
 # ---- 3. The R package, installed into R's site library
-r_hash=$(hash_of DESCRIPTION NAMESPACE R/*.R inst/python-path.txt)
+r_hash=$(hash_of DESCRIPTION NAMESPACE R/*.R)
 if [ "$(cat "$STAMPS/rpkg" 2>/dev/null)" != "$r_hash" ] || ! Rscript -e 'quit(status = !requireNamespace("twinpurify", quietly = TRUE))' >/dev/null 2>&1; then
   say "installing the R package twinpurify"
   R CMD INSTALL --no-test-load . >/tmp/twinpurify-rinstall.log 2>&1 || { cat /tmp/twinpurify-rinstall.log; exit 1; }

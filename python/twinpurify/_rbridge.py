@@ -84,9 +84,9 @@ def fit_pair(tvalues: Any, tsamples: Any, tgenes: Any, nvalues: Any, nsamples: A
     return model.fit(samples_by_genes(tvalues, tsamples, tgenes), samples_by_genes(nvalues, nsamples, ngenes))
 
 
-def embed(model: TwinPurify, values: Any, samples: Any, genes: Any) -> np.ndarray:
+def embed(model: TwinPurify, values: Any, samples: Any, genes: Any, fill_missing: Optional[str] = None) -> np.ndarray:
     """Embedding as a float64 array (R's numeric); names are set on the R side."""
-    Z = model.transform(samples_by_genes(values, samples, genes))
+    Z = model.transform(samples_by_genes(values, samples, genes), fill_missing=fill_missing)
     return np.asarray(Z, dtype=np.float64)
 
 

@@ -96,13 +96,19 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
         if not hasattr(self, "preprocessor_"):
             raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet; call fit(tumor, normal) first")
 
-    def transform(self, X: Any, layer: Optional[str] = None) -> Any:
-        """Embed any samples that carry the model's genes; DataFrame in, DataFrame out."""
-        self._check_fitted()
-        return self._output(as_matrix(X, "X", layer=layer))
+    def transform(self, X: Any, layer: Optional[str] = None, fill_missing: Optional[str] = None) -> Any:
+        """Embed any samples that carry the model's genes; DataFrame in, DataFrame out.
 
-    def _output(self, m: Matrix) -> Any:
-        Z = self._embed(self.preprocessor_.transform(m, "X"))
+        Genes are matched by name when both sides have names. Missing genes are an error naming
+        them unless `fill_missing="mean"` (here, or as the estimator's parameter) fills them with
+        the training mean, i.e. zero after standardisation.
+        """
+        self._check_fitted()
+        return self._output(as_matrix(X, "X", layer=layer), fill_missing)
+
+    def _output(self, m: Matrix, fill_missing: Optional[str] = None) -> Any:
+        policy = fill_missing or getattr(self, "fill_missing", None)  # set_params after fit takes effect
+        Z = self._embed(self.preprocessor_.transform(m, "X", policy))
         if m.frame:
             return pd.DataFrame(Z, index=pd.Index(m.samples), columns=self.component_names())
         return Z

@@ -128,7 +128,7 @@ def _cmd_transform(a: argparse.Namespace) -> int:
 
     model = load_model(a.model, device=a.device)
     if a.fill_missing:
-        model.preprocessor_.fill_missing = a.fill_missing
+        model.set_params(fill_missing=a.fill_missing)
     Z = model.transform(read_table(a.input, a.genes_as_rows))
     write_table(Z, a.output)
     if not a.quiet:

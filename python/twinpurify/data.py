@@ -182,6 +182,24 @@ def align_pair(tumor: Matrix, normal: Matrix) -> tuple[Matrix, Matrix]:
     return tumor, normal
 
 
+def column_mean_std(x: np.ndarray, block: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column mean and (population) std with float64 accumulators, a block of rows at a time.
+
+    np.std(x, dtype=float64) on a whole matrix makes a float64 copy of it (twice the float32 input);
+    this keeps the extra memory at one block.
+    """
+    n = x.shape[0]
+    s = np.zeros(x.shape[1])
+    for i in range(0, n, block):
+        s += x[i:i + block].sum(0, dtype=np.float64)
+    mean = s / n
+    ss = np.zeros(x.shape[1])
+    for i in range(0, n, block):
+        d = x[i:i + block].astype(np.float64) - mean
+        ss += np.einsum("ij,ij->j", d, d)
+    return mean, np.sqrt(ss / n)
+
+
 def detect_scale(values: np.ndarray) -> str:
     """Guess counts / linear / log2 from the values; the choice is logged so users can override it."""
     if (values < 0).any():
@@ -247,7 +265,7 @@ class Preprocessor:
         else:
             self.scale_ = self.input_scale
         logt = to_log2(tumor.values, self.scale_, tumor.samples, "tumor")
-        std = logt.std(axis=0, dtype=np.float64)
+        mean_all, std = column_mean_std(logt)
         zero = std <= 1e-8
         if zero.all():
             raise InputError("tumor: every gene has zero variance across the tumors; nothing to learn from")
@@ -264,19 +282,21 @@ class Preprocessor:
         self.named_genes_ = tumor.named_genes
         self.gene_index_ = idx
         self.genes_ = [tumor.genes[j] for j in idx]
-        sel = logt[:, idx]
-        self.mean_ = sel.mean(axis=0, dtype=np.float64).astype(np.float32)
-        self.std_ = np.maximum(sel.std(axis=0, dtype=np.float64), 1e-6).astype(np.float32)
+        self.mean_ = mean_all[idx].astype(np.float32)
+        self.std_ = np.maximum(std[idx], 1e-6).astype(np.float32)
         return self
 
-    def select(self, m: Matrix, what: str = "input") -> np.ndarray:
+    def select(self, m: Matrix, what: str = "input", fill_missing: Optional[str] = None) -> np.ndarray:
         """Columns of the model's genes from `m`, still on its input scale; missing genes per fill policy."""
+        policy = fill_missing or self.fill_missing
+        if policy not in FILL_POLICIES:
+            raise InputError(f"fill_missing must be one of {FILL_POLICIES}, got {policy!r}")
         if self.genes_ is None:
             raise RuntimeError("Preprocessor is not fitted")
         if self.named_genes_ and m.named_genes:
             pos = pd.Index(m.genes).get_indexer(self.genes_)
             missing = [g for g, p in zip(self.genes_, pos) if p < 0]
-            if missing and self.fill_missing == "error":
+            if missing and policy == "error":
                 raise InputError(
                     f"{what}: {len(missing)} of the model's {len(self.genes_)} genes are missing: {_preview(missing)}; "
                     "supply them, or set fill_missing='mean' to fill them with the training mean"
@@ -311,9 +331,9 @@ class Preprocessor:
     def standardize(self, logx: np.ndarray) -> np.ndarray:
         return ((logx - self.mean_) / self.std_).astype(np.float32)
 
-    def transform(self, m: Matrix, what: str = "input") -> np.ndarray:
+    def transform(self, m: Matrix, what: str = "input", fill_missing: Optional[str] = None) -> np.ndarray:
         """Standardised log2 values of the model's genes: what the encoders take."""
-        return self.standardize(self.log2(self.select(m, what), m.samples, what))
+        return self.standardize(self.log2(self.select(m, what, fill_missing), m.samples, what))
 
     # -- persistence (JSON config + arrays; no pickle) --
     def to_config(self) -> dict:

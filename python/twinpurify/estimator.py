@@ -92,7 +92,7 @@ class TwinPurify(BaseEmbedder):
         pp = self.preprocessor_
         t_log = pp.log2(pp.select(tumor, "tumor"), tumor.samples, "tumor")
         n_log = pp.log2(pp.select(normal, "normal"), normal.samples, "normal")
-        t_lin = torch.exp2(torch.from_numpy(t_log).to(dev))
+        t_lin = torch.from_numpy(t_log).to(dev).exp2_()  # in place: no second copy of the training matrix
         del t_log
         views_of = ViewGenerator(torch.from_numpy(n_log).to(dev), torch.from_numpy(pp.mean_).to(dev),
                                  torch.from_numpy(pp.std_).to(dev), views)

@@ -51,9 +51,9 @@ def _kind(path: Path) -> str:
 def read_table(path: PathLike, genes_as_rows: bool = False) -> pd.DataFrame:
     """A samples x genes DataFrame from a text or parquet table whose first column names the rows."""
     path = Path(path)
+    kind = _kind(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    kind = _kind(path)
     if kind == "h5ad":
         adata = read_h5ad(path)
         df = adata.to_df()

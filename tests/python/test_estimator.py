@@ -43,6 +43,22 @@ def test_numpy_in_numpy_out_and_sparse(cohort, fast):
     np.testing.assert_allclose(Z, Zs, rtol=1e-5, atol=1e-5)
 
 
+def test_fit_leaves_user_data_untouched(cohort, log_pair, fast):
+    for t, n in [log_pair, (cohort.tumors.to_numpy(np.float32), cohort.normals.to_numpy(np.float32))]:
+        t0, n0 = np.array(t, copy=True), np.array(n, copy=True)
+        TwinPurify(**fast).fit(t, n)
+        np.testing.assert_array_equal(np.asarray(t), t0)
+        np.testing.assert_array_equal(np.asarray(n), n0)
+
+
+def test_column_stats_match_numpy():
+    from twinpurify.data import column_mean_std
+    x = np.random.default_rng(0).normal(3, 2, (1000, 7)).astype(np.float32)
+    m, s = column_mean_std(x, block=64)
+    np.testing.assert_allclose(m, x.mean(0, dtype=np.float64), rtol=1e-10)
+    np.testing.assert_allclose(s, x.std(0, dtype=np.float64), rtol=1e-10)
+
+
 def test_deterministic_on_cpu_for_fixed_seed(log_pair, fast):
     t, n = log_pair
     Z1 = TwinPurify(**fast).fit_transform(t, n)
@@ -99,10 +115,12 @@ def test_transform_other_cohort_by_gene_name(log_pair, fast):
     missing = t.drop(columns=m.genes_[:3])
     with pytest.raises(ValueError, match=r"3 of the model's 200 genes are missing: " + m.genes_[0]):
         m.transform(missing)
-    m.set_params(fill_missing="mean")
-    m.preprocessor_.fill_missing = "mean"
-    Z = m.transform(missing)
+    Z = m.transform(missing, fill_missing="mean")
     assert np.isfinite(Z.to_numpy()).all()
+    m.set_params(fill_missing="mean")  # opting in after fit applies to transform too
+    pd.testing.assert_frame_equal(m.transform(missing), Z)
+    with pytest.raises(ValueError, match="fill_missing must be one of"):
+        m.transform(missing, fill_missing="zero")
 
 
 def test_early_stopping_stops(log_pair, fast):

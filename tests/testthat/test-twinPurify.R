@@ -18,7 +18,9 @@ test_that("normal can be logical, a colData column, or a SummarizedExperiment of
     a <- fast_fit(se, normal)
     b <- fast_fit(se, "sample_type", normalValue = "normal")
     c <- fast_fit(se[, !normal], se[, normal])
+    d <- fast_fit(se, factor(se$sample_type))
     expect_equal(unclass(a)[, ], unclass(b)[, ], ignore_attr = TRUE)
+    expect_equal(unclass(a)[, ], unclass(d)[, ], ignore_attr = TRUE)
     expect_equal(unclass(a)[, ], unclass(c)[, ], ignore_attr = TRUE, tolerance = 1e-5)
 })
 
@@ -79,6 +81,12 @@ test_that("fitted models predict other cohorts by gene name and save/load across
     expect_identical(rownames(z), colnames(other))
     expect_equal(z, predict(model, other))
     expect_error(predict(model, other[-(1:3), ]), "3 of the model's 100 genes are missing: G0001")
+    expect_error(predict(model, other[-(1:3), ], fillMissing = "mean"), "cannot be used with count input")
+    logged <- function(x) { SummarizedExperiment::assay(x, "log") <- log2(SummarizedExperiment::assay(x) + 1); x }
+    lmodel <- fitTwinPurify(logged(se), "sample_type", assay = "log", nComponents = 4, maxEpochs = 2, verbose = FALSE)
+    filled <- predict(lmodel, logged(other)[-(1:3), ], assay = "log", fillMissing = "mean")
+    expect_identical(dim(filled), c(ncol(other), 4L))
+    expect_true(all(is.finite(filled)))
     path <- file.path(tempfile("tp"), "model")
     saveTwinPurify(model, path)
     expect_setequal(list.files(path), c("config.json", "weights.safetensors"))

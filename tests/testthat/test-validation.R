@@ -11,7 +11,8 @@ test_that("bad inputs give R errors that name the problem", {
     expect_error(twinPurify(se, normal = "tissue"), "not a colData column")
     expect_error(twinPurify(se, normal = "sample_type", normalValue = "adjacent"), "no sample has sample_type == \"adjacent\"")
     expect_error(twinPurify(se, normal = c(NA, rep(FALSE, 47))), "'normal' has NA for samples T0001")
-    expect_error(twinPurify(se, normal = 1:48), "must be a logical vector")
+    expect_error(twinPurify(se, normal = 1:48), "must be a logical vector .* got a integer of length 48")
+    expect_error(twinPurify(se, normal = se$sample_type, normalValue = "N"), "no element of 'normal' equals \"N\"")
     expect_error(twinPurify(se, "sample_type", nComponent = 3), "unknown argument\\(s\\) nComponent")
 })
 

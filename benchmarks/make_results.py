@@ -1,0 +1,72 @@
+"""Assemble benchmarks/RESULTS.md from the fragments the benchmark scripts write.
+
+    .venv/bin/python benchmarks/make_results.py
+"""
+from __future__ import annotations
+
+import os
+import platform
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+INTRO = """# TwinPurify benchmarks
+
+Produced by the scripts in this folder (`run_cohorts.py`, `transfer.py`, `speed.py`; this file by
+`make_results.py`). Cohorts are read in place from `../shared/data` (never copied here); see its README
+for sources and the tuning / held-out protocol.
+
+**Scores** (all cross-validated, 5 folds, probe refit inside each fold on globally scaled features, see
+`twinpurify.metrics`): *purity R²* = CV R² of ridge regression of published purity (`purity_CPE`,
+ESTIMATE where CPE is missing) from the embedding — leakage, lower is purer; *mean |ρ|* = mean absolute
+Spearman correlation of the dimensions with purity; *subtype / grade F1* = macro-F1 of a logistic
+regression (L2 strength chosen by inner CV); *C-index* = Harrell's C of a ridge Cox model on the top 10
+PCs of the embedding; *immune R²* = CV R² of an immune marker-gene score (ESTIMATE immune genes plus
+pan-leukocyte markers, Yoshihara et al. 2013, `benchmarks/cohorts.py`). Every method sees the same
+genes (top 3,000 by variance over the tumors, or all when fewer) and the same log scale and
+standardisation. Neural methods: mean ± sd over seeds (`runs`).
+"""
+
+
+def header() -> str:
+    import numpy
+    import sklearn
+    import torch
+
+    import twinpurify
+
+    return (f"Assembled {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.node() or 'unknown host'}: "
+            f"{os.cpu_count()} CPU cores, {platform.machine()}, no GPU used; Python {platform.python_version()}, "
+            f"twinpurify {twinpurify.__version__}, torch {torch.__version__}, numpy {numpy.__version__}, "
+            f"scikit-learn {sklearn.__version__}.\n")
+
+
+def section(title: str, name: str, note: str = "") -> str:
+    path = HERE / name
+    if not path.is_file():
+        return f"## {title}\n\nNot run yet (`{name}` missing).\n"
+    return f"## {title}\n\n{note}{path.read_text()}\n"
+
+
+def main() -> None:
+    from twinpurify.io import atomic_path
+
+    parts = [INTRO, header(),
+             section("Tuning cohorts (defaults chosen here)", "cohorts_tuning.md"),
+             section("Held-out cohorts (defaults fixed before these were run)", "cohorts_heldout.md",
+                     "Survival is not attached to the held-out TCGA folders and only LIHC and THCA carry a PanCancer "
+                     "mRNA subtype, so those cohorts report purity and immune signal only.\n\n"),
+             section("Cross-platform transfer (RNA-seq <-> microarray)", "transfer.md"),
+             section("Speed and memory (CPU)", "speed_cpu.md"),
+             section("Speed and memory (GPU)", "speed_cuda.md")]
+    figs = sorted(HERE.glob("embeddings_*.png"))
+    if figs:
+        parts.append("## Figures\n\n" + "\n".join(f"![{f.stem}]({f.name})" for f in figs) + "\n")
+    with atomic_path(HERE / "RESULTS.md") as tmp:
+        tmp.write_text("\n".join(parts))
+    print(f"wrote {HERE / 'RESULTS.md'}")
+
+
+if __name__ == "__main__":
+    main()

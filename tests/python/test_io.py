@@ -1,0 +1,37 @@
+import os
+
+import pandas as pd
+import pytest
+
+from twinpurify import InputError
+from twinpurify.io import atomic_path, read_samples_split, read_table, write_table
+
+
+def test_atomic_path_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_text("good")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("crash")
+    assert target.read_text() == "good"
+    assert os.listdir(tmp_path) == ["out.csv"]
+
+
+def test_round_trip_formats(tmp_path):
+    df = pd.DataFrame({"g1": [1.5, 2.0], "g2": [3.0, 4.25]}, index=["s1", "s2"])
+    for name in ["a.csv", "a.tsv", "a.csv.gz", "a.parquet"]:
+        write_table(df, tmp_path / name)
+        back = read_table(tmp_path / name)
+        pd.testing.assert_frame_equal(back, df, check_names=False, check_index_type=False)
+    with pytest.raises(InputError, match="unknown file type"):
+        read_table(tmp_path / "a.xlsx")
+
+
+def test_samples_split_errors(tmp_path):
+    expr = pd.DataFrame({"g": [1.0, 2.0, 3.0]}, index=["a", "b", "c"])
+    sheet = pd.DataFrame({"sample_type": ["tumor", "normal"]}, index=["a", "b"])
+    with pytest.raises(InputError, match="1 samples of the expression table are not in the sample sheet: c"):
+        read_samples_split(expr, sheet, "sample_type", "normal")
+    with pytest.raises(InputError, match="no column 'kind'"):
+        read_samples_split(expr, sheet, "kind", "normal")
