@@ -68,3 +68,13 @@ def test_same_seed_same_views():
 def test_bad_config(bad):
     with pytest.raises(ValueError):
         ViewConfig(**bad).validate()
+
+
+def test_beta_scale_zero_gives_an_unmixed_anchor_view():
+    t_log = torch.rand(4, 6) * 8 + 1
+    n_log = torch.zeros(3, 6)
+    v = ViewGenerator(n_log, torch.zeros(6), torch.ones(6), ViewConfig(beta_max=0.9, mask_prob=0.0, noise_std=0.0))
+    scale = torch.tensor([0.0, 0.0, 1.0, 1.0])
+    out = v(torch.exp2(t_log), _gen(), scale)
+    assert torch.allclose(out[:2], t_log[:2], atol=1e-5)  # anchors untouched
+    assert not torch.allclose(out[2:], t_log[2:], atol=1e-3)  # the others mixed

@@ -123,6 +123,13 @@ def test_transform_other_cohort_by_gene_name(log_pair, fast):
         m.transform(missing, fill_missing="zero")
 
 
+def test_clean_anchor_option_trains(log_pair, fast):
+    t, n = log_pair
+    a = TwinPurify(**fast).fit_transform(t, n)
+    b = TwinPurify(**{**fast, "clean_anchor": True}).fit_transform(t, n)
+    assert b.shape == a.shape and not np.allclose(a.to_numpy(), b.to_numpy())
+
+
 def test_early_stopping_stops(log_pair, fast):
     t, n = log_pair
     m = TwinPurify(**{**fast, "max_epochs": 200, "early_stopping": True, "patience": 3, "lr": 1e-9}).fit(t, n)
