@@ -19,6 +19,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
 
+from .io import default_mode
 from .data import InputError, Matrix, Preprocessor, align_pair, as_matrix, check_orientation, check_training_pair, split_anndata
 
 FORMAT_VERSION = 1
@@ -163,6 +164,7 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
             with open(tmp / "config.json", "w") as fh:
                 json.dump(config, fh, indent=1)
             save_file(arrays, str(tmp / "weights.safetensors"))
+            os.chmod(tmp, default_mode(directory=True))
             _replace_dir(tmp, path)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -18,6 +18,17 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path):
     assert os.listdir(tmp_path) == ["out.csv"]
 
 
+def test_atomic_writes_get_normal_permissions(tmp_path, log_pair):
+    from twinpurify import TwinPurify
+    from twinpurify.io import default_mode
+
+    write_table(pd.DataFrame({"a": [1.0]}), tmp_path / "t.csv")
+    assert (tmp_path / "t.csv").stat().st_mode & 0o777 == default_mode()
+    m = TwinPurify(n_components=2, hidden_dims=(4,), projector_dims=(4,), max_epochs=1, verbose=False).fit(*log_pair)
+    m.save(tmp_path / "m")
+    assert (tmp_path / "m").stat().st_mode & 0o777 == default_mode(directory=True)
+
+
 def test_round_trip_formats(tmp_path):
     df = pd.DataFrame({"g1": [1.5, 2.0], "g2": [3.0, 4.25]}, index=["s1", "s2"])
     for name in ["a.csv", "a.tsv", "a.csv.gz", "a.parquet"]:
