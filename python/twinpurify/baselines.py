@@ -13,7 +13,7 @@ import torch
 from .base import BaseEmbedder
 from .data import Matrix
 from .model import AutoencoderModule
-from .train import auto_schedule, encode, make_generator, resolve_device, train_module
+from .neural import NeuralEmbedder
 
 
 class RawProfiles(BaseEmbedder):
@@ -66,7 +66,7 @@ class PCAEmbedding(_LinearEmbedding):
     prefix = "PC"
     needs_normal = False
 
-    def __init__(self, n_components: int = 64, *, n_genes: Optional[int] = 3000, input_scale: str = "auto",
+    def __init__(self, n_components: int = 128, *, n_genes: Optional[int] = 3000, input_scale: str = "auto",
                  fill_missing: str = "error", check_orientation: bool = True, random_state: Optional[int] = 0,
                  verbose: bool = True):
         self.n_components = n_components
@@ -96,7 +96,7 @@ class ContrastivePCA(_LinearEmbedding):
 
     prefix = "cPC"
 
-    def __init__(self, n_components: int = 64, *, alpha: float = 1.0, n_genes: Optional[int] = 3000,
+    def __init__(self, n_components: int = 128, *, alpha: float = 1.0, n_genes: Optional[int] = 3000,
                  input_scale: str = "auto", fill_missing: str = "error", check_orientation: bool = True,
                  verbose: bool = True):
         self.n_components = n_components
@@ -128,13 +128,13 @@ class ContrastivePCA(_LinearEmbedding):
         self.explained_variance_ = w[order]
 
 
-class AutoencoderEmbedding(BaseEmbedder):
+class AutoencoderEmbedding(NeuralEmbedder):
     """An autoencoder with TwinPurify's encoder shape, trained on reconstruction of the tumors."""
 
     prefix = "AE"
     needs_normal = False
 
-    def __init__(self, n_components: int = 64, *, hidden_dims: Sequence[int] = (512,), n_genes: Optional[int] = 3000,
+    def __init__(self, n_components: int = 128, *, hidden_dims: Sequence[int] = (512,), n_genes: Optional[int] = 3000,
                  input_scale: str = "auto", lr: float = 1e-3, weight_decay: float = 1e-4,
                  batch_size: Union[int, str] = "auto", max_epochs: Union[int, str] = "auto",
                  device: str = "auto", bf16: bool = True, fill_missing: str = "error",
@@ -158,9 +158,7 @@ class AutoencoderEmbedding(BaseEmbedder):
         return AutoencoderModule(n_genes, list(self.hidden_dims), int(self.n_components))
 
     def _fit_values(self, tumor: Matrix, normal: Optional[Matrix]) -> None:
-        dev = resolve_device(self.device)
-        if self.random_state is not None:
-            torch.manual_seed(int(self.random_state))
+        dev = self._prepare()
         X = torch.from_numpy(self.preprocessor_.transform(tumor, "tumor")).to(dev)
         module = self._build(X.shape[1]).to(dev)
 
@@ -168,26 +166,4 @@ class AutoencoderEmbedding(BaseEmbedder):
             _, rec = mod(xb)
             return torch.nn.functional.mse_loss(rec.float(), xb)
 
-        schedule = auto_schedule(X.shape[0], self.batch_size, self.max_epochs)
-        self.history_ = train_module(module, X, step, schedule, lr=self.lr, weight_decay=self.weight_decay,
-                                     generator=make_generator(dev, self.random_state), bf16=self.bf16,
-                                     progress=self.verbose, desc="Autoencoder")
-        self.module_ = module
-        self.n_epochs_ = len(self.history_)
-
-    def _embed(self, Xs: np.ndarray) -> np.ndarray:
-        dev = next(self.module_.parameters()).device
-        return encode(self.module_.encoder, torch.from_numpy(Xs).to(dev)).cpu().numpy()
-
-    def _state_arrays(self) -> dict[str, np.ndarray]:
-        return {f"module.{k}": v.detach().cpu().numpy() for k, v in self.module_.state_dict().items()}
-
-    def _fitted_config(self) -> dict:
-        return {"history_": self.history_, "n_epochs_": self.n_epochs_}
-
-    def _restore(self, fitted: dict, arrays: dict[str, np.ndarray]) -> None:
-        module = self._build(len(self.preprocessor_.genes_))
-        module.load_state_dict({k[7:]: torch.from_numpy(np.array(v)) for k, v in arrays.items() if k.startswith("module.")})
-        self.module_ = module.to(resolve_device(self.device)).eval()
-        self.history_ = fitted["history_"]
-        self.n_epochs_ = fitted["n_epochs_"]
+        self._train(module, X, step, "Autoencoder")

@@ -7,14 +7,13 @@ import numpy as np
 import torch
 
 from .augment import ViewConfig, ViewGenerator
-from .base import BaseEmbedder
 from .data import Matrix
 from .loss import barlow_twins_loss
 from .model import BarlowTwinsModule
-from .train import auto_schedule, encode, make_generator, resolve_device, train_module
+from .neural import NeuralEmbedder
 
 
-class TwinPurify(BaseEmbedder):
+class TwinPurify(NeuralEmbedder):
     """Tumor-intrinsic embeddings learned with Barlow Twins against the cohort's own normals.
 
     Two views of each tumor are made by mixing it, in linear expression space, with random
@@ -86,9 +85,7 @@ class TwinPurify(BaseEmbedder):
             raise ValueError(f"n_components must be positive, got {self.n_components}")
         views = ViewConfig(self.beta_max, int(self.n_mix), self.mask_prob, self.noise_std)
         views.validate()
-        dev = resolve_device(self.device)
-        if self.random_state is not None:
-            torch.manual_seed(int(self.random_state))  # weight initialisation
+        dev = self._prepare()
         pp = self.preprocessor_
         t_log = pp.log2(pp.select(tumor, "tumor"), tumor.samples, "tumor")
         n_log = pp.log2(pp.select(normal, "normal"), normal.samples, "normal")
@@ -98,49 +95,17 @@ class TwinPurify(BaseEmbedder):
                                  torch.from_numpy(pp.std_).to(dev), views)
         module = self._build(t_lin.shape[1]).to(dev)
         lambd = float(self.lambd)
-        anchor = None
-        if self.clean_anchor:
-            b = min(t_lin.shape[0], 256 if self.batch_size == "auto" else int(self.batch_size))
-            anchor = torch.cat([torch.zeros(b, device=dev), torch.ones(b, device=dev)])
+        clean_anchor = bool(self.clean_anchor)
 
         def step(mod: torch.nn.Module, xb: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-            scale = None if anchor is None else torch.cat([anchor[:len(xb)], anchor[-len(xb):]])
+            # clean_anchor: the first view of each pair is never mixed (beta scaled by 0)
+            scale = torch.cat([torch.zeros(len(xb), device=dev), torch.ones(len(xb), device=dev)]) if clean_anchor else None
             v = views_of(torch.cat([xb, xb]), gen, scale)  # both views in one pass: one matmul, not two
             _, p = mod(v)
             p1, p2 = p.chunk(2)
             return barlow_twins_loss(p1, p2, lambd)
 
-        schedule = auto_schedule(t_lin.shape[0], self.batch_size, self.max_epochs)
-        gen = make_generator(dev, self.random_state)
-        self.history_ = train_module(module, t_lin, step, schedule, lr=self.lr, weight_decay=self.weight_decay,
-                                     generator=gen, bf16=self.bf16, early_stopping=self.early_stopping,
-                                     patience=self.patience, progress=self.verbose, desc="TwinPurify")
-        self.module_ = module
-        self.device_ = str(dev)
-        self.batch_size_ = schedule.batch_size
-        self.n_epochs_ = len(self.history_)
-
-    def _embed(self, Xs: np.ndarray) -> np.ndarray:
-        dev = next(self.module_.parameters()).device
-        return encode(self.module_.encoder, torch.from_numpy(Xs).to(dev)).cpu().numpy()
-
-    # -- persistence hooks --
-    def _state_arrays(self) -> dict[str, np.ndarray]:
-        return {f"module.{k}": v.detach().cpu().numpy() for k, v in self.module_.state_dict().items()}
-
-    def _fitted_config(self) -> dict:
-        return {"history_": self.history_, "batch_size_": self.batch_size_, "n_epochs_": self.n_epochs_}
-
-    def _restore(self, fitted: dict, arrays: dict[str, np.ndarray]) -> None:
-        dev = resolve_device(self.device)
-        module = self._build(len(self.preprocessor_.genes_))
-        state = {k[len("module."):]: torch.from_numpy(np.array(v)) for k, v in arrays.items() if k.startswith("module.")}
-        module.load_state_dict(state)
-        self.module_ = module.to(dev).eval()
-        self.device_ = str(dev)
-        self.history_ = fitted["history_"]
-        self.batch_size_ = fitted["batch_size_"]
-        self.n_epochs_ = fitted["n_epochs_"]
+        self._train(module, t_lin, step, "TwinPurify")
 
     def __sklearn_tags__(self):  # pragma: no cover - sklearn >= 1.6 only
         tags = super().__sklearn_tags__()
