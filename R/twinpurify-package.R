@@ -6,7 +6,7 @@
 #' `vignette("twinpurify")` and [twinpurifyPython()] for set-up.
 #'
 #' @keywords internal
-#' @importFrom methods is new as setClass setMethod
+#' @importFrom methods is new as setClass setMethod show
 #' @importFrom stats predict
 #' @importFrom SingleCellExperiment SingleCellExperiment reducedDim
 #' @importFrom SummarizedExperiment SummarizedExperiment

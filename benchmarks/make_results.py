@@ -42,6 +42,41 @@ def header() -> str:
             f"scikit-learn {sklearn.__version__}.\n")
 
 
+def headline() -> str:
+    """One row per cohort: purity leakage, subtype/grade F1 and C-index of raw, PCA, autoencoder, TwinPurify."""
+    import pandas as pd
+
+    frames = []
+    for which in ("tuning", "heldout"):
+        path = HERE / f"cohorts_{which}.csv"
+        if path.is_file():
+            df = pd.read_csv(path, index_col=0)
+            df["set"] = which
+            frames.append(df)
+    if not frames:
+        return ""
+    df = pd.concat(frames)
+    mean = df.groupby(["set", "cohort", "method"], sort=False).mean(numeric_only=True)
+    methods = ["raw", "PCA", "autoencoder", "TwinPurify"]
+    short = {"raw": "raw", "PCA": "PCA", "autoencoder": "AE", "TwinPurify": "TP"}
+    lines = ["| cohort | set | purity R² ↓ (raw / PCA / AE / **TP**) | subtype F1 ↑ (raw / PCA / AE / **TP**) | "
+             "C-index ↑ (raw / PCA / AE / **TP**) |", "|---|---|---|---|---|"]
+
+    def cell(sub, col):
+        if col not in sub.columns or sub[col].isna().all():
+            return "–"
+        vals = [sub.loc[m, col] if m in sub.index else float("nan") for m in methods]
+        return " / ".join(("**%.2f**" if m == "TwinPurify" else "%.2f") % v for m, v in zip(methods, vals))
+
+    for (which, cohort), sub in mean.groupby(level=[0, 1], sort=False):
+        sub = sub.droplevel([0, 1])
+        f1 = "grade_F1" if "grade_F1" in sub.columns and sub["grade_F1"].notna().any() and cohort.startswith("gse") else "subtype_F1"
+        label = cohort.replace("_paired_metagsca", "").replace("_breast_gsstda", "")
+        lines.append(f"| {label}{' (grade)' if f1 == 'grade_F1' else ''} | {which} | {cell(sub, 'purity_R2')} | "
+                     f"{cell(sub, f1)} | {cell(sub, 'C_index')} |")
+    return "\n".join(lines) + "\n"
+
+
 def section(title: str, name: str, note: str = "") -> str:
     path = HERE / name
     if not path.is_file():
@@ -52,7 +87,7 @@ def section(title: str, name: str, note: str = "") -> str:
 def main() -> None:
     from twinpurify.io import atomic_path
 
-    parts = [INTRO, header(),
+    parts = [INTRO, header(), "## Summary (means over seeds; details per cohort below)\n\n" + headline(),
              section("Tuning cohorts (defaults chosen here)", "cohorts_tuning.md"),
              section("Held-out cohorts (defaults fixed before these were run)", "cohorts_heldout.md",
                      "Survival is not attached to the held-out TCGA folders and only LIHC and THCA carry a PanCancer "
