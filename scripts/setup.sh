@@ -41,7 +41,8 @@ if [ "$(cat "$STAMPS/python" 2>/dev/null)" != "$py_hash" ]; then
     # The CPU wheel: a looser spec pulls GBs of CUDA packages. GPU users: install a CUDA torch into
     # the venv first (or set TWINPURIFY_TORCH to the spec you want); it is then left alone.
     say "installing ${TWINPURIFY_TORCH:-torch==2.13.0}"
-    "$VPY" -m pip install -q "${TWINPURIFY_TORCH:-torch==2.13.0}"
+    "$VPY" -m pip install -q "${TWINPURIFY_TORCH:-torch==2.13.0}" 2>&1 | grep -v "is ignored" || true
+    "$VPY" -c "import torch" || { echo "[setup] torch did not install" >&2; exit 1; }
   fi
   say "installing twinpurify (editable) with anndata, parquet, benchmark, R-bridge and test extras"
   "$VPY" -m pip install -q -c scripts/constraints-r-stack.txt -e ".[anndata,parquet,bench,r,test]" 2>&1 \
