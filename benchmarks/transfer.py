@@ -25,7 +25,7 @@ sys.path.insert(0, str(HERE))
 
 import twinpurify as tp  # noqa: E402
 from cohorts import data_dir, load_cohort  # noqa: E402
-from run_cohorts import score, summarise  # noqa: E402
+from run_cohorts import ARROWS, score, summarise  # noqa: E402
 from twinpurify.io import atomic_path, write_table  # noqa: E402
 
 
@@ -41,7 +41,12 @@ def main() -> None:
     ap.add_argument("--target", default="gse42568_breast_gsstda")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--out", default=str(HERE))
+    ap.add_argument("--render-only", action="store_true", help="rebuild transfer.md from transfer.csv")
     a = ap.parse_args()
+    if a.render_only:
+        df = pd.read_csv(Path(a.out) / "transfer.csv", index_col=0)
+        print(render(df, int(df["n_shared_genes"].iloc[0]), Path(a.out)))
+        return
     logging.getLogger("twinpurify").setLevel(logging.WARNING)
     root = data_dir(a.data_dir)
     src, tgt = load_cohort(a.source, root), load_cohort(a.target, root)
@@ -64,19 +69,27 @@ def main() -> None:
             rows.append({"direction": label, "method": "TwinPurify transferred", "seed": seed, **score(embed.name, embed, moved, seed)})
             print(f"  {label} seed {seed} done in {time.perf_counter() - t0:.0f}s", flush=True)
     df = pd.DataFrame(rows)
+    df["n_shared_genes"] = len(genes)
     write_table(df, Path(a.out) / "transfer.csv")
+    print(render(df, len(genes), Path(a.out)))
+
+
+def render(df: pd.DataFrame, n_genes: int, out: Path) -> str:
     summary = summarise(df.rename(columns={"direction": "cohort"}))
     lines = [f"<!-- written by benchmarks/transfer.py, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} -->", "",
-             f"{len(genes)} shared genes; target genes mean-aligned per gene to the training cohort (log2).", ""]
+             f"{n_genes} shared genes; before transforming, each target gene is shifted (log2) so that its tumor mean "
+             "matches the training cohort's. 'raw (target)' and 'fitted on target' use the target cohort itself.", ""]
     for direction, sub in summary.groupby(level=0, sort=False):
         sub = sub.droplevel(0)
-        cols = [c for c in sub.columns if c not in ("runs", "fit_s") and (sub[c] != "").any()]
-        lines += [f"#### {direction}", "", "| method | " + " | ".join(cols) + " | runs |", "|---|" + "---:|" * (len(cols) + 1)]
+        cols = [c for c in ARROWS if c in sub.columns and (sub[c] != "").any()]
+        lines += [f"#### {direction}", "", "| method | " + " | ".join(ARROWS[c] for c in cols) + " | runs |",
+                  "|---|" + "---:|" * (len(cols) + 1)]
         lines += [f"| {m} | " + " | ".join(r[c] for c in cols) + f" | {r['runs']} |" for m, r in sub.iterrows()]
         lines.append("")
-    with atomic_path(Path(a.out) / "transfer.md") as tmp:
-        tmp.write_text("\n".join(lines))
-    print("\n".join(lines))
+    text = "\n".join(lines)
+    with atomic_path(out / "transfer.md") as tmp:
+        tmp.write_text(text)
+    return text
 
 
 if __name__ == "__main__":
