@@ -59,8 +59,8 @@ def headline() -> str:
     mean = df.groupby(["set", "cohort", "method"], sort=False).mean(numeric_only=True)
     methods = ["raw", "PCA", "autoencoder", "TwinPurify"]
     short = {"raw": "raw", "PCA": "PCA", "autoencoder": "AE", "TwinPurify": "TP"}
-    lines = ["| cohort | set | purity R² ↓ (raw / PCA / AE / **TP**) | subtype F1 ↑ (raw / PCA / AE / **TP**) | "
-             "C-index ↑ (raw / PCA / AE / **TP**) |", "|---|---|---|---|---|"]
+    lines = ["| cohort | set | purity R² ↓ (raw / PCA / AE / **TP**) | immune R² ↑ (raw / PCA / AE / **TP**) | "
+             "subtype F1 ↑ (raw / PCA / AE / **TP**) | C-index ↑ (raw / PCA / AE / **TP**) |", "|---|---|---|---|---|---|"]
 
     def cell(sub, col):
         if col not in sub.columns or sub[col].isna().all():
@@ -71,9 +71,9 @@ def headline() -> str:
     for (which, cohort), sub in mean.groupby(level=[0, 1], sort=False):
         sub = sub.droplevel([0, 1])
         f1 = "grade_F1" if "grade_F1" in sub.columns and sub["grade_F1"].notna().any() and cohort.startswith("gse") else "subtype_F1"
-        label = cohort.replace("_paired_metagsca", "").replace("_breast_gsstda", "")
+        label = cohort if which == "tuning" else cohort.replace("_paired_metagsca", "").replace("_breast_gsstda", "")
         lines.append(f"| {label}{' (grade)' if f1 == 'grade_F1' else ''} | {which} | {cell(sub, 'purity_R2')} | "
-                     f"{cell(sub, f1)} | {cell(sub, 'C_index')} |")
+                     f"{cell(sub, 'immune_R2')} | {cell(sub, f1)} | {cell(sub, 'C_index')} |")
     return "\n".join(lines) + "\n"
 
 

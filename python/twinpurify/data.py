@@ -182,13 +182,15 @@ def align_pair(tumor: Matrix, normal: Matrix) -> tuple[Matrix, Matrix]:
     return tumor, normal
 
 
-def column_mean_std(x: np.ndarray, block: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+def column_mean_std(x: np.ndarray, block: Optional[int] = None) -> tuple[np.ndarray, np.ndarray]:
     """Per-column mean and (population) std with float64 accumulators, a block of rows at a time.
 
     np.std(x, dtype=float64) on a whole matrix makes a float64 copy of it (twice the float32 input);
-    this keeps the extra memory at one block.
+    this keeps the extra memory at one block of about 32 MiB.
     """
     n = x.shape[0]
+    if block is None:
+        block = max(1, (32 << 20) // (8 * max(1, x.shape[1])))
     s = np.zeros(x.shape[1])
     for i in range(0, n, block):
         s += x[i:i + block].sum(0, dtype=np.float64)
