@@ -136,7 +136,7 @@ def write_results(rows: list[dict]) -> None:
     cpu = platform.processor() or platform.machine()
     lines = [f"### Speed and memory on {rows[0]['device']} ({os.cpu_count()} cores, {cpu})",
              "", f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; torch {torch.__version__}, "
-             f"torch threads {torch.get_num_threads()}; default TwinPurify (128 dims, hidden 512, 5,000 genes, auto epochs).", "",
+             f"torch threads {torch.get_num_threads()}; default TwinPurify (128 dims, hidden 512, top 3,000 of the 5,000 input genes, auto schedule). RSS growth = peak RSS during the fit minus RSS before it (torch imported, input loaded); on small inputs a fixed ~230 MiB of torch/oneDNN workspace dominates it.", "",
              "| tumors x genes | epochs | steps | fit (s) | samples/s | training TFLOP/s | matmul ceiling TFLOP/s | share of ceiling | input MiB | RSS growth during fit (x input) |" + (" CUDA peak MiB |" if rows[0]["cuda_peak_MiB"] else ""),
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if rows[0]["cuda_peak_MiB"] else "")]
     for r in rows:
