@@ -78,6 +78,17 @@ def score(name: str, c: Cohort, Z, seed: int) -> dict[str, float]:
     return out
 
 
+def figures_only(name: str, root: Path | None, figure_dir: Path) -> None:
+    """Redraw a tuning cohort's figure (raw, PCA, TwinPurify seed 0) without scoring."""
+    c = simulated_cohort()[0] if name == "simulated" else load_cohort(name, root)
+    n_genes = min(3000, c.tumors.shape[1])
+    figs = {m: np.asarray(model.fit_transform(c.tumors, c.normals))
+            for m, model in methods(0, n_genes).items() if m in ("raw", "PCA", "TwinPurify")}
+    sub = "subtype" if name == "simulated" else c.subtype_column
+    plot_embeddings(figs, c.labels["purity_CPE"], c.labels[sub], figure_dir / f"embeddings_{name}.png",
+                    title=f"{name}: top-two PCs of each representation")
+
+
 def run_cohort(name: str, root: Path | None, seeds: list[int], figure_dir: Path | None) -> list[dict]:
     c = simulated_cohort()[0] if name == "simulated" else load_cohort(name, root)
     n_genes = min(3000, c.tumors.shape[1])
@@ -146,6 +157,7 @@ def main() -> None:
     ap.add_argument("--heldout-seeds", type=int, default=3, help="seeds of the neural methods on held-out cohorts")
     ap.add_argument("--out", default=str(HERE))
     ap.add_argument("--render-only", action="store_true", help="rebuild the .md table from an existing .csv")
+    ap.add_argument("--figures-only", action="store_true", help="only redraw the tuning cohorts' figures")
     a = ap.parse_args()
     logging.getLogger("twinpurify").setLevel(logging.WARNING)
     sets = {"tuning": ["simulated", *TUNING], "heldout": HELD_OUT, "all": ["simulated", *TUNING, *HELD_OUT]}
@@ -156,6 +168,11 @@ def main() -> None:
         render(pd.read_csv(out / f"cohorts_{label}.csv", index_col=0), out / f"cohorts_{label}.md", a.cohorts)
         return
     root = data_dir(a.data_dir)
+    if a.figures_only:
+        for name in names:
+            if name in ["simulated", *TUNING]:
+                figures_only(name, root, out)
+        return
     rows = []
     for name in names:
         n_seeds = a.seeds if name in ["simulated", *TUNING] else a.heldout_seeds

@@ -11,9 +11,10 @@ from .io import atomic_path
 
 
 def _two_d(Z: np.ndarray) -> np.ndarray:
-    """First two principal components of an embedding (a linear view; no UMAP dependency)."""
+    """First two principal components of an embedding in its own geometry (no per-dimension scaling,
+    which would whiten PCA's noise components; no UMAP dependency)."""
     Z = np.asarray(Z, dtype=np.float64)
-    Z = (Z - Z.mean(0)) / (Z.std(0) + 1e-12)
+    Z = Z - Z.mean(0)
     u, s, _ = np.linalg.svd(Z, full_matrices=False)
     return u[:, :2] * s[:2]
 

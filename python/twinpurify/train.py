@@ -82,7 +82,8 @@ def train_module(module: nn.Module, data: torch.Tensor, step: StepFn, schedule: 
     history: list[dict] = []
     best, since_best = math.inf, 0
     module.train()
-    bar = tqdm(range(schedule.epochs), desc=desc, disable=not progress, leave=False)
+    # disable=None: bars only on a terminal, so CI logs and redirected output stay readable
+    bar = tqdm(range(schedule.epochs), desc=desc, disable=None if progress else True, leave=False)
     for epoch in bar:
         perm = torch.randperm(n, device=device, generator=generator)
         running = torch.zeros((), device=device)
