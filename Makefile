@@ -20,6 +20,11 @@ test-python: setup
 test-r: setup
 	Rscript -e 'testthat::test_local(".", reporter = "summary", stop_on_failure = TRUE)'
 
+DATA_DIR ?= ../shared/data
+
 bench: setup
-	$(PY) benchmarks/run_cohorts.py
+	$(PY) benchmarks/run_cohorts.py --data-dir $(DATA_DIR) --cohorts tuning
+	$(PY) benchmarks/run_cohorts.py --data-dir $(DATA_DIR) --cohorts heldout
+	$(PY) benchmarks/transfer.py --data-dir $(DATA_DIR)
 	$(PY) benchmarks/speed.py
+	$(PY) benchmarks/make_results.py
