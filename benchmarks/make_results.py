@@ -43,7 +43,7 @@ def header() -> str:
 
 
 def headline() -> str:
-    """One row per cohort: purity leakage, subtype/grade F1 and C-index of raw, PCA, autoencoder, TwinPurify."""
+    """One row per cohort: purity leakage, immune R², subtype/grade F1 and C-index of raw, PCA, autoencoder, TwinPurify."""
     import pandas as pd
 
     frames = []
@@ -58,7 +58,6 @@ def headline() -> str:
     df = pd.concat(frames)
     mean = df.groupby(["set", "cohort", "method"], sort=False).mean(numeric_only=True)
     methods = ["raw", "PCA", "autoencoder", "TwinPurify"]
-    short = {"raw": "raw", "PCA": "PCA", "autoencoder": "AE", "TwinPurify": "TP"}
     lines = ["| cohort | set | purity R² ↓ (raw / PCA / AE / **TP**) | immune R² ↑ (raw / PCA / AE / **TP**) | "
              "subtype F1 ↑ (raw / PCA / AE / **TP**) | C-index ↑ (raw / PCA / AE / **TP**) |", "|---|---|---|---|---|---|"]
 

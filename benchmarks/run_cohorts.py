@@ -84,6 +84,10 @@ def figures_only(name: str, root: Path | None, figure_dir: Path) -> None:
     n_genes = min(3000, c.tumors.shape[1])
     figs = {m: np.asarray(model.fit_transform(c.tumors, c.normals))
             for m, model in methods(0, n_genes).items() if m in ("raw", "PCA", "TwinPurify")}
+    draw_figure(name, c, figs, figure_dir)
+
+
+def draw_figure(name: str, c: Cohort, figs: dict[str, np.ndarray], figure_dir: Path) -> None:
     sub = "subtype" if name == "simulated" else c.subtype_column
     plot_embeddings(figs, c.labels["purity_CPE"], c.labels[sub], figure_dir / f"embeddings_{name}.png",
                     title=f"{name}: top-two PCs of each representation")
@@ -108,10 +112,7 @@ def run_cohort(name: str, root: Path | None, seeds: list[int], figure_dir: Path 
             if seed == seeds[0] and mname in ("raw", "PCA", "TwinPurify"):
                 figs[mname] = np.asarray(Z)
     if figure_dir is not None and name in ["simulated", *TUNING]:
-        pur = "purity_CPE"
-        sub = "subtype" if name == "simulated" else c.subtype_column
-        plot_embeddings(figs, c.labels[pur], c.labels[sub], figure_dir / f"embeddings_{name}.png",
-                        title=f"{name}: top-two PCs of each representation")
+        draw_figure(name, c, figs, figure_dir)
     return rows
 
 
