@@ -83,20 +83,20 @@ twinpurifyAvailable <- function() {
     found <- .findPython()
     if (!reticulate::py_available(initialize = FALSE) && !is.null(found$path)) {
         if (!file.exists(found$path)) {
-            stop("twinpurify: the Python named by ", found$source, " does not exist: ",
-                 found$path, ". ", .missingAdvice, call. = FALSE)
+            .abort("the Python named by ", found$source, " does not exist: ",
+                 found$path, ". ", .missingAdvice)
         }
         ok <- tryCatch({ reticulate::use_python(found$path, required = TRUE); TRUE },
                        error = function(e) conditionMessage(e))
-        if (!isTRUE(ok)) stop("twinpurify: cannot use Python ", found$path, ": ", ok, call. = FALSE)
+        if (!isTRUE(ok)) .abort("cannot use Python ", found$path, ": ", ok)
     }
     # Before anything imports torch (py_module_available() imports the module it checks).
     tryCatch(.preloadTorch(), error = function(e) NULL)
     avail <- tryCatch(reticulate::py_module_available("twinpurify"), error = function(e) FALSE)
     if (!isTRUE(avail)) {
         py <- tryCatch(reticulate::py_config()$python, error = function(e) "none found")
-        stop("twinpurify: the Python module 'twinpurify' is not importable from Python '", py,
-             "'. ", .missingAdvice, call. = FALSE)
+        .abort("the Python module 'twinpurify' is not importable from Python '", py,
+             "'. ", .missingAdvice)
     }
     .tp_state$mod <- reticulate::import("twinpurify", convert = FALSE)
     .tp_state$bridge <- reticulate::import("twinpurify._rbridge", convert = FALSE)
@@ -130,11 +130,8 @@ twinpurifyAvailable <- function() {
 # Run a call into Python; a Python exception becomes an R error carrying the engine's own
 # message, without reticulate's traceback noise.
 .py <- function(expr) {
-    tryCatch(expr, error = function(e) {
-        msg <- .pyMessage(e)
-        stop(structure(class = c("twinpurify_error", "error", "condition"),
-                       list(message = paste0("twinpurify: ", msg), call = NULL)))
-    })
+    # One handler: with two, R nests them and a re-raise from the first lands in the second.
+    tryCatch(expr, error = function(e) if (inherits(e, "twinpurify_error")) stop(e) else .abort(.pyMessage(e)))
 }
 
 # Call into Python and convert the result to R. The call is forced before py_to_r(), which would

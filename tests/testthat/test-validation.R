@@ -65,4 +65,6 @@ test_that("twinpurifyPython reports the engine and says what to do when it is mi
                    env = c("RETICULATE_PYTHON=/nonexistent/python", "LD_LIBRARY_PATH="))
     expect_true(any(grepl("FALSE", out)))
     expect_true(any(grepl("does not exist: /nonexistent/python.*RETICULATE_PYTHON", out)))
+    expect_true(any(grepl("^twinpurify: the Python named by RETICULATE_PYTHON", out)))  # prefixed once, not twice
+    expect_false(any(grepl("twinpurify: twinpurify:", out)))
 })
