@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence, Union
 
-import numpy as np
 import torch
 
 from .augment import ViewConfig, ViewGenerator

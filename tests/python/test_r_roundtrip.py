@@ -27,7 +27,7 @@ def _require_r():
     if shutil.which("Rscript") is None:
         missing.append("R (Rscript)")
     try:
-        import anndata2ri  # noqa: F401
+        import anndata2ri  # noqa: F401  (import check only)
         import rpy2.robjects  # noqa: F401
     except Exception as exc:  # ImportError, or rpy2 failing to find R
         missing.append(f"rpy2/anndata2ri ({exc})")
