@@ -124,3 +124,33 @@ def test_bad_parameters(log_pair):
         fit(t, n, input_scale="log10")
     with pytest.raises(ValueError, match="beta_max"):
         fit(t, n, beta_max=1.5)
+
+
+def test_more_shape_and_value_errors(cohort, log_pair):
+    t, n = log_pair
+    with pytest.raises(InputError, match="expected a 2-D samples x genes matrix, got 1"):
+        as_matrix(np.ones(5))
+    with pytest.raises(InputError, match="values are boolean"):
+        as_matrix(np.ones((3, 3), dtype=bool))
+    zero = cohort.tumors.copy()
+    zero.iloc[4] = 0
+    with pytest.raises(InputError, match=f"samples with zero total counts: {zero.index[4]}"):
+        fit(zero, cohort.normals, input_scale="counts")
+    flat = t.copy()
+    flat.loc[:, :] = 2.0
+    with pytest.raises(InputError, match="every gene has zero variance"):
+        fit(flat, n)
+    with pytest.raises(InputError, match="at least 4 tumor samples to train on, got 3"):
+        fit(t.iloc[:3], n)
+    with pytest.raises(InputError, match="n_genes must leave at least 2 genes, got 1"):
+        fit(t, n, n_genes=1)
+    with pytest.raises(InputError, match="fill_missing must be one of"):
+        fit(t, n, fill_missing="zero")
+    with pytest.raises(ValueError, match="n_components must be positive"):
+        fit(t, n, n_components=0)
+
+
+def test_fill_mean_refused_for_counts(cohort):
+    m = fit(cohort.tumors, cohort.normals)
+    with pytest.raises(InputError, match="cannot be used with count input"):
+        m.transform(cohort.tumors.drop(columns=m.genes_[:2]), fill_missing="mean")

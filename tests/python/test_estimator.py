@@ -102,9 +102,24 @@ def test_failed_save_keeps_the_old_model(tmp_path, log_pair, fast, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["model"]
 
 
-def test_load_errors(tmp_path):
+def test_load_errors(tmp_path, log_pair, fast):
+    import json
+
+    from twinpurify import PCAEmbedding
+
     with pytest.raises(FileNotFoundError, match="not a saved TwinPurify model"):
         TwinPurify.load(tmp_path)
+    PCAEmbedding(3, verbose=False).fit(log_pair[0]).save(tmp_path / "pca")
+    with pytest.raises(TypeError, match="holds a PCAEmbedding, not a TwinPurify"):
+        TwinPurify.load(tmp_path / "pca")
+    cfg_path = tmp_path / "pca" / "config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg_path.write_text(json.dumps({**cfg, "class": "Mystery"}))
+    with pytest.raises(ValueError, match="unknown model class 'Mystery'"):
+        load_model(tmp_path / "pca")
+    cfg_path.write_text(json.dumps({**cfg, "format_version": 99}))
+    with pytest.raises(ValueError, match="saved by a newer twinpurify"):
+        load_model(tmp_path / "pca")
 
 
 def test_transform_other_cohort_by_gene_name(log_pair, fast):
@@ -144,6 +159,10 @@ def test_auto_schedule():
     assert big.batch_size == 256 and big.steps_per_epoch == 5
     assert auto_schedule(257).steps_per_epoch == 1  # a lone leftover sample is skipped (BatchNorm)
     assert auto_schedule(100, batch_size=10, max_epochs=7).epochs == 7
+    with pytest.raises(ValueError, match="batch_size must be at least 2"):
+        auto_schedule(100, batch_size=1)
+    with pytest.raises(ValueError, match="max_epochs must be at least 1"):
+        auto_schedule(100, max_epochs=0)
 
 
 def test_cuda_request_without_cuda_is_clear(log_pair, fast):

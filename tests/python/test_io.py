@@ -46,3 +46,20 @@ def test_samples_split_errors(tmp_path):
         read_samples_split(expr, sheet, "sample_type", "normal")
     with pytest.raises(InputError, match="no column 'kind'"):
         read_samples_split(expr, sheet, "kind", "normal")
+
+
+def test_empty_table(tmp_path):
+    (tmp_path / "e.csv").write_text("sample_id\n")
+    with pytest.raises(InputError, match="the table is empty"):
+        read_table(tmp_path / "e.csv")
+
+
+def test_rbridge_parameter_coercion():
+    from twinpurify._rbridge import coerce_params
+
+    assert coerce_params({"n_components": 8.0, "hidden_dims": 32.0, "random_state": None}) == \
+        {"n_components": 8, "hidden_dims": (32,), "random_state": None}
+    with pytest.raises(ValueError, match="n_components must be a whole number, got 8.5"):
+        coerce_params({"n_components": 8.5})
+    with pytest.raises(ValueError, match="unknown TwinPurify parameter"):
+        coerce_params({"n_component": 8})

@@ -16,6 +16,22 @@ test_that("bad inputs give R errors that name the problem", {
     expect_error(twinPurify(se, "sample_type", nComponent = 3), "unknown argument\\(s\\) nComponent")
 })
 
+test_that("assay index, data-frame assays, model type, too few tumors or normals", {
+    skip_if_no_engine()
+    se <- toy_se()
+    expect_error(twinPurify(se, "sample_type", assay = 5), "'assay' must be an assay name or index")
+    df <- se
+    a <- as.data.frame(SummarizedExperiment::assay(se))
+    a[[3]] <- as.character(a[[3]])
+    SummarizedExperiment::assay(df, withDimnames = FALSE) <- a
+    expect_error(twinPurify(df, "sample_type"), "non-numeric columns: T0003")
+    expect_error(saveTwinPurify(list(), tempfile()), "'model' must be a TwinPurifyModel, not a list")
+    few <- se[, c(1:3, 41:48)]
+    expect_error(twinPurify(few, "sample_type"), "at least 4 tumor samples to train on, got 3")
+    normal <- se$sample_type == "normal"
+    expect_error(twinPurify(se[, !normal], se[, which(normal)[1]]), "at least 2 normal samples to mix views from, got 1")
+})
+
 test_that("NA values, non-numeric assays and bad names are caught before Python", {
     skip_if_no_engine()
     se <- toy_se()
@@ -28,6 +44,10 @@ test_that("NA values, non-numeric assays and bad names are caught before Python"
     dup <- se
     rownames(dup)[2] <- rownames(dup)[1]
     expect_error(twinPurify(dup, "sample_type"), "duplicated rownames \\(genes\\): G0001")
+    expect_error(twinPurify(se[0, ], "sample_type"), "'x' is empty \\(0 genes x 48 samples\\)")
+    narow <- se
+    rownames(narow)[4] <- NA
+    expect_error(twinPurify(narow, "sample_type"), "missing \\(NA or empty\\) rownames")
     nonames <- se
     rownames(nonames) <- NULL
     expect_error(twinPurify(nonames, "sample_type"), "has no rownames")
