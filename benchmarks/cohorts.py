@@ -68,3 +68,42 @@ def immune_score(tumors: pd.DataFrame) -> pd.Series | None:
         return None
     x = tumors[present]
     return ((x - x.mean()) / x.std().replace(0, np.nan)).mean(axis=1).rename("immune_score")
+
+
+# ---- yardsticks that bulk expression does not define by construction (issue 9) -------------------
+BRCA_CLUSTERS = {"CNV Clusters": "cluster_CNV", "DNA.Methylation Clusters": "cluster_meth",
+                 "Protein Clusters": "cluster_protein"}
+PANCAN_CLUSTERS = {"Subtype_CNA": "cluster_CNV", "Subtype_DNAmeth": "cluster_meth", "Subtype_protein": "cluster_protein"}
+
+
+def add_external_labels(c: Cohort, root: Path) -> Cohort:
+    """Join ABSOLUTE purity (copy-number based) and copy-number / methylation / protein clusters.
+
+    ABSOLUTE: `tcga_purity/purity.csv.gz`, on the first 15 characters of the barcode (patient + sample
+    code). Clusters: BRCA from `brca.subtype.csv.gz` by patient; other cancers from `pancan2018.csv.gz`
+    (tumor rows) by patient. Non-TCGA cohorts are returned unchanged.
+    """
+    lab = c.labels
+    if not str(lab.index[0]).startswith("TCGA-"):
+        return c
+    key15 = pd.Index([str(s)[:15] for s in lab.index])
+    patient = pd.Index([str(s)[:12] for s in lab.index])
+    pur = pd.read_csv(root / "tcga_purity" / "purity.csv.gz")
+    pur = pur.assign(k=pur["sample_id"].str[:15]).drop_duplicates("k").set_index("k")["ABSOLUTE"]
+    lab = lab.copy()
+    lab["purity_ABSOLUTE"] = pur.reindex(key15).to_numpy()
+    sub_dir = root / "tcga_subtypes_tcgabiolinks"
+    if "brca" in c.name:
+        t = pd.read_csv(sub_dir / "brca.subtype.csv.gz").drop_duplicates("patient").set_index("patient")
+        cols = BRCA_CLUSTERS
+    else:
+        t = pd.read_csv(sub_dir / "pancan2018.csv.gz")
+        ids = t["pan.samplesID"].astype(str)
+        t = t[(ids.str.len() == 12) | (ids.str[13:15] == "01")]
+        t = t.assign(patient=t["pan.samplesID"].str[:12]).drop_duplicates("patient").set_index("patient")
+        cols = PANCAN_CLUSTERS
+    for src, dst in cols.items():
+        if src in t:
+            col = t[src].where(t[src].astype(str) != "NA")
+            lab[dst] = col.reindex(patient).to_numpy()
+    return Cohort(c.name, c.tumors, c.normals, lab, c.dropped_genes)

@@ -23,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import twinpurify as tp  # noqa: E402
-from cohorts import HELD_OUT, TUNING, Cohort, data_dir, immune_score, load_cohort  # noqa: E402
+from cohorts import HELD_OUT, TUNING, Cohort, add_external_labels, data_dir, load_cohort  # noqa: E402
 from twinpurify import metrics as M  # noqa: E402
 from twinpurify.io import atomic_path, write_table  # noqa: E402
 from twinpurify.plotting import plot_embeddings  # noqa: E402
@@ -44,6 +44,8 @@ def methods(seed: int, n_genes: int | None) -> dict[str, tp.base.BaseEmbedder]:
         "raw": tp.RawProfiles(**common),
         "PCA": tp.PCAEmbedding(N_COMPONENTS, **common),
         "cPCA": tp.ContrastivePCA(N_COMPONENTS, **common),
+        "normal-difference": tp.NormalDifference(N_COMPONENTS, **common),
+        "invariant projection": tp.InvariantProjection(N_COMPONENTS, **common),
         "autoencoder": tp.AutoencoderEmbedding(N_COMPONENTS, random_state=seed, **common),
         "TwinPurify": tp.TwinPurify(N_COMPONENTS, random_state=seed, **common),
     }
@@ -56,6 +58,11 @@ def score(name: str, c: Cohort, Z, seed: int) -> dict[str, float]:
     if pur in lab and lab[pur].notna().sum() >= 20:
         out["purity_R2"] = M.purity_leakage(Z, lab[pur])
         out["purity_rho"] = M.purity_spearman(Z, lab[pur])[0]
+    if lab.get("purity_ABSOLUTE", pd.Series(dtype=float)).notna().sum() >= 20:
+        out["purity_ABSOLUTE_R2"] = M.purity_leakage(Z, lab["purity_ABSOLUTE"])
+    for col in ("cluster_CNV", "cluster_meth", "cluster_protein"):
+        if col in lab and lab[col].notna().sum() >= 20:
+            out[f"{col}_F1"] = M.macro_f1(Z, lab[col])
     sub = "subtype" if name == "simulated" else c.subtype_column
     if sub:
         out["subtype_F1"] = M.macro_f1(Z, lab[sub])
@@ -68,9 +75,9 @@ def score(name: str, c: Cohort, Z, seed: int) -> dict[str, float]:
         out["programs_R2"] = float(np.mean([M.cv_r2(Z, lab[p]) for p in lab.columns if p.startswith("program_")]))
         out["C_index"] = M.c_index(Z, lab["os_time"], lab["os_event"])
     else:
-        imm = immune_score(c.tumors)
-        if imm is not None:
-            out["immune_R2"] = M.cv_r2(Z, imm)
+        # No immune score on real data: a marker-gene score is a linear function of the raw genes, so raw
+        # profiles would win it by construction (../shared/data/README.md). Immune retention is scored on
+        # the simulator, whose immune fractions are known.
         for t, e, key in [("os_time_days", "os_event", "C_index"), ("os_time_months", "os_event", "C_index"),
                           ("rfs_time_months", "rfs_event", "C_index_RFS")]:
             if t in lab and lab[t].notna().sum() >= 30 and lab[e].sum() >= 10:
@@ -94,7 +101,7 @@ def draw_figure(name: str, c: Cohort, figs: dict[str, np.ndarray], figure_dir: P
 
 
 def run_cohort(name: str, root: Path | None, seeds: list[int], figure_dir: Path | None) -> list[dict]:
-    c = simulated_cohort()[0] if name == "simulated" else load_cohort(name, root)
+    c = simulated_cohort()[0] if name == "simulated" else add_external_labels(load_cohort(name, root), root)
     n_genes = min(3000, c.tumors.shape[1])
     rows, figs = [], {}
     print(f"== {name}: {c.tumors.shape[0]} tumors, {c.normals.shape[0]} normals, {c.tumors.shape[1]} genes"
@@ -130,7 +137,9 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-ARROWS = {"purity_R2": "purity R² ↓", "purity_rho": "mean abs. Spearman with purity ↓", "subtype_F1": "subtype F1 ↑",
+ARROWS = {"purity_R2": "purity R² (CPE) ↓", "purity_ABSOLUTE_R2": "purity R² (ABSOLUTE) ↓",
+          "cluster_CNV_F1": "CNV cluster F1 ↑", "cluster_meth_F1": "methylation cluster F1 ↑",
+          "cluster_protein_F1": "protein cluster F1 ↑", "purity_rho": "mean abs. Spearman with purity ↓", "subtype_F1": "subtype F1 ↑",
           "subtype_F1_noNormal": "subtype F1 w/o Normal-like ↑", "grade_F1": "grade F1 ↑", "immune_R2": "immune R² ↑",
           "programs_R2": "programs R² ↑", "C_index": "C-index (OS) ↑", "C_index_RFS": "C-index (RFS) ↑"}
 # Fit times are kept in the CSV but not in the tables: these runs share the machine with other work;

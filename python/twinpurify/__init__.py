@@ -8,7 +8,8 @@ import logging
 
 __version__ = "0.1.0"
 
-from .baselines import AutoencoderEmbedding, ContrastivePCA, PCAEmbedding, RawProfiles  # noqa: E402
+from .baselines import (AutoencoderEmbedding, ContrastivePCA, InvariantProjection, NormalDifference,  # noqa: E402
+                        PCAEmbedding, RawProfiles)
 from .base import load_model  # noqa: E402
 from .data import InputError  # noqa: E402
 from .estimator import TwinPurify  # noqa: E402
@@ -30,5 +31,6 @@ def _default_handler() -> None:
 
 _default_handler()
 
-__all__ = ["TwinPurify", "PCAEmbedding", "ContrastivePCA", "AutoencoderEmbedding", "RawProfiles",
+__all__ = ["TwinPurify", "PCAEmbedding", "ContrastivePCA", "NormalDifference", "InvariantProjection",
+           "AutoencoderEmbedding", "RawProfiles",
            "InputError", "load_model", "datasets", "tl", "__version__"]

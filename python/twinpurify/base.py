@@ -216,7 +216,8 @@ def _replace_dir(src: Path, dst: Path) -> None:
 def _registry() -> dict[str, type]:
     from . import baselines, estimator
     classes = [estimator.TwinPurify, baselines.RawProfiles, baselines.PCAEmbedding,
-               baselines.ContrastivePCA, baselines.AutoencoderEmbedding]
+               baselines.ContrastivePCA, baselines.NormalDifference, baselines.InvariantProjection,
+               baselines.AutoencoderEmbedding]
     return {c.__name__: c for c in classes}
 
 

@@ -10,10 +10,12 @@ from typing import Optional, Sequence, Union
 import numpy as np
 import torch
 
+from .augment import ViewConfig, ViewGenerator
 from .base import BaseEmbedder
 from .data import Matrix
 from .model import AutoencoderModule
 from .neural import NeuralEmbedder
+from .targets import TargetScaler, normal_difference_np
 
 
 class RawProfiles(BaseEmbedder):
@@ -125,6 +127,157 @@ class ContrastivePCA(_LinearEmbedding):
             w, v = np.linalg.eigh(m)
         order = np.argsort(-w)[: min(int(self.n_components), g)]
         self.components_ = v[:, order].T.astype(np.float32)
+        self.explained_variance_ = w[order]
+
+
+class NormalDifference(_LinearEmbedding):
+    """PCA of each tumor's unit-length, linear-space difference from the mean normal.
+
+    The analytic answer to "remove what the normals explain": purity scales a tumor's difference from
+    normal tissue, so normalising that difference to unit length removes purity's main effect
+    (see `twinpurify.targets`). The difference is then standardised per gene (on the training tumors)
+    and reduced by PCA. TwinPurify's reconstruction head predicts exactly this standardised target.
+
+    Parameters
+    ----------
+    n_components : int, default 128
+        Principal components kept (at most the number of tumors and genes).
+    n_genes, input_scale, fill_missing, check_orientation, verbose
+        As in `TwinPurify`.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_genes)
+        Principal axes of the standardised target.
+    explained_variance_ : ndarray of shape (n_components,)
+    normal_mean_lin_ : ndarray of shape (n_genes,)
+        Mean normal profile in linear space (2 ** log2 value).
+    """
+
+    prefix = "ND"
+
+    def __init__(self, n_components: int = 128, *, n_genes: Optional[int] = 3000, input_scale: str = "auto",
+                 fill_missing: str = "error", check_orientation: bool = True, random_state: Optional[int] = 0,
+                 verbose: bool = True):
+        self.n_components = n_components
+        self.n_genes = n_genes
+        self.input_scale = input_scale
+        self.fill_missing = fill_missing
+        self.check_orientation = check_orientation
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _fit_values(self, tumor: Matrix, normal: Optional[Matrix]) -> None:
+        from sklearn.decomposition import PCA
+
+        pp = self.preprocessor_
+        Xt = pp.transform(tumor, "tumor")
+        ln = pp.log2(pp.select(normal, "normal"), normal.samples, "normal").astype(np.float64)
+        self.normal_mean_lin_ = np.exp2(ln).mean(0).astype(np.float32)
+        raw = normal_difference_np(self._linear(Xt), self.normal_mean_lin_)
+        self.target_scaler_ = TargetScaler.fit(raw)
+        T = self.target_scaler_.transform(raw)
+        k = min(int(self.n_components), *T.shape)
+        pca = PCA(k, random_state=self.random_state).fit(T)
+        self.target_center_ = pca.mean_.astype(np.float32)  # ~0: the scaler centred the target already
+        self.components_ = pca.components_.astype(np.float32)
+        self.explained_variance_ = pca.explained_variance_
+
+    def _linear(self, Xs: np.ndarray) -> np.ndarray:
+        pp = self.preprocessor_
+        return np.exp2(Xs.astype(np.float64) * pp.std_ + pp.mean_)
+
+    def _embed(self, Xs: np.ndarray) -> np.ndarray:
+        T = self.target_scaler_.transform(normal_difference_np(self._linear(Xs), self.normal_mean_lin_))
+        return ((T - self.target_center_) @ self.components_.T).astype(np.float32)
+
+    def _state_arrays(self) -> dict[str, np.ndarray]:
+        return {"components": self.components_, "normal_mean_lin": self.normal_mean_lin_,
+                "target_mean": self.target_scaler_.mean, "target_std": self.target_scaler_.std,
+                "target_center": self.target_center_}
+
+    def _restore(self, fitted: dict, arrays: dict[str, np.ndarray]) -> None:
+        super()._restore(fitted, arrays)
+        self.normal_mean_lin_ = np.asarray(arrays["normal_mean_lin"], dtype=np.float32)
+        self.target_scaler_ = TargetScaler(arrays["target_mean"], arrays["target_std"])
+        self.target_center_ = np.asarray(arrays["target_center"], dtype=np.float32)
+
+
+class InvariantProjection(_LinearEmbedding):
+    """Linear directions of most tumor variance per unit of variance that normal mixing induces.
+
+    The linear counterpart of TwinPurify's objective: mixing each training tumor with the cohort's
+    normals (as TwinPurify's views do) gives perturbations D; the directions w maximising
+    w' C_tumor w / w' C_mix w (a generalised eigenproblem, C_mix = D'D / len(D) + shrinkage) carry
+    tumor variation that mixing with normal tissue cannot produce. Solved in the span of the top
+    `max_rank` principal components of the tumors, where the tumors' covariance is full rank.
+
+    Parameters
+    ----------
+    n_components : int, default 128
+    beta_max : float, default 0.5
+        Largest normal fraction mixed in (as in `TwinPurify`).
+    n_mix : int, default 3
+        Normals averaged into each background profile.
+    n_draws : int, default 4
+        Mixed copies of each tumor used to estimate C_mix.
+    shrinkage : float, default 0.01
+        Ridge added to C_mix, as a fraction of its mean eigenvalue.
+    max_rank : int, default 256
+        Principal components of the tumors the problem is solved in.
+    random_state : int, default 0
+    n_genes, input_scale, fill_missing, check_orientation, verbose
+        As in `TwinPurify`.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_genes)
+        Directions, scaled so that w' C_mix w = 1.
+    explained_variance_ : ndarray of shape (n_components,)
+        The generalised eigenvalues (tumor variance per unit of mixing variance).
+    """
+
+    prefix = "IP"
+
+    def __init__(self, n_components: int = 128, *, beta_max: float = 0.5, n_mix: int = 3, n_draws: int = 4,
+                 shrinkage: float = 0.01, max_rank: int = 256, n_genes: Optional[int] = 3000,
+                 input_scale: str = "auto", fill_missing: str = "error", check_orientation: bool = True,
+                 random_state: Optional[int] = 0, verbose: bool = True):
+        self.n_components = n_components
+        self.beta_max = beta_max
+        self.n_mix = n_mix
+        self.n_draws = n_draws
+        self.shrinkage = shrinkage
+        self.max_rank = max_rank
+        self.n_genes = n_genes
+        self.input_scale = input_scale
+        self.fill_missing = fill_missing
+        self.check_orientation = check_orientation
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _fit_values(self, tumor: Matrix, normal: Optional[Matrix]) -> None:
+        from scipy.linalg import eigh
+
+        pp = self.preprocessor_
+        Xt = pp.transform(tumor, "tumor").astype(np.float64)
+        ln = pp.log2(pp.select(normal, "normal"), normal.samples, "normal")
+        views = ViewGenerator(torch.from_numpy(ln), torch.from_numpy(pp.mean_), torch.from_numpy(pp.std_),
+                              ViewConfig(float(self.beta_max), int(self.n_mix), 0.0, 0.0))
+        gen = torch.Generator().manual_seed(0 if self.random_state is None else int(self.random_state))
+        t_lin = torch.from_numpy(np.exp2(Xt * pp.std_ + pp.mean_).astype(np.float32))
+        D = np.concatenate([views(t_lin, gen).double().numpy() - Xt for _ in range(int(self.n_draws))])
+        Xc = Xt - Xt.mean(0)
+        _, s, vt = np.linalg.svd(Xc, full_matrices=False)
+        r = int(min(int(self.max_rank), int((s > s[0] * 1e-6).sum())))
+        P = vt[:r].T
+        A = np.diag(s[:r] ** 2 / len(Xt))
+        Dp = D @ P
+        B = Dp.T @ Dp / len(D)
+        B += float(self.shrinkage) * np.trace(B) / r * np.eye(r)
+        w, v = eigh(A, B)
+        order = np.argsort(-w)[: min(int(self.n_components), r)]
+        self.components_ = (P @ v[:, order]).T.astype(np.float32)
         self.explained_variance_ = w[order]
 
 

@@ -1,27 +1,61 @@
-"""A built-in simulated cohort with known truth, for the demo, the tests and tuning.
+"""A built-in simulated cohort with known truth, for the demo, the tests, tuning and the frontier benchmark.
 
 Bulk tumors are built the way real ones are: in linear expression space, a fraction `purity` of
-cancer cells (subtype programs plus continuous intrinsic programs) and the rest split between
-immune cells and the same normal tissue that the adjacent-normal samples are drawn from; then
-library sizes and negative-binomial count noise. Subtypes differ a little in purity, as in real
-breast cancer, so removing purity without losing subtype is a real test.
+cancer cells, and the rest split between immune cells and several normal-tissue cell types. What
+makes it hard enough to separate methods (the plain version let every method reach subtype F1 1.0):
+
+- **several normal-tissue cell types** (epithelium, fibroblasts, adipocytes) whose proportions vary
+  from sample to sample, and differ on average between the tumor microenvironment and the adjacent
+  normals (tumors carry more fibroblasts), so the normals are a good but imperfect background;
+- **immune cells the adjacent normals barely contain**, whose share of the non-cancer part differs
+  by subtype (as in breast cancer, where basal tumors are more inflamed);
+- **subtle intrinsic biology**: discrete subtypes of moderate effect, continuous programs of small
+  effect (one of them, EMT-like, uses genes that fibroblasts also express, so removing everything
+  stromal removes it too), and patient-private variation (gene-wise and low-rank);
+- **purity 0.2-0.95**, subtype-dependent, and negative-binomial count noise (or microarray-like
+  log2 intensities with `platform="microarray"`).
+
+The truth kept per tumor: purity, the normal-tissue and immune fractions, subtype, programs and
+survival, plus the true intrinsic (cancer-cell) log2 profile, from which the frontier benchmark takes
+the top principal components that a purified embedding should recover.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import pandas as pd
 
+NORMAL_CELL_TYPES = ("epithelium", "fibroblast", "adipocyte")
+IMMUNE_CELL_TYPES = ("T_cell", "macrophage")
+PLATFORMS = ("rnaseq", "microarray")
+
 
 @dataclass
 class SimulatedCohort:
-    """tumors / normals: samples x genes counts; truth: per-tumor purity, subtype, immune, programs, survival."""
+    """A simulated tumor/normal cohort and its truth.
+
+    Attributes
+    ----------
+    tumors, normals : pandas.DataFrame
+        Samples x genes: integer counts (``platform="rnaseq"``) or log2 intensities (``"microarray"``).
+    truth : pandas.DataFrame
+        One row per tumor: ``purity``, ``normal_fraction``, ``immune_fraction``, ``subtype``,
+        ``program_1``..``program_k``, ``os_time``, ``os_event``.
+    genes : pandas.DataFrame
+        One row per gene: ``role`` ('subtype_k', 'program_k', 'normal', 'immune' or 'other') and
+        ``cell_type`` (the normal or immune cell type a marker belongs to, else '').
+    intrinsic : pandas.DataFrame
+        Tumors x genes: the true log2 expression of each tumor's cancer cells (no normal tissue, no
+        immune cells, no measurement noise).
+    """
 
     tumors: pd.DataFrame
     normals: pd.DataFrame
     truth: pd.DataFrame
     genes: pd.DataFrame
+    intrinsic: Optional[pd.DataFrame] = None
 
     def to_anndata(self):
         """One AnnData with tumors and normals, `obs['sample_type']` in {'tumor', 'normal'}."""
@@ -33,91 +67,183 @@ class SimulatedCohort:
         obs = obs.join(self.truth)
         return ad.AnnData(X.to_numpy(np.float32), obs=obs, var=self.genes.copy())
 
+    def intrinsic_components(self, n: int = 5, n_genes: int = 2000) -> pd.DataFrame:
+        """Scores of the top `n` principal components of the true intrinsic profiles.
+
+        Taken over the `n_genes` most variable genes of the intrinsic profiles, each standardised:
+        what a purified embedding should let a linear probe read back.
+        """
+        if self.intrinsic is None:
+            raise ValueError("this cohort carries no intrinsic profiles")
+        x = self.intrinsic.to_numpy(np.float64)
+        sd = x.std(0)
+        keep = np.sort(np.argsort(-sd)[: min(n_genes, x.shape[1])])
+        xs = (x[:, keep] - x[:, keep].mean(0)) / np.maximum(sd[keep], 1e-9)
+        u, s, _ = np.linalg.svd(xs, full_matrices=False)
+        k = min(n, len(s))
+        return pd.DataFrame(u[:, :k] * s[:k], index=self.intrinsic.index, columns=[f"iPC{i + 1}" for i in range(k)])
+
+
+def _check_args(n_tumors: int, n_normals: int, n_genes: int, n_subtypes: int, n_programs: int,
+                purity_range: tuple[float, float], platform: str) -> None:
+    if n_tumors < 4 or n_normals < 2 or n_genes < 50:
+        raise ValueError(f"need at least 4 tumors, 2 normals and 50 genes, got {n_tumors}, {n_normals}, {n_genes}")
+    if not 2 <= n_subtypes <= 8:
+        raise ValueError(f"n_subtypes must be between 2 and 8, got {n_subtypes}")
+    if not 1 <= n_programs <= 6:
+        raise ValueError(f"n_programs must be between 1 and 6, got {n_programs}")
+    lo, hi = purity_range
+    if not 0.0 < lo < hi < 1.0:
+        raise ValueError(f"purity_range must satisfy 0 < low < high < 1, got {purity_range}")
+    if platform not in PLATFORMS:
+        raise ValueError(f"platform must be one of {PLATFORMS}, got {platform!r}")
+
 
 def simulate_cohort(n_tumors: int = 400, n_normals: int = 60, n_genes: int = 2000, n_subtypes: int = 4,
-                    n_programs: int = 3, purity_range: tuple[float, float] = (0.3, 0.95),
-                    library_size: float = 2e6, dispersion: float = 0.1, seed: int = 0) -> SimulatedCohort:
-    """Simulate a tumor/normal cohort as integer counts (genes named `G0001`...).
+                    n_programs: int = 3, purity_range: tuple[float, float] = (0.2, 0.95),
+                    library_size: float = 2e6, dispersion: float = 0.15, subtype_effect: float = 1.0,
+                    program_effect: float = 1.0, platform: str = "rnaseq", seed: int = 0) -> SimulatedCohort:
+    """Simulate a tumor/normal cohort with a known tumor-intrinsic truth (genes named ``G0001``...).
 
-    Gene roles: 'subtype' (up in one subtype's cancer cells), 'program' (follows a continuous
-    intrinsic program), 'normal' (high in normal tissue), 'immune' (high in immune cells), 'other'.
+    Parameters
+    ----------
+    n_tumors, n_normals, n_genes : int, default 400, 60, 2000
+        Cohort size.
+    n_subtypes : int, default 4
+        Discrete intrinsic subtypes (unequal sizes, subtype-dependent purity and immune share).
+    n_programs : int, default 3
+        Continuous intrinsic programs; program 1 is proliferation-like (drives survival), program 2
+        is EMT-like (shares genes with fibroblasts).
+    purity_range : (float, float), default (0.2, 0.95)
+        Range of the cancer-cell fraction.
+    library_size, dispersion : float, default 2e6, 0.15
+        Mean library size and negative-binomial dispersion (RNA-seq only).
+    subtype_effect, program_effect : float, default 1.0
+        Multipliers of the subtype and program effect sizes (lower = subtler biology).
+    platform : {"rnaseq", "microarray"}, default "rnaseq"
+        Integer counts, or log2 intensities with background and additive noise.
+    seed : int, default 0
+        Random seed; the same seed gives the same cohort.
+
+    Returns
+    -------
+    SimulatedCohort
     """
-    if n_tumors < 4 or n_normals < 2 or n_genes < 50:
-        raise ValueError("need at least 4 tumors, 2 normals and 50 genes")
+    _check_args(n_tumors, n_normals, n_genes, n_subtypes, n_programs, purity_range, platform)
     rng = np.random.default_rng(seed)
     g = n_genes
-    base = rng.normal(3.0, 1.8, g)  # log2 abundance of a gene in all cells
+    base = rng.normal(3.0, 2.0, g)  # log2 abundance of a gene in a generic cell
     role = np.array(["other"] * g, dtype=object)
+    cell_type = np.array([""] * g, dtype=object)
+
+    n_sub = max(6, g // 60)
+    n_prog = max(6, g // 40)
+    n_mark = max(8, g // 30)
+    sizes = [n_sub] * n_subtypes + [n_prog] * n_programs + [n_mark] * (len(NORMAL_CELL_TYPES) + len(IMMUNE_CELL_TYPES))
     perm = rng.permutation(g)
-    n_sub = max(10, g // 20)
-    n_prog = max(10, g // 25)
-    n_norm = max(20, g // 8)
-    n_imm = max(10, g // 25)
-    blocks = np.split(perm[: n_subtypes * n_sub + n_programs * n_prog + n_norm + n_imm],
-                      np.cumsum([n_sub] * n_subtypes + [n_prog] * n_programs + [n_norm]))
-    sub_genes, prog_genes = blocks[:n_subtypes], blocks[n_subtypes:n_subtypes + n_programs]
-    norm_genes, imm_genes = blocks[-2], blocks[-1]
+    blocks = np.split(perm[: sum(sizes)], np.cumsum(sizes)[:-1])
+    sub_genes = blocks[:n_subtypes]
+    prog_genes = blocks[n_subtypes:n_subtypes + n_programs]
+    markers = dict(zip(NORMAL_CELL_TYPES + IMMUNE_CELL_TYPES, blocks[n_subtypes + n_programs:]))
+    for ct in NORMAL_CELL_TYPES:
+        role[markers[ct]], cell_type[markers[ct]] = "normal", ct
+    for ct in IMMUNE_CELL_TYPES:
+        role[markers[ct]], cell_type[markers[ct]] = "immune", ct
+    if n_programs >= 2:  # EMT-like: half of its genes are fibroblast genes that cancer cells switch on
+        half = len(prog_genes[1]) // 2
+        prog_genes[1] = np.concatenate([prog_genes[1][:half], markers["fibroblast"][: len(prog_genes[1]) - half]])
     for k, b in enumerate(sub_genes):
         role[b] = f"subtype_{k + 1}"
     for k, b in enumerate(prog_genes):
-        role[b] = f"program_{k + 1}"
-    role[norm_genes] = "normal"
-    role[imm_genes] = "immune"
+        role[b], cell_type[b] = f"program_{k + 1}", ""
 
-    # Cell-type reference profiles (log2).
-    normal_log = base.copy()
-    normal_log[norm_genes] += rng.uniform(2.0, 4.0, len(norm_genes))
-    cancer_shared = base.copy()
-    cancer_shared[norm_genes] -= rng.uniform(0.5, 2.0, len(norm_genes))
-    immune_log = base - 1.0
-    immune_log[imm_genes] += rng.uniform(3.0, 5.0, len(imm_genes))
+    # ---- cell-type reference profiles (log2)
+    normal_ref = {}
+    for ct in NORMAL_CELL_TYPES:
+        prof = base + rng.normal(0, 0.6, g)
+        prof[markers[ct]] += rng.uniform(2.0, 4.5, len(markers[ct]))
+        normal_ref[ct] = prof
+    immune_ref = {}
+    for ct in IMMUNE_CELL_TYPES:
+        prof = base - 0.5 + rng.normal(0, 0.6, g)
+        prof[markers[ct]] += rng.uniform(3.0, 5.0, len(markers[ct]))
+        immune_ref[ct] = prof
+    cancer_shared = base + rng.normal(0, 0.6, g)
+    for ct in NORMAL_CELL_TYPES:
+        cancer_shared[markers[ct]] -= rng.uniform(0.5, 2.0, len(markers[ct]))
 
-    # Tumors: subtype (with subtype-dependent purity), programs, immune share of the non-cancer part.
-    weights = np.linspace(1.5, 0.7, n_subtypes)
+    # ---- tumors: subtype, programs, private variation
+    weights = np.linspace(1.6, 0.6, n_subtypes)
     subtype = rng.choice(n_subtypes, n_tumors, p=weights / weights.sum())
-    lo, hi = purity_range
-    shift = np.linspace(0.05, -0.08, n_subtypes)[subtype]  # e.g. a low-purity 'normal-like' subtype
-    purity = np.clip(rng.beta(4, 2, n_tumors) * (hi - lo) + lo + shift, 0.15, 0.98)
     programs = rng.normal(0, 1, (n_tumors, n_programs))
-    immune_share = rng.beta(2, 5, n_tumors)
-
-    cancer = np.tile(cancer_shared, (n_tumors, 1)) + rng.normal(0, 0.25, (n_tumors, g))
+    cancer = np.tile(cancer_shared, (n_tumors, 1))
     for k, b in enumerate(sub_genes):
-        cancer[np.ix_(subtype == k, b)] += rng.uniform(1.0, 2.5, len(b))
+        effect = subtype_effect * rng.uniform(0.3, 1.0, len(b)) * rng.choice([-1, 1], len(b), p=[0.3, 0.7])
+        cancer[np.ix_(subtype == k, b)] += effect
     for k, b in enumerate(prog_genes):
-        cancer[:, b] += np.outer(programs[:, k], rng.uniform(0.4, 1.0, len(b)) * rng.choice([-1, 1], len(b)))
-    # Normal tissue varies between patients (e.g. more or less adipose).
-    normal_var = rng.normal(0, 1, (n_tumors + n_normals, 1)) * rng.normal(0, 0.4, (1, g)) * (role == "normal")
-    tissue = normal_log + rng.normal(0, 0.2, (n_tumors + n_normals, g)) + normal_var
-    lin_t = (purity[:, None] * np.exp2(cancer)
-             + ((1 - purity) * immune_share)[:, None] * np.exp2(immune_log)
-             + ((1 - purity) * (1 - immune_share))[:, None] * np.exp2(tissue[:n_tumors]))
-    # Adjacent normals carry a little immune content of their own.
-    imm_n = rng.beta(1, 12, n_normals)[:, None]
-    lin_n = (1 - imm_n) * np.exp2(tissue[n_tumors:]) + imm_n * np.exp2(immune_log)
+        loading = program_effect * rng.uniform(0.25, 0.7, len(b)) * rng.choice([-1, 1], len(b))
+        cancer[:, b] += np.outer(programs[:, k], loading)
+    private = rng.normal(0, 0.25, (n_tumors, g)) + rng.normal(0, 1, (n_tumors, 2)) @ rng.normal(0, 0.15, (2, g))
+    cancer += private
 
-    def counts(lin: np.ndarray) -> np.ndarray:
-        lib = library_size * rng.lognormal(0, 0.25, (lin.shape[0], 1))
-        mu = lin / lin.sum(1, keepdims=True) * lib
-        lam = rng.gamma(1.0 / dispersion, mu * dispersion)
-        return rng.poisson(lam).astype(np.float64)
+    # ---- composition: purity (subtype-dependent), immune share (subtype-dependent), normal-tissue mix
+    lo, hi = purity_range
+    shift = np.linspace(0.05, -0.1, n_subtypes)[subtype]
+    purity = np.clip(lo + (hi - lo) * rng.beta(3.0, 2.0, n_tumors) + shift, lo, hi)
+    imm_mean = np.linspace(0.15, 0.45, n_subtypes)[rng.permutation(n_subtypes)][subtype]
+    immune_share = rng.beta(6 * imm_mean, 6 * (1 - imm_mean))
+    tme_mix = rng.dirichlet(4 * np.array([0.3, 0.5, 0.2]), n_tumors)  # the microenvironment: fibroblast-rich
+    adj_mix = rng.dirichlet(4 * np.array([0.45, 0.25, 0.3]), n_normals)  # adjacent normal tissue
+    imm_mix_t = rng.dirichlet([3.0, 2.0], n_tumors)
+
+    def tissue_lin(mix: np.ndarray) -> np.ndarray:
+        """Each sample's normal tissue in linear space, cell types with patient-level variation."""
+        out = np.zeros((mix.shape[0], g))
+        for j, ct in enumerate(NORMAL_CELL_TYPES):
+            prof = normal_ref[ct] + rng.normal(0, 0.2, (mix.shape[0], g))
+            out += mix[:, [j]] * np.exp2(prof)
+        return out
+
+    def immune_lin(mix: np.ndarray) -> np.ndarray:
+        return sum(mix[:, [j]] * np.exp2(immune_ref[ct] + rng.normal(0, 0.2, (mix.shape[0], g)))
+                   for j, ct in enumerate(IMMUNE_CELL_TYPES))
+
+    immune_fraction = (1 - purity) * immune_share
+    normal_fraction = (1 - purity) * (1 - immune_share)
+    lin_t = (purity[:, None] * np.exp2(cancer) + immune_fraction[:, None] * immune_lin(imm_mix_t)
+             + normal_fraction[:, None] * tissue_lin(tme_mix))
+    imm_n = rng.beta(1, 25, n_normals)[:, None]  # adjacent normals carry little immune content
+    lin_n = (1 - imm_n) * tissue_lin(adj_mix) + imm_n * immune_lin(rng.dirichlet([3.0, 2.0], n_normals))
+
+    def measure(lin: np.ndarray) -> np.ndarray:
+        if platform == "rnaseq":
+            lib = library_size * rng.lognormal(0, 0.3, (lin.shape[0], 1))
+            mu = lin / lin.sum(1, keepdims=True) * lib
+            lam = rng.gamma(1.0 / dispersion, mu * dispersion)
+            return rng.poisson(lam).astype(np.float64)
+        # microarray: saturating log2 intensities over a background, with additive noise
+        scaled = lin / np.median(lin.sum(1)) * 4e5
+        return np.log2(scaled + 32.0) + rng.normal(0, 0.15, lin.shape)
 
     genes = [f"G{j + 1:04d}" for j in range(g)]
-    tumors = pd.DataFrame(counts(lin_t), index=[f"T{i + 1:04d}" for i in range(n_tumors)], columns=genes)
-    normals = pd.DataFrame(counts(lin_n), index=[f"N{i + 1:04d}" for i in range(n_normals)], columns=genes)
+    t_names = [f"T{i + 1:04d}" for i in range(n_tumors)]
+    tumors = pd.DataFrame(measure(lin_t), index=t_names, columns=genes)
+    normals = pd.DataFrame(measure(lin_n), index=[f"N{i + 1:04d}" for i in range(n_normals)], columns=genes)
 
-    # Survival: proliferation-like program 1 and low immune raise the hazard; subtypes differ.
-    risk = 0.8 * programs[:, 0] - 0.6 * (immune_share - immune_share.mean()) / immune_share.std() \
-        + np.linspace(-0.4, 0.4, n_subtypes)[subtype]
+    # ---- survival: proliferation-like program 1 and low immune raise the hazard; subtypes differ
+    z_imm = (immune_fraction - immune_fraction.mean()) / immune_fraction.std()
+    risk = 0.7 * programs[:, 0] - 0.5 * z_imm + np.linspace(-0.4, 0.4, n_subtypes)[subtype]
     event_time = rng.exponential(2000 * np.exp(-risk))
     censor = rng.uniform(300, 4000, n_tumors)
     truth = pd.DataFrame({
         "purity": purity,
+        "normal_fraction": normal_fraction,
+        "immune_fraction": immune_fraction,
         "subtype": pd.Categorical([f"S{k + 1}" for k in subtype]),
-        "immune_fraction": (1 - purity) * immune_share,
         **{f"program_{k + 1}": programs[:, k] for k in range(n_programs)},
         "os_time": np.minimum(event_time, censor).round(1),
         "os_event": (event_time <= censor).astype(int),
-    }, index=tumors.index)
-    gene_df = pd.DataFrame({"role": role}, index=pd.Index(genes, name="gene"))
-    return SimulatedCohort(tumors, normals, truth, gene_df)
+    }, index=t_names)
+    gene_df = pd.DataFrame({"role": role, "cell_type": cell_type}, index=pd.Index(genes, name="gene"))
+    intrinsic = pd.DataFrame(cancer, index=t_names, columns=genes)
+    return SimulatedCohort(tumors, normals, truth, gene_df, intrinsic)

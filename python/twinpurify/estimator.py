@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence, Union
 
+import numpy as np
 import torch
 
 from .augment import ViewConfig, ViewGenerator
 from .data import Matrix
-from .loss import barlow_twins_loss
 from .model import BarlowTwinsModule
 from .neural import NeuralEmbedder
+from .objective import TwinPurifyObjective
+from .targets import TargetScaler, normal_difference_np
 
 
 class TwinPurify(NeuralEmbedder):
@@ -47,6 +49,7 @@ class TwinPurify(NeuralEmbedder):
                  projector_dims: Sequence[int] = (128, 128), n_genes: Optional[int] = 3000,
                  input_scale: str = "auto", beta_max: float = 0.5, n_mix: int = 3,
                  mask_prob: float = 0.1, noise_std: float = 0.1, clean_anchor: bool = False, lambd: float = 5e-3,
+                 invariance_weight: float = 1.0, content_weight: float = 0.0, encoder_input: str = "log",
                  lr: float = 1e-3, weight_decay: float = 1e-4,
                  batch_size: Union[int, str] = "auto", max_epochs: Union[int, str] = "auto",
                  early_stopping: bool = False, patience: int = 20, device: str = "auto", bf16: bool = True,
@@ -63,6 +66,9 @@ class TwinPurify(NeuralEmbedder):
         self.noise_std = noise_std
         self.clean_anchor = clean_anchor
         self.lambd = lambd
+        self.invariance_weight = invariance_weight
+        self.content_weight = content_weight
+        self.encoder_input = encoder_input
         self.lr = lr
         self.weight_decay = weight_decay
         self.batch_size = batch_size
@@ -77,34 +83,52 @@ class TwinPurify(NeuralEmbedder):
         self.verbose = verbose
 
     def _build(self, n_genes: int) -> BarlowTwinsModule:
-        return BarlowTwinsModule(n_genes, list(self.hidden_dims), int(self.n_components), list(self.projector_dims))
+        head = self._head_dim(n_genes)
+        return BarlowTwinsModule(n_genes, list(self.hidden_dims), int(self.n_components), list(self.projector_dims), head,
+                                 normal_difference_input=self.encoder_input == "normal_difference")
+
+    def _head_dim(self, n_genes: int) -> int:
+        """Width of the content head: the target has one value per gene; 0 = no head."""
+        with_head = self._restored_head if self._restored_head is not None else float(self.content_weight) > 0
+        return n_genes if with_head else 0
+
+    _restored_head: Optional[bool] = None  # set when loading: older model folders have no head
 
     def _fit_values(self, tumor: Matrix, normal: Optional[Matrix]) -> None:
         if int(self.n_components) < 1:
             raise ValueError(f"n_components must be positive, got {self.n_components}")
+        self._restored_head = None
         views = ViewConfig(self.beta_max, int(self.n_mix), self.mask_prob, self.noise_std)
         views.validate()
         dev = self._prepare()
         pp = self.preprocessor_
         t_log = pp.log2(pp.select(tumor, "tumor"), tumor.samples, "tumor")
         n_log = pp.log2(pp.select(normal, "normal"), normal.samples, "normal")
+        objective = TwinPurifyObjective(
+            ViewGenerator(torch.from_numpy(n_log).to(dev), torch.from_numpy(pp.mean_).to(dev),
+                          torch.from_numpy(pp.std_).to(dev), views),
+            lambd=float(self.lambd), invariance_weight=float(self.invariance_weight),
+            content_weight=float(self.content_weight), clean_anchor=bool(self.clean_anchor))
+        if self.encoder_input not in ("log", "normal_difference"):
+            raise ValueError(f"encoder_input must be 'log' or 'normal_difference', got {self.encoder_input!r}")
+        needs_target = objective.content_weight > 0 or self.encoder_input == "normal_difference"
+        if needs_target:
+            normal_mean = np.exp2(n_log.astype(np.float64)).mean(0)
+            scaler = _target_scaler(t_log, normal_mean)
+            objective.normal_mean_lin = torch.from_numpy(normal_mean.astype(np.float32)).to(dev)
+            objective.target_mean = torch.from_numpy(scaler.mean).to(dev)
+            objective.target_std = torch.from_numpy(scaler.std).to(dev)
         t_lin = torch.from_numpy(t_log).to(dev).exp2_()  # in place: no second copy of the training matrix
         del t_log
-        views_of = ViewGenerator(torch.from_numpy(n_log).to(dev), torch.from_numpy(pp.mean_).to(dev),
-                                 torch.from_numpy(pp.std_).to(dev), views)
         module = self._build(t_lin.shape[1]).to(dev)
-        lambd = float(self.lambd)
-        clean_anchor = bool(self.clean_anchor)
+        if self.encoder_input == "normal_difference":
+            module.encoder[0].set_statistics(torch.from_numpy(pp.mean_), torch.from_numpy(pp.std_),
+                                             objective.normal_mean_lin, objective.target_mean, objective.target_std)
+        self._train(module, t_lin, objective, "TwinPurify")
 
-        def step(mod: torch.nn.Module, xb: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-            # clean_anchor: the first view of each pair is never mixed (beta scaled by 0)
-            scale = torch.cat([torch.zeros(len(xb), device=dev), torch.ones(len(xb), device=dev)]) if clean_anchor else None
-            v = views_of(torch.cat([xb, xb]), gen, scale)  # both views in one pass: one matmul, not two
-            _, p = mod(v)
-            p1, p2 = p.chunk(2)
-            return barlow_twins_loss(p1, p2, lambd)
-
-        self._train(module, t_lin, step, "TwinPurify")
+    def _restore(self, fitted: dict, arrays: dict[str, np.ndarray]) -> None:
+        self._restored_head = any(k.startswith("module.head.") for k in arrays)
+        super()._restore(fitted, arrays)
 
     def __sklearn_tags__(self):  # pragma: no cover - sklearn >= 1.6 only
         tags = super().__sklearn_tags__()
@@ -117,3 +141,19 @@ class TwinPurify(NeuralEmbedder):
         return {"n_genes": len(self.genes_), "n_components": int(self.n_components), "input_scale": self.preprocessor_.scale_,
                 "epochs": self.n_epochs_, "batch_size": self.batch_size_, "device": self.device_,
                 "final_loss": self.history_[-1]["loss"] if self.history_ else None}
+
+
+def _target_scaler(t_log: np.ndarray, normal_mean_lin: np.ndarray, block: int = 2048) -> TargetScaler:
+    """Per-gene mean and sd of the training tumors' purity-free target, one block of rows at a time.
+
+    Streaming (float64 sums) so that no second matrix of the training set's size is ever held.
+    """
+    g = t_log.shape[1]
+    s1, s2 = np.zeros(g), np.zeros(g)
+    for i in range(0, len(t_log), block):
+        d = normal_difference_np(np.exp2(t_log[i:i + block].astype(np.float64)), normal_mean_lin)
+        s1 += d.sum(0)
+        s2 += np.einsum("ij,ij->j", d, d)
+    n = len(t_log)
+    mean = s1 / n
+    return TargetScaler(mean, np.sqrt(np.maximum(s2 / n - mean**2, 0.0)).clip(min=1e-12))

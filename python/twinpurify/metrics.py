@@ -137,3 +137,29 @@ def score_embedding(Z, truth: pd.DataFrame, *, purity: str = "purity", subtype: 
     if survival is not None:
         out["C_index"] = c_index(Z, truth[survival[0]], truth[survival[1]], seed=seed)
     return out
+
+
+def score_simulated(Z, cohort, seed: int = 0, n_intrinsic_pcs: int = 5) -> dict[str, float]:
+    """Every yardstick of the frontier benchmark on a `datasets.SimulatedCohort`.
+
+    Leakage (lower is purer): ``purity_R2`` and ``normal_R2`` (the normal-tissue fraction).
+    Kept biology (higher is better): ``programs_R2`` (mean over the continuous intrinsic programs),
+    ``intrinsic_R2`` (mean over the top principal components of the true cancer-cell profiles),
+    ``subtype_F1``, ``immune_R2`` (immune fraction) and ``C_index``.
+    """
+    truth = cohort.truth
+    programs = [c for c in truth.columns if c.startswith("program_")]
+    ipcs = cohort.intrinsic_components(n_intrinsic_pcs)
+    out = {
+        "purity_R2": cv_r2(Z, truth["purity"], seed=seed),
+        "normal_R2": cv_r2(Z, truth["normal_fraction"], seed=seed),
+        "programs_R2": float(np.mean([cv_r2(Z, truth[p], seed=seed) for p in programs])),
+        "intrinsic_R2": float(np.mean([cv_r2(Z, ipcs[c], seed=seed) for c in ipcs.columns])),
+        "subtype_F1": macro_f1(Z, truth["subtype"], seed=seed),
+        "immune_R2": cv_r2(Z, truth["immune_fraction"], seed=seed),
+    }
+    try:
+        out["C_index"] = c_index(Z, truth["os_time"], truth["os_event"], seed=seed)
+    except ImportError:  # scikit-survival is an optional extra
+        pass
+    return out

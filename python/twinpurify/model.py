@@ -15,13 +15,48 @@ def mlp(sizes: list[int], last_activation: bool = False) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-class BarlowTwinsModule(nn.Module):
-    """Encoder genes -> hidden -> embedding, projector embedding -> proj -> proj."""
+class NormalDifferenceInput(nn.Module):
+    """A fixed first layer: standardised log2 profile -> standardised purity-free target.
 
-    def __init__(self, n_genes: int, hidden_dims: list[int], n_components: int, projector_dims: list[int]):
+    Holds only buffers (the preprocessing mean/sd, the mean normal in linear space and the target's
+    per-gene mean/sd), so it is saved with the weights and an encoder that starts with it maps new
+    samples exactly as it maps training views. See `twinpurify.targets`.
+    """
+
+    def __init__(self, n_genes: int):
+        super().__init__()
+        for name in ("log_mean", "log_std", "normal_mean_lin", "target_mean", "target_std"):
+            self.register_buffer(name, torch.zeros(n_genes) if "mean" in name else torch.ones(n_genes))
+
+    def set_statistics(self, log_mean: torch.Tensor, log_std: torch.Tensor, normal_mean_lin: torch.Tensor,
+                       target_mean: torch.Tensor, target_std: torch.Tensor) -> None:
+        for name, value in zip(("log_mean", "log_std", "normal_mean_lin", "target_mean", "target_std"),
+                               (log_mean, log_std, normal_mean_lin, target_mean, target_std)):
+            getattr(self, name).copy_(value)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        lin = torch.exp2(x.float() * self.log_std + self.log_mean)
+        d = lin - self.normal_mean_lin
+        d = d / d.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        return ((d - self.target_mean) / self.target_std).to(x.dtype)
+
+
+class BarlowTwinsModule(nn.Module):
+    """Encoder genes -> hidden -> embedding, projector embedding -> proj -> proj.
+
+    With `normal_difference_input`, the encoder starts with `NormalDifferenceInput`.
+    With `target_dim`, a head embedding -> hidden -> target predicts each tumor's purity-free target
+    (`twinpurify.targets`) from the embedding of a mixed view; it exists only for training.
+    """
+
+    def __init__(self, n_genes: int, hidden_dims: list[int], n_components: int, projector_dims: list[int],
+                 target_dim: int = 0, normal_difference_input: bool = False):
         super().__init__()
         self.encoder = mlp([n_genes, *hidden_dims, n_components])
+        if normal_difference_input:  # the purity-free representation is the encoder's first layer
+            self.encoder = nn.Sequential(NormalDifferenceInput(n_genes), *self.encoder)
         self.projector = mlp([n_components, *projector_dims]) if projector_dims else nn.Identity()
+        self.head = mlp([n_components, *reversed(hidden_dims), target_dim]) if target_dim else None
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = self.encoder(x)

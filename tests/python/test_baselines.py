@@ -2,7 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twinpurify import AutoencoderEmbedding, ContrastivePCA, PCAEmbedding, RawProfiles, load_model
+from twinpurify import (AutoencoderEmbedding, ContrastivePCA, InvariantProjection, NormalDifference, PCAEmbedding,
+                        RawProfiles, load_model)
 from twinpurify.data import Matrix
 
 
@@ -10,6 +11,8 @@ from twinpurify.data import Matrix
     (RawProfiles, dict(n_genes=50), 50),
     (PCAEmbedding, dict(n_components=5), 5),
     (ContrastivePCA, dict(n_components=5), 5),
+    (NormalDifference, dict(n_components=5), 5),
+    (InvariantProjection, dict(n_components=5), 5),
     (AutoencoderEmbedding, dict(n_components=5, hidden_dims=(16,), max_epochs=3, random_state=0), 5),
 ])
 def test_shapes_names_and_save_load(tmp_path, log_pair, cls, kw, dims):
@@ -51,3 +54,68 @@ def test_pca_matches_sklearn(log_pair):
     Xs = m.preprocessor_.transform(Matrix(t.to_numpy(np.float32), list(t.index), list(t.columns), True))
     ref = PCA(3, random_state=0).fit_transform(Xs)
     np.testing.assert_allclose(np.abs(m.transform(t).to_numpy()), np.abs(ref), rtol=1e-3, atol=1e-3)
+
+
+def test_normal_difference_is_pca_of_the_standardised_unit_target(log_pair):
+    from twinpurify import NormalDifference
+
+    t, n = log_pair
+    m = NormalDifference(4, verbose=False).fit(t, n)
+    genes = m.genes_
+    lt, ln = np.exp2(t[genes].to_numpy(np.float64)), np.exp2(n[genes].to_numpy(np.float64))
+    d = lt - ln.mean(0)
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    d = (d - d.mean(0)) / d.std(0)
+    u, s, vt = np.linalg.svd(d - d.mean(0), full_matrices=False)
+    ref = u[:, :4] * s[:4]
+    np.testing.assert_allclose(np.abs(m.transform(t).to_numpy()), np.abs(ref), rtol=1e-3, atol=1e-3)
+
+
+def test_normal_difference_ignores_purity_when_normals_explain_the_rest():
+    """Tumors made as p * cancer + (1 - p) * mean normal embed identically whatever p."""
+    from twinpurify import NormalDifference
+
+    rng = np.random.default_rng(0)
+    g = 40
+    normals = np.exp2(rng.normal(4, 1, (8, g)))
+    cancers = np.exp2(rng.normal(4, 1, (30, g)))
+    nbar = normals.mean(0)
+    genes = [f"g{i}" for i in range(g)]
+
+    def tumors(p):
+        return pd.DataFrame(np.log2(p[:, None] * cancers + (1 - p[:, None]) * nbar),
+                            index=[f"t{i}" for i in range(30)], columns=genes)
+
+    fit_on = tumors(rng.uniform(0.3, 0.9, 30))
+    m = NormalDifference(5, input_scale="log2", n_genes=None, verbose=False)
+    m.fit(fit_on, pd.DataFrame(np.log2(normals), columns=genes))
+    z_low = m.transform(tumors(np.full(30, 0.3))).to_numpy()
+    z_high = m.transform(tumors(np.full(30, 0.95))).to_numpy()
+    np.testing.assert_allclose(z_low, z_high, rtol=1e-3, atol=1e-3)
+
+
+def test_invariant_projection_moves_less_under_mixing_than_pca(cohort):
+    """Mixing tumors with normals shifts the invariant projection far less than PCA (relative to spread)."""
+    from twinpurify import InvariantProjection
+
+    t, n = cohort.tumors, cohort.normals
+    cpm = lambda df: df.div(df.sum(1), axis=0) * 1e6  # noqa: E731
+    mixed = 0.6 * cpm(t) + 0.4 * cpm(n).mean(0).to_numpy()  # linear space: 40% extra normal tissue
+    shift = {}
+    for cls in (PCAEmbedding, InvariantProjection):
+        m = cls(5, input_scale="linear", verbose=False).fit(cpm(t), cpm(n))
+        z0, z1 = m.transform(cpm(t)).to_numpy(), m.transform(mixed).to_numpy()
+        shift[cls.__name__] = np.linalg.norm(z1 - z0) / np.linalg.norm(z0 - z0.mean(0))
+    assert shift["InvariantProjection"] < 0.5 * shift["PCAEmbedding"]
+
+
+def test_invariant_projection_solves_the_generalised_eigenproblem(log_pair):
+    """Each direction's tumor variance over its mixing variance equals its eigenvalue, the largest first."""
+    from twinpurify import InvariantProjection
+
+    t, n = log_pair
+    m = InvariantProjection(3, shrinkage=0.0, verbose=False).fit(t, n)
+    assert np.all(np.diff(m.explained_variance_) <= 1e-9)
+    Xs = m.preprocessor_.transform(Matrix(t.to_numpy(np.float32), list(t.index), list(t.columns), True))
+    tumor_var = (Xs - Xs.mean(0)) @ m.components_.T
+    np.testing.assert_allclose(tumor_var.var(0), m.explained_variance_, rtol=1e-3)

@@ -187,3 +187,40 @@ def test_purifies_the_simulated_cohort():
     r2_pca, r2_tp = purity_leakage(Zp, c.truth.purity), purity_leakage(Zt, c.truth.purity)
     assert r2_tp < 0.6 * r2_pca, (r2_tp, r2_pca)
     assert macro_f1(Zt, c.truth.subtype) > 0.85
+
+
+def test_content_head_saves_loads_and_old_folders_still_load(tmp_path, log_pair, fast):
+    t, n = log_pair
+    hybrid = TwinPurify(**fast, content_weight=1.0, invariance_weight=0.2).fit(t, n)
+    assert hybrid.module_.head is not None
+    hybrid.save(tmp_path / "hybrid")
+    again = load_model(tmp_path / "hybrid")
+    assert again.module_.head is not None
+    pd.testing.assert_frame_equal(again.transform(t), hybrid.transform(t))
+    # a model fitted without the content term has no head, and loads without one
+    plain = TwinPurify(**fast).fit(t, n)
+    assert plain.module_.head is None
+    plain.save(tmp_path / "plain")
+    assert load_model(tmp_path / "plain").module_.head is None
+
+
+def test_content_term_changes_training_and_is_seeded(log_pair, fast):
+    t, n = log_pair
+    a = TwinPurify(**fast, content_weight=1.0).fit_transform(t, n)
+    b = TwinPurify(**fast, content_weight=1.0).fit_transform(t, n)
+    c = TwinPurify(**fast).fit_transform(t, n)
+    pd.testing.assert_frame_equal(a, b)
+    assert not np.allclose(a.to_numpy(), c.to_numpy())
+
+
+def test_normal_difference_encoder_input_round_trip_and_errors(tmp_path, log_pair, fast):
+    t, n = log_pair
+    m = TwinPurify(**fast, encoder_input="normal_difference", content_weight=1.0).fit(t, n)
+    first = m.module_.encoder[0]
+    assert type(first).__name__ == "NormalDifferenceInput"
+    np.testing.assert_allclose(first.log_mean.numpy(), m.preprocessor_.mean_)
+    m.save(tmp_path / "nd")
+    again = load_model(tmp_path / "nd")
+    pd.testing.assert_frame_equal(again.transform(t), m.transform(t))
+    with pytest.raises(ValueError, match="encoder_input"):
+        TwinPurify(**fast, encoder_input="counts").fit(t, n)

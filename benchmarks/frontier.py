@@ -1,0 +1,120 @@
+"""The purity-vs-biology frontier on the simulated cohort with known truth (issue 9).
+
+    .venv/bin/python benchmarks/frontier.py [--seeds 0,1,2] [--n-tumors 400] [--n-genes 3000] [--out benchmarks]
+
+Every method and every TwinPurify variant tried is fitted on the same simulated cohorts (one per seed)
+and scored with `twinpurify.metrics.score_simulated`: leakage of purity and of the normal-tissue
+fraction (lower is purer), recovery of the intrinsic programs and of the top principal components of
+the true cancer-cell profiles, subtype F1, immune-fraction R^2 and C-index (higher is better).
+Writes `frontier.csv` (every run), `frontier.md` (mean ± sd over seeds) and `frontier.png`
+(purity leakage against intrinsic recovery, one point per method, error bars = sd over seeds).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+import twinpurify as tp
+from twinpurify.baselines import InvariantProjection, NormalDifference
+from twinpurify.io import atomic_path, write_table
+from twinpurify.metrics import score_simulated
+
+K = 128
+HYBRID = dict(content_weight=1.0, invariance_weight=0.2, beta_max=0.9)
+
+
+def methods(seed: int) -> dict[str, Callable[[], tp.base.BaseEmbedder]]:
+    """Name -> factory. Baselines first, then the TwinPurify variants tried."""
+    q = dict(verbose=False)
+    return {
+        "raw": lambda: tp.RawProfiles(**q),
+        "PCA": lambda: tp.PCAEmbedding(K, **q),
+        "cPCA": lambda: tp.ContrastivePCA(K, **q),
+        "normal-difference": lambda: NormalDifference(K, **q),
+        "invariant projection": lambda: InvariantProjection(K, **q),
+        "autoencoder": lambda: tp.AutoencoderEmbedding(K, random_state=seed, **q),
+        "TP default": lambda: tp.TwinPurify(K, random_state=seed, **q),
+        "TP beta 0.9": lambda: tp.TwinPurify(K, beta_max=0.9, random_state=seed, **q),
+        "TP hybrid (BT 0.2 + content 1, beta 0.9)": lambda: tp.TwinPurify(K, random_state=seed, **HYBRID, **q),
+        "TP hybrid, 4x steps": lambda: tp.TwinPurify(K, random_state=seed, max_epochs=600, **HYBRID, **q),
+    }
+
+
+METRICS = ["purity_R2", "normal_R2", "programs_R2", "intrinsic_R2", "subtype_F1", "immune_R2", "C_index"]
+ARROWS = {"purity_R2": "↓", "normal_R2": "↓"}
+
+
+def summarise(df: pd.DataFrame) -> str:
+    order = list(dict.fromkeys(df["method"]))
+    g = df.groupby("method")
+    head = "| method | " + " | ".join(f"{m} {ARROWS.get(m, '↑')}" for m in METRICS) + " | fit (s) |"
+    lines = [head, "|---|" + "---:|" * (len(METRICS) + 1)]
+    for name in order:
+        d = g.get_group(name)
+        cells = [f"{d[m].mean():.3f} ± {d[m].std(ddof=1) if len(d) > 1 else 0:.3f}" for m in METRICS if m in d]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {d['fit_s'].mean():.1f} |")
+    return "\n".join(lines)
+
+
+def plot(df: pd.DataFrame, path: Path) -> None:
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    del matplotlib  # the object API below needs no backend switch
+    fig = Figure(figsize=(11, 4.6))
+    for ax, y in zip(fig.subplots(1, 2), ["intrinsic_R2", "programs_R2"]):
+        for i, (name, d) in enumerate(df.groupby("method", sort=False)):
+            ax.errorbar(d["purity_R2"].mean(), d[y].mean(), xerr=d["purity_R2"].std(ddof=1) if len(d) > 1 else 0,
+                        yerr=d[y].std(ddof=1) if len(d) > 1 else 0, fmt="os^Dv<>phX"[i % 10], ms=6, capsize=2, label=name,
+                        color=f"C{i % 10}")
+        ax.set_xlabel("purity leakage: CV R² of purity (lower is purer)")
+        ax.set_ylabel({"intrinsic_R2": "intrinsic recovery: mean CV R² of true intrinsic PCs",
+                       "programs_R2": "mean CV R² of the intrinsic programs"}[y])
+        ax.grid(alpha=0.3)
+    fig.axes[0].legend(fontsize=7, loc="lower right")
+    fig.suptitle("Frontier on the simulated cohort (mean ± sd over seeds); better = up and left")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--n-tumors", type=int, default=400)
+    ap.add_argument("--n-normals", type=int, default=60)
+    ap.add_argument("--n-genes", type=int, default=3000)
+    ap.add_argument("--methods", default=None, help="comma-separated subset of the method names")
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parent))
+    a = ap.parse_args(argv)
+    logging.getLogger("twinpurify").setLevel(logging.WARNING)
+    out = Path(a.out)
+    rows = []
+    for seed in [int(s) for s in a.seeds.split(",")]:
+        c = tp.datasets.simulate_cohort(n_tumors=a.n_tumors, n_normals=a.n_normals, n_genes=a.n_genes, seed=seed)
+        for name, make in methods(seed).items():
+            if a.methods and name not in a.methods.split(","):
+                continue
+            t0 = time.perf_counter()
+            Z = np.asarray(make().fit_transform(c.tumors, c.normals))
+            fit_s = time.perf_counter() - t0
+            s = score_simulated(Z, c, seed=seed)
+            rows.append({"method": name, "seed": seed, "n_tumors": a.n_tumors, "fit_s": fit_s, **s})
+            print(f"seed {seed} {name:<42s} " + " ".join(f"{k} {v:.3f}" for k, v in s.items()), flush=True)
+            df = pd.DataFrame(rows)
+            write_table(df.round(4).set_index("method"), out / "frontier.csv")
+    with atomic_path(out / "frontier.md") as tmp:
+        tmp.write_text(f"Simulated cohort: {a.n_tumors} tumors, {a.n_normals} normals, {a.n_genes} genes; "
+                       f"seeds {a.seeds}; {K} dimensions; CV probes as in twinpurify.metrics.\n\n"
+                       + summarise(df) + "\n")
+    plot(df, out / "frontier.png")
+
+
+if __name__ == "__main__":
+    main()
