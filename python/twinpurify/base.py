@@ -6,11 +6,8 @@ an interrupted save never leaves a half-written model where a good one was. No p
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -19,10 +16,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
 
-from .io import default_mode
 from .data import InputError, Matrix, Preprocessor, align_pair, as_matrix, check_orientation, check_training_pair, split_anndata
 
-FORMAT_VERSION = 1
 PathLike = Union[str, os.PathLike]
 
 
@@ -137,90 +132,31 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
     def _restore(self, fitted: dict, arrays: dict[str, np.ndarray]) -> None:
         pass
 
-    # ---- persistence ----------------------------------------------------------------------------
+    # ---- persistence (see twinpurify.persistence) ------------------------------------------------
+    #: values for parameters that model folders written before the parameter existed do not store
+    legacy_params: dict[str, Any] = {}
+
     def save(self, path: PathLike, overwrite: bool = False) -> Path:
-        """Write the fitted model to folder `path` (config.json + weights.safetensors), atomically."""
-        from safetensors.numpy import save_file
+        """Write the fitted model to folder `path` (config.json + weights.safetensors), atomically.
+
+        Only a folder holding a previous model (or an empty folder) is replaced, and only with
+        ``overwrite=True``; a file or a folder of anything else is refused.
+        """
+        from .persistence import save_model
 
         self._check_fitted()
-        path = Path(path)
-        if path.exists() and not overwrite:
-            raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
-        params = self.get_params(deep=False)
-        config = {
-            "format_version": FORMAT_VERSION,
-            "twinpurify_version": _version(),
-            "class": type(self).__name__,
-            "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()},
-            "preprocessor": self.preprocessor_.to_config(),
-            "n_features_in_": int(self.n_features_in_),
-            "fitted": self._fitted_config(),
-        }
-        arrays = {**self.preprocessor_.arrays(), **self._state_arrays()}
-        arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-        try:
-            with open(tmp / "config.json", "w") as fh:
-                json.dump(config, fh, indent=1)
-            save_file(arrays, str(tmp / "weights.safetensors"))
-            os.chmod(tmp, default_mode(directory=True))
-            _replace_dir(tmp, path)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return path
+        return save_model(self, path, overwrite)
 
     @classmethod
     def load(cls, path: PathLike, device: Optional[str] = None) -> "BaseEmbedder":
-        """Load a model written by `save` (from Python or from R)."""
-        from safetensors.numpy import load_file
+        """Load a model written by `save` (from Python or from R); damaged folders raise ModelFormatError."""
+        from .persistence import load_model as _load
 
-        path = Path(path)
-        cfg_file = path / "config.json"
-        if not cfg_file.is_file():
-            raise FileNotFoundError(f"{path} is not a saved TwinPurify model (no config.json)")
-        with open(cfg_file) as fh:
-            config = json.load(fh)
-        if config.get("format_version", 0) > FORMAT_VERSION:
-            raise ValueError(f"{path} was saved by a newer twinpurify (format {config['format_version']})")
-        klass = _registry().get(config.get("class"))
-        if klass is None:
-            raise ValueError(f"{path}: unknown model class {config.get('class')!r}")
-        if cls is not BaseEmbedder and not issubclass(klass, cls):
-            raise TypeError(f"{path} holds a {klass.__name__}, not a {cls.__name__}")
-        params = dict(config["params"])
-        if device is not None and "device" in params:
-            params["device"] = device
-        model = klass(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in params.items()})
-        arrays = load_file(str(path / "weights.safetensors"))
-        model.preprocessor_ = Preprocessor.from_config(config["preprocessor"], arrays)
-        model.n_features_in_ = config["n_features_in_"]
-        if model.preprocessor_.named_genes_:
-            model.feature_names_in_ = np.asarray(model.preprocessor_.genes_in_, dtype=object)
-        model.genes_ = list(model.preprocessor_.genes_)
-        model._restore(config["fitted"], arrays)
-        return model
-
-
-def _replace_dir(src: Path, dst: Path) -> None:
-    if dst.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{dst.name}.old.", dir=dst.parent))
-        os.replace(dst, old / "x")
-        os.replace(src, dst)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(src, dst)
-
-
-def _registry() -> dict[str, type]:
-    from . import baselines, estimator
-    classes = [estimator.TwinPurify, baselines.RawProfiles, baselines.PCAEmbedding,
-               baselines.ContrastivePCA, baselines.NormalDifference, baselines.InvariantProjection,
-               baselines.AutoencoderEmbedding]
-    return {c.__name__: c for c in classes}
+        return _load(path, device, expect=None if cls is BaseEmbedder else cls)
 
 
 def load_model(path: PathLike, device: Optional[str] = None) -> BaseEmbedder:
     """Load any saved TwinPurify or baseline model."""
-    return BaseEmbedder.load(path, device=device)
+    from .persistence import load_model as _load
+
+    return _load(path, device)

@@ -221,8 +221,11 @@ class InvariantProjection(_LinearEmbedding):
         Normals averaged into each background profile.
     n_draws : int, default 4
         Mixed copies of each tumor used to estimate C_mix.
-    shrinkage : float, default 0.01
-        Ridge added to C_mix, as a fraction of its mean eigenvalue.
+    shrinkage : float, default 1.0
+        Ridge added to C_mix, as a fraction of its mean eigenvalue: the purity-vs-biology knob.
+        Near 0 the directions are the most mixing-invariant ones whatever their variance (purest,
+        but subtle biology goes with the normal tissue); large values tend to PCA. 1.0 was chosen on
+        the tuning cohorts (benchmarks/TUNING.md).
     max_rank : int, default 256
         Principal components of the tumors the problem is solved in.
     random_state : int, default 0
@@ -240,7 +243,7 @@ class InvariantProjection(_LinearEmbedding):
     prefix = "IP"
 
     def __init__(self, n_components: int = 128, *, beta_max: float = 0.5, n_mix: int = 3, n_draws: int = 4,
-                 shrinkage: float = 0.01, max_rank: int = 256, n_genes: Optional[int] = 3000,
+                 shrinkage: float = 1.0, max_rank: int = 256, n_genes: Optional[int] = 3000,
                  input_scale: str = "auto", fill_missing: str = "error", check_orientation: bool = True,
                  random_state: Optional[int] = 0, verbose: bool = True):
         self.n_components = n_components

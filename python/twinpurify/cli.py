@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from .data import InputError
+from .persistence import ModelFormatError, check_distinct, check_model_target
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,7 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--beta-max", type=float, default=None, help="largest normal fraction mixed into a view")
     f.add_argument("--device", default="auto")
     f.add_argument("--seed", type=int, default=0)
-    f.add_argument("--overwrite", action="store_true", help="replace an existing model folder")
+    f.add_argument("--overwrite", action="store_true",
+                   help="replace an existing model folder (only one holding a model) and embedding file")
     _shared(f)
 
     t = sub.add_parser("transform", help="embed samples with a saved model")
@@ -56,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--fill-missing", choices=["error", "mean"], default=None,
                    help="missing genes: error (default) or fill with the training mean")
     t.add_argument("--device", default=None)
+    t.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     _shared(t)
     return p
 
@@ -82,6 +85,17 @@ def _cmd_demo(a: argparse.Namespace) -> int:
     return 0
 
 
+def _check_output_file(path: Optional[str], overwrite: bool, flag: str) -> None:
+    """An output table may replace an existing file only with --overwrite, and never a folder."""
+    if not path:
+        return
+    p = Path(path)
+    if p.is_dir():
+        raise FileExistsError(f"{flag} {p} is a folder; give a file name such as {p / 'embedding.csv'}")
+    if p.exists() and not overwrite:
+        raise FileExistsError(f"{flag} {p} exists; pass --overwrite to replace it")
+
+
 def _cmd_fit(a: argparse.Namespace) -> int:
     import pandas as pd
 
@@ -93,8 +107,11 @@ def _cmd_fit(a: argparse.Namespace) -> int:
                   random_state=a.seed, verbose=not a.quiet)
     if a.beta_max is not None:
         params["beta_max"] = a.beta_max
-    if Path(a.model).exists() and not a.overwrite:
-        raise InputError(f"{a.model} exists; pass --overwrite to replace it")
+    # every output path is checked before any data is read or any training starts
+    check_distinct({"--model": a.model, "--embedding": a.embedding},
+                   {"--tumor": a.tumor, "--normal": a.normal, "--input": a.input, "--samples": a.samples})
+    check_model_target(a.model, a.overwrite)
+    _check_output_file(a.embedding, a.overwrite, "--embedding")
     model = TwinPurify(**params)
     if a.tumor and a.normal:
         tumor, normal = read_table(a.tumor, a.genes_as_rows), read_table(a.normal, a.genes_as_rows)
@@ -126,6 +143,8 @@ def _cmd_transform(a: argparse.Namespace) -> int:
     from .base import load_model
     from .io import read_table, write_table
 
+    check_distinct({"--output": a.output}, {"--input": a.input, "--model": a.model})
+    _check_output_file(a.output, a.overwrite, "--output")
     model = load_model(a.model, device=a.device)
     if a.fill_missing:
         model.set_params(fill_missing=a.fill_missing)
@@ -150,7 +169,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         logging.getLogger("twinpurify").setLevel(logging.ERROR)
     try:
         return {"demo": _cmd_demo, "fit": _cmd_fit, "transform": _cmd_transform}[a.command](a)
-    except (InputError, FileNotFoundError, FileExistsError) as exc:
+    except (InputError, ModelFormatError, FileNotFoundError, FileExistsError) as exc:
         print(f"twinpurify {a.command}: error: {exc}", file=sys.stderr)
         return 2
 

@@ -44,6 +44,7 @@ class TwinPurify(NeuralEmbedder):
     """
 
     prefix = "TP"
+    legacy_params = {"invariance_weight": 1.0, "content_weight": 0.0, "encoder_input": "log"}
 
     def __init__(self, n_components: int = 128, *, hidden_dims: Sequence[int] = (512,),
                  projector_dims: Sequence[int] = (128, 128), n_genes: Optional[int] = 3000,

@@ -62,9 +62,11 @@ def test_errors_are_reported_not_raised(files, capsys):
                  "--output", str(files / "o.csv")]) == 2
     assert "not a saved TwinPurify model" in capsys.readouterr().err
     (files / "m").mkdir()
+    (files / "m" / "notes.txt").write_text("mine")
     assert main(["fit", "--tumor", str(files / "tumors.csv"), "--normal", str(files / "normals.tsv.gz"),
-                 "--model", str(files / "m"), *FAST]) == 2
-    assert "exists; pass --overwrite" in capsys.readouterr().err
+                 "--model", str(files / "m"), "--overwrite", *FAST]) == 2
+    assert "does not hold a TwinPurify model" in capsys.readouterr().err
+    assert (files / "m" / "notes.txt").read_text() == "mine"
     assert main(["transform", "--model", str(files / "m"), "--input", str(files / "x.xlsx"), "--output", "o.csv"]) == 2
 
 

@@ -1,0 +1,290 @@
+"""Saving and loading models: guarded writes, checked loads, no pickle.
+
+A model folder holds `config.json` (hyper-parameters, genes, preprocessing, history, the class and
+module that wrote it, a SHA-256 of the weights) and `weights.safetensors` (tensors only).
+
+Why the guards: a save with ``overwrite=True`` replaces a folder, and a wrong path must never cost
+a user their files. Only a folder that already holds a TwinPurify model (config.json with a
+``format_version``, nothing but model files) or an empty folder may be replaced; a regular file or
+a folder of anything else is refused. The new folder is written next to the target under a
+temporary name and renamed into place, so an interrupted save leaves the old model intact;
+leftovers of interrupted saves (``.<name>.*`` folders holding only model files) are removed by the
+next save to the same path.
+
+Why the checks: a damaged folder (hand-edited JSON, a truncated or altered weights file, NaN
+weights) must fail at load with a message naming the folder and the problem, not load silently or
+fail later with a library error.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional, Union
+
+import numpy as np
+
+from .io import default_mode
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .base import BaseEmbedder
+
+FORMAT_VERSION = 1
+CONFIG = "config.json"
+WEIGHTS = "weights.safetensors"
+MODEL_FILES = frozenset({CONFIG, WEIGHTS})
+REQUIRED_KEYS = ("format_version", "class", "params", "preprocessor", "n_features_in_", "fitted")
+# Folders written before the module was stored in config.json name only the class.
+LEGACY_MODULES = {"TwinPurify": "twinpurify.estimator", "RawProfiles": "twinpurify.baselines",
+                  "PCAEmbedding": "twinpurify.baselines", "ContrastivePCA": "twinpurify.baselines",
+                  "AutoencoderEmbedding": "twinpurify.baselines"}
+PathLike = Union[str, os.PathLike]
+
+
+class ModelFormatError(ValueError):
+    """A model folder that is missing, damaged or not a TwinPurify model; the message names the folder."""
+
+
+# ---- guarded writes -------------------------------------------------------------------------------
+def is_model_folder(path: PathLike) -> bool:
+    """True for a folder holding only model files, with a config.json that has a format_version."""
+    p = Path(path)
+    if not p.is_dir() or p.is_symlink():
+        return False
+    names = {c.name for c in p.iterdir()}
+    if CONFIG not in names or not names <= MODEL_FILES:
+        return False
+    try:
+        with open(p / CONFIG) as fh:
+            cfg = json.load(fh)
+    except (OSError, ValueError):
+        return False
+    return isinstance(cfg, dict) and "format_version" in cfg
+
+
+def check_model_target(path: PathLike, overwrite: bool) -> Path:
+    """Refuse a save target that would destroy anything but a previous model (call before any work)."""
+    p = Path(path)
+    if p.is_symlink() or (p.exists() and not p.is_dir()):
+        raise FileExistsError(f"{p} is a file, not a model folder; a model is saved as a folder "
+                              "(config.json + weights.safetensors): choose another path")
+    if p.is_dir():
+        empty = not any(p.iterdir())
+        if not empty and not is_model_folder(p):
+            raise FileExistsError(f"{p} is a folder that does not hold a TwinPurify model (it has "
+                                  f"{_preview(sorted(c.name for c in p.iterdir()))}); refusing to replace it, "
+                                  "even with overwrite: choose a new or empty folder")
+        if not empty and not overwrite:
+            raise FileExistsError(f"{p} already holds a model; pass overwrite=True to replace it")
+    return p
+
+
+def check_distinct(outputs: dict[str, Optional[PathLike]], inputs: dict[str, Optional[PathLike]]) -> None:
+    """No output may be an input, contain one (a folder output), or be another output."""
+    ins = {k: Path(v).resolve() for k, v in inputs.items() if v}
+    outs = {k: Path(v).resolve() for k, v in outputs.items() if v}
+    for ko, po in outs.items():
+        for ki, pi in ins.items():
+            if po == pi or po in pi.parents:
+                raise FileExistsError(f"{ko} {po} would overwrite the input {ki} {pi}; choose another path")
+    seen: dict[Path, str] = {}
+    for ko, po in outs.items():
+        if po in seen:
+            raise FileExistsError(f"{ko} and {seen[po]} are the same path {po}")
+        seen[po] = ko
+
+
+def _preview(names: list[str], limit: int = 4) -> str:
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def _clean_leftovers(target: Path) -> None:
+    """Remove `.<name>.*` folders of interrupted saves that hold nothing but model files."""
+    for cand in target.parent.glob(f".{target.name}.*"):
+        if not cand.is_dir() or cand.is_symlink():
+            continue
+        inner = [c for c in cand.iterdir()]
+        ours = all(c.name in MODEL_FILES for c in inner) or (
+            len(inner) == 1 and inner[0].name == "x" and (is_model_folder(inner[0]) or not any(inner[0].iterdir())))
+        if ours:
+            shutil.rmtree(cand, ignore_errors=True)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def save_model(model: "BaseEmbedder", path: PathLike, overwrite: bool = False) -> Path:
+    """Write a fitted model to folder `path`, atomically and only over a previous model (see module doc)."""
+    from safetensors.numpy import save_file
+
+    from . import __version__
+
+    p = check_model_target(path, overwrite)
+    params = model.get_params(deep=False)
+    config: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "twinpurify_version": __version__,
+        "class": type(model).__name__,
+        "module": type(model).__module__,
+        "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()},
+        "preprocessor": model.preprocessor_.to_config(),
+        "n_features_in_": int(model.n_features_in_),
+        "fitted": model._fitted_config(),
+    }
+    arrays = {**model.preprocessor_.arrays(), **model._state_arrays()}
+    arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
+    p.parent.mkdir(parents=True, exist_ok=True)
+    _clean_leftovers(p)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{p.name}.", dir=p.parent))
+    try:
+        save_file(arrays, str(tmp / WEIGHTS))
+        config["weights_sha256"] = _sha256(tmp / WEIGHTS)
+        with open(tmp / CONFIG, "w") as fh:
+            json.dump(config, fh, indent=1)
+        os.chmod(tmp, default_mode(directory=True))
+        check_model_target(p, overwrite)  # again: the folder may have changed while we wrote
+        _replace_dir(tmp, p)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return p
+
+
+def _replace_dir(src: Path, dst: Path) -> None:
+    if dst.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{dst.name}.old.", dir=dst.parent))
+        os.replace(dst, old / "x")
+        os.replace(src, dst)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(src, dst)
+
+
+# ---- checked loads --------------------------------------------------------------------------------
+def read_config(path: PathLike) -> dict:
+    """config.json of a model folder, checked for the keys and types every loader relies on."""
+    p = Path(path)
+    cfg_file = p / CONFIG
+    if not cfg_file.is_file():
+        raise FileNotFoundError(f"{p} is not a saved TwinPurify model (no {CONFIG})")
+    try:
+        with open(cfg_file) as fh:
+            cfg = json.load(fh)
+    except ValueError as e:
+        raise ModelFormatError(f"{cfg_file}: not valid JSON ({e})") from None
+    if not isinstance(cfg, dict):
+        raise ModelFormatError(f"{cfg_file}: expected a JSON object, found a {type(cfg).__name__}")
+    missing = [k for k in REQUIRED_KEYS if k not in cfg]
+    if missing:
+        raise ModelFormatError(f"{cfg_file}: missing keys {', '.join(missing)}")
+    fv = cfg["format_version"]
+    if not isinstance(fv, int) or isinstance(fv, bool) or fv < 1:
+        raise ModelFormatError(f"{cfg_file}: format_version must be a positive integer, got {fv!r}")
+    if fv > FORMAT_VERSION:
+        raise ModelFormatError(f"{p} was saved by a newer twinpurify (format {fv}; this one reads {FORMAT_VERSION})")
+    for key, kind in (("params", dict), ("preprocessor", dict), ("fitted", dict), ("class", str)):
+        if not isinstance(cfg[key], kind):
+            raise ModelFormatError(f"{cfg_file}: {key!r} must be a {kind.__name__}, got {type(cfg[key]).__name__}")
+    pp = cfg["preprocessor"]
+    genes = pp.get("genes_")
+    if not isinstance(genes, list) or not genes or not all(isinstance(g, str) for g in genes):
+        raise ModelFormatError(f"{cfg_file}: preprocessor.genes_ must be a non-empty list of gene names")
+    if len(set(genes)) != len(genes):
+        raise ModelFormatError(f"{cfg_file}: preprocessor.genes_ has duplicated genes")
+    return cfg
+
+
+def resolve_class(cfg: dict, where: Path) -> type:
+    """The estimator class named in config.json, imported from twinpurify's own modules only."""
+    from .base import BaseEmbedder
+
+    name = cfg["class"]
+    module = cfg.get("module") or LEGACY_MODULES.get(name)
+    if not isinstance(module, str) or not (module == "twinpurify" or module.startswith("twinpurify.")):
+        raise ModelFormatError(f"{where}: unknown model class {name!r} (module {module!r})")
+    try:
+        klass = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        raise ModelFormatError(f"{where}: unknown model class {name!r} in {module}") from None
+    if not (isinstance(klass, type) and issubclass(klass, BaseEmbedder)):
+        raise ModelFormatError(f"{where}: {module}.{name} is not a TwinPurify model class")
+    return klass
+
+
+def read_arrays(path: Path, cfg: dict) -> dict[str, np.ndarray]:
+    """The weights, verified against the stored checksum, the config's gene count and finiteness."""
+    from safetensors.numpy import load_file
+
+    wfile = path / WEIGHTS
+    if not wfile.is_file():
+        raise ModelFormatError(f"{path}: no {WEIGHTS}")
+    want = cfg.get("weights_sha256")
+    if want is not None and _sha256(wfile) != want:
+        raise ModelFormatError(f"{wfile}: checksum does not match config.json (the file was changed or truncated)")
+    try:
+        arrays = load_file(str(wfile))
+    except Exception as e:  # safetensors raises its own error types for truncated/garbled files
+        raise ModelFormatError(f"{wfile}: unreadable weights file ({e})") from None
+    pp = cfg["preprocessor"]
+    genes = pp["genes_"]
+    for key in ("preprocessor.mean", "preprocessor.std", "preprocessor.gene_index"):
+        if key not in arrays:
+            raise ModelFormatError(f"{wfile}: no array {key!r}")
+        if arrays[key].shape != (len(genes),):
+            raise ModelFormatError(f"{wfile}: array {key!r} has shape {arrays[key].shape}, "
+                                   f"but config.json lists {len(genes)} genes")
+    for k, v in arrays.items():
+        if v.dtype.kind == "f" and not np.isfinite(v).all():
+            raise ModelFormatError(f"{wfile}: array {k!r} holds non-finite values")
+    if not (arrays["preprocessor.std"] > 0).all():
+        raise ModelFormatError(f"{wfile}: non-positive gene standard deviations")
+    genes_in, idx = pp.get("genes_in_"), arrays["preprocessor.gene_index"]
+    if not isinstance(genes_in, list) or len(idx) and (idx.min() < 0 or idx.max() >= len(genes_in)) \
+            or [genes_in[i] for i in idx] != genes:
+        raise ModelFormatError(f"{path / CONFIG}: the gene list does not match the stored gene index "
+                               "(reordered or edited genes_ / genes_in_)")
+    return arrays
+
+
+def load_model(path: PathLike, device: Optional[str] = None, expect: Optional[type] = None) -> "BaseEmbedder":
+    """Load any saved TwinPurify or baseline model (from Python or R), checked (see module doc)."""
+    from .data import Preprocessor
+
+    p = Path(path)
+    cfg = read_config(p)
+    klass = resolve_class(cfg, p)
+    if expect is not None and not issubclass(klass, expect):
+        raise TypeError(f"{p} holds a {klass.__name__}, not a {expect.__name__}")
+    arrays = read_arrays(p, cfg)
+    params = dict(cfg["params"])
+    if device is not None and "device" in params:
+        params["device"] = device
+    known = klass._get_param_names()
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise ModelFormatError(f"{p / CONFIG}: parameters {', '.join(unknown)} are unknown to {klass.__name__}")
+    for k, v in klass.legacy_params.items():  # folders from before a parameter existed keep its old meaning
+        params.setdefault(k, v)
+    model = klass(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in params.items()})
+    try:
+        model.preprocessor_ = Preprocessor.from_config(cfg["preprocessor"], arrays)
+        model.n_features_in_ = cfg["n_features_in_"]
+        if model.preprocessor_.named_genes_:
+            model.feature_names_in_ = np.asarray(model.preprocessor_.genes_in_, dtype=object)
+        model.genes_ = list(model.preprocessor_.genes_)
+        model._restore(cfg["fitted"], arrays)
+    except (KeyError, RuntimeError, TypeError, ValueError) as e:
+        if isinstance(e, ModelFormatError):
+            raise
+        raise ModelFormatError(f"{p}: the weights do not fit the model described in config.json ({e})") from None
+    return model

@@ -1,0 +1,155 @@
+"""Guarded writes and checked loads: no save destroys a user's files, no damaged folder loads silently."""
+import hashlib
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from twinpurify import PCAEmbedding, TwinPurify, load_model
+from twinpurify.cli import main
+from twinpurify.persistence import ModelFormatError, is_model_folder
+
+
+def _digest(folder):
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def pca(log_pair):
+    return PCAEmbedding(3, verbose=False).fit(log_pair[0])
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_save_never_replaces_a_folder_of_user_files(tmp_path, pca, overwrite):
+    user = tmp_path / "results"
+    user.mkdir()
+    (user / "table.csv").write_text("a,b\n1,2\n")
+    (user / "config.json").write_text("{}")  # looks a bit like a model, but is not one
+    before = _digest(user)
+    with pytest.raises(FileExistsError, match="does not hold a TwinPurify model"):
+        pca.save(user, overwrite=overwrite)
+    assert _digest(user) == before
+
+
+def test_save_refuses_a_file_and_replaces_only_models(tmp_path, pca, log_pair):
+    f = tmp_path / "data.csv"
+    f.write_text("x")
+    with pytest.raises(FileExistsError, match="is a file"):
+        pca.save(f, overwrite=True)
+    assert f.read_text() == "x"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    pca.save(empty)  # an empty folder may be used
+    assert is_model_folder(empty)
+    with pytest.raises(FileExistsError, match="already holds a model"):
+        pca.save(empty)
+    other = PCAEmbedding(2, verbose=False).fit(log_pair[0])
+    other.save(empty, overwrite=True)
+    assert load_model(empty).components_.shape[0] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv", "empty"]  # no temporary leftovers
+
+
+def test_leftovers_of_interrupted_saves_are_cleaned(tmp_path, pca):
+    target = tmp_path / "model"
+    stale = tmp_path / ".model.abc123"  # what a kill -9 during a save leaves
+    stale.mkdir()
+    (stale / "weights.safetensors").write_bytes(b"partial")
+    foreign = tmp_path / ".model.notes"  # a user's hidden folder with other content stays
+    foreign.mkdir()
+    (foreign / "keep.txt").write_text("keep")
+    pca.save(target)
+    assert not stale.exists() and (foreign / "keep.txt").read_text() == "keep"
+
+
+def _damage(folder, fn):
+    cfg_path = folder / "config.json"
+    cfg = json.loads(cfg_path.read_text())
+    out = fn(cfg)
+    cfg_path.write_text(json.dumps(out))
+
+
+@pytest.mark.parametrize("edit,match", [
+    (lambda c: [c], "expected a JSON object"),
+    (lambda c: {**c, "format_version": "1"}, "format_version must be a positive integer"),
+    (lambda c: {k: v for k, v in c.items() if k != "params"}, "missing keys params"),
+    (lambda c: {**c, "preprocessor": {**c["preprocessor"], "genes_": c["preprocessor"]["genes_"][::-1]}},
+     "gene list does not match"),
+    (lambda c: {**c, "preprocessor": {**c["preprocessor"], "genes_": c["preprocessor"]["genes_"][:-1]}},
+     "config.json lists"),
+    (lambda c: {**c, "params": {**c["params"], "bogus": 1}}, "parameters bogus are unknown"),
+    (lambda c: {**c, "module": "os"}, "unknown model class"),
+    (lambda c: {**c, "weights_sha256": "0" * 64}, "checksum does not match"),
+])
+def test_damaged_config_is_named(tmp_path, pca, edit, match):
+    pca.save(tmp_path / "m")
+    _damage(tmp_path / "m", edit)
+    with pytest.raises(ModelFormatError, match=match) as err:
+        load_model(tmp_path / "m")
+    assert str(tmp_path / "m") in str(err.value)
+
+
+def test_damaged_weights_are_named(tmp_path, pca):
+    from safetensors.numpy import load_file, save_file
+
+    pca.save(tmp_path / "m")
+    w = tmp_path / "m" / "weights.safetensors"
+    w.write_bytes(w.read_bytes()[:100])  # truncated
+    with pytest.raises(ModelFormatError, match="checksum does not match"):
+        load_model(tmp_path / "m")
+    for key, bad, match in [("components", np.nan, "non-finite"), ("preprocessor.std", 0.0, "non-positive")]:
+        pca.save(tmp_path / key, overwrite=True)
+        w = tmp_path / key / "weights.safetensors"
+        arrays = load_file(str(w))
+        arrays[key] = np.full_like(arrays[key], bad)
+        save_file(arrays, str(w))
+        _damage(tmp_path / key, lambda c: {k: v for k, v in c.items() if k != "weights_sha256"})
+        with pytest.raises(ModelFormatError, match=match):
+            load_model(tmp_path / key)
+    pca.save(tmp_path / "t", overwrite=True)
+    (tmp_path / "t" / "weights.safetensors").write_bytes(b"garbage")
+    _damage(tmp_path / "t", lambda c: {k: v for k, v in c.items() if k != "weights_sha256"})
+    with pytest.raises(ModelFormatError, match="unreadable weights"):
+        load_model(tmp_path / "t")
+
+
+def test_folders_written_before_checksums_and_modules_still_load(tmp_path, log_pair, fast):
+    t, n = log_pair
+    m = TwinPurify(**fast).fit(t, n)
+    m.save(tmp_path / "m")
+    legacy = ("weights_sha256", "module")
+    _damage(tmp_path / "m", lambda c: {k: v for k, v in c.items() if k not in legacy}
+            | {"params": {k: v for k, v in c["params"].items()
+                          if k not in ("invariance_weight", "content_weight", "encoder_input")}})
+    again = load_model(tmp_path / "m")
+    assert again.content_weight == 0.0 and again.encoder_input == "log"  # the meaning those folders had
+    pd.testing.assert_frame_equal(again.transform(t), m.transform(t))
+
+
+def test_cli_outputs_never_replace_inputs(tmp_path, cohort, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    cohort.tumors.to_csv(data / "t.csv")
+    cohort.normals.to_csv(data / "n.csv")
+    before = _digest(data)
+    fast = ["--n-components", "3", "--epochs", "1", "--quiet"]
+    base = ["fit", "--tumor", str(data / "t.csv"), "--normal", str(data / "n.csv")]
+    for extra, match in [(["--model", str(data)], "would overwrite the input"),
+                         (["--model", str(data / "t.csv")], "would overwrite the input"),
+                         (["--model", str(tmp_path / "m"), "--embedding", str(data / "t.csv")], "would overwrite"),
+                         (["--model", str(tmp_path / "m"), "--embedding", str(tmp_path / "m")], "same path")]:
+        assert main([*base, *extra, "--overwrite", *fast]) == 2
+        assert match in capsys.readouterr().err
+    assert _digest(data) == before
+    assert main([*base, "--model", str(tmp_path / "m"), "--embedding", str(tmp_path / "e.csv"), *fast]) == 0
+    assert main([*base, "--model", str(tmp_path / "m2"), "--embedding", str(tmp_path / "e.csv"), *fast]) == 2
+    assert "exists; pass --overwrite" in capsys.readouterr().err
+    assert not (tmp_path / "m2").exists()  # refused before training, nothing written
+    tr = ["transform", "--model", str(tmp_path / "m"), "--input", str(data / "t.csv")]
+    assert main([*tr, "--output", str(data / "t.csv"), "--overwrite"]) == 2
+    assert "would overwrite the input" in capsys.readouterr().err
+    assert main([*tr, "--output", str(tmp_path / "m" / "config.json"), "--overwrite"]) == 2
+    assert main([*tr, "--output", str(tmp_path / "e.csv")]) == 2
+    assert main([*tr, "--output", str(tmp_path / "e.csv"), "--overwrite"]) == 0
+    assert _digest(data) == before
