@@ -100,6 +100,8 @@ twinpurifyAvailable <- function() {
     }
     .tp_state$mod <- reticulate::import("twinpurify", convert = FALSE)
     .tp_state$bridge <- reticulate::import("twinpurify._rbridge", convert = FALSE)
+    # The engine, as a library, attaches no log handler; an interactive R session wants its notes.
+    .tp_state$mod$settings$verbosity <- 2L
     .tp_state$mod
 }
 

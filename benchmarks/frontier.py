@@ -27,6 +27,8 @@ from twinpurify.metrics import score_simulated
 
 K = 128
 HYBRID = dict(content_weight=1.0, invariance_weight=0.2, beta_max=0.9)
+# the encoder reads the purity-free normal-difference representation, linear map, content head
+ND_LINEAR = dict(encoder_input="normal_difference", hidden_dims=(), content_weight=1.0, lr=3e-3)
 
 
 def methods(seed: int) -> dict[str, Callable[[], tp.base.BaseEmbedder]]:
@@ -38,11 +40,26 @@ def methods(seed: int) -> dict[str, Callable[[], tp.base.BaseEmbedder]]:
         "cPCA": lambda: tp.ContrastivePCA(K, **q),
         "normal-difference": lambda: NormalDifference(K, **q),
         "invariant projection": lambda: InvariantProjection(K, **q),
+        "invariant projection, shrinkage 0.01": lambda: InvariantProjection(K, shrinkage=0.01, **q),
+        "invariant projection, shrinkage 10": lambda: InvariantProjection(K, shrinkage=10.0, **q),
         "autoencoder": lambda: tp.AutoencoderEmbedding(K, random_state=seed, **q),
         "TP default": lambda: tp.TwinPurify(K, random_state=seed, **q),
-        "TP beta 0.9": lambda: tp.TwinPurify(K, beta_max=0.9, random_state=seed, **q),
+        "TP noise 0.5": lambda: tp.TwinPurify(K, noise_std=0.5, random_state=seed, **q),
         "TP hybrid (BT 0.2 + content 1, beta 0.9)": lambda: tp.TwinPurify(K, random_state=seed, **HYBRID, **q),
-        "TP hybrid, 4x steps": lambda: tp.TwinPurify(K, random_state=seed, max_epochs=600, **HYBRID, **q),
+        "TP hybrid, ND input": lambda: tp.TwinPurify(K, random_state=seed, encoder_input="normal_difference",
+                                                     lr=3e-3, **HYBRID, **q),
+        "TP invariant input, BT 0.2 + content 1": lambda: tp.TwinPurify(K, random_state=seed, encoder_input="invariant",
+                                                                        content_weight=1.0, invariance_weight=0.2, **q),
+        "TP ND-linear, content only": lambda: tp.TwinPurify(K, random_state=seed, invariance_weight=0.0,
+                                                            beta_max=0.3, **ND_LINEAR, **q),
+        "TP ND-linear, BT 0.05, beta 0.3": lambda: tp.TwinPurify(K, random_state=seed, invariance_weight=0.05,
+                                                                 beta_max=0.3, **ND_LINEAR, **q),
+        "TP ND-linear, BT 0.2, beta 0.3": lambda: tp.TwinPurify(K, random_state=seed, invariance_weight=0.2,
+                                                                beta_max=0.3, **ND_LINEAR, **q),
+        "TP ND-linear, BT 0.2, beta 0.9": lambda: tp.TwinPurify(K, random_state=seed, invariance_weight=0.2,
+                                                                beta_max=0.9, **ND_LINEAR, **q),
+        "TP ND-linear, BT 1, beta 0.9": lambda: tp.TwinPurify(K, random_state=seed, invariance_weight=1.0,
+                                                              beta_max=0.9, **ND_LINEAR, **q),
     }
 
 
@@ -63,23 +80,23 @@ def summarise(df: pd.DataFrame) -> str:
 
 
 def plot(df: pd.DataFrame, path: Path) -> None:
-    import matplotlib
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # the object API: no backend switch
+    from matplotlib import colormaps
 
-    del matplotlib  # the object API below needs no backend switch
-    fig = Figure(figsize=(11, 4.6))
+    cmap = colormaps["tab20"]
+    fig = Figure(figsize=(14, 5.2))
     for ax, y in zip(fig.subplots(1, 2), ["intrinsic_R2", "programs_R2"]):
         for i, (name, d) in enumerate(df.groupby("method", sort=False)):
             ax.errorbar(d["purity_R2"].mean(), d[y].mean(), xerr=d["purity_R2"].std(ddof=1) if len(d) > 1 else 0,
                         yerr=d[y].std(ddof=1) if len(d) > 1 else 0, fmt="os^Dv<>phX"[i % 10], ms=6, capsize=2, label=name,
-                        color=f"C{i % 10}")
+                        color=cmap(i % 20))
         ax.set_xlabel("purity leakage: CV R² of purity (lower is purer)")
         ax.set_ylabel({"intrinsic_R2": "intrinsic recovery: mean CV R² of true intrinsic PCs",
                        "programs_R2": "mean CV R² of the intrinsic programs"}[y])
         ax.grid(alpha=0.3)
-    fig.axes[0].legend(fontsize=7, loc="lower right")
     fig.suptitle("Frontier on the simulated cohort (mean ± sd over seeds); better = up and left")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 0.8, 1))
+    fig.legend(*fig.axes[0].get_legend_handles_labels(), fontsize=7, loc="center right")
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
 
@@ -90,16 +107,22 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--n-tumors", type=int, default=400)
     ap.add_argument("--n-normals", type=int, default=60)
     ap.add_argument("--n-genes", type=int, default=3000)
-    ap.add_argument("--methods", default=None, help="comma-separated subset of the method names")
+    ap.add_argument("--methods", default=None, help="semicolon-separated subset of the method names")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent))
+    ap.add_argument("--append", action="store_true", help="add to (replace same method/seed rows of) frontier.csv")
+    ap.add_argument("--render-only", action="store_true", help="rebuild frontier.md/.png from frontier.csv")
     a = ap.parse_args(argv)
     logging.getLogger("twinpurify").setLevel(logging.WARNING)
     out = Path(a.out)
+    if a.render_only:
+        render(pd.read_csv(out / "frontier.csv"), out, a)
+        return
+    old = pd.read_csv(out / "frontier.csv") if a.append and (out / "frontier.csv").is_file() else None
     rows = []
     for seed in [int(s) for s in a.seeds.split(",")]:
         c = tp.datasets.simulate_cohort(n_tumors=a.n_tumors, n_normals=a.n_normals, n_genes=a.n_genes, seed=seed)
         for name, make in methods(seed).items():
-            if a.methods and name not in a.methods.split(","):
+            if a.methods and name not in a.methods.split(";"):
                 continue
             t0 = time.perf_counter()
             Z = np.asarray(make().fit_transform(c.tumors, c.normals))
@@ -108,10 +131,20 @@ def main(argv: list[str] | None = None) -> None:
             rows.append({"method": name, "seed": seed, "n_tumors": a.n_tumors, "fit_s": fit_s, **s})
             print(f"seed {seed} {name:<42s} " + " ".join(f"{k} {v:.3f}" for k, v in s.items()), flush=True)
             df = pd.DataFrame(rows)
+            if old is not None:
+                keep = ~old.set_index(["method", "seed"]).index.isin(df.set_index(["method", "seed"]).index)
+                df = pd.concat([old[keep], df], ignore_index=True)
             write_table(df.round(4).set_index("method"), out / "frontier.csv")
+    render(df, out, a)
+
+
+def render(df: pd.DataFrame, out: Path, a: argparse.Namespace) -> None:
+    order = [m for m in methods(0) if m in set(df["method"])]
+    df = df.set_index("method").loc[order].reset_index()
+    seeds = ",".join(str(s) for s in sorted(df["seed"].unique()))
     with atomic_path(out / "frontier.md") as tmp:
         tmp.write_text(f"Simulated cohort: {a.n_tumors} tumors, {a.n_normals} normals, {a.n_genes} genes; "
-                       f"seeds {a.seeds}; {K} dimensions; CV probes as in twinpurify.metrics.\n\n"
+                       f"seeds {seeds}; {K} dimensions; CV probes as in twinpurify.metrics.\n\n"
                        + summarise(df) + "\n")
     plot(df, out / "frontier.png")
 

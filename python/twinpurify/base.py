@@ -6,7 +6,6 @@ an interrupted save never leaves a half-written model where a good one was. No p
 """
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -16,6 +15,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
 
+from .settings import quiet
 from .data import InputError, Matrix, Preprocessor, align_pair, as_matrix, check_orientation, check_training_pair, split_anndata
 
 PathLike = Union[str, os.PathLike]
@@ -61,27 +61,29 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
 
         `tumor` may also be one AnnData holding both, split by `normal_key` == `normal_value` in `.obs`.
         """
+        self._validate_params()
         self._fit_matrices(*self._training_inputs(tumor, normal, normal_key, normal_value, layer))
         return self
 
     def fit_transform(self, tumor: Any, normal: Any = None, *, normal_key: Optional[str] = None,  # type: ignore[override]
                       normal_value: Any = "normal", layer: Optional[str] = None) -> Any:
         """Fit, then embed the training tumors."""
+        self._validate_params()
         t, n = self._training_inputs(tumor, normal, normal_key, normal_value, layer)
         self._fit_matrices(t, n)
         return self._output(t)
 
+    def _validate_params(self) -> None:
+        """Every hyper-parameter against `twinpurify.params.SCHEMA`, before any data is touched."""
+        from .params import validate
+
+        validate(self.get_params(deep=False), type(self).__name__)
+
     def _fit_matrices(self, t: Matrix, n: Optional[Matrix]) -> None:
         self.preprocessor_ = Preprocessor(getattr(self, "input_scale", "auto"), getattr(self, "n_genes", None),
                                           getattr(self, "fill_missing", "error"))
-        log = logging.getLogger("twinpurify")
-        level = log.level
-        if not getattr(self, "verbose", True):
-            log.setLevel(max(level, logging.WARNING))  # verbose=False: keep warnings, drop notes
-        try:
+        with quiet(not getattr(self, "verbose", True)):  # verbose=False: keep warnings, drop notes (this call)
             self.preprocessor_.fit(t, n)
-        finally:
-            log.setLevel(level)
         self.n_features_in_ = t.shape[1]
         if t.named_genes:
             self.feature_names_in_ = np.asarray(t.genes, dtype=object)

@@ -10,9 +10,9 @@ from typing import Optional, Sequence, Union
 import numpy as np
 import torch
 
-from .augment import ViewConfig, ViewGenerator
 from .base import BaseEmbedder
 from .data import Matrix
+from .invariance import invariant_directions, mixing_perturbations
 from .model import AutoencoderModule
 from .neural import NeuralEmbedder
 from .targets import TargetScaler, normal_difference_np
@@ -260,28 +260,13 @@ class InvariantProjection(_LinearEmbedding):
         self.verbose = verbose
 
     def _fit_values(self, tumor: Matrix, normal: Optional[Matrix]) -> None:
-        from scipy.linalg import eigh
-
         pp = self.preprocessor_
         Xt = pp.transform(tumor, "tumor").astype(np.float64)
         ln = pp.log2(pp.select(normal, "normal"), normal.samples, "normal")
-        views = ViewGenerator(torch.from_numpy(ln), torch.from_numpy(pp.mean_), torch.from_numpy(pp.std_),
-                              ViewConfig(float(self.beta_max), int(self.n_mix), 0.0, 0.0))
-        gen = torch.Generator().manual_seed(0 if self.random_state is None else int(self.random_state))
-        t_lin = torch.from_numpy(np.exp2(Xt * pp.std_ + pp.mean_).astype(np.float32))
-        D = np.concatenate([views(t_lin, gen).double().numpy() - Xt for _ in range(int(self.n_draws))])
-        Xc = Xt - Xt.mean(0)
-        _, s, vt = np.linalg.svd(Xc, full_matrices=False)
-        r = int(min(int(self.max_rank), int((s > s[0] * 1e-6).sum())))
-        P = vt[:r].T
-        A = np.diag(s[:r] ** 2 / len(Xt))
-        Dp = D @ P
-        B = Dp.T @ Dp / len(D)
-        B += float(self.shrinkage) * np.trace(B) / r * np.eye(r)
-        w, v = eigh(A, B)
-        order = np.argsort(-w)[: min(int(self.n_components), r)]
-        self.components_ = (P @ v[:, order]).T.astype(np.float32)
-        self.explained_variance_ = w[order]
+        D = mixing_perturbations(Xt, ln, pp.mean_, pp.std_, self.beta_max, self.n_mix, self.n_draws, self.random_state)
+        comps, ev = invariant_directions(Xt, D, int(self.n_components), float(self.shrinkage), int(self.max_rank))
+        self.components_ = comps.astype(np.float32)
+        self.explained_variance_ = ev
 
 
 class AutoencoderEmbedding(NeuralEmbedder):

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
 from .data import InputError
+from .params import ParameterError
 from .persistence import ModelFormatError, check_distinct, check_model_target
 
 
@@ -165,13 +165,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if a.command is None:
         parser.print_help()
         return 2
-    if getattr(a, "quiet", False):
-        logging.getLogger("twinpurify").setLevel(logging.ERROR)
+    from .settings import settings
+
+    before = settings.verbosity
+    settings.verbosity = 0 if getattr(a, "quiet", False) else 2  # a program, not a library: show notes
     try:
         return {"demo": _cmd_demo, "fit": _cmd_fit, "transform": _cmd_transform}[a.command](a)
-    except (InputError, ModelFormatError, FileNotFoundError, FileExistsError) as exc:
+    except (InputError, ModelFormatError, ParameterError, FileNotFoundError, FileExistsError) as exc:
         print(f"twinpurify {a.command}: error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        settings.verbosity = before
 
 
 if __name__ == "__main__":  # pragma: no cover

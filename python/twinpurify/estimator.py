@@ -11,6 +11,7 @@ from .data import Matrix
 from .model import BarlowTwinsModule
 from .neural import NeuralEmbedder
 from .objective import TwinPurifyObjective
+from .invariance import invariant_directions, mixing_perturbations
 from .targets import TargetScaler, normal_difference_np
 
 
@@ -85,8 +86,13 @@ class TwinPurify(NeuralEmbedder):
 
     def _build(self, n_genes: int) -> BarlowTwinsModule:
         head = self._head_dim(n_genes)
+        inv = self._invariant_dims if self.encoder_input == "invariant" else 0
+        if inv and head:
+            head = inv  # the content target is the clean tumor's invariant coordinates
         return BarlowTwinsModule(n_genes, list(self.hidden_dims), int(self.n_components), list(self.projector_dims), head,
-                                 normal_difference_input=self.encoder_input == "normal_difference")
+                                 normal_difference_input=self.encoder_input == "normal_difference", invariant_dims=inv)
+
+    _invariant_dims: int = 0
 
     def _head_dim(self, n_genes: int) -> int:
         """Width of the content head: the target has one value per gene; 0 = no head."""
@@ -110,9 +116,18 @@ class TwinPurify(NeuralEmbedder):
                           torch.from_numpy(pp.std_).to(dev), views),
             lambd=float(self.lambd), invariance_weight=float(self.invariance_weight),
             content_weight=float(self.content_weight), clean_anchor=bool(self.clean_anchor))
-        if self.encoder_input not in ("log", "normal_difference"):
-            raise ValueError(f"encoder_input must be 'log' or 'normal_difference', got {self.encoder_input!r}")
-        needs_target = objective.content_weight > 0 or self.encoder_input == "normal_difference"
+        if self.encoder_input not in ("log", "normal_difference", "invariant"):
+            raise ValueError(f"encoder_input must be 'log', 'normal_difference' or 'invariant', got {self.encoder_input!r}")
+        front = None
+        if self.encoder_input == "invariant":
+            Xs = pp.standardize(t_log).astype(np.float64)
+            D = mixing_perturbations(Xs, n_log, pp.mean_, pp.std_, self.beta_max, int(self.n_mix), 4, self.random_state)
+            W, ev = invariant_directions(Xs, D, 256, 1.0, 256)
+            W = W / np.sqrt(ev.mean())  # overall unit scale, the directions' relative variances kept
+            front = (torch.from_numpy(W.astype(np.float32)), torch.from_numpy(Xs.mean(0).astype(np.float32)))
+            self._invariant_dims = W.shape[0]
+            objective.target_fn = _FrontTarget(front, pp.mean_, pp.std_, dev)
+        needs_target = (objective.content_weight > 0 and front is None) or self.encoder_input == "normal_difference"
         if needs_target:
             normal_mean = np.exp2(n_log.astype(np.float64)).mean(0)
             scaler = _target_scaler(t_log, normal_mean)
@@ -122,6 +137,9 @@ class TwinPurify(NeuralEmbedder):
         t_lin = torch.from_numpy(t_log).to(dev).exp2_()  # in place: no second copy of the training matrix
         del t_log
         module = self._build(t_lin.shape[1]).to(dev)
+        if front is not None:
+            module.encoder[0].weight.copy_(front[0])
+            module.encoder[0].center.copy_(front[1])
         if self.encoder_input == "normal_difference":
             module.encoder[0].set_statistics(torch.from_numpy(pp.mean_), torch.from_numpy(pp.std_),
                                              objective.normal_mean_lin, objective.target_mean, objective.target_std)
@@ -129,6 +147,8 @@ class TwinPurify(NeuralEmbedder):
 
     def _restore(self, fitted: dict, arrays: dict[str, np.ndarray]) -> None:
         self._restored_head = any(k.startswith("module.head.") for k in arrays)
+        if self.encoder_input == "invariant":
+            self._invariant_dims = int(arrays["module.encoder.0.weight"].shape[0])
         super()._restore(fitted, arrays)
 
     def __sklearn_tags__(self):  # pragma: no cover - sklearn >= 1.6 only
@@ -158,3 +178,15 @@ def _target_scaler(t_log: np.ndarray, normal_mean_lin: np.ndarray, block: int = 
     n = len(t_log)
     mean = s1 / n
     return TargetScaler(mean, np.sqrt(np.maximum(s2 / n - mean**2, 0.0)).clip(min=1e-12))
+
+
+class _FrontTarget:
+    """Content target for encoder_input='invariant': the clean tumor's invariant coordinates."""
+
+    def __init__(self, front: tuple[torch.Tensor, torch.Tensor], mean: np.ndarray, std: np.ndarray, dev: torch.device):
+        self.W, self.center = front[0].to(dev), front[1].to(dev)
+        self.mean, self.std = torch.from_numpy(mean).to(dev), torch.from_numpy(std).to(dev)
+
+    def __call__(self, tumor_lin: torch.Tensor) -> torch.Tensor:
+        xs = (torch.log2(tumor_lin) - self.mean) / self.std
+        return (xs - self.center) @ self.W.T

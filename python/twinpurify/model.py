@@ -41,6 +41,21 @@ class NormalDifferenceInput(nn.Module):
         return ((d - self.target_mean) / self.target_std).to(x.dtype)
 
 
+class FixedLinearInput(nn.Module):
+    """A fixed first layer (x - center) @ weight.T / scale: buffers only, saved with the weights.
+
+    Carries the closed-form invariant directions (`twinpurify.invariance`) into the encoder.
+    """
+
+    def __init__(self, n_genes: int, n_out: int):
+        super().__init__()
+        self.register_buffer("weight", torch.zeros(n_out, n_genes))
+        self.register_buffer("center", torch.zeros(n_genes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.center.to(x.dtype)) @ self.weight.to(x.dtype).T
+
+
 class BarlowTwinsModule(nn.Module):
     """Encoder genes -> hidden -> embedding, projector embedding -> proj -> proj.
 
@@ -50,9 +65,13 @@ class BarlowTwinsModule(nn.Module):
     """
 
     def __init__(self, n_genes: int, hidden_dims: list[int], n_components: int, projector_dims: list[int],
-                 target_dim: int = 0, normal_difference_input: bool = False):
+                 target_dim: int = 0, normal_difference_input: bool = False, invariant_dims: int = 0):
         super().__init__()
-        self.encoder = mlp([n_genes, *hidden_dims, n_components])
+        if invariant_dims:  # closed-form invariant directions as a fixed first layer
+            self.encoder = nn.Sequential(FixedLinearInput(n_genes, invariant_dims),
+                                         *mlp([invariant_dims, *hidden_dims, n_components]))
+        else:
+            self.encoder = mlp([n_genes, *hidden_dims, n_components])
         if normal_difference_input:  # the purity-free representation is the encoder's first layer
             self.encoder = nn.Sequential(NormalDifferenceInput(n_genes), *self.encoder)
         self.projector = mlp([n_components, *projector_dims]) if projector_dims else nn.Identity()

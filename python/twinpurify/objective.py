@@ -15,7 +15,7 @@ Kept as a class, not a closure, so it can be tested on its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
 from torch import nn
@@ -41,9 +41,12 @@ class TwinPurifyObjective:
     target_mean: Optional[torch.Tensor] = None
     target_std: Optional[torch.Tensor] = None
     clean_anchor: bool = False
+    target_fn: Optional[Callable[[torch.Tensor], torch.Tensor]] = None  # replaces the default target
 
     def target(self, tumor_lin: torch.Tensor) -> torch.Tensor:
         """The standardised purity-free target of clean (unmixed) tumors."""
+        if self.target_fn is not None:
+            return self.target_fn(tumor_lin)
         if self.normal_mean_lin is None or self.target_mean is None or self.target_std is None:
             raise RuntimeError("the content term needs normal_mean_lin, target_mean and target_std")
         return (normal_difference(tumor_lin, self.normal_mean_lin) - self.target_mean) / self.target_std

@@ -1,0 +1,102 @@
+"""Package-wide settings, scanpy-style: ``twinpurify.settings.verbosity``.
+
+The library itself only ever attaches a `logging.NullHandler` (the standard library's rule for
+libraries): importing twinpurify prints nothing and does not change how an application logs.
+Messages go to the "twinpurify" logger, so ``logging.basicConfig(level=logging.INFO)`` shows them
+once. Setting ``settings.verbosity`` is the explicit opt-in for users who have not configured
+logging: it attaches one stderr handler owned by this object and sets the logger's level.
+
+Per-call ``verbose=False`` (estimators) silences notes for that call only, through a context
+variable read by a filter, so it is thread-safe and never touches the logger's level.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+from typing import Iterator
+
+LOGGER_NAME = "twinpurify"
+_LEVELS = {0: logging.ERROR, 1: logging.WARNING, 2: logging.INFO, 3: logging.DEBUG}
+_quiet: contextvars.ContextVar[bool] = contextvars.ContextVar("twinpurify_quiet", default=False)
+
+
+class _QuietFilter(logging.Filter):
+    """Drops records below WARNING while a `quiet()` block is active in this thread/task."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (_quiet.get() and record.levelno < logging.WARNING)
+
+
+def _logger() -> logging.Logger:
+    log = logging.getLogger(LOGGER_NAME)
+    if not any(isinstance(f, _QuietFilter) for f in log.filters):
+        log.addFilter(_QuietFilter())
+    if not any(isinstance(h, logging.NullHandler) for h in log.handlers):
+        log.addHandler(logging.NullHandler())
+    return log
+
+
+@contextlib.contextmanager
+def quiet(enabled: bool = True) -> Iterator[None]:
+    """Within the block, this thread's twinpurify notes (below WARNING) are dropped."""
+    token = _quiet.set(bool(enabled) or _quiet.get())
+    try:
+        yield
+    finally:
+        _quiet.reset(token)
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time of the message (notebooks and test runners swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property  # type: ignore[override]
+    def stream(self):  # noqa: D401
+        import sys
+
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+class Settings:
+    """``verbosity``: 0 errors, 1 warnings, 2 info (scale detected, genes dropped), 3 debug.
+
+    None (the default) leaves logging entirely to the application.
+    """
+
+    def __init__(self) -> None:
+        self._verbosity: int | None = None
+        self._handler: logging.Handler | None = None
+
+    @property
+    def verbosity(self) -> int | None:
+        return self._verbosity
+
+    @verbosity.setter
+    def verbosity(self, value: int | None) -> None:
+        log = _logger()
+        if value is None:
+            if self._handler is not None:
+                log.removeHandler(self._handler)
+                self._handler = None
+            log.setLevel(logging.NOTSET)
+            self._verbosity = None
+            return
+        if isinstance(value, bool) or not isinstance(value, int) or value not in _LEVELS:
+            raise ValueError(f"verbosity must be 0, 1, 2, 3 or None, got {value!r}")
+        if self._handler is None:
+            self._handler = _StderrHandler()
+            self._handler.setFormatter(logging.Formatter("twinpurify: %(message)s"))
+            log.addHandler(self._handler)
+        log.setLevel(_LEVELS[value])
+        self._verbosity = value
+
+
+settings = Settings()
+_logger()
