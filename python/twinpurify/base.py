@@ -7,6 +7,7 @@ an interrupted save never leaves a half-written model where a good one was. No p
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -16,7 +17,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
 
 from .settings import quiet
-from .data import InputError, Matrix, Preprocessor, align_pair, as_matrix, check_orientation, check_training_pair, split_anndata
+from .data import (InputError, Matrix, Preprocessor, align_pair, as_matrix, check_orientation, check_pair_orientation,
+                   check_training_pair, detect_scale, split_anndata)
 
 PathLike = Union[str, os.PathLike]
 
@@ -51,6 +53,8 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
                 raise InputError(f"{type(self).__name__} needs normal samples: fit(tumor, normal), or an AnnData "
                                  "with normal_key/normal_value")
         else:
+            if getattr(self, "check_orientation", True):
+                check_pair_orientation(t, n)
             t, n = align_pair(t, n)
             check_training_pair(t, n)
         return t, n
@@ -106,10 +110,21 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
 
     def _output(self, m: Matrix, fill_missing: Optional[str] = None) -> Any:
         policy = fill_missing or getattr(self, "fill_missing", None)  # set_params after fit takes effect
+        self._warn_scale(m)
         Z = self._embed(self.preprocessor_.transform(m, "X", policy))
         if m.frame:
             return pd.DataFrame(Z, index=pd.Index(m.samples), columns=self.component_names())
         return Z
+
+    def _warn_scale(self, m: Matrix) -> None:
+        """Warn when new samples look like another scale than the model was fitted on (e.g. log2 into counts)."""
+        fitted = self.preprocessor_.scale_
+        if not m.shape[0] or fitted is None:
+            return
+        seen = detect_scale(m.values)
+        if seen != fitted:
+            warnings.warn(f"the input looks like {seen} values but the model was fitted on {fitted} input; "
+                          "transform data on the scale the model was trained on", stacklevel=4)
 
     def component_names(self) -> list[str]:
         k = self._n_out()

@@ -107,6 +107,7 @@ def _cmd_fit(a: argparse.Namespace) -> int:
                   random_state=a.seed, verbose=not a.quiet)
     if a.beta_max is not None:
         params["beta_max"] = a.beta_max
+    TwinPurify(**params)._validate_params()  # bad values are refused before any file is read
     # every output path is checked before any data is read or any training starts
     check_distinct({"--model": a.model, "--embedding": a.embedding},
                    {"--tumor": a.tumor, "--normal": a.normal, "--input": a.input, "--samples": a.samples})

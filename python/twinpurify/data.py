@@ -16,6 +16,10 @@ import pandas as pd
 logger = logging.getLogger("twinpurify")
 
 INPUT_SCALES = ("auto", "counts", "log2", "linear")
+#: fill_missing="mean" refuses inputs with fewer of the model's genes than this share
+MIN_GENE_OVERLAP = 0.5
+#: ... and warns when more than this share is filled
+WARN_FILLED = 0.1
 FILL_POLICIES = ("error", "mean")
 
 
@@ -141,6 +145,23 @@ def check_orientation(m: Matrix, what: str) -> None:
         )
 
 
+def check_pair_orientation(tumor: Matrix, normal: Matrix) -> None:
+    """Catch paired genes x samples input: unnamed tumors and normals with the same, larger row count.
+
+    Paired cohorts have as many normals as tumors; given as genes x samples, both matrices then
+    have one row per gene, more rows than columns and the same number of rows, which the
+    single-matrix rule above cannot see for cohorts under 2,000 genes.
+    """
+    if tumor.named_genes or normal.named_genes:
+        return
+    (nt, gt), (nn, gn) = tumor.shape, normal.shape
+    if nt == nn and nt > gt and nn > gn:
+        raise InputError(
+            f"tumor ({nt} x {gt}) and normal ({nn} x {gn}) have the same number of rows and more rows than "
+            "columns: are genes in rows? TwinPurify expects samples as rows; pass the transposes, or set "
+            "check_orientation=False if these really are samples x genes (more samples than genes)")
+
+
 def align_pair(tumor: Matrix, normal: Matrix) -> tuple[Matrix, Matrix]:
     """Give tumors and normals the same gene columns, in the tumors' order."""
     shared_rows = set(tumor.samples) & set(normal.samples)
@@ -202,16 +223,31 @@ def column_mean_std(x: np.ndarray, block: Optional[int] = None) -> tuple[np.ndar
     return mean, np.sqrt(ss / n)
 
 
-def detect_scale(values: np.ndarray) -> str:
-    """Guess counts / linear / log2 from the values; the choice is logged so users can override it."""
-    if (values < 0).any():
+def detect_scale(values: np.ndarray, block: int = 4096) -> str:
+    """Guess counts / linear / log2 from every value (read in blocks of rows); the choice is logged.
+
+    Negative values mean log data. Non-negative values that are all integers and reach above 20
+    are counts (a log2 expression of 20 would be a million-fold); non-integer values above 100 are
+    linear (TPM/FPKM-like); anything else is taken as log2.
+    """
+    vmin, vmax, integer = np.inf, -np.inf, True
+    for i in range(0, values.shape[0], block):
+        b = values[i:i + block]
+        vmin, vmax = min(vmin, float(b.min())), max(vmax, float(b.max()))
+        if integer:
+            integer = bool(np.all(np.abs(b - np.round(b)) < 1e-6))
+    if vmin < 0:
         return "log2"
-    vmax = float(values.max())
-    sample = values.ravel()[:: max(1, values.size // 200_000)]
-    integer = bool(np.all(np.abs(sample - np.round(sample)) < 1e-6))
-    if vmax > 100:
-        return "counts" if integer else "linear"
+    if integer and vmax > 20:
+        return "counts"
+    if not integer and vmax > 100:
+        return "linear"
     return "log2"
+
+
+SCALE_NOTES = {"counts": "integer counts -> log2(CPM + 1)",
+               "linear": "non-negative linear values (TPM/FPKM-like) -> log2(x + 1)",
+               "log2": "log-scale values, used as they are"}
 
 
 def to_log2(values: np.ndarray, scale: str, samples: Sequence[str], what: str) -> np.ndarray:
@@ -259,11 +295,15 @@ class Preprocessor:
         if self.fill_missing not in FILL_POLICIES:
             raise InputError(f"fill_missing must be one of {FILL_POLICIES}, got {self.fill_missing!r}")
         if self.input_scale == "auto":
-            both = tumor.values if normal is None else np.concatenate([tumor.values[:200], normal.values[:200]])
-            self.scale_ = detect_scale(both)
-            msg = {"counts": "integer counts -> log2(CPM + 1)", "linear": "non-negative linear values (TPM/FPKM-like) -> log2(x + 1)",
-                   "log2": "log-scale values, used as they are"}[self.scale_]
-            logger.info("input_scale='auto' detected %s; set input_scale to override", msg)
+            self.scale_ = detect_scale(tumor.values)
+            if normal is not None:
+                other = detect_scale(normal.values)
+                if other != self.scale_:
+                    raise InputError(
+                        f"tumors look like {SCALE_NOTES[self.scale_].split(' ->')[0]} but normals look like "
+                        f"{SCALE_NOTES[other].split(' ->')[0]}; bring both to one scale, or set input_scale "
+                        "if they really share one")
+            logger.info("input_scale='auto' detected %s; set input_scale to override", SCALE_NOTES[self.scale_])
         else:
             self.scale_ = self.input_scale
         logt = to_log2(tumor.values, self.scale_, tumor.samples, "tumor")
@@ -298,6 +338,16 @@ class Preprocessor:
         if self.named_genes_ and m.named_genes:
             pos = pd.Index(m.genes).get_indexer(self.genes_)
             missing = [g for g, p in zip(self.genes_, pos) if p < 0]
+            if missing and policy == "mean":
+                share = 1 - len(missing) / len(self.genes_)
+                if share < MIN_GENE_OVERLAP:
+                    raise InputError(
+                        f"{what}: only {len(self.genes_) - len(missing)} of the model's {len(self.genes_)} genes "
+                        f"({share:.0%}) are present; fill_missing='mean' needs at least {MIN_GENE_OVERLAP:.0%} "
+                        f"(filled genes carry no information; missing e.g. {_preview(missing)})")
+                if len(missing) > WARN_FILLED * len(self.genes_):
+                    warnings.warn(f"{what}: {len(missing)} of the model's {len(self.genes_)} genes are missing and "
+                                  "filled with the training mean; the embedding is less reliable", stacklevel=4)
             if missing and policy == "error":
                 raise InputError(
                     f"{what}: {len(missing)} of the model's {len(self.genes_)} genes are missing: {_preview(missing)}; "
@@ -362,7 +412,13 @@ def split_anndata(adata: Any, normal_key: str, normal_value: Any, layer: Optiona
     if normal_key not in adata.obs.columns:
         raise InputError(f"normal_key {normal_key!r} is not a column of adata.obs (columns: {_preview(list(adata.obs.columns))})")
     m = as_matrix(adata, "adata", layer=layer)
-    is_normal = (adata.obs[normal_key].astype(str) == str(normal_value)).to_numpy()
+    labels = adata.obs[normal_key]
+    missing = labels.isna().to_numpy()
+    if missing.any():
+        raise InputError(f"adata.obs[{normal_key!r}] is missing for {int(missing.sum())} samples "
+                         f"({_preview(list(map(str, adata.obs_names[missing])))}); label every sample as tumor or "
+                         "normal, or drop those samples")
+    is_normal = (labels.astype(str) == str(normal_value)).to_numpy()
     if not is_normal.any():
         values = adata.obs[normal_key].astype(str).unique().tolist()
         raise InputError(f"no sample has {normal_key} == {normal_value!r} (values present: {_preview(values)})")

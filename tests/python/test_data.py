@@ -154,3 +154,57 @@ def test_fill_mean_refused_for_counts(cohort):
     m = fit(cohort.tumors, cohort.normals)
     with pytest.raises(InputError, match="cannot be used with count input"):
         m.transform(cohort.tumors.drop(columns=m.genes_[:2]), fill_missing="mean")
+
+
+def test_scale_is_detected_on_every_row_not_the_first_ones(cohort):
+    from twinpurify.data import detect_scale
+
+    logged = np.log2(cohort.tumors.to_numpy() + 1)
+    mixed = np.concatenate([logged[:300] if len(logged) >= 300 else np.tile(logged, (6, 1))[:300],
+                            cohort.tumors.to_numpy()[:5] + 0.5])  # linear rows after 300 log rows
+    assert detect_scale(mixed[:300]) == "log2"
+    assert detect_scale(mixed) == "linear"
+    assert detect_scale(np.random.default_rng(0).poisson(50, (10, 40)).astype(float)) == "counts"  # shallow counts
+
+
+def test_tumors_and_normals_on_different_scales_are_refused(cohort):
+    logged = np.log2(cohort.normals.div(cohort.normals.sum(1), axis=0) * 1e6 + 1)
+    with pytest.raises(InputError, match="tumors look like integer counts but normals look like log-scale"):
+        fit(cohort.tumors, logged)
+    fit(cohort.tumors.astype(float), np.exp2(logged) - 1, input_scale="linear")  # given scale: the user decides
+
+
+def test_transform_warns_when_the_scale_differs_from_the_model(cohort):
+    m = fit(cohort.tumors, cohort.normals)
+    assert m.preprocessor_.scale_ == "counts"
+    logged = np.log2(cohort.tumors.div(cohort.tumors.sum(1), axis=0) * 1e6 + 1)
+    with pytest.warns(UserWarning, match="looks like log2 values but the model was fitted on counts"):
+        m.transform(logged)
+
+
+def test_fill_mean_needs_a_minimum_gene_overlap(log_pair):
+    t, n = log_pair
+    m = fit(t, n, n_genes=100)
+    genes = m.genes_
+    few = t.drop(columns=genes[:60])  # 40% of the model's genes left
+    with pytest.raises(InputError, match="only 40 of the model's 100 genes \\(40%\\) are present"):
+        m.transform(few, fill_missing="mean")
+    some = t.drop(columns=genes[:20])
+    with pytest.warns(UserWarning, match="20 of the model's 100 genes are missing"):
+        m.transform(some, fill_missing="mean")
+
+
+def test_missing_normal_labels_in_anndata_are_refused(cohort):
+    pytest.importorskip("anndata")
+    adata = cohort.to_anndata()
+    adata.obs["sample_type"] = adata.obs["sample_type"].astype(object)
+    adata.obs.iloc[[3, 7], adata.obs.columns.get_loc("sample_type")] = np.nan
+    with pytest.raises(InputError, match="missing for 2 samples \\(T0004, T0008\\)"):
+        TwinPurify(n_components=4, max_epochs=1, verbose=False).fit(adata, normal_key="sample_type")
+
+
+def test_small_paired_cohort_given_genes_by_samples_is_caught(cohort):
+    t = cohort.tumors.to_numpy()[:12, :150].T  # 150 genes x 12 tumors
+    n = cohort.normals.to_numpy()[:12, :150].T  # 150 genes x 12 paired normals
+    with pytest.raises(InputError, match="are genes in rows"):
+        fit(t, n)
