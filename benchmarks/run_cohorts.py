@@ -100,7 +100,8 @@ def draw_figure(name: str, c: Cohort, figs: dict[str, np.ndarray], figure_dir: P
                     title=f"{name}: top-two PCs of each representation")
 
 
-def run_cohort(name: str, root: Path | None, seeds: list[int], figure_dir: Path | None) -> list[dict]:
+def run_cohort(name: str, root: Path | None, seeds: list[int], figure_dir: Path | None,
+               only: list[str] | None = None) -> list[dict]:
     c = simulated_cohort()[0] if name == "simulated" else add_external_labels(load_cohort(name, root), root)
     n_genes = min(3000, c.tumors.shape[1])
     rows, figs = [], {}
@@ -110,6 +111,8 @@ def run_cohort(name: str, root: Path | None, seeds: list[int], figure_dir: Path 
         for mname, model in methods(seed, n_genes).items():
             if mname not in NEURAL and seed != seeds[0]:
                 continue  # deterministic methods: one run
+            if only and mname not in only:
+                continue
             t0 = time.perf_counter()
             Z = model.fit_transform(c.tumors, c.normals)
             fit_s = time.perf_counter() - t0
@@ -118,7 +121,7 @@ def run_cohort(name: str, root: Path | None, seeds: list[int], figure_dir: Path 
             print(f"   {mname:<12s} seed {seed}: " + ", ".join(f"{k} {v:.3f}" for k, v in s.items()), flush=True)
             if seed == seeds[0] and mname in ("raw", "PCA", "TwinPurify"):
                 figs[mname] = np.asarray(Z)
-    if figure_dir is not None and name in ["simulated", *TUNING]:
+    if figure_dir is not None and name in ["simulated", *TUNING] and not only:
         draw_figure(name, c, figs, figure_dir)
     return rows
 
@@ -167,6 +170,8 @@ def main() -> None:
     ap.add_argument("--heldout-seeds", type=int, default=3, help="seeds of the neural methods on held-out cohorts")
     ap.add_argument("--out", default=str(HERE))
     ap.add_argument("--render-only", action="store_true", help="rebuild the .md table from an existing .csv")
+    ap.add_argument("--methods", default=None, help="semicolon-separated subset of methods; with an existing "
+                    "cohorts_<set>.csv their rows are replaced and the others kept")
     ap.add_argument("--figures-only", action="store_true", help="only redraw the tuning cohorts' figures")
     a = ap.parse_args()
     logging.getLogger("twinpurify").setLevel(logging.WARNING)
@@ -184,10 +189,22 @@ def main() -> None:
                 figures_only(name, root, out)
         return
     rows = []
+    only = a.methods.split(";") if a.methods else None
+    old = None
+    if only and (out / f"cohorts_{label}.csv").is_file():
+        old = pd.read_csv(out / f"cohorts_{label}.csv", index_col=0)
+        old = old[~old["method"].isin(only)]
     for name in names:
         n_seeds = a.seeds if name in ["simulated", *TUNING] else a.heldout_seeds
-        rows += run_cohort(name, root, list(range(n_seeds)), out)
+        rows += run_cohort(name, root, list(range(n_seeds)), out, only)
         df = pd.DataFrame(rows)
+        if old is not None:
+            order = list(dict.fromkeys(methods(0, None)))
+            df = pd.concat([old, df], ignore_index=True)
+            df["_o"] = df["method"].map(order.index)
+            cohorts = list(dict.fromkeys(old["cohort"]))
+            df["_c"] = df["cohort"].map(lambda c: cohorts.index(c) if c in cohorts else len(cohorts))
+            df = df.sort_values(["_c", "_o", "seed"], kind="stable").drop(columns=["_o", "_c"]).reset_index(drop=True)
         write_table(df, out / f"cohorts_{label}.csv")  # after every cohort: partial results survive
         render(df, out / f"cohorts_{label}.md", a.cohorts)
     print(f"wrote {out / f'cohorts_{label}.md'}")

@@ -33,6 +33,14 @@ class TwinPurify(NeuralEmbedder):
     beta_max, n_mix, mask_prob, noise_std : view generation, see `augment.ViewConfig`.
     clean_anchor : if True the first view of each pair is never mixed (only masked and noised).
     lambd : weight of the off-diagonal (redundancy) term of the loss.
+    invariance_weight : weight of the Barlow Twins loss (default 1.0).
+    content_weight : experimental; weight of a content head that predicts each tumor's purity-free target
+        (its unit-length linear-space difference from the mean normal, `twinpurify.targets`) from the
+        embedding of each mixed view. 0 (default) = no head. See benchmarks/TUNING.md, round 2.
+    encoder_input : experimental; "log" (default: standardised log2 profiles), "normal_difference" (the
+        purity-free target as a fixed first layer) or "invariant" (the closed-form invariant directions
+        of `twinpurify.invariance` as a fixed first layer). Both alternatives win on the simulator and
+        lose PAM50/copy-number signal on TCGA-BRCA (benchmarks/TUNING.md).
     lr, weight_decay : AdamW, with warm-up and cosine decay.
     batch_size, max_epochs : "auto" picks them from the cohort size (about 300 optimiser steps).
     early_stopping, patience : stop when the epoch loss has not improved by 0.1% for `patience` epochs.

@@ -76,8 +76,9 @@ def test_demo_small(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| TwinPurify |" in out and "purity R²" in out
     table = pd.read_csv(tmp_path / "demo_results.csv", index_col=0)
-    assert list(table.index) == ["raw profiles", "PCA", "contrastive PCA", "autoencoder", "TwinPurify"]
-    assert table[["purity_R2", "subtype_F1", "immune_R2", "program_R2"]].notna().all().all()
+    assert list(table.index) == ["raw profiles", "PCA", "contrastive PCA", "normal-difference", "invariant projection",
+                                 "autoencoder", "TwinPurify"]
+    assert table[["purity_R2", "subtype_F1", "immune_R2", "program_R2", "intrinsic_R2"]].notna().all().all()
     png = (tmp_path / "demo_embeddings.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
