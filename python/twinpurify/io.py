@@ -61,26 +61,82 @@ def _kind(path: Path) -> str:
 
 
 def read_table(path: PathLike, genes_as_rows: bool = False) -> pd.DataFrame:
-    """A samples x genes DataFrame from a text or parquet table whose first column names the rows."""
+    """A samples x genes DataFrame from a text or parquet table whose first column names the rows.
+
+    Malformed files (ragged rows, a wrong separator, binary or truncated files, duplicated gene
+    names, a table written without its row names) are refused with an InputError naming the file
+    and the problem, never read into a wrong matrix.
+    """
     path = Path(path)
     kind = _kind(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    if kind == "h5ad":
-        adata = read_h5ad(path)
-        df = adata.to_df()
-    elif kind == "parquet":
-        df = pd.read_parquet(path)
-        first = df.columns[0]
-        if not pd.api.types.is_numeric_dtype(df[first]):
-            df = df.set_index(first)
-    else:
-        df = pd.read_csv(path, sep="\t" if kind == "tsv" else ",", index_col=0)
+    try:
+        if kind == "h5ad":
+            df = read_h5ad(path).to_df()
+        elif kind == "parquet":
+            df = pd.read_parquet(path)
+            first = df.columns[0] if len(df.columns) else None
+            if first is not None and not pd.api.types.is_numeric_dtype(df[first]):
+                df = df.set_index(first)
+        else:
+            sep = "\t" if kind == "tsv" else ","
+            _check_header(path, sep)
+            df = pd.read_csv(path, sep=sep, index_col=0)
+    except InputError:
+        raise
+    except Exception as exc:  # pandas/pyarrow/gzip/h5py raise many types; the user needs the file and the cause
+        raise InputError(f"{path}: cannot read this {kind} file ({type(exc).__name__}: {_first_line(exc)})") from None
     if df.empty:
         raise InputError(f"{path}: the table is empty")
     df.index = df.index.astype(str)
     df.columns = df.columns.astype(str)
+    if kind in ("csv", "tsv"):
+        _check_row_names(path, df)
     return df.T if genes_as_rows else df
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else "no detail"
+
+
+def _check_header(path: Path, sep: str) -> None:
+    """The header line: the separator must split it, and column names must be unique."""
+    import csv
+    import gzip
+
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rt", newline="") as fh:  # type: ignore[operator]
+            header = next(csv.reader(fh, delimiter=sep), None)
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not a readable text table ({type(exc).__name__}: {_first_line(exc)})") from None
+    if not header:
+        raise InputError(f"{path}: the table is empty")
+    if len(header) < 2 and not any(c in header[0] for c in ",;\t| "):
+        raise InputError(f"{path}: the table is empty (no gene columns after {header[0]!r})")
+    if len(header) < 2:
+        other = "tab" if sep == "," else "comma"
+        raise InputError(f"{path}: the header has a single column with {sep!r} as separator; is it {other}-separated? "
+                         "(.csv files are read comma-separated, .tsv/.txt tab-separated)")
+    names = pd.Series(header[1:])
+    dup = names[names.duplicated()].unique().tolist()
+    if dup:
+        raise InputError(f"{path}: duplicated column (gene) names {', '.join(map(str, dup[:5]))}; gene names must be unique")
+
+
+def _check_row_names(path: Path, df: pd.DataFrame) -> None:
+    """A table written without row names (index=False) would use its first gene as sample names."""
+    idx = pd.to_numeric(pd.Series(df.index), errors="coerce")
+    if len(idx) >= 2 and idx.notna().all() and not (idx == np.arange(len(idx))).all() \
+            and not (idx == np.arange(1, len(idx) + 1)).all():
+        raise InputError(f"{path}: the first column holds numbers ({df.index[0]}, {df.index[1]}, ...), not sample names; "
+                         "the first column must name the samples (write the table with its index, e.g. "
+                         "DataFrame.to_csv(path) rather than index=False)")
+    if df.index.duplicated().any():
+        dup = df.index[df.index.duplicated()].unique().tolist()
+        raise InputError(f"{path}: duplicated sample names {', '.join(dup[:5])} in the first column")
 
 
 def read_h5ad(path: PathLike) -> Any:
@@ -127,13 +183,22 @@ def read_samples_split(expr: pd.DataFrame, samples: Optional[pd.DataFrame], norm
 
 # ---- R objects (rpy2 + anndata2ri; the R side must not run reticulate in the same process) ----------
 
-def read_summarized_experiment(source: Any, assay: Optional[str] = None) -> Any:
+def read_summarized_experiment(source: Any, assay: Optional[str] = None, *, trusted: bool = False) -> Any:
     """An AnnData (samples x genes) from a SummarizedExperiment/SingleCellExperiment.
 
     `source` is a path to an .rds file or an rpy2 object holding the experiment. Assay `assay`
     (default the first) becomes `X`, colData becomes `.obs`, rowData `.var`. Needs rpy2 and
     anndata2ri, and R with SingleCellExperiment.
+
+    An .rds file is read only with ``trusted=True``: R's ``readRDS`` deserialises objects that can
+    run code while being read, and R before 4.4 (Debian's R here is 4.2) has no protection against
+    crafted files (CVE-2024-27322). Pass ``trusted=True`` only for files you or your collaborators
+    wrote; to exchange data, use h5ad (zellkonverter/anndata), parquet or CSV instead.
     """
+    if isinstance(source, (str, os.PathLike)) and not trusted:
+        raise InputError(f"{source}: refusing to read an .rds file without trusted=True: readRDS can run code "
+                         "hidden in a crafted file (CVE-2024-27322, R < 4.4); pass trusted=True for files you "
+                         "trust, or exchange data as .h5ad, .parquet or .csv")
     try:
         import anndata2ri
         import rpy2.robjects as ro

@@ -63,3 +63,60 @@ def test_rbridge_parameter_coercion():
         coerce_params({"n_components": 8.5})
     with pytest.raises(ValueError, match="unknown TwinPurify parameter"):
         coerce_params({"n_component": 8})
+
+
+def test_rds_needs_trusted(tmp_path):
+    from twinpurify import InputError
+    from twinpurify.io import read_summarized_experiment
+
+    rds = tmp_path / "x.rds"
+    rds.write_bytes(b"not even R")
+    with pytest.raises(InputError, match="CVE-2024-27322"):
+        read_summarized_experiment(rds)
+    with pytest.raises(InputError, match="without trusted=True"):
+        read_summarized_experiment(str(rds))
+
+
+@pytest.mark.parametrize("name,content,match", [
+    ("ragged.csv", "sample,g1,g2\ns1,1,2\ns2,1,2,3,4\n", "cannot read this csv file"),
+    ("semicolon.csv", "sample;g1;g2\ns1;1;2\n", "single column"),
+    ("tabs.csv", "sample\tg1\tg2\ns1\t1\t2\n", "is it tab-separated"),
+    ("binary.csv", b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", "not a readable text table|cannot read"),
+    ("empty.csv", "", "empty"),
+    ("dups.csv", "sample,g1,g1,g2\ns1,1,2,3\ns2,4,5,6\n", "duplicated column \\(gene\\) names g1"),
+    ("noindex.csv", "g1,g2,g3\n1.5,2,3\n4.25,5,6\n7.5,1,1\n", "first column holds numbers"),
+    ("notparquet.parquet", "sample,g1\ns1,1\n", "cannot read this parquet file"),
+])
+def test_malformed_tables_are_named(tmp_path, name, content, match):
+    p = tmp_path / name
+    p.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(InputError, match=match) as err:
+        read_table(p)
+    assert str(p) in str(err.value)
+
+
+def test_truncated_and_empty_gzip_are_named(tmp_path):
+    import gzip
+
+    good = tmp_path / "t.csv.gz"
+    with gzip.open(good, "wt") as fh:
+        fh.write("sample,g1,g2\n" + "".join(f"s{i},{i},{i + 1}\n" for i in range(2000)))
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2])
+    with pytest.raises(InputError, match="cut.csv.gz"):
+        read_table(cut)
+    empty = tmp_path / "empty.csv.gz"
+    empty.write_bytes(b"")
+    with pytest.raises(InputError, match="empty.csv.gz"):
+        read_table(empty)
+
+
+def test_cli_reports_a_malformed_table_in_one_line(tmp_path, capsys):
+    from twinpurify.cli import main
+
+    (tmp_path / "t.csv").write_text("sample,g1,g2\ns1,1,2\ns2,1,2,3,4\n")
+    (tmp_path / "n.csv").write_text("sample,g1,g2\nn1,1,2\nn2,3,4\n")
+    assert main(["fit", "--tumor", str(tmp_path / "t.csv"), "--normal", str(tmp_path / "n.csv"),
+                 "--model", str(tmp_path / "m"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "t.csv" in err and "Traceback" not in err

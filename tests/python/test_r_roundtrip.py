@@ -130,18 +130,18 @@ def test_read_summarized_experiment_from_rds(r, tmp_path):
     r.r(MAKE_SE)
     rds = tmp_path / "se.rds"
     r.r(f'saveRDS(se, "{rds}")')
-    ad = read_summarized_experiment(rds)  # a plain SummarizedExperiment, converted for the user
+    ad = read_summarized_experiment(rds, trusted=True)  # a plain SummarizedExperiment, converted for the user
     np.testing.assert_array_equal(ad.X, np.array(r.r("m")).T)
-    ad2 = read_summarized_experiment(rds, assay="logc")
+    ad2 = read_summarized_experiment(rds, assay="logc", trusted=True)
     np.testing.assert_allclose(ad2.X, np.log2(np.array(r.r("m")).T + 1))
     assert list(ad2.obs_names) == ["S_b", "S_a", "S_d", "S_c"]
     with pytest.raises(InputError, match="no assay named 'vst'; assays: counts, logc"):
-        read_summarized_experiment(rds, assay="vst")
+        read_summarized_experiment(rds, assay="vst", trusted=True)
     r.r(f'saveRDS(list(a = 1), "{tmp_path / "list.rds"}")')
     with pytest.raises(InputError, match="not a SummarizedExperiment but a list"):
-        read_summarized_experiment(tmp_path / "list.rds")
+        read_summarized_experiment(tmp_path / "list.rds", trusted=True)
     with pytest.raises(InputError, match="no such file"):
-        read_summarized_experiment(tmp_path / "missing.rds")
+        read_summarized_experiment(tmp_path / "missing.rds", trusted=True)
 
 
 # ---- the R package (reticulate) in a subprocess ------------------------------------------------
@@ -179,7 +179,7 @@ def test_same_fit_from_r_and_python(r_fit):
     from twinpurify import TwinPurify
     from twinpurify.io import read_summarized_experiment
 
-    adata = read_summarized_experiment(r_fit / "se.rds")
+    adata = read_summarized_experiment(r_fit / "se.rds", trusted=True)
     emb_r = pd.read_csv(r_fit / "emb_r.csv", index_col=0)
     Z = TwinPurify(**PARAMS_PY).fit_transform(adata, normal_key="sample_type", normal_value="normal")
     tumors = adata.obs_names[adata.obs["sample_type"] != "normal"]
@@ -192,7 +192,7 @@ def test_model_saved_in_r_loads_in_python(r_fit):
     from twinpurify import TwinPurify
     from twinpurify.io import read_summarized_experiment
 
-    adata = read_summarized_experiment(r_fit / "se.rds")
+    adata = read_summarized_experiment(r_fit / "se.rds", trusted=True)
     model = TwinPurify.load(r_fit / "model_r")
     assert model.get_params()["n_components"] == 6 and model.get_params()["hidden_dims"] == (32,)
     tumors = adata[adata.obs["sample_type"] != "normal"]
@@ -204,7 +204,7 @@ def test_model_saved_in_python_predicts_identically_in_r(r_fit, tmp_path):
     from twinpurify import TwinPurify
     from twinpurify.io import read_summarized_experiment
 
-    adata = read_summarized_experiment(r_fit / "se.rds")
+    adata = read_summarized_experiment(r_fit / "se.rds", trusted=True)
     model = TwinPurify(**{**PARAMS_PY, "random_state": 11}).fit(adata, normal_key="sample_type")
     model.save(tmp_path / "model_py")
     Z = model.transform(adata.to_df())
