@@ -147,7 +147,11 @@ twinpurifyAvailable <- function() {
     msg <- conditionMessage(e)
     msg <- sub("\n*(Detailed traceback|Run `reticulate::py_last_error\\(\\)`).*$", "", msg)
     msg <- sub("^Error in py_call_impl\\(.*?\\) *:? *\n? *", "", msg)
-    msg <- sub("^[A-Za-z_.]*(InputError|ValueError|TypeError|RuntimeError|FileNotFoundError|FileExistsError|NotFittedError): ",
-               "", msg)
+    msg <- sub(paste0("^[A-Za-z_.]*(InputError|ValueError|TypeError|RuntimeError|FileNotFoundError|FileExistsError|",
+                      "NotFittedError|ParameterError|ModelFormatError): "), "", msg)
+    if (grepl("is not allowed:", msg, fixed = TRUE)) {
+        # the engine's parameter schema names snake_case keywords; R users passed camelCase arguments
+        msg <- gsub("\\b([a-z]+)_([a-z])([a-z0-9]*)_?([a-z]?)", "\\1\\U\\2\\E\\3\\U\\4", msg, perl = TRUE)
+    }
     trimws(msg)
 }

@@ -89,6 +89,10 @@
 
 # `normal` as a logical vector over the columns of x.
 .normalMask <- function(x, normal, normalValue = "normal") {
+    if (length(normalValue) != 1 || is.na(normalValue)) {
+        .abort("'normalValue' must be a single non-NA value, got ",
+               if (length(normalValue) == 0) "nothing" else .preview(normalValue))
+    }
     if (is.character(normal) && length(normal) == 1 && ncol(x) != 1) {
         cd <- SummarizedExperiment::colData(x)
         if (!normal %in% colnames(cd)) {
@@ -96,7 +100,9 @@
                    .preview(colnames(cd)), ")")
         }
         v <- as.character(cd[[normal]])
-        mask <- !is.na(v) & v == as.character(normalValue)
+        if (anyNA(v)) .abort(normal, " is NA for samples ", .preview(colnames(x)[is.na(v)]),
+                             "; label every sample as tumor or normal, or drop those samples")
+        mask <- v == as.character(normalValue)
         if (!any(mask)) {
             .abort("no sample has ", normal, " == \"", normalValue, "\" (values: ", .preview(unique(v)), ")")
         }
@@ -127,6 +133,7 @@
     args <- list(...)
     if (length(args) == 0) return(list())
     if (is.null(names(args)) || any(names(args) == "")) .abort("engine parameters must be named (e.g. nComponents = 32)")
+    if (anyDuplicated(names(args))) .abort("argument(s) given twice: ", .preview(unique(names(args)[duplicated(names(args))])))
     snake <- gsub("([a-z0-9])([A-Z])", "\\1_\\2", names(args))
     snake <- tolower(snake)
     names(args) <- snake
@@ -136,7 +143,23 @@
         .abort("unknown argument(s) ", .preview(names(list(...))[snake %in% bad]),
                "; engine parameters are ", .preview(.camel(known), 40))
     }
+    defaults <- twinPurifyDefaults()
+    for (nm in names(args)) .checkEngineValue(.camel(nm), args[[nm]], defaults[[nm]],
+                                              vector = nm %in% c("hidden_dims", "projector_dims"))
     args
+}
+
+# One engine argument from R: never NA, never recycled, of the default's kind. Ranges are checked by the
+# engine's parameter schema (twinpurify.params), whose messages are translated to camelCase.
+.checkEngineValue <- function(name, v, default, vector = FALSE) {
+    if (is.null(v)) return(invisible())  # NULL -> None; the engine's schema says where None is allowed
+    if (!vector && length(v) != 1) .abort("'", name, "' must be a single value, got ", length(v), " values")
+    if (vector && length(v) == 0) return(invisible())
+    if (anyNA(v)) .abort("'", name, "' is NA; give a value, or leave it out for the default")
+    kind <- if (is.logical(default)) "logical" else if (is.numeric(default) || vector) "numeric" else "any"
+    if (kind == "logical" && !is.logical(v)) .abort("'", name, "' must be TRUE or FALSE, got ", .preview(v))
+    if (kind == "numeric" && !is.numeric(v)) .abort("'", name, "' must be a number, got a ", class(v)[1])
+    invisible()
 }
 
 .camel <- function(x) gsub("_([a-z])", "\\U\\1", x, perl = TRUE)

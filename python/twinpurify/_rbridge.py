@@ -45,6 +45,13 @@ def defaults() -> dict[str, Any]:
     return {k: p.default for k, p in sig.parameters.items() if k != "self"}
 
 
+def _whole(v: Any) -> Any:
+    """R's doubles that hold whole numbers become ints; anything else is left for the schema to refuse."""
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+
+
 def coerce_params(params: Optional[dict]) -> dict[str, Any]:
     """R doubles -> ints where the engine wants ints; length-1 vectors -> tuples for layer sizes."""
     params = dict(params or {})
@@ -56,16 +63,13 @@ def coerce_params(params: Optional[dict]) -> dict[str, Any]:
     for k, v in params.items():
         dv = d[k]
         if k in ("hidden_dims", "projector_dims"):
-            out[k] = tuple(int(x) for x in _as_list(v))
+            out[k] = tuple(_whole(x) for x in _as_list(v))
         elif v is None or isinstance(v, str):
             out[k] = v
         elif isinstance(dv, bool) or isinstance(v, bool):
             out[k] = bool(v)
         elif k in ("n_components", "n_genes", "n_mix", "patience", "random_state", "batch_size", "max_epochs"):
-            f = float(v)
-            if f != int(f):
-                raise ValueError(f"{k} must be a whole number, got {v}")
-            out[k] = int(f)
+            out[k] = _whole(v)
         else:
             out[k] = float(v)
     return out

@@ -39,14 +39,15 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument("--normal-value", default="normal", help="value of that column for normals (default 'normal')")
     f.add_argument("--model", required=True, help="output folder for the model (config.json + weights.safetensors)")
     f.add_argument("--embedding", help="also write the tumors' embedding to this table")
-    f.add_argument("--n-components", type=int, default=128)
-    f.add_argument("--n-genes", type=int, default=3000, help="top-variable genes to use (0 = all)")
-    f.add_argument("--input-scale", default="auto", choices=["auto", "counts", "log2", "linear"])
-    f.add_argument("--epochs", default="auto")
-    f.add_argument("--batch-size", default="auto")
-    f.add_argument("--beta-max", type=float, default=None, help="largest normal fraction mixed into a view")
-    f.add_argument("--device", default="auto")
-    f.add_argument("--seed", type=int, default=0)
+    # options named after the engine's parameters take their meaning and allowed values from the schema
+    _schema_option(f, "--n-components", "n_components", int)
+    _schema_option(f, "--n-genes", "n_genes", int, extra=" (0 = all)")
+    _schema_option(f, "--input-scale", "input_scale", str)
+    _schema_option(f, "--epochs", "max_epochs", str)
+    _schema_option(f, "--batch-size", "batch_size", str)
+    _schema_option(f, "--beta-max", "beta_max", float)
+    _schema_option(f, "--device", "device", str)
+    _schema_option(f, "--seed", "random_state", int, default=0)
     f.add_argument("--overwrite", action="store_true",
                    help="replace an existing model folder (only one holding a model) and embedding file")
     _shared(f)
@@ -68,8 +69,13 @@ def _shared(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars or messages")
 
 
-def _int_or_auto(v: str) -> object:
-    return v if v == "auto" else int(v)
+def _int_or_auto(v: str, flag: str = "--epochs/--batch-size") -> object:
+    if v == "auto":
+        return v
+    try:
+        return int(v)
+    except ValueError:
+        raise InputError(f"{flag}: expected a whole number or 'auto', got {v!r}") from None
 
 
 def _cmd_demo(a: argparse.Namespace) -> int:
@@ -83,6 +89,20 @@ def _cmd_demo(a: argparse.Namespace) -> int:
           "macro-F1;\nimmune / program R²: CV R² of the true immune fraction and intrinsic programs (higher is better).")
     print(f"results: {Path(a.out) / 'demo_results.csv'}   figure: {Path(a.out) / 'demo_embeddings.png'}")
     return 0
+
+
+def _schema_option(parser: argparse.ArgumentParser, flag: str, param: str, kind: type, default: object = None,
+                   extra: str = "") -> None:
+    """An option whose help, choices and default come from twinpurify.params and TwinPurify's signature."""
+    from .estimator import TwinPurify
+    from .params import SCHEMA
+
+    p = SCHEMA[param]
+    if default is None:
+        default = TwinPurify().get_params()[param]
+    parser.add_argument(flag, type=kind, default=default, choices=list(p.choices) if p.kind == "choice" and not
+                        p.prefix_choices else None,
+                        help=f"{p.help}{extra}; {p.describe()} (default {default!r}; parameter {param})")
 
 
 def _check_output_file(path: Optional[str], overwrite: bool, flag: str) -> None:
@@ -103,10 +123,8 @@ def _cmd_fit(a: argparse.Namespace) -> int:
     from .io import read_h5ad, read_samples_split, read_table, write_table
 
     params = dict(n_components=a.n_components, n_genes=a.n_genes or None, input_scale=a.input_scale,
-                  max_epochs=_int_or_auto(a.epochs), batch_size=_int_or_auto(a.batch_size), device=a.device,
-                  random_state=a.seed, verbose=not a.quiet)
-    if a.beta_max is not None:
-        params["beta_max"] = a.beta_max
+                  max_epochs=_int_or_auto(a.epochs, "--epochs"), batch_size=_int_or_auto(a.batch_size, "--batch-size"), device=a.device,
+                  random_state=a.seed, verbose=not a.quiet, beta_max=a.beta_max)
     TwinPurify(**params)._validate_params()  # bad values are refused before any file is read
     # every output path is checked before any data is read or any training starts
     check_distinct({"--model": a.model, "--embedding": a.embedding},

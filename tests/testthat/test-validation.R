@@ -61,7 +61,7 @@ test_that("engine errors arrive as R errors with the engine's message, without t
     se <- toy_se()
     err <- tryCatch(twinPurify(se, "sample_type", inputScale = "log10", verbose = FALSE), error = identity)
     expect_s3_class(err, "twinpurify_error")
-    expect_match(conditionMessage(err), "^twinpurify: input_scale must be one of")
+    expect_match(conditionMessage(err), "^twinpurify: inputScale='log10' is not allowed: inputScale .* must be one of")
     expect_false(grepl("py_call_impl|Traceback|File \"", conditionMessage(err)))
     neg <- se
     SummarizedExperiment::assay(neg)[1, 3] <- -5L
@@ -87,4 +87,48 @@ test_that("twinpurifyPython reports the engine and says what to do when it is mi
     expect_true(any(grepl("does not exist: /nonexistent/python.*RETICULATE_PYTHON", out)))
     expect_true(any(grepl("^twinpurify: the Python named by RETICULATE_PYTHON", out)))  # prefixed once, not twice
     expect_false(any(grepl("twinpurify: twinpurify:", out)))
+})
+
+test_that("NA, NULL-like, recycled and mistyped engine arguments are refused, never coerced", {
+    skip_if_no_engine()
+    se <- toy_se()
+    expect_error(twinPurify(se, "sample_type", nComponents = NA), "'nComponents' is NA")
+    expect_error(fast_fit(se, "sample_type", nComponents = NA), "given twice: nComponents")
+    expect_error(twinPurify(se, "sample_type", maxEpochs = NA), "'maxEpochs' is NA")
+    expect_error(twinPurify(se, "sample_type", lr = NA_real_), "'lr' is NA")
+    expect_error(twinPurify(se, "sample_type", randomState = NA), "'randomState' is NA")
+    expect_error(twinPurify(se, "sample_type", nComponents = c(4, 8)), "'nComponents' must be a single value, got 2")
+    expect_error(twinPurify(se, "sample_type", lr = "abc"), "'lr' must be a number, got a character")
+    expect_error(twinPurify(se, "sample_type", verbose = 1), "'verbose' must be TRUE or FALSE")
+    expect_error(twinPurify(se, "sample_type", normalValue = c("normal", "tumor")),
+                 "'normalValue' must be a single non-NA value")
+    expect_error(twinPurify(se, "sample_type", normalValue = NA), "'normalValue' must be a single non-NA value")
+    # ranges come from the engine's parameter schema, named in camelCase
+    expect_error(twinPurify(se, "sample_type", maxEpochs = 2.5), "maxEpochs=2.5 is not allowed")
+    expect_error(twinPurify(se, "sample_type", lr = 0), "lr=0.0 is not allowed|lr=0 is not allowed")
+    expect_error(twinPurify(se, "sample_type", randomState = -1), "randomState=-1 is not allowed")
+    expect_error(twinPurify(se, "sample_type", hiddenDims = 0), "hiddenDims=\\(0,\\) is not allowed")
+})
+
+test_that("NA in the colData column telling normals from tumors is an error naming the samples", {
+    skip_if_no_engine()
+    se <- toy_se()
+    se$sample_type[c(2, 5)] <- NA
+    expect_error(twinPurify(se, "sample_type"), "sample_type is NA for samples T0002, T0005")
+})
+
+test_that("saveTwinPurify with overwrite never deletes a folder that is not a model", {
+    skip_if_no_engine()
+    se <- toy_se()
+    model <- fitTwinPurify(se, "sample_type", nComponents = 4, hiddenDims = 16, projectorDims = c(16, 16),
+                           maxEpochs = 2, verbose = FALSE)
+    dir <- file.path(tempdir(), "user_results")
+    dir.create(dir, showWarnings = FALSE)
+    writeLines("precious", file.path(dir, "notes.txt"))
+    expect_error(saveTwinPurify(model, dir, overwrite = TRUE), "does not hold a TwinPurify model")
+    expect_equal(readLines(file.path(dir, "notes.txt")), "precious")
+    f <- tempfile(fileext = ".csv")
+    writeLines("a,b", f)
+    expect_error(saveTwinPurify(model, f, overwrite = TRUE), "is a file")
+    expect_equal(readLines(f), "a,b")
 })
