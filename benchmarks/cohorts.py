@@ -3,6 +3,7 @@
 Each folder holds expression.csv.gz (samples x genes, log2 scale) and samples.csv (sample_type and
 labels); see ../shared/data/README.md for the protocol (tuning vs held-out cohorts).
 """
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,10 @@ import pandas as pd
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 TUNING = ["tcga_brca_divergence", "tcga_brca_paired_metagsca"]
-HELD_OUT_TCGA = [f"tcga_{c}_paired_metagsca" for c in
-                 ["coad", "hnsc", "kirc", "kirp", "lihc", "luad", "lusc", "prad", "stad", "thca"]]
+HELD_OUT_TCGA = [
+    f"tcga_{c}_paired_metagsca"
+    for c in ["coad", "hnsc", "kirc", "kirp", "lihc", "luad", "lusc", "prad", "stad", "thca"]
+]
 HELD_OUT = HELD_OUT_TCGA + ["gse42568_breast_gsstda"]
 
 
@@ -60,9 +63,39 @@ def immune_score(tumors: pd.DataFrame) -> pd.Series | None:
     Markers: the ESTIMATE immune signature's best-known members plus pan-leukocyte genes
     (Yoshihara et al., Nat Commun 2013, doi:10.1038/ncomms3612); only genes present are used.
     """
-    markers = ["PTPRC", "CD2", "CD3D", "CD3E", "CD3G", "CD247", "CD8A", "CD48", "CD52", "CD53", "CCL5",
-               "CXCL9", "CXCL10", "GZMA", "GZMB", "GZMK", "PRF1", "LCK", "ITK", "IL2RG", "LCP2", "CORO1A",
-               "HLA-DRA", "HLA-DPA1", "CD74", "LAPTM5", "FCER1G", "TYROBP", "SASH3", "CD37", "IKZF1"]
+    markers = [
+        "PTPRC",
+        "CD2",
+        "CD3D",
+        "CD3E",
+        "CD3G",
+        "CD247",
+        "CD8A",
+        "CD48",
+        "CD52",
+        "CD53",
+        "CCL5",
+        "CXCL9",
+        "CXCL10",
+        "GZMA",
+        "GZMB",
+        "GZMK",
+        "PRF1",
+        "LCK",
+        "ITK",
+        "IL2RG",
+        "LCP2",
+        "CORO1A",
+        "HLA-DRA",
+        "HLA-DPA1",
+        "CD74",
+        "LAPTM5",
+        "FCER1G",
+        "TYROBP",
+        "SASH3",
+        "CD37",
+        "IKZF1",
+    ]
     present = [g for g in markers if g in tumors.columns]
     if len(present) < 3:
         return None
@@ -71,9 +104,16 @@ def immune_score(tumors: pd.DataFrame) -> pd.Series | None:
 
 
 # ---- yardsticks that bulk expression does not define by construction (issue 9) -------------------
-BRCA_CLUSTERS = {"CNV Clusters": "cluster_CNV", "DNA.Methylation Clusters": "cluster_meth",
-                 "Protein Clusters": "cluster_protein"}
-PANCAN_CLUSTERS = {"Subtype_CNA": "cluster_CNV", "Subtype_DNAmeth": "cluster_meth", "Subtype_protein": "cluster_protein"}
+BRCA_CLUSTERS = {
+    "CNV Clusters": "cluster_CNV",
+    "DNA.Methylation Clusters": "cluster_meth",
+    "Protein Clusters": "cluster_protein",
+}
+PANCAN_CLUSTERS = {
+    "Subtype_CNA": "cluster_CNV",
+    "Subtype_DNAmeth": "cluster_meth",
+    "Subtype_protein": "cluster_protein",
+}
 
 
 def add_external_labels(c: Cohort, root: Path) -> Cohort:

@@ -9,6 +9,7 @@ the true cancer-cell profiles, subtype F1, immune-fraction R^2 and C-index (high
 Writes `frontier.csv` (every run), `frontier.md` (mean ± sd over seeds) and `frontier.png`
 (purity leakage against intrinsic recovery, one point per method, error bars = sd over seeds).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,7 +20,6 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-
 import twinpurify as tp
 from twinpurify.baselines import InvariantProjection, NormalDifference
 from twinpurify.io import atomic_path, write_table
@@ -46,20 +46,27 @@ def methods(seed: int) -> dict[str, Callable[[], tp.base.BaseEmbedder]]:
         "TP default": lambda: tp.TwinPurify(K, random_state=seed, **q),
         "TP noise 0.5": lambda: tp.TwinPurify(K, noise_std=0.5, random_state=seed, **q),
         "TP hybrid (BT 0.2 + content 1, beta 0.9)": lambda: tp.TwinPurify(K, random_state=seed, **HYBRID, **q),
-        "TP hybrid, ND input": lambda: tp.TwinPurify(K, random_state=seed, encoder_input="normal_difference",
-                                                     lr=3e-3, **HYBRID, **q),
-        "TP invariant input, BT 0.2 + content 1": lambda: tp.TwinPurify(K, random_state=seed, encoder_input="invariant",
-                                                                        content_weight=1.0, invariance_weight=0.2, **q),
-        "TP ND-linear, content only": lambda: tp.TwinPurify(K, random_state=seed, invariance_weight=0.0,
-                                                            beta_max=0.3, **ND_LINEAR, **q),
-        "TP ND-linear, BT 0.05, beta 0.3": lambda: tp.TwinPurify(K, random_state=seed, invariance_weight=0.05,
-                                                                 beta_max=0.3, **ND_LINEAR, **q),
-        "TP ND-linear, BT 0.2, beta 0.3": lambda: tp.TwinPurify(K, random_state=seed, invariance_weight=0.2,
-                                                                beta_max=0.3, **ND_LINEAR, **q),
-        "TP ND-linear, BT 0.2, beta 0.9": lambda: tp.TwinPurify(K, random_state=seed, invariance_weight=0.2,
-                                                                beta_max=0.9, **ND_LINEAR, **q),
-        "TP ND-linear, BT 1, beta 0.9": lambda: tp.TwinPurify(K, random_state=seed, invariance_weight=1.0,
-                                                              beta_max=0.9, **ND_LINEAR, **q),
+        "TP hybrid, ND input": lambda: tp.TwinPurify(
+            K, random_state=seed, encoder_input="normal_difference", lr=3e-3, **HYBRID, **q
+        ),
+        "TP invariant input, BT 0.2 + content 1": lambda: tp.TwinPurify(
+            K, random_state=seed, encoder_input="invariant", content_weight=1.0, invariance_weight=0.2, **q
+        ),
+        "TP ND-linear, content only": lambda: tp.TwinPurify(
+            K, random_state=seed, invariance_weight=0.0, beta_max=0.3, **ND_LINEAR, **q
+        ),
+        "TP ND-linear, BT 0.05, beta 0.3": lambda: tp.TwinPurify(
+            K, random_state=seed, invariance_weight=0.05, beta_max=0.3, **ND_LINEAR, **q
+        ),
+        "TP ND-linear, BT 0.2, beta 0.3": lambda: tp.TwinPurify(
+            K, random_state=seed, invariance_weight=0.2, beta_max=0.3, **ND_LINEAR, **q
+        ),
+        "TP ND-linear, BT 0.2, beta 0.9": lambda: tp.TwinPurify(
+            K, random_state=seed, invariance_weight=0.2, beta_max=0.9, **ND_LINEAR, **q
+        ),
+        "TP ND-linear, BT 1, beta 0.9": lambda: tp.TwinPurify(
+            K, random_state=seed, invariance_weight=1.0, beta_max=0.9, **ND_LINEAR, **q
+        ),
     }
 
 
@@ -80,19 +87,31 @@ def summarise(df: pd.DataFrame) -> str:
 
 
 def plot(df: pd.DataFrame, path: Path) -> None:
-    from matplotlib.figure import Figure  # the object API: no backend switch
     from matplotlib import colormaps
+    from matplotlib.figure import Figure  # the object API: no backend switch
 
     cmap = colormaps["tab20"]
     fig = Figure(figsize=(14, 5.2))
     for ax, y in zip(fig.subplots(1, 2), ["intrinsic_R2", "programs_R2"]):
         for i, (name, d) in enumerate(df.groupby("method", sort=False)):
-            ax.errorbar(d["purity_R2"].mean(), d[y].mean(), xerr=d["purity_R2"].std(ddof=1) if len(d) > 1 else 0,
-                        yerr=d[y].std(ddof=1) if len(d) > 1 else 0, fmt="os^Dv<>phX"[i % 10], ms=6, capsize=2, label=name,
-                        color=cmap(i % 20))
+            ax.errorbar(
+                d["purity_R2"].mean(),
+                d[y].mean(),
+                xerr=d["purity_R2"].std(ddof=1) if len(d) > 1 else 0,
+                yerr=d[y].std(ddof=1) if len(d) > 1 else 0,
+                fmt="os^Dv<>phX"[i % 10],
+                ms=6,
+                capsize=2,
+                label=name,
+                color=cmap(i % 20),
+            )
         ax.set_xlabel("purity leakage: CV R² of purity (lower is purer)")
-        ax.set_ylabel({"intrinsic_R2": "intrinsic recovery: mean CV R² of true intrinsic PCs",
-                       "programs_R2": "mean CV R² of the intrinsic programs"}[y])
+        ax.set_ylabel(
+            {
+                "intrinsic_R2": "intrinsic recovery: mean CV R² of true intrinsic PCs",
+                "programs_R2": "mean CV R² of the intrinsic programs",
+            }[y]
+        )
         ax.grid(alpha=0.3)
     fig.suptitle("Frontier on the simulated cohort (mean ± sd over seeds); better = up and left")
     fig.tight_layout(rect=(0, 0, 0.8, 1))
@@ -143,9 +162,10 @@ def render(df: pd.DataFrame, out: Path, a: argparse.Namespace) -> None:
     df = df.set_index("method").loc[order].reset_index()
     seeds = ",".join(str(s) for s in sorted(df["seed"].unique()))
     with atomic_path(out / "frontier.md") as tmp:
-        tmp.write_text(f"Simulated cohort: {a.n_tumors} tumors, {a.n_normals} normals, {a.n_genes} genes; "
-                       f"seeds {seeds}; {K} dimensions; CV probes as in twinpurify.metrics.\n\n"
-                       + summarise(df) + "\n")
+        tmp.write_text(
+            f"Simulated cohort: {a.n_tumors} tumors, {a.n_normals} normals, {a.n_genes} genes; "
+            f"seeds {seeds}; {K} dimensions; CV probes as in twinpurify.metrics.\n\n" + summarise(df) + "\n"
+        )
     plot(df, out / "frontier.png")
 
 

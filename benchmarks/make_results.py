@@ -1,7 +1,8 @@
 """Assemble benchmarks/RESULTS.md from the fragments the benchmark scripts write.
 
-    .venv/bin/python benchmarks/make_results.py
+.venv/bin/python benchmarks/make_results.py
 """
+
 from __future__ import annotations
 
 import os
@@ -37,13 +38,14 @@ def header() -> str:
     import numpy
     import sklearn
     import torch
-
     import twinpurify
 
-    return (f"Assembled {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.node() or 'unknown host'}: "
-            f"{os.cpu_count()} CPU cores, {platform.machine()}, no GPU used; Python {platform.python_version()}, "
-            f"twinpurify {twinpurify.__version__}, torch {torch.__version__}, numpy {numpy.__version__}, "
-            f"scikit-learn {sklearn.__version__}.\n")
+    return (
+        f"Assembled {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.node() or 'unknown host'}: "
+        f"{os.cpu_count()} CPU cores, {platform.machine()}, no GPU used; Python {platform.python_version()}, "
+        f"twinpurify {twinpurify.__version__}, torch {torch.__version__}, numpy {numpy.__version__}, "
+        f"scikit-learn {sklearn.__version__}.\n"
+    )
 
 
 def headline() -> str:
@@ -63,10 +65,19 @@ def headline() -> str:
     df = df[df["cohort"] != "simulated"]  # the simulator has its own frontier table
     mean = df.groupby(["set", "cohort", "method"], sort=False).mean(numeric_only=True)
     methods = ["raw", "PCA", "normal-difference", "autoencoder", "TwinPurify"]
-    cols = [("purity_R2", "purity R² CPE ↓"), ("purity_ABSOLUTE_R2", "purity R² ABSOLUTE ↓"),
-            ("cluster_CNV_F1", "CNV cluster F1 ↑"), ("subtype_F1", "subtype/grade F1 ↑"), ("C_index", "C-index ↑")]
-    lines = ["Each cell: raw / PCA / normal-difference / autoencoder / **TwinPurify**.", "",
-             "| cohort | set | " + " | ".join(t for _, t in cols) + " |", "|---|---|" + "---|" * len(cols)]
+    cols = [
+        ("purity_R2", "purity R² CPE ↓"),
+        ("purity_ABSOLUTE_R2", "purity R² ABSOLUTE ↓"),
+        ("cluster_CNV_F1", "CNV cluster F1 ↑"),
+        ("subtype_F1", "subtype/grade F1 ↑"),
+        ("C_index", "C-index ↑"),
+    ]
+    lines = [
+        "Each cell: raw / PCA / normal-difference / autoencoder / **TwinPurify**.",
+        "",
+        "| cohort | set | " + " | ".join(t for _, t in cols) + " |",
+        "|---|---|" + "---|" * len(cols),
+    ]
 
     def cell(sub, col):
         if col not in sub.columns or sub[col].isna().all():
@@ -93,18 +104,27 @@ def section(title: str, name: str, note: str = "") -> str:
 def main() -> None:
     from twinpurify.io import atomic_path
 
-    parts = [INTRO, header(),
-             section("Frontier on the simulated cohort (purity leakage vs intrinsic recovery)", "frontier.md",
-                     "![frontier](frontier.png)\n\n"),
-             "## Summary of real cohorts (means over seeds; details per cohort below)\n\n" + headline(),
-             section("Tuning cohorts (defaults chosen here)", "cohorts_tuning.md"),
-             section("Held-out cohorts (defaults fixed before these were run)", "cohorts_heldout.md",
-                     "Survival is not attached to the held-out TCGA folders; only LIHC and THCA carry a PanCancer mRNA "
-                     "subtype; copy-number, methylation and protein clusters and ABSOLUTE purity exist only where "
-                     "TCGA published them for these patients.\n\n"),
-             section("Cross-platform transfer (RNA-seq <-> microarray)", "transfer.md"),
-             section("Speed and memory (CPU)", "speed_cpu.md"),
-             section("Speed and memory (GPU)", "speed_cuda.md")]
+    parts = [
+        INTRO,
+        header(),
+        section(
+            "Frontier on the simulated cohort (purity leakage vs intrinsic recovery)",
+            "frontier.md",
+            "![frontier](frontier.png)\n\n",
+        ),
+        "## Summary of real cohorts (means over seeds; details per cohort below)\n\n" + headline(),
+        section("Tuning cohorts (defaults chosen here)", "cohorts_tuning.md"),
+        section(
+            "Held-out cohorts (defaults fixed before these were run)",
+            "cohorts_heldout.md",
+            "Survival is not attached to the held-out TCGA folders; only LIHC and THCA carry a PanCancer mRNA "
+            "subtype; copy-number, methylation and protein clusters and ABSOLUTE purity exist only where "
+            "TCGA published them for these patients.\n\n",
+        ),
+        section("Cross-platform transfer (RNA-seq <-> microarray)", "transfer.md"),
+        section("Speed and memory (CPU)", "speed_cpu.md"),
+        section("Speed and memory (GPU)", "speed_cuda.md"),
+    ]
     figs = sorted(HERE.glob("embeddings_*.png"))
     if figs:
         parts.append("## Figures\n\n" + "\n".join(f"![{f.stem}]({f.name})" for f in figs) + "\n")

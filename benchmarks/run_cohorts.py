@@ -8,6 +8,7 @@ standard deviation over seeds for the neural methods), plus a PNG per tuning coh
 cohorts (simulated, tcga_brca_divergence, tcga_brca_paired_metagsca) are the only ones defaults
 were chosen on; everything else is held out (../shared/data/README.md).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,7 +67,9 @@ def score(name: str, c: Cohort, Z, seed: int) -> dict[str, float]:
     sub = "subtype" if name == "simulated" else c.subtype_column
     if sub:
         out["subtype_F1"] = M.macro_f1(Z, lab[sub])
-        if sub in ("pam50_brca2015", "pam50_genefu") or (sub == "subtype_mrna_pancan" and "Normal" in set(lab[sub].dropna())):
+        if sub in ("pam50_brca2015", "pam50_genefu") or (
+            sub == "subtype_mrna_pancan" and "Normal" in set(lab[sub].dropna())
+        ):
             out["subtype_F1_noNormal"] = M.macro_f1(Z, lab[sub], exclude=["Normal"])
     if "grade" in lab:
         out["grade_F1"] = M.macro_f1(Z, lab["grade"].astype("Int64").astype(str).replace("<NA>", np.nan))
@@ -78,8 +81,11 @@ def score(name: str, c: Cohort, Z, seed: int) -> dict[str, float]:
         # No immune score on real data: a marker-gene score is a linear function of the raw genes, so raw
         # profiles would win it by construction (../shared/data/README.md). Immune retention is scored on
         # the simulator, whose immune fractions are known.
-        for t, e, key in [("os_time_days", "os_event", "C_index"), ("os_time_months", "os_event", "C_index"),
-                          ("rfs_time_months", "rfs_event", "C_index_RFS")]:
+        for t, e, key in [
+            ("os_time_days", "os_event", "C_index"),
+            ("os_time_months", "os_event", "C_index"),
+            ("rfs_time_months", "rfs_event", "C_index_RFS"),
+        ]:
             if t in lab and lab[t].notna().sum() >= 30 and lab[e].sum() >= 10:
                 out[key] = M.c_index(Z, lab[t], lab[e])
     return out
@@ -89,24 +95,36 @@ def figures_only(name: str, root: Path | None, figure_dir: Path) -> None:
     """Redraw a tuning cohort's figure (raw, PCA, TwinPurify seed 0) without scoring."""
     c = simulated_cohort()[0] if name == "simulated" else load_cohort(name, root)
     n_genes = min(3000, c.tumors.shape[1])
-    figs = {m: np.asarray(model.fit_transform(c.tumors, c.normals))
-            for m, model in methods(0, n_genes).items() if m in ("raw", "PCA", "TwinPurify")}
+    figs = {
+        m: np.asarray(model.fit_transform(c.tumors, c.normals))
+        for m, model in methods(0, n_genes).items()
+        if m in ("raw", "PCA", "TwinPurify")
+    }
     draw_figure(name, c, figs, figure_dir)
 
 
 def draw_figure(name: str, c: Cohort, figs: dict[str, np.ndarray], figure_dir: Path) -> None:
     sub = "subtype" if name == "simulated" else c.subtype_column
-    plot_embeddings(figs, c.labels["purity_CPE"], c.labels[sub], figure_dir / f"embeddings_{name}.png",
-                    title=f"{name}: top-two PCs of each representation")
+    plot_embeddings(
+        figs,
+        c.labels["purity_CPE"],
+        c.labels[sub],
+        figure_dir / f"embeddings_{name}.png",
+        title=f"{name}: top-two PCs of each representation",
+    )
 
 
-def run_cohort(name: str, root: Path | None, seeds: list[int], figure_dir: Path | None,
-               only: list[str] | None = None) -> list[dict]:
+def run_cohort(
+    name: str, root: Path | None, seeds: list[int], figure_dir: Path | None, only: list[str] | None = None
+) -> list[dict]:
     c = simulated_cohort()[0] if name == "simulated" else add_external_labels(load_cohort(name, root), root)
     n_genes = min(3000, c.tumors.shape[1])
     rows, figs = [], {}
-    print(f"== {name}: {c.tumors.shape[0]} tumors, {c.normals.shape[0]} normals, {c.tumors.shape[1]} genes"
-          + (f" ({len(c.dropped_genes)} genes with missing values dropped)" if c.dropped_genes else ""), flush=True)
+    print(
+        f"== {name}: {c.tumors.shape[0]} tumors, {c.normals.shape[0]} normals, {c.tumors.shape[1]} genes"
+        + (f" ({len(c.dropped_genes)} genes with missing values dropped)" if c.dropped_genes else ""),
+        flush=True,
+    )
     for seed in seeds:
         for mname, model in methods(seed, n_genes).items():
             if mname not in NEURAL and seed != seeds[0]:
@@ -140,11 +158,21 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-ARROWS = {"purity_R2": "purity R² (CPE) ↓", "purity_ABSOLUTE_R2": "purity R² (ABSOLUTE) ↓",
-          "cluster_CNV_F1": "CNV cluster F1 ↑", "cluster_meth_F1": "methylation cluster F1 ↑",
-          "cluster_protein_F1": "protein cluster F1 ↑", "purity_rho": "mean abs. Spearman with purity ↓", "subtype_F1": "subtype F1 ↑",
-          "subtype_F1_noNormal": "subtype F1 w/o Normal-like ↑", "grade_F1": "grade F1 ↑", "immune_R2": "immune R² ↑",
-          "programs_R2": "programs R² ↑", "C_index": "C-index (OS) ↑", "C_index_RFS": "C-index (RFS) ↑"}
+ARROWS = {
+    "purity_R2": "purity R² (CPE) ↓",
+    "purity_ABSOLUTE_R2": "purity R² (ABSOLUTE) ↓",
+    "cluster_CNV_F1": "CNV cluster F1 ↑",
+    "cluster_meth_F1": "methylation cluster F1 ↑",
+    "cluster_protein_F1": "protein cluster F1 ↑",
+    "purity_rho": "mean abs. Spearman with purity ↓",
+    "subtype_F1": "subtype F1 ↑",
+    "subtype_F1_noNormal": "subtype F1 w/o Normal-like ↑",
+    "grade_F1": "grade F1 ↑",
+    "immune_R2": "immune R² ↑",
+    "programs_R2": "programs R² ↑",
+    "C_index": "C-index (OS) ↑",
+    "C_index_RFS": "C-index (RFS) ↑",
+}
 # Fit times are kept in the CSV but not in the tables: these runs share the machine with other work;
 # speed is measured on its own in speed.py.
 
@@ -154,8 +182,12 @@ def to_markdown(summary: pd.DataFrame) -> str:
     for cohort, sub in summary.groupby(level=0, sort=False):
         sub = sub.droplevel(0)
         cols = [c for c in ARROWS if c in sub.columns and (sub[c] != "").any()]
-        lines = [f"#### {cohort}", "", "| method | " + " | ".join(ARROWS[c] for c in cols) + " | runs |",
-                 "|---|" + "---:|" * (len(cols) + 1)]
+        lines = [
+            f"#### {cohort}",
+            "",
+            "| method | " + " | ".join(ARROWS[c] for c in cols) + " | runs |",
+            "|---|" + "---:|" * (len(cols) + 1),
+        ]
         for m, r in sub.iterrows():
             lines.append(f"| {m} | " + " | ".join(r[c] for c in cols) + f" | {r['runs']} |")
         blocks.append("\n".join(lines))
@@ -164,14 +196,22 @@ def to_markdown(summary: pd.DataFrame) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data-dir", default=None, help="the shared/data folder (default ../shared/data or $TWINPURIFY_DATA_DIR)")
-    ap.add_argument("--cohorts", default="tuning", help="tuning, heldout, all, or a comma-separated list of folder names")
+    ap.add_argument(
+        "--data-dir", default=None, help="the shared/data folder (default ../shared/data or $TWINPURIFY_DATA_DIR)"
+    )
+    ap.add_argument(
+        "--cohorts", default="tuning", help="tuning, heldout, all, or a comma-separated list of folder names"
+    )
     ap.add_argument("--seeds", type=int, default=5, help="seeds of the neural methods on tuning cohorts")
     ap.add_argument("--heldout-seeds", type=int, default=3, help="seeds of the neural methods on held-out cohorts")
     ap.add_argument("--out", default=str(HERE))
     ap.add_argument("--render-only", action="store_true", help="rebuild the .md table from an existing .csv")
-    ap.add_argument("--methods", default=None, help="semicolon-separated subset of methods; with an existing "
-                    "cohorts_<set>.csv their rows are replaced and the others kept")
+    ap.add_argument(
+        "--methods",
+        default=None,
+        help="semicolon-separated subset of methods; with an existing "
+        "cohorts_<set>.csv their rows are replaced and the others kept",
+    )
     ap.add_argument("--figures-only", action="store_true", help="only redraw the tuning cohorts' figures")
     a = ap.parse_args()
     logging.getLogger("twinpurify").setLevel(logging.WARNING)
@@ -202,8 +242,8 @@ def main() -> None:
             order = list(dict.fromkeys(methods(0, None)))
             df = pd.concat([old, df], ignore_index=True)
             df["_o"] = df["method"].map(order.index)
-            cohorts = list(dict.fromkeys(old["cohort"]))
-            df["_c"] = df["cohort"].map(lambda c: cohorts.index(c) if c in cohorts else len(cohorts))
+            rank = {c: i for i, c in enumerate(dict.fromkeys(old["cohort"]))}
+            df["_c"] = df["cohort"].map(rank).fillna(len(rank))
             df = df.sort_values(["_c", "_o", "seed"], kind="stable").drop(columns=["_o", "_c"]).reset_index(drop=True)
         write_table(df, out / f"cohorts_{label}.csv")  # after every cohort: partial results survive
         render(df, out / f"cohorts_{label}.md", a.cohorts)
@@ -212,8 +252,10 @@ def main() -> None:
 
 def render(df: pd.DataFrame, path: Path, which: str) -> None:
     with atomic_path(path) as tmp:
-        tmp.write_text(f"<!-- written by benchmarks/run_cohorts.py --cohorts {which}, "
-                       f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} -->\n\n" + to_markdown(summarise(df)))
+        tmp.write_text(
+            f"<!-- written by benchmarks/run_cohorts.py --cohorts {which}, "
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} -->\n\n" + to_markdown(summarise(df))
+        )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ benchmarks/RESULTS.md (section "Speed and memory") and benchmarks/speed.csv.
 
     .venv/bin/python benchmarks/speed.py [--sizes 1000,1100,10000,100000] [--genes 5000] [--device auto]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,8 @@ import platform
 import resource
 import shutil
 import subprocess
-import tempfile
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def matmul_ceiling(device: str, n: int = 2048, reps: int = 10) -> float:
         a @ b
     if device.startswith("cuda"):
         torch.cuda.synchronize()
-    return 2 * n ** 3 * reps / (time.perf_counter() - t)
+    return 2 * n**3 * reps / (time.perf_counter() - t)
 
 
 def make_data(n: int, g: int, folder: Path, seed: int = 0) -> tuple[Path, Path]:
@@ -53,7 +54,11 @@ def make_data(n: int, g: int, folder: Path, seed: int = 0) -> tuple[Path, Path]:
     tum = np.lib.format.open_memmap(tpath, mode="w+", dtype=np.float32, shape=(n, g))
     for i in range(0, n, 5000):
         b = min(5000, n - i)
-        tum[i:i + b] = base + rng.standard_normal((b, k), dtype=np.float32) @ load + 0.3 * rng.standard_normal((b, g), dtype=np.float32)
+        tum[i : i + b] = (
+            base
+            + rng.standard_normal((b, k), dtype=np.float32) @ load
+            + 0.3 * rng.standard_normal((b, g), dtype=np.float32)
+        )
     tum.flush()
     del tum
     np.save(npath, base + 0.3 * rng.standard_normal((100, g), dtype=np.float32))
@@ -63,7 +68,6 @@ def make_data(n: int, g: int, folder: Path, seed: int = 0) -> tuple[Path, Path]:
 def one_fit(tpath: str, npath: str, device: str, seed: int = 0) -> dict:
     import numpy as np
     import torch
-
     from twinpurify import TwinPurify
     from twinpurify.train import auto_schedule
 
@@ -87,13 +91,23 @@ def one_fit(tpath: str, npath: str, device: str, seed: int = 0) -> dict:
     dims = [len(model.genes_), *h, d, *p]  # the first layer sees the selected genes, not all inputs
     per_row = sum(2 * a * b for a, b in zip(dims[:-1], dims[1:]))  # forward FLOPs per view row
     flops = 3 * per_row * 2 * sched.batch_size * steps  # forward + backward, two views per sample
-    return {"n_tumors": n, "n_genes": g, "device": model.device_, "epochs": model.n_epochs_, "batch_size": sched.batch_size,
-            "steps": steps, "fit_s": round(fit_s, 2), "samples_per_s": round(n * model.n_epochs_ / fit_s, 1),
-            "train_TFLOPs": round(flops / fit_s / 1e12, 4), "input_MiB": round(input_bytes / 2 ** 20, 1),
-            "peak_rss_MiB": round(rss / 2 ** 20, 1), "fit_rss_growth_MiB": round((rss - rss0) / 2 ** 20, 1),
-            "fit_rss_growth_x_input": round((rss - rss0) / input_bytes, 2),
-            "cuda_peak_MiB": round(torch.cuda.max_memory_allocated() / 2 ** 20, 1) if device.startswith("cuda") else None,
-            "ceiling_TFLOPs": round(matmul_ceiling(model.device_) / 1e12, 4)}
+    return {
+        "n_tumors": n,
+        "n_genes": g,
+        "device": model.device_,
+        "epochs": model.n_epochs_,
+        "batch_size": sched.batch_size,
+        "steps": steps,
+        "fit_s": round(fit_s, 2),
+        "samples_per_s": round(n * model.n_epochs_ / fit_s, 1),
+        "train_TFLOPs": round(flops / fit_s / 1e12, 4),
+        "input_MiB": round(input_bytes / 2**20, 1),
+        "peak_rss_MiB": round(rss / 2**20, 1),
+        "fit_rss_growth_MiB": round((rss - rss0) / 2**20, 1),
+        "fit_rss_growth_x_input": round((rss - rss0) / input_bytes, 2),
+        "cuda_peak_MiB": round(torch.cuda.max_memory_allocated() / 2**20, 1) if device.startswith("cuda") else None,
+        "ceiling_TFLOPs": round(matmul_ceiling(model.device_) / 1e12, 4),
+    }
 
 
 def main() -> None:
@@ -108,13 +122,16 @@ def main() -> None:
         print(json.dumps(one_fit(tpath, npath, dev)))
         return
     import torch
+
     dev = a.device if a.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     rows = []
     work = Path(tempfile.mkdtemp(prefix="twinpurify-speed-"))
     for n in [int(s) for s in a.sizes.split(",")]:
         print(f"fitting {n} x {a.genes} on {dev} ...", flush=True)
         tpath, npath = make_data(n, a.genes, work)
-        out = subprocess.run([sys.executable, __file__, "--child", f"{tpath},{npath},{dev}"], capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", f"{tpath},{npath},{dev}"], capture_output=True, text=True
+        )
         tpath.unlink()
         if out.returncode != 0:
             print(out.stderr[-2000:], file=sys.stderr)
@@ -128,22 +145,28 @@ def main() -> None:
 def write_results(rows: list[dict]) -> None:
     import pandas as pd
     import torch
-
     from twinpurify.io import atomic_path, write_table
 
     df = pd.DataFrame(rows)
     write_table(df.set_index("n_tumors"), HERE / f"speed_{rows[0]['device'].split(':')[0]}.csv")
     cpu = platform.processor() or platform.machine()
-    lines = [f"### Speed and memory on {rows[0]['device']} ({os.cpu_count()} cores, {cpu})",
-             "", f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; torch {torch.__version__}, "
-             f"torch threads {torch.get_num_threads()}; default TwinPurify (128 dims, hidden 512, top 3,000 of the 5,000 input genes, auto schedule). RSS growth = peak RSS during the fit minus RSS before it (torch imported, input loaded); on small inputs a fixed ~230 MiB of torch/oneDNN workspace dominates it.", "",
-             "| tumors x genes | epochs | steps | fit (s) | samples/s | training TFLOP/s | matmul ceiling TFLOP/s | share of ceiling | input MiB | RSS growth during fit (x input) |" + (" CUDA peak MiB |" if rows[0]["cuda_peak_MiB"] else ""),
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if rows[0]["cuda_peak_MiB"] else "")]
+    lines = [
+        f"### Speed and memory on {rows[0]['device']} ({os.cpu_count()} cores, {cpu})",
+        "",
+        f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; torch {torch.__version__}, "
+        f"torch threads {torch.get_num_threads()}; default TwinPurify (128 dims, hidden 512, top 3,000 of the 5,000 input genes, auto schedule). RSS growth = peak RSS during the fit minus RSS before it (torch imported, input loaded); on small inputs a fixed ~230 MiB of torch/oneDNN workspace dominates it.",
+        "",
+        "| tumors x genes | epochs | steps | fit (s) | samples/s | training TFLOP/s | matmul ceiling TFLOP/s | share of ceiling | input MiB | RSS growth during fit (x input) |"
+        + (" CUDA peak MiB |" if rows[0]["cuda_peak_MiB"] else ""),
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if rows[0]["cuda_peak_MiB"] else ""),
+    ]
     for r in rows:
-        lines.append(f"| {r['n_tumors']:,} x {r['n_genes']:,} | {r['epochs']} | {r['steps']} | {r['fit_s']} | {r['samples_per_s']} | "
-                     f"{r['train_TFLOPs']} | {r['ceiling_TFLOPs']} | {r['train_TFLOPs'] / r['ceiling_TFLOPs']:.0%} | "
-                     f"{r['input_MiB']} | {r['fit_rss_growth_MiB']} MiB ({r['fit_rss_growth_x_input']}x) |"
-                     + (f" {r['cuda_peak_MiB']} |" if r["cuda_peak_MiB"] else ""))
+        lines.append(
+            f"| {r['n_tumors']:,} x {r['n_genes']:,} | {r['epochs']} | {r['steps']} | {r['fit_s']} | {r['samples_per_s']} | "
+            f"{r['train_TFLOPs']} | {r['ceiling_TFLOPs']} | {r['train_TFLOPs'] / r['ceiling_TFLOPs']:.0%} | "
+            f"{r['input_MiB']} | {r['fit_rss_growth_MiB']} MiB ({r['fit_rss_growth_x_input']}x) |"
+            + (f" {r['cuda_peak_MiB']} |" if r["cuda_peak_MiB"] else "")
+        )
     section = "\n".join(lines) + "\n"
     target = HERE / f"speed_{rows[0]['device'].split(':')[0]}.md"
     with atomic_path(target) as tmp:

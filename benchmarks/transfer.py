@@ -9,6 +9,7 @@ mean matches the training tumors' mean; this is stated in the results. Scores ar
 target cohort's tumors with the same probes as everywhere else, and compared with a model fitted
 on the target itself and with the target's raw profiles.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,15 +58,37 @@ def main() -> None:
     for fit_on, embed in [(src, tgt), (tgt, src)]:
         label = f"{fit_on.name} -> {embed.name}"
         shifted = align(embed.tumors, fit_on.tumors, embed.tumors)
-        rows.append({"direction": label, "method": "raw (target)", "seed": 0,
-                     **score(embed.name, embed, tp.RawProfiles(n_genes=None, verbose=False).fit_transform(embed.tumors), 0)})
+        rows.append(
+            {
+                "direction": label,
+                "method": "raw (target)",
+                "seed": 0,
+                **score(embed.name, embed, tp.RawProfiles(n_genes=None, verbose=False).fit_transform(embed.tumors), 0),
+            }
+        )
         for seed in range(a.seeds):
             t0 = time.perf_counter()
-            own = tp.TwinPurify(n_genes=None, random_state=seed, verbose=False).fit_transform(embed.tumors, embed.normals)
-            rows.append({"direction": label, "method": "TwinPurify fitted on target", "seed": seed, **score(embed.name, embed, own, seed)})
+            own = tp.TwinPurify(n_genes=None, random_state=seed, verbose=False).fit_transform(
+                embed.tumors, embed.normals
+            )
+            rows.append(
+                {
+                    "direction": label,
+                    "method": "TwinPurify fitted on target",
+                    "seed": seed,
+                    **score(embed.name, embed, own, seed),
+                }
+            )
             model = tp.TwinPurify(n_genes=None, random_state=seed, verbose=False).fit(fit_on.tumors, fit_on.normals)
             moved = model.transform(shifted)
-            rows.append({"direction": label, "method": "TwinPurify transferred", "seed": seed, **score(embed.name, embed, moved, seed)})
+            rows.append(
+                {
+                    "direction": label,
+                    "method": "TwinPurify transferred",
+                    "seed": seed,
+                    **score(embed.name, embed, moved, seed),
+                }
+            )
             print(f"  {label} seed {seed} done in {time.perf_counter() - t0:.0f}s", flush=True)
     df = pd.DataFrame(rows)
     df["n_shared_genes"] = len(genes)
@@ -75,14 +98,22 @@ def main() -> None:
 
 def render(df: pd.DataFrame, n_genes: int, out: Path) -> str:
     summary = summarise(df.rename(columns={"direction": "cohort"}))
-    lines = [f"<!-- written by benchmarks/transfer.py, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} -->", "",
-             f"{n_genes} shared genes; before transforming, each target gene is shifted (log2) so that its tumor mean "
-             "matches the training cohort's. 'raw (target)' and 'fitted on target' use the target cohort itself.", ""]
+    lines = [
+        f"<!-- written by benchmarks/transfer.py, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} -->",
+        "",
+        f"{n_genes} shared genes; before transforming, each target gene is shifted (log2) so that its tumor mean "
+        "matches the training cohort's. 'raw (target)' and 'fitted on target' use the target cohort itself.",
+        "",
+    ]
     for direction, sub in summary.groupby(level=0, sort=False):
         sub = sub.droplevel(0)
         cols = [c for c in ARROWS if c in sub.columns and (sub[c] != "").any()]
-        lines += [f"#### {direction}", "", "| method | " + " | ".join(ARROWS[c] for c in cols) + " | runs |",
-                  "|---|" + "---:|" * (len(cols) + 1)]
+        lines += [
+            f"#### {direction}",
+            "",
+            "| method | " + " | ".join(ARROWS[c] for c in cols) + " | runs |",
+            "|---|" + "---:|" * (len(cols) + 1),
+        ]
         lines += [f"| {m} | " + " | ".join(r[c] for c in cols) + f" | {r['runs']} |" for m, r in sub.iterrows()]
         lines.append("")
     text = "\n".join(lines)

@@ -4,6 +4,7 @@ R hands over assays as genes x samples (a Fortran-ordered float64 array or a sci
 dgCMatrix) and every number as a double; this module turns them into the engine's samples x genes
 DataFrames and typed keyword arguments, so the R code stays a thin shell.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -82,8 +83,9 @@ def fit(values: Any, samples: Any, genes: Any, is_normal: Any, params: Optional[
     return model.fit(X[~mask], X[mask])
 
 
-def fit_pair(tvalues: Any, tsamples: Any, tgenes: Any, nvalues: Any, nsamples: Any, ngenes: Any,
-             params: Optional[dict]) -> TwinPurify:
+def fit_pair(
+    tvalues: Any, tsamples: Any, tgenes: Any, nvalues: Any, nsamples: Any, ngenes: Any, params: Optional[dict]
+) -> TwinPurify:
     model = TwinPurify(**coerce_params(params))
     return model.fit(samples_by_genes(tvalues, tsamples, tgenes), samples_by_genes(nvalues, nsamples, ngenes))
 
@@ -106,8 +108,12 @@ def simulate(n_tumors: Any, n_normals: Any, n_genes: Any, seed: Any) -> dict[str
 
     c = simulate_cohort(n_tumors=int(n_tumors), n_normals=int(n_normals), n_genes=int(n_genes), seed=int(seed))
     counts = np.concatenate([c.tumors.to_numpy(), c.normals.to_numpy()]).T  # genes x samples
-    truth = {k: (c.truth[k].astype(str).tolist() if k == "subtype" else c.truth[k].to_numpy())
-             for k in c.truth.columns}
-    return {"counts": np.asfortranarray(counts.astype(np.int32)), "genes": list(c.tumors.columns),
-            "samples": list(c.tumors.index) + list(c.normals.index), "n_tumors": len(c.tumors),
-            "truth": truth, "role": c.genes["role"].tolist()}
+    truth = {k: (c.truth[k].astype(str).tolist() if k == "subtype" else c.truth[k].to_numpy()) for k in c.truth.columns}
+    return {
+        "counts": np.asfortranarray(counts.astype(np.int32)),
+        "genes": list(c.tumors.columns),
+        "samples": list(c.tumors.index) + list(c.normals.index),
+        "n_tumors": len(c.tumors),
+        "truth": truth,
+        "role": c.genes["role"].tolist(),
+    }

@@ -5,6 +5,7 @@ that maps both to the same point has to ignore what normal tissue can explain. M
 linear expression space, where bulk profiles really are sums of cell populations; for log2(x + c)
 input, 2**value = x + c and a convex mixture keeps the same c, so going back to log2 is exact.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -43,8 +44,9 @@ def to_linear(log2x: torch.Tensor) -> torch.Tensor:
     return torch.exp2(log2x)
 
 
-def mix_with_normals(tumor_lin: torch.Tensor, normal_lin: torch.Tensor, beta: torch.Tensor,
-                     weights: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+def mix_with_normals(
+    tumor_lin: torch.Tensor, normal_lin: torch.Tensor, beta: torch.Tensor, weights: torch.Tensor, index: torch.Tensor
+) -> torch.Tensor:
     """(1 - beta) * tumor + beta * (weights-averaged normals), all in linear space.
 
     tumor_lin (b, g); normal_lin (m, g); beta (b,); weights and index (b, k): which normals, how much.
@@ -64,8 +66,9 @@ class ViewGenerator:
         self.std = std
         self.config = config
 
-    def __call__(self, tumor_lin: torch.Tensor, generator: torch.Generator,
-                 beta_scale: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def __call__(
+        self, tumor_lin: torch.Tensor, generator: torch.Generator, beta_scale: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
         """Views of a batch; `beta_scale` (b,) multiplies each row's fraction (0 = no mixing)."""
         cfg = self.config
         b, g = tumor_lin.shape
@@ -76,7 +79,9 @@ class ViewGenerator:
         if beta_scale is not None:
             beta = beta * beta_scale
         index = torch.randint(0, m, (b, k), device=dev, generator=generator)
-        weights = -torch.log(torch.rand(b, k, device=dev, generator=generator).clamp_min(1e-12))  # Exp(1) -> Dirichlet(1)
+        weights = -torch.log(
+            torch.rand(b, k, device=dev, generator=generator).clamp_min(1e-12)
+        )  # Exp(1) -> Dirichlet(1)
         weights = weights / weights.sum(1, keepdim=True)
         mixed = mix_with_normals(tumor_lin, self.normal_lin, beta, weights, index)
         x = (torch.log2(mixed) - self.mean) / self.std

@@ -4,6 +4,7 @@ Models are saved as a folder holding `config.json` (hyper-parameters, genes, pre
 and `weights.safetensors` (tensors only), written to a temporary folder and renamed into place, so
 an interrupted save never leaves a half-written model where a good one was. No pickle anywhere.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,15 +17,26 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
 
+from .data import (
+    InputError,
+    Matrix,
+    Preprocessor,
+    align_pair,
+    as_matrix,
+    check_orientation,
+    check_pair_orientation,
+    check_training_pair,
+    detect_scale,
+    split_anndata,
+)
 from .settings import quiet
-from .data import (InputError, Matrix, Preprocessor, align_pair, as_matrix, check_orientation, check_pair_orientation,
-                   check_training_pair, detect_scale, split_anndata)
 
 PathLike = Union[str, os.PathLike]
 
 
 def _version() -> str:
     from . import __version__
+
     return __version__
 
 
@@ -37,10 +49,12 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
     needs_normal = True
 
     # ---- input handling ---------------------------------------------------------------------
-    def _training_inputs(self, tumor: Any, normal: Any, normal_key: Optional[str], normal_value: Any,
-                         layer: Optional[str]) -> tuple[Matrix, Optional[Matrix]]:
+    def _training_inputs(
+        self, tumor: Any, normal: Any, normal_key: Optional[str], normal_value: Any, layer: Optional[str]
+    ) -> tuple[Matrix, Optional[Matrix]]:
         from .data import _is_anndata
 
+        n: Optional[Matrix]
         if _is_anndata(tumor) and normal is None and normal_key is not None:
             t, n = split_anndata(tumor, normal_key, normal_value, layer)
         else:
@@ -50,8 +64,10 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
             check_orientation(t, "tumor")
         if n is None:
             if self.needs_normal:
-                raise InputError(f"{type(self).__name__} needs normal samples: fit(tumor, normal), or an AnnData "
-                                 "with normal_key/normal_value")
+                raise InputError(
+                    f"{type(self).__name__} needs normal samples: fit(tumor, normal), or an AnnData "
+                    "with normal_key/normal_value"
+                )
         else:
             if getattr(self, "check_orientation", True):
                 check_pair_orientation(t, n)
@@ -59,8 +75,15 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
             check_training_pair(t, n)
         return t, n
 
-    def fit(self, tumor: Any, normal: Any = None, *, normal_key: Optional[str] = None,
-            normal_value: Any = "normal", layer: Optional[str] = None) -> "BaseEmbedder":
+    def fit(
+        self,
+        tumor: Any,
+        normal: Any = None,
+        *,
+        normal_key: Optional[str] = None,
+        normal_value: Any = "normal",
+        layer: Optional[str] = None,
+    ) -> BaseEmbedder:
         """Fit on tumors (samples x genes) with the cohort's adjacent normals as background.
 
         `tumor` may also be one AnnData holding both, split by `normal_key` == `normal_value` in `.obs`.
@@ -69,8 +92,15 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
         self._fit_matrices(*self._training_inputs(tumor, normal, normal_key, normal_value, layer))
         return self
 
-    def fit_transform(self, tumor: Any, normal: Any = None, *, normal_key: Optional[str] = None,  # type: ignore[override]
-                      normal_value: Any = "normal", layer: Optional[str] = None) -> Any:
+    def fit_transform(
+        self,
+        tumor: Any,
+        normal: Any = None,
+        *,
+        normal_key: Optional[str] = None,
+        normal_value: Any = "normal",
+        layer: Optional[str] = None,
+    ) -> Any:
         """Fit, then embed the training tumors."""
         self._validate_params()
         t, n = self._training_inputs(tumor, normal, normal_key, normal_value, layer)
@@ -84,8 +114,9 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
         validate(self.get_params(deep=False), type(self).__name__)
 
     def _fit_matrices(self, t: Matrix, n: Optional[Matrix]) -> None:
-        self.preprocessor_ = Preprocessor(getattr(self, "input_scale", "auto"), getattr(self, "n_genes", None),
-                                          getattr(self, "fill_missing", "error"))
+        self.preprocessor_ = Preprocessor(
+            getattr(self, "input_scale", "auto"), getattr(self, "n_genes", None), getattr(self, "fill_missing", "error")
+        )
         with quiet(not getattr(self, "verbose", True)):  # verbose=False: keep warnings, drop notes (this call)
             self.preprocessor_.fit(t, n)
         self.n_features_in_ = t.shape[1]
@@ -96,7 +127,9 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "preprocessor_"):
-            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet; call fit(tumor, normal) first")
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet; call fit(tumor, normal) first"
+            )
 
     def transform(self, X: Any, layer: Optional[str] = None, fill_missing: Optional[str] = None) -> Any:
         """Embed any samples that carry the model's genes; DataFrame in, DataFrame out.
@@ -123,15 +156,18 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
             return
         seen = detect_scale(m.values)
         if seen != fitted:
-            warnings.warn(f"the input looks like {seen} values but the model was fitted on {fitted} input; "
-                          "transform data on the scale the model was trained on", stacklevel=4)
+            warnings.warn(
+                f"the input looks like {seen} values but the model was fitted on {fitted} input; "
+                "transform data on the scale the model was trained on",
+                stacklevel=4,
+            )
 
     def component_names(self) -> list[str]:
         k = self._n_out()
         return [f"{self.prefix}{i + 1}" for i in range(k)]
 
     def _n_out(self) -> int:
-        return int(getattr(self, "n_components"))
+        return int(self.n_components)
 
     # ---- subclass hooks -------------------------------------------------------------------------
     def _fit_values(self, tumor: Matrix, normal: Optional[Matrix]) -> None:
@@ -165,7 +201,7 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
         return save_model(self, path, overwrite)
 
     @classmethod
-    def load(cls, path: PathLike, device: Optional[str] = None) -> "BaseEmbedder":
+    def load(cls, path: PathLike, device: Optional[str] = None) -> BaseEmbedder:
         """Load a model written by `save` (from Python or from R); damaged folders raise ModelFormatError."""
         from .persistence import load_model as _load
 

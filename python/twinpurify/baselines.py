@@ -3,9 +3,11 @@
 Comparisons are only honest when every method sees the same genes, log scale and scaling, so all
 of these reuse `Preprocessor` and differ only in the map from standardised profiles to embedding.
 """
+
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Optional, Union
 
 import numpy as np
 import torch
@@ -24,8 +26,15 @@ class RawProfiles(BaseEmbedder):
     prefix = "gene:"
     needs_normal = False
 
-    def __init__(self, *, n_genes: Optional[int] = 3000, input_scale: str = "auto", fill_missing: str = "error",
-                 check_orientation: bool = True, verbose: bool = True):
+    def __init__(
+        self,
+        *,
+        n_genes: Optional[int] = 3000,
+        input_scale: str = "auto",
+        fill_missing: str = "error",
+        check_orientation: bool = True,
+        verbose: bool = True,
+    ):
         self.n_genes = n_genes
         self.input_scale = input_scale
         self.fill_missing = fill_missing
@@ -68,9 +77,17 @@ class PCAEmbedding(_LinearEmbedding):
     prefix = "PC"
     needs_normal = False
 
-    def __init__(self, n_components: int = 128, *, n_genes: Optional[int] = 3000, input_scale: str = "auto",
-                 fill_missing: str = "error", check_orientation: bool = True, random_state: Optional[int] = 0,
-                 verbose: bool = True):
+    def __init__(
+        self,
+        n_components: int = 128,
+        *,
+        n_genes: Optional[int] = 3000,
+        input_scale: str = "auto",
+        fill_missing: str = "error",
+        check_orientation: bool = True,
+        random_state: Optional[int] = 0,
+        verbose: bool = True,
+    ):
         self.n_components = n_components
         self.n_genes = n_genes
         self.input_scale = input_scale
@@ -98,9 +115,17 @@ class ContrastivePCA(_LinearEmbedding):
 
     prefix = "cPC"
 
-    def __init__(self, n_components: int = 128, *, alpha: float = 1.0, n_genes: Optional[int] = 3000,
-                 input_scale: str = "auto", fill_missing: str = "error", check_orientation: bool = True,
-                 verbose: bool = True):
+    def __init__(
+        self,
+        n_components: int = 128,
+        *,
+        alpha: float = 1.0,
+        n_genes: Optional[int] = 3000,
+        input_scale: str = "auto",
+        fill_missing: str = "error",
+        check_orientation: bool = True,
+        verbose: bool = True,
+    ):
         self.n_components = n_components
         self.alpha = alpha
         self.n_genes = n_genes
@@ -110,6 +135,7 @@ class ContrastivePCA(_LinearEmbedding):
         self.verbose = verbose
 
     def _fit_values(self, tumor: Matrix, normal: Optional[Matrix]) -> None:
+        assert normal is not None  # needs_normal
         Xt = self.preprocessor_.transform(tumor, "tumor").astype(np.float64)
         Xn = self.preprocessor_.transform(normal, "normal").astype(np.float64)
         Xt -= Xt.mean(0)
@@ -156,9 +182,17 @@ class NormalDifference(_LinearEmbedding):
 
     prefix = "ND"
 
-    def __init__(self, n_components: int = 128, *, n_genes: Optional[int] = 3000, input_scale: str = "auto",
-                 fill_missing: str = "error", check_orientation: bool = True, random_state: Optional[int] = 0,
-                 verbose: bool = True):
+    def __init__(
+        self,
+        n_components: int = 128,
+        *,
+        n_genes: Optional[int] = 3000,
+        input_scale: str = "auto",
+        fill_missing: str = "error",
+        check_orientation: bool = True,
+        random_state: Optional[int] = 0,
+        verbose: bool = True,
+    ):
         self.n_components = n_components
         self.n_genes = n_genes
         self.input_scale = input_scale
@@ -171,6 +205,7 @@ class NormalDifference(_LinearEmbedding):
         from sklearn.decomposition import PCA
 
         pp = self.preprocessor_
+        assert normal is not None  # needs_normal
         Xt = pp.transform(tumor, "tumor")
         ln = pp.log2(pp.select(normal, "normal"), normal.samples, "normal").astype(np.float64)
         self.normal_mean_lin_ = np.exp2(ln).mean(0).astype(np.float32)
@@ -192,9 +227,13 @@ class NormalDifference(_LinearEmbedding):
         return ((T - self.target_center_) @ self.components_.T).astype(np.float32)
 
     def _state_arrays(self) -> dict[str, np.ndarray]:
-        return {"components": self.components_, "normal_mean_lin": self.normal_mean_lin_,
-                "target_mean": self.target_scaler_.mean, "target_std": self.target_scaler_.std,
-                "target_center": self.target_center_}
+        return {
+            "components": self.components_,
+            "normal_mean_lin": self.normal_mean_lin_,
+            "target_mean": self.target_scaler_.mean,
+            "target_std": self.target_scaler_.std,
+            "target_center": self.target_center_,
+        }
 
     def _restore(self, fitted: dict, arrays: dict[str, np.ndarray]) -> None:
         super()._restore(fitted, arrays)
@@ -242,10 +281,22 @@ class InvariantProjection(_LinearEmbedding):
 
     prefix = "IP"
 
-    def __init__(self, n_components: int = 128, *, beta_max: float = 0.5, n_mix: int = 3, n_draws: int = 4,
-                 shrinkage: float = 1.0, max_rank: int = 256, n_genes: Optional[int] = 3000,
-                 input_scale: str = "auto", fill_missing: str = "error", check_orientation: bool = True,
-                 random_state: Optional[int] = 0, verbose: bool = True):
+    def __init__(
+        self,
+        n_components: int = 128,
+        *,
+        beta_max: float = 0.5,
+        n_mix: int = 3,
+        n_draws: int = 4,
+        shrinkage: float = 1.0,
+        max_rank: int = 256,
+        n_genes: Optional[int] = 3000,
+        input_scale: str = "auto",
+        fill_missing: str = "error",
+        check_orientation: bool = True,
+        random_state: Optional[int] = 0,
+        verbose: bool = True,
+    ):
         self.n_components = n_components
         self.beta_max = beta_max
         self.n_mix = n_mix
@@ -261,6 +312,7 @@ class InvariantProjection(_LinearEmbedding):
 
     def _fit_values(self, tumor: Matrix, normal: Optional[Matrix]) -> None:
         pp = self.preprocessor_
+        assert normal is not None  # needs_normal
         Xt = pp.transform(tumor, "tumor").astype(np.float64)
         ln = pp.log2(pp.select(normal, "normal"), normal.samples, "normal")
         D = mixing_perturbations(Xt, ln, pp.mean_, pp.std_, self.beta_max, self.n_mix, self.n_draws, self.random_state)
@@ -275,11 +327,24 @@ class AutoencoderEmbedding(NeuralEmbedder):
     prefix = "AE"
     needs_normal = False
 
-    def __init__(self, n_components: int = 128, *, hidden_dims: Sequence[int] = (512,), n_genes: Optional[int] = 3000,
-                 input_scale: str = "auto", lr: float = 1e-3, weight_decay: float = 1e-4,
-                 batch_size: Union[int, str] = "auto", max_epochs: Union[int, str] = "auto",
-                 device: str = "auto", bf16: bool = True, fill_missing: str = "error",
-                 check_orientation: bool = True, random_state: Optional[int] = None, verbose: bool = True):
+    def __init__(
+        self,
+        n_components: int = 128,
+        *,
+        hidden_dims: Sequence[int] = (512,),
+        n_genes: Optional[int] = 3000,
+        input_scale: str = "auto",
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        batch_size: Union[int, str] = "auto",
+        max_epochs: Union[int, str] = "auto",
+        device: str = "auto",
+        bf16: bool = True,
+        fill_missing: str = "error",
+        check_orientation: bool = True,
+        random_state: Optional[int] = None,
+        verbose: bool = True,
+    ):
         self.n_components = n_components
         self.hidden_dims = hidden_dims
         self.n_genes = n_genes

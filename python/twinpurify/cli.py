@@ -1,10 +1,12 @@
 """Command line: `twinpurify demo | fit | transform`."""
+
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
 from .data import InputError
 from .params import ParameterError
@@ -15,8 +17,9 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="twinpurify",
         description="Tumor-intrinsic embeddings of bulk tumor transcriptomes (Barlow Twins with the cohort's "
-                    "adjacent normals as background). Tables are samples x genes (first column = sample names) "
-                    "as .csv/.tsv/.txt (optionally .gz), .parquet or .h5ad.")
+        "adjacent normals as background). Tables are samples x genes (first column = sample names) "
+        "as .csv/.tsv/.txt (optionally .gz), .parquet or .h5ad.",
+    )
     p.add_argument("--version", action="store_true", help="print the version and exit")
     sub = p.add_subparsers(dest="command")
 
@@ -35,7 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument("--normal", help="adjacent-normal expression table")
     src.add_argument("--input", help="one expression table (or .h5ad) holding tumors and normals")
     src.add_argument("--samples", help="sample sheet for --input: first column sample names")
-    src.add_argument("--normal-key", default="sample_type", help="sample-sheet / obs column telling normals (default sample_type)")
+    src.add_argument(
+        "--normal-key", default="sample_type", help="sample-sheet / obs column telling normals (default sample_type)"
+    )
     src.add_argument("--normal-value", default="normal", help="value of that column for normals (default 'normal')")
     f.add_argument("--model", required=True, help="output folder for the model (config.json + weights.safetensors)")
     f.add_argument("--embedding", help="also write the tumors' embedding to this table")
@@ -48,16 +53,23 @@ def _parser() -> argparse.ArgumentParser:
     _schema_option(f, "--beta-max", "beta_max", float)
     _schema_option(f, "--device", "device", str)
     _schema_option(f, "--seed", "random_state", int, default=0)
-    f.add_argument("--overwrite", action="store_true",
-                   help="replace an existing model folder (only one holding a model) and embedding file")
+    f.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing model folder (only one holding a model) and embedding file",
+    )
     _shared(f)
 
     t = sub.add_parser("transform", help="embed samples with a saved model")
     t.add_argument("--model", required=True, help="model folder written by `twinpurify fit` (or R's saveTwinPurify)")
     t.add_argument("--input", required=True, help="expression table to embed")
     t.add_argument("--output", required=True, help="embedding table to write")
-    t.add_argument("--fill-missing", choices=["error", "mean"], default=None,
-                   help="missing genes: error (default) or fill with the training mean")
+    t.add_argument(
+        "--fill-missing",
+        choices=["error", "mean"],
+        default=None,
+        help="missing genes: error (default) or fill with the training mean",
+    )
     t.add_argument("--device", default=None)
     t.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     _shared(t)
@@ -85,14 +97,17 @@ def _cmd_demo(a: argparse.Namespace) -> int:
     table = run_demo(a.out, a.n_tumors, a.n_normals, a.n_genes, a.seed, _int_or_auto(a.epochs), verbose=not a.quiet)
     print()
     print(format_table(table))
-    print("\npurity R²: CV R² of the true purity from the embedding (leakage, lower is better); subtype F1: CV "
-          "macro-F1;\nimmune / program R²: CV R² of the true immune fraction and intrinsic programs (higher is better).")
+    print(
+        "\npurity R²: CV R² of the true purity from the embedding (leakage, lower is better); subtype F1: CV "
+        "macro-F1;\nimmune / program R²: CV R² of the true immune fraction and intrinsic programs (higher is better)."
+    )
     print(f"results: {Path(a.out) / 'demo_results.csv'}   figure: {Path(a.out) / 'demo_embeddings.png'}")
     return 0
 
 
-def _schema_option(parser: argparse.ArgumentParser, flag: str, param: str, kind: type, default: object = None,
-                   extra: str = "") -> None:
+def _schema_option(
+    parser: argparse.ArgumentParser, flag: str, param: str, kind: type, default: object = None, extra: str = ""
+) -> None:
     """An option whose help, choices and default come from twinpurify.params and TwinPurify's signature."""
     from .estimator import TwinPurify
     from .params import SCHEMA
@@ -100,9 +115,13 @@ def _schema_option(parser: argparse.ArgumentParser, flag: str, param: str, kind:
     p = SCHEMA[param]
     if default is None:
         default = TwinPurify().get_params()[param]
-    parser.add_argument(flag, type=kind, default=default, choices=list(p.choices) if p.kind == "choice" and not
-                        p.prefix_choices else None,
-                        help=f"{p.help}{extra}; {p.describe()} (default {default!r}; parameter {param})")
+    parser.add_argument(
+        flag,
+        type=kind,
+        default=default,
+        choices=list(p.choices) if p.kind == "choice" and not p.prefix_choices else None,
+        help=f"{p.help}{extra}; {p.describe()} (default {default!r}; parameter {param})",
+    )
 
 
 def _check_output_file(path: Optional[str], overwrite: bool, flag: str) -> None:
@@ -122,13 +141,23 @@ def _cmd_fit(a: argparse.Namespace) -> int:
     from .estimator import TwinPurify
     from .io import read_h5ad, read_samples_split, read_table, write_table
 
-    params = dict(n_components=a.n_components, n_genes=a.n_genes or None, input_scale=a.input_scale,
-                  max_epochs=_int_or_auto(a.epochs, "--epochs"), batch_size=_int_or_auto(a.batch_size, "--batch-size"), device=a.device,
-                  random_state=a.seed, verbose=not a.quiet, beta_max=a.beta_max)
+    params = dict(
+        n_components=a.n_components,
+        n_genes=a.n_genes or None,
+        input_scale=a.input_scale,
+        max_epochs=_int_or_auto(a.epochs, "--epochs"),
+        batch_size=_int_or_auto(a.batch_size, "--batch-size"),
+        device=a.device,
+        random_state=a.seed,
+        verbose=not a.quiet,
+        beta_max=a.beta_max,
+    )
     TwinPurify(**params)._validate_params()  # bad values are refused before any file is read
     # every output path is checked before any data is read or any training starts
-    check_distinct({"--model": a.model, "--embedding": a.embedding},
-                   {"--tumor": a.tumor, "--normal": a.normal, "--input": a.input, "--samples": a.samples})
+    check_distinct(
+        {"--model": a.model, "--embedding": a.embedding},
+        {"--tumor": a.tumor, "--normal": a.normal, "--input": a.input, "--samples": a.samples},
+    )
     check_model_target(a.model, a.overwrite)
     _check_output_file(a.embedding, a.overwrite, "--embedding")
     model = TwinPurify(**params)
@@ -149,8 +178,10 @@ def _cmd_fit(a: argparse.Namespace) -> int:
     model.save(a.model, overwrite=a.overwrite)
     if not a.quiet:
         info = model.embedding_info()
-        print(f"fitted on {tumor.shape[0]} tumors / {normal.shape[0]} normals, {info['n_genes']} genes "
-              f"({info['input_scale']}), {info['epochs']} epochs on {info['device']}; model saved to {a.model}")
+        print(
+            f"fitted on {tumor.shape[0]} tumors / {normal.shape[0]} normals, {info['n_genes']} genes "
+            f"({info['input_scale']}), {info['epochs']} epochs on {info['device']}; model saved to {a.model}"
+        )
     if a.embedding:
         write_table(Z, a.embedding)
         if not a.quiet:
@@ -179,6 +210,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     a = parser.parse_args(argv)
     if a.version:
         from . import __version__
+
         print(f"twinpurify {__version__}")
         return 0
     if a.command is None:

@@ -3,12 +3,14 @@
 Everything that touches user data goes through here, so every method sees the same genes, the same
 log scale and the same standardisation, and every bad input gets one clear error naming the culprit.
 """
+
 from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 import numpy as np
 import pandas as pd
@@ -48,10 +50,14 @@ class Matrix:
     def shape(self) -> tuple[int, int]:
         return self.values.shape  # type: ignore[return-value]
 
-    def subset(self, mask: np.ndarray) -> "Matrix":
+    def subset(self, mask: np.ndarray) -> Matrix:
         idx = np.flatnonzero(mask)
         return Matrix(
-            self.values[idx], [self.samples[i] for i in idx], self.genes, self.named_genes, self.frame,
+            self.values[idx],
+            [self.samples[i] for i in idx],
+            self.genes,
+            self.named_genes,
+            self.frame,
             None if self.obs is None else self.obs.iloc[idx],
         )
 
@@ -75,13 +81,23 @@ def as_matrix(x: Any, what: str = "input", layer: Optional[str] = None) -> Matri
             raise InputError(f"{what}: the AnnData has no expression matrix (X is None)")
         samples, genes, named, obs = list(map(str, x.obs_names)), list(map(str, x.var_names)), True, x.obs
     elif isinstance(x, pd.DataFrame):
-        nonnum = [c for c, dt in zip(x.columns, x.dtypes) if not pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt)]
+        nonnum = [
+            c
+            for c, dt in zip(x.columns, x.dtypes)
+            if not pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt)
+        ]
         if nonnum:
             raise InputError(
                 f"{what}: non-numeric columns {_preview(nonnum)}; expected samples as rows and only numeric "
                 "gene columns (move sample annotations out, or set them as the index)"
             )
-        data, samples, genes, named, frame = x.to_numpy(), list(map(str, x.index)), list(map(str, x.columns)), True, True
+        data, samples, genes, named, frame = (
+            x.to_numpy(),
+            list(map(str, x.index)),
+            list(map(str, x.columns)),
+            True,
+            True,
+        )
     elif sp.issparse(x) or isinstance(x, np.ndarray) or isinstance(x, (list, tuple)):
         data = x
         samples = genes = []  # filled below
@@ -159,14 +175,19 @@ def check_pair_orientation(tumor: Matrix, normal: Matrix) -> None:
         raise InputError(
             f"tumor ({nt} x {gt}) and normal ({nn} x {gn}) have the same number of rows and more rows than "
             "columns: are genes in rows? TwinPurify expects samples as rows; pass the transposes, or set "
-            "check_orientation=False if these really are samples x genes (more samples than genes)")
+            "check_orientation=False if these really are samples x genes (more samples than genes)"
+        )
 
 
 def align_pair(tumor: Matrix, normal: Matrix) -> tuple[Matrix, Matrix]:
     """Give tumors and normals the same gene columns, in the tumors' order."""
     shared_rows = set(tumor.samples) & set(normal.samples)
-    if tumor.named_genes and normal.named_genes and len(shared_rows) >= 3 and \
-            len(shared_rows) >= 0.5 * min(len(tumor.samples), len(normal.samples)):
+    if (
+        tumor.named_genes
+        and normal.named_genes
+        and len(shared_rows) >= 3
+        and len(shared_rows) >= 0.5 * min(len(tumor.samples), len(normal.samples))
+    ):
         raise InputError(
             f"tumor and normal share {len(shared_rows)} row names (e.g. {_preview(sorted(shared_rows), 3)}): "
             "are samples in columns and genes in rows? pass the transposes (samples as rows)"
@@ -176,7 +197,9 @@ def align_pair(tumor: Matrix, normal: Matrix) -> tuple[Matrix, Matrix]:
             return tumor, normal
         shared = [g for g in tumor.genes if g in set(normal.genes)]
         if not shared:
-            if set(tumor.samples) & set(normal.samples) or (tumor.shape[0] == normal.shape[0] and tumor.shape[1] != normal.shape[1]):
+            if set(tumor.samples) & set(normal.samples) or (
+                tumor.shape[0] == normal.shape[0] and tumor.shape[1] != normal.shape[1]
+            ):
                 hint = " (the row names match: are samples in columns? pass the transpose)"
             else:
                 hint = ""
@@ -186,12 +209,18 @@ def align_pair(tumor: Matrix, normal: Matrix) -> tuple[Matrix, Matrix]:
             )
         dropped = len(tumor.genes) - len(shared)
         if dropped or len(shared) < len(normal.genes):
-            logger.info("using the %d genes shared by tumor and normal (%d tumor-only and %d normal-only dropped)",
-                        len(shared), dropped, len(normal.genes) - len(shared))
+            logger.info(
+                "using the %d genes shared by tumor and normal (%d tumor-only and %d normal-only dropped)",
+                len(shared),
+                dropped,
+                len(normal.genes) - len(shared),
+            )
         ti = pd.Index(tumor.genes).get_indexer(shared)
         ni = pd.Index(normal.genes).get_indexer(shared)
-        return (Matrix(tumor.values[:, ti], tumor.samples, shared, True, tumor.frame, tumor.obs),
-                Matrix(normal.values[:, ni], normal.samples, shared, True, normal.frame, normal.obs))
+        return (
+            Matrix(tumor.values[:, ti], tumor.samples, shared, True, tumor.frame, tumor.obs),
+            Matrix(normal.values[:, ni], normal.samples, shared, True, normal.frame, normal.obs),
+        )
     if tumor.shape[1] != normal.shape[1]:
         hint = ""
         if tumor.shape[0] == normal.shape[0]:
@@ -214,11 +243,11 @@ def column_mean_std(x: np.ndarray, block: Optional[int] = None) -> tuple[np.ndar
         block = max(1, (32 << 20) // (8 * max(1, x.shape[1])))
     s = np.zeros(x.shape[1])
     for i in range(0, n, block):
-        s += x[i:i + block].sum(0, dtype=np.float64)
+        s += x[i : i + block].sum(0, dtype=np.float64)
     mean = s / n
     ss = np.zeros(x.shape[1])
     for i in range(0, n, block):
-        d = x[i:i + block].astype(np.float64) - mean
+        d = x[i : i + block].astype(np.float64) - mean
         ss += np.einsum("ij,ij->j", d, d)
     return mean, np.sqrt(ss / n)
 
@@ -232,7 +261,7 @@ def detect_scale(values: np.ndarray, block: int = 4096) -> str:
     """
     vmin, vmax, integer = np.inf, -np.inf, True
     for i in range(0, values.shape[0], block):
-        b = values[i:i + block]
+        b = values[i : i + block]
         vmin, vmax = min(vmin, float(b.min())), max(vmax, float(b.max()))
         if integer:
             integer = bool(np.all(np.abs(b - np.round(b)) < 1e-6))
@@ -245,9 +274,11 @@ def detect_scale(values: np.ndarray, block: int = 4096) -> str:
     return "log2"
 
 
-SCALE_NOTES = {"counts": "integer counts -> log2(CPM + 1)",
-               "linear": "non-negative linear values (TPM/FPKM-like) -> log2(x + 1)",
-               "log2": "log-scale values, used as they are"}
+SCALE_NOTES = {
+    "counts": "integer counts -> log2(CPM + 1)",
+    "linear": "non-negative linear values (TPM/FPKM-like) -> log2(x + 1)",
+    "log2": "log-scale values, used as they are",
+}
 
 
 def to_log2(values: np.ndarray, scale: str, samples: Sequence[str], what: str) -> np.ndarray:
@@ -281,15 +312,16 @@ class Preprocessor:
     input_scale: str = "auto"
     n_genes: Optional[int] = 3000
     fill_missing: str = "error"
-    scale_: Optional[str] = None
-    genes_in_: Optional[list[str]] = None
+    # fitted attributes: None until fit() sets them (typed as set, as scikit-learn does)
+    scale_: str = None  # type: ignore[assignment]
+    genes_in_: list[str] = None  # type: ignore[assignment]
     named_genes_: bool = False
-    genes_: Optional[list[str]] = None
-    gene_index_: Optional[np.ndarray] = None
-    mean_: Optional[np.ndarray] = None
-    std_: Optional[np.ndarray] = None
+    genes_: list[str] = None  # type: ignore[assignment]
+    gene_index_: np.ndarray = None  # type: ignore[assignment]
+    mean_: np.ndarray = None  # type: ignore[assignment]
+    std_: np.ndarray = None  # type: ignore[assignment]
 
-    def fit(self, tumor: Matrix, normal: Optional[Matrix] = None) -> "Preprocessor":
+    def fit(self, tumor: Matrix, normal: Optional[Matrix] = None) -> Preprocessor:
         if self.input_scale not in INPUT_SCALES:
             raise InputError(f"input_scale must be one of {INPUT_SCALES}, got {self.input_scale!r}")
         if self.fill_missing not in FILL_POLICIES:
@@ -302,7 +334,8 @@ class Preprocessor:
                     raise InputError(
                         f"tumors look like {SCALE_NOTES[self.scale_].split(' ->')[0]} but normals look like "
                         f"{SCALE_NOTES[other].split(' ->')[0]}; bring both to one scale, or set input_scale "
-                        "if they really share one")
+                        "if they really share one"
+                    )
             logger.info("input_scale='auto' detected %s; set input_scale to override", SCALE_NOTES[self.scale_])
         else:
             self.scale_ = self.input_scale
@@ -344,10 +377,14 @@ class Preprocessor:
                     raise InputError(
                         f"{what}: only {len(self.genes_) - len(missing)} of the model's {len(self.genes_)} genes "
                         f"({share:.0%}) are present; fill_missing='mean' needs at least {MIN_GENE_OVERLAP:.0%} "
-                        f"(filled genes carry no information; missing e.g. {_preview(missing)})")
+                        f"(filled genes carry no information; missing e.g. {_preview(missing)})"
+                    )
                 if len(missing) > WARN_FILLED * len(self.genes_):
-                    warnings.warn(f"{what}: {len(missing)} of the model's {len(self.genes_)} genes are missing and "
-                                  "filled with the training mean; the embedding is less reliable", stacklevel=4)
+                    warnings.warn(
+                        f"{what}: {len(missing)} of the model's {len(self.genes_)} genes are missing and "
+                        "filled with the training mean; the embedding is less reliable",
+                        stacklevel=4,
+                    )
             if missing and policy == "error":
                 raise InputError(
                     f"{what}: {len(missing)} of the model's {len(self.genes_)} genes are missing: {_preview(missing)}; "
@@ -375,8 +412,10 @@ class Preprocessor:
         if not nan.any():
             return to_log2(selected, self.scale_, samples, what)
         if self.scale_ == "counts":
-            raise InputError(f"{what}: fill_missing='mean' cannot be used with count input (library sizes "
-                             "would change); use log2 or linear input")
+            raise InputError(
+                f"{what}: fill_missing='mean' cannot be used with count input (library sizes "
+                "would change); use log2 or linear input"
+            )
         vals = to_log2(np.where(nan, 0.0, selected).astype(np.float32), self.scale_, samples, what)
         return np.where(nan, self.mean_[None, :], vals).astype(np.float32)
 
@@ -389,18 +428,32 @@ class Preprocessor:
 
     # -- persistence (JSON config + arrays; no pickle) --
     def to_config(self) -> dict:
-        return {"input_scale": self.input_scale, "n_genes": self.n_genes, "fill_missing": self.fill_missing,
-                "scale_": self.scale_, "genes_in_": self.genes_in_, "named_genes_": self.named_genes_,
-                "genes_": self.genes_}
+        return {
+            "input_scale": self.input_scale,
+            "n_genes": self.n_genes,
+            "fill_missing": self.fill_missing,
+            "scale_": self.scale_,
+            "genes_in_": self.genes_in_,
+            "named_genes_": self.named_genes_,
+            "genes_": self.genes_,
+        }
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {"preprocessor.mean": self.mean_, "preprocessor.std": self.std_,
-                "preprocessor.gene_index": self.gene_index_.astype(np.int64)}
+        return {
+            "preprocessor.mean": self.mean_,
+            "preprocessor.std": self.std_,
+            "preprocessor.gene_index": self.gene_index_.astype(np.int64),
+        }
 
     @classmethod
-    def from_config(cls, cfg: dict, arrays: dict[str, np.ndarray]) -> "Preprocessor":
+    def from_config(cls, cfg: dict, arrays: dict[str, np.ndarray]) -> Preprocessor:
         p = cls(input_scale=cfg["input_scale"], n_genes=cfg["n_genes"], fill_missing=cfg["fill_missing"])
-        p.scale_, p.genes_in_, p.named_genes_, p.genes_ = cfg["scale_"], cfg["genes_in_"], cfg["named_genes_"], cfg["genes_"]
+        p.scale_, p.genes_in_, p.named_genes_, p.genes_ = (
+            cfg["scale_"],
+            cfg["genes_in_"],
+            cfg["named_genes_"],
+            cfg["genes_"],
+        )
         p.mean_ = np.asarray(arrays["preprocessor.mean"], dtype=np.float32)
         p.std_ = np.asarray(arrays["preprocessor.std"], dtype=np.float32)
         p.gene_index_ = np.asarray(arrays["preprocessor.gene_index"], dtype=np.int64)
@@ -410,14 +463,18 @@ class Preprocessor:
 def split_anndata(adata: Any, normal_key: str, normal_value: Any, layer: Optional[str] = None) -> tuple[Matrix, Matrix]:
     """Split one AnnData into tumors and normals by an `.obs` column."""
     if normal_key not in adata.obs.columns:
-        raise InputError(f"normal_key {normal_key!r} is not a column of adata.obs (columns: {_preview(list(adata.obs.columns))})")
+        raise InputError(
+            f"normal_key {normal_key!r} is not a column of adata.obs (columns: {_preview(list(adata.obs.columns))})"
+        )
     m = as_matrix(adata, "adata", layer=layer)
     labels = adata.obs[normal_key]
     missing = labels.isna().to_numpy()
     if missing.any():
-        raise InputError(f"adata.obs[{normal_key!r}] is missing for {int(missing.sum())} samples "
-                         f"({_preview(list(map(str, adata.obs_names[missing])))}); label every sample as tumor or "
-                         "normal, or drop those samples")
+        raise InputError(
+            f"adata.obs[{normal_key!r}] is missing for {int(missing.sum())} samples "
+            f"({_preview(list(map(str, adata.obs_names[missing])))}); label every sample as tumor or "
+            "normal, or drop those samples"
+        )
     is_normal = (labels.astype(str) == str(normal_value)).to_numpy()
     if not is_normal.any():
         values = adata.obs[normal_key].astype(str).unique().tolist()

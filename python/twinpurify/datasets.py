@@ -19,6 +19,7 @@ The truth kept per tumor: purity, the normal-tissue and immune fractions, subtyp
 survival, plus the true intrinsic (cancer-cell) log2 profile, from which the frontier benchmark takes
 the top principal components that a purified embedding should recover.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -84,8 +85,15 @@ class SimulatedCohort:
         return pd.DataFrame(u[:, :k] * s[:k], index=self.intrinsic.index, columns=[f"iPC{i + 1}" for i in range(k)])
 
 
-def _check_args(n_tumors: int, n_normals: int, n_genes: int, n_subtypes: int, n_programs: int,
-                purity_range: tuple[float, float], platform: str) -> None:
+def _check_args(
+    n_tumors: int,
+    n_normals: int,
+    n_genes: int,
+    n_subtypes: int,
+    n_programs: int,
+    purity_range: tuple[float, float],
+    platform: str,
+) -> None:
     if n_tumors < 4 or n_normals < 2 or n_genes < 50:
         raise ValueError(f"need at least 4 tumors, 2 normals and 50 genes, got {n_tumors}, {n_normals}, {n_genes}")
     if not 2 <= n_subtypes <= 8:
@@ -99,10 +107,20 @@ def _check_args(n_tumors: int, n_normals: int, n_genes: int, n_subtypes: int, n_
         raise ValueError(f"platform must be one of {PLATFORMS}, got {platform!r}")
 
 
-def simulate_cohort(n_tumors: int = 400, n_normals: int = 60, n_genes: int = 2000, n_subtypes: int = 4,
-                    n_programs: int = 3, purity_range: tuple[float, float] = (0.2, 0.95),
-                    library_size: float = 2e6, dispersion: float = 0.15, subtype_effect: float = 1.0,
-                    program_effect: float = 1.0, platform: str = "rnaseq", seed: int = 0) -> SimulatedCohort:
+def simulate_cohort(
+    n_tumors: int = 400,
+    n_normals: int = 60,
+    n_genes: int = 2000,
+    n_subtypes: int = 4,
+    n_programs: int = 3,
+    purity_range: tuple[float, float] = (0.2, 0.95),
+    library_size: float = 2e6,
+    dispersion: float = 0.15,
+    subtype_effect: float = 1.0,
+    program_effect: float = 1.0,
+    platform: str = "rnaseq",
+    seed: int = 0,
+) -> SimulatedCohort:
     """Simulate a tumor/normal cohort with a known tumor-intrinsic truth (genes named ``G0001``...).
 
     Parameters
@@ -143,8 +161,8 @@ def simulate_cohort(n_tumors: int = 400, n_normals: int = 60, n_genes: int = 200
     perm = rng.permutation(g)
     blocks = np.split(perm[: sum(sizes)], np.cumsum(sizes)[:-1])
     sub_genes = blocks[:n_subtypes]
-    prog_genes = blocks[n_subtypes:n_subtypes + n_programs]
-    markers = dict(zip(NORMAL_CELL_TYPES + IMMUNE_CELL_TYPES, blocks[n_subtypes + n_programs:]))
+    prog_genes = blocks[n_subtypes : n_subtypes + n_programs]
+    markers = dict(zip(NORMAL_CELL_TYPES + IMMUNE_CELL_TYPES, blocks[n_subtypes + n_programs :]))
     for ct in NORMAL_CELL_TYPES:
         role[markers[ct]], cell_type[markers[ct]] = "normal", ct
     for ct in IMMUNE_CELL_TYPES:
@@ -205,13 +223,18 @@ def simulate_cohort(n_tumors: int = 400, n_normals: int = 60, n_genes: int = 200
         return out
 
     def immune_lin(mix: np.ndarray) -> np.ndarray:
-        return sum(mix[:, [j]] * np.exp2(immune_ref[ct] + rng.normal(0, 0.2, (mix.shape[0], g)))
-                   for j, ct in enumerate(IMMUNE_CELL_TYPES))
+        return sum(
+            mix[:, [j]] * np.exp2(immune_ref[ct] + rng.normal(0, 0.2, (mix.shape[0], g)))
+            for j, ct in enumerate(IMMUNE_CELL_TYPES)
+        )
 
     immune_fraction = (1 - purity) * immune_share
     normal_fraction = (1 - purity) * (1 - immune_share)
-    lin_t = (purity[:, None] * np.exp2(cancer) + immune_fraction[:, None] * immune_lin(imm_mix_t)
-             + normal_fraction[:, None] * tissue_lin(tme_mix))
+    lin_t = (
+        purity[:, None] * np.exp2(cancer)
+        + immune_fraction[:, None] * immune_lin(imm_mix_t)
+        + normal_fraction[:, None] * tissue_lin(tme_mix)
+    )
     imm_n = rng.beta(1, 25, n_normals)[:, None]  # adjacent normals carry little immune content
     lin_n = (1 - imm_n) * tissue_lin(adj_mix) + imm_n * immune_lin(rng.dirichlet([3.0, 2.0], n_normals))
 
@@ -235,15 +258,18 @@ def simulate_cohort(n_tumors: int = 400, n_normals: int = 60, n_genes: int = 200
     risk = 0.7 * programs[:, 0] - 0.5 * z_imm + np.linspace(-0.4, 0.4, n_subtypes)[subtype]
     event_time = rng.exponential(2000 * np.exp(-risk))
     censor = rng.uniform(300, 4000, n_tumors)
-    truth = pd.DataFrame({
-        "purity": purity,
-        "normal_fraction": normal_fraction,
-        "immune_fraction": immune_fraction,
-        "subtype": pd.Categorical([f"S{k + 1}" for k in subtype]),
-        **{f"program_{k + 1}": programs[:, k] for k in range(n_programs)},
-        "os_time": np.minimum(event_time, censor).round(1),
-        "os_event": (event_time <= censor).astype(int),
-    }, index=t_names)
+    truth = pd.DataFrame(
+        {
+            "purity": purity,
+            "normal_fraction": normal_fraction,
+            "immune_fraction": immune_fraction,
+            "subtype": pd.Categorical([f"S{k + 1}" for k in subtype]),
+            **{f"program_{k + 1}": programs[:, k] for k in range(n_programs)},
+            "os_time": np.minimum(event_time, censor).round(1),
+            "os_event": (event_time <= censor).astype(int),
+        },
+        index=t_names,
+    )
     gene_df = pd.DataFrame({"role": role, "cell_type": cell_type}, index=pd.Index(genes, name="gene"))
     intrinsic = pd.DataFrame(cancer, index=t_names, columns=genes)
     return SimulatedCohort(tumors, normals, truth, gene_df, intrinsic)

@@ -1,4 +1,5 @@
 """The main job on the built-in cohort: every method side by side, scored against the truth."""
+
 from __future__ import annotations
 
 import time
@@ -8,16 +9,29 @@ from typing import Optional
 import pandas as pd
 
 from . import metrics
-from .baselines import (AutoencoderEmbedding, ContrastivePCA, InvariantProjection, NormalDifference, PCAEmbedding,
-                        RawProfiles)
+from .baselines import (
+    AutoencoderEmbedding,
+    ContrastivePCA,
+    InvariantProjection,
+    NormalDifference,
+    PCAEmbedding,
+    RawProfiles,
+)
 from .datasets import simulate_cohort
 from .estimator import TwinPurify
 from .io import atomic_path, write_table
 from .plotting import plot_embeddings
 
 
-def run_demo(out_dir: Optional[str] = "twinpurify-demo", n_tumors: int = 400, n_normals: int = 60,
-             n_genes: int = 2000, seed: int = 0, max_epochs="auto", verbose: bool = True) -> pd.DataFrame:
+def run_demo(
+    out_dir: Optional[str] = "twinpurify-demo",
+    n_tumors: int = 400,
+    n_normals: int = 60,
+    n_genes: int = 2000,
+    seed: int = 0,
+    max_epochs="auto",
+    verbose: bool = True,
+) -> pd.DataFrame:
     """Fit every method on a simulated cohort with known truth; return the score table.
 
     Scores (5-fold CV probes, `twinpurify.metrics.score_simulated`): purity_R2 (leakage, lower is
@@ -43,9 +57,16 @@ def run_demo(out_dir: Optional[str] = "twinpurify-demo", n_tumors: int = 400, n_
         fit_s = time.perf_counter() - t0
         embeddings[name] = Z.to_numpy()
         s = metrics.score_simulated(Z.to_numpy(), cohort, seed=seed)
-        row = {"method": name, "dims": Z.shape[1], "purity_R2": s["purity_R2"], "subtype_F1": s["subtype_F1"],
-               "immune_R2": s["immune_R2"], "program_R2": s["programs_R2"], "intrinsic_R2": s["intrinsic_R2"],
-               "fit_s": fit_s}
+        row = {
+            "method": name,
+            "dims": Z.shape[1],
+            "purity_R2": s["purity_R2"],
+            "subtype_F1": s["subtype_F1"],
+            "immune_R2": s["immune_R2"],
+            "program_R2": s["programs_R2"],
+            "intrinsic_R2": s["intrinsic_R2"],
+            "fit_s": fit_s,
+        }
         rows.append(row)
         if verbose:
             print(f"  {name:<16s} done in {fit_s:5.1f} s", flush=True)
@@ -53,8 +74,13 @@ def run_demo(out_dir: Optional[str] = "twinpurify-demo", n_tumors: int = 400, n_
     if out_dir is not None:
         out = Path(out_dir)
         write_table(table.round(4), out / "demo_results.csv")
-        plot_embeddings(embeddings, truth["purity"], truth["subtype"], out / "demo_embeddings.png",
-                        title=f"Simulated cohort: {n_tumors} tumors, {n_normals} normals, {n_genes} genes")
+        plot_embeddings(
+            embeddings,
+            truth["purity"],
+            truth["subtype"],
+            out / "demo_embeddings.png",
+            title=f"Simulated cohort: {n_tumors} tumors, {n_normals} normals, {n_genes} genes",
+        )
         with atomic_path(out / "demo_results.md") as tmp:
             tmp.write_text(format_table(table) + "\n")
     return table
@@ -65,6 +91,8 @@ def format_table(table: pd.DataFrame) -> str:
     head = "| method | dims | purity R² ↓ | subtype F1 ↑ | immune R² ↑ | program R² ↑ | intrinsic R² ↑ | fit (s) |"
     lines = [head, "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in table.iterrows():
-        lines.append(f"| {name} | {int(r.dims)} | {r.purity_R2:.3f} | {r.subtype_F1:.3f} | {r.immune_R2:.3f} | "
-                     f"{r.program_R2:.3f} | {r.intrinsic_R2:.3f} | {r.fit_s:.1f} |")
+        lines.append(
+            f"| {name} | {int(r.dims)} | {r.purity_R2:.3f} | {r.subtype_F1:.3f} | {r.immune_R2:.3f} | "
+            f"{r.program_R2:.3f} | {r.intrinsic_R2:.3f} | {r.fit_s:.1f} |"
+        )
     return "\n".join(lines)

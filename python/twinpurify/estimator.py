@@ -1,17 +1,19 @@
 """TwinPurify: the scikit-learn-style estimator around the Barlow Twins engine."""
+
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Any, Optional, Union
 
 import numpy as np
 import torch
 
 from .augment import ViewConfig, ViewGenerator
 from .data import Matrix
-from .model import BarlowTwinsModule
+from .invariance import invariant_directions, mixing_perturbations
+from .model import BarlowTwinsModule, FixedLinearInput, NormalDifferenceInput
 from .neural import NeuralEmbedder
 from .objective import TwinPurifyObjective
-from .invariance import invariant_directions, mixing_perturbations
 from .targets import TargetScaler, normal_difference_np
 
 
@@ -55,16 +57,36 @@ class TwinPurify(NeuralEmbedder):
     prefix = "TP"
     legacy_params = {"invariance_weight": 1.0, "content_weight": 0.0, "encoder_input": "log"}
 
-    def __init__(self, n_components: int = 128, *, hidden_dims: Sequence[int] = (512,),
-                 projector_dims: Sequence[int] = (128, 128), n_genes: Optional[int] = 3000,
-                 input_scale: str = "auto", beta_max: float = 0.5, n_mix: int = 3,
-                 mask_prob: float = 0.1, noise_std: float = 0.1, clean_anchor: bool = False, lambd: float = 5e-3,
-                 invariance_weight: float = 1.0, content_weight: float = 0.0, encoder_input: str = "log",
-                 lr: float = 1e-3, weight_decay: float = 1e-4,
-                 batch_size: Union[int, str] = "auto", max_epochs: Union[int, str] = "auto",
-                 early_stopping: bool = False, patience: int = 20, device: str = "auto", bf16: bool = True,
-                 fill_missing: str = "error", check_orientation: bool = True,
-                 random_state: Optional[int] = None, verbose: bool = True):
+    def __init__(
+        self,
+        n_components: int = 128,
+        *,
+        hidden_dims: Sequence[int] = (512,),
+        projector_dims: Sequence[int] = (128, 128),
+        n_genes: Optional[int] = 3000,
+        input_scale: str = "auto",
+        beta_max: float = 0.5,
+        n_mix: int = 3,
+        mask_prob: float = 0.1,
+        noise_std: float = 0.1,
+        clean_anchor: bool = False,
+        lambd: float = 5e-3,
+        invariance_weight: float = 1.0,
+        content_weight: float = 0.0,
+        encoder_input: str = "log",
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        batch_size: Union[int, str] = "auto",
+        max_epochs: Union[int, str] = "auto",
+        early_stopping: bool = False,
+        patience: int = 20,
+        device: str = "auto",
+        bf16: bool = True,
+        fill_missing: str = "error",
+        check_orientation: bool = True,
+        random_state: Optional[int] = None,
+        verbose: bool = True,
+    ):
         self.n_components = n_components
         self.hidden_dims = hidden_dims
         self.projector_dims = projector_dims
@@ -97,8 +119,15 @@ class TwinPurify(NeuralEmbedder):
         inv = self._invariant_dims if self.encoder_input == "invariant" else 0
         if inv and head:
             head = inv  # the content target is the clean tumor's invariant coordinates
-        return BarlowTwinsModule(n_genes, list(self.hidden_dims), int(self.n_components), list(self.projector_dims), head,
-                                 normal_difference_input=self.encoder_input == "normal_difference", invariant_dims=inv)
+        return BarlowTwinsModule(
+            n_genes,
+            list(self.hidden_dims),
+            int(self.n_components),
+            list(self.projector_dims),
+            head,
+            normal_difference_input=self.encoder_input == "normal_difference",
+            invariant_dims=inv,
+        )
 
     _invariant_dims: int = 0
 
@@ -117,15 +146,25 @@ class TwinPurify(NeuralEmbedder):
         views.validate()
         dev = self._prepare()
         pp = self.preprocessor_
+        assert normal is not None  # needs_normal: the base class refused a fit without normals
         t_log = pp.log2(pp.select(tumor, "tumor"), tumor.samples, "tumor")
         n_log = pp.log2(pp.select(normal, "normal"), normal.samples, "normal")
         objective = TwinPurifyObjective(
-            ViewGenerator(torch.from_numpy(n_log).to(dev), torch.from_numpy(pp.mean_).to(dev),
-                          torch.from_numpy(pp.std_).to(dev), views),
-            lambd=float(self.lambd), invariance_weight=float(self.invariance_weight),
-            content_weight=float(self.content_weight), clean_anchor=bool(self.clean_anchor))
+            ViewGenerator(
+                torch.from_numpy(n_log).to(dev),
+                torch.from_numpy(pp.mean_).to(dev),
+                torch.from_numpy(pp.std_).to(dev),
+                views,
+            ),
+            lambd=float(self.lambd),
+            invariance_weight=float(self.invariance_weight),
+            content_weight=float(self.content_weight),
+            clean_anchor=bool(self.clean_anchor),
+        )
         if self.encoder_input not in ("log", "normal_difference", "invariant"):
-            raise ValueError(f"encoder_input must be 'log', 'normal_difference' or 'invariant', got {self.encoder_input!r}")
+            raise ValueError(
+                f"encoder_input must be 'log', 'normal_difference' or 'invariant', got {self.encoder_input!r}"
+            )
         front = None
         if self.encoder_input == "invariant":
             Xs = pp.standardize(t_log).astype(np.float64)
@@ -145,12 +184,22 @@ class TwinPurify(NeuralEmbedder):
         t_lin = torch.from_numpy(t_log).to(dev).exp2_()  # in place: no second copy of the training matrix
         del t_log
         module = self._build(t_lin.shape[1]).to(dev)
+        first = module.encoder[0]
         if front is not None:
-            module.encoder[0].weight.copy_(front[0])
-            module.encoder[0].center.copy_(front[1])
+            assert isinstance(first, FixedLinearInput)
+            first.weight.copy_(front[0])
+            first.center.copy_(front[1])
         if self.encoder_input == "normal_difference":
-            module.encoder[0].set_statistics(torch.from_numpy(pp.mean_), torch.from_numpy(pp.std_),
-                                             objective.normal_mean_lin, objective.target_mean, objective.target_std)
+            assert isinstance(first, NormalDifferenceInput)
+            assert objective.normal_mean_lin is not None and objective.target_mean is not None
+            assert objective.target_std is not None
+            first.set_statistics(
+                torch.from_numpy(pp.mean_),
+                torch.from_numpy(pp.std_),
+                objective.normal_mean_lin,
+                objective.target_mean,
+                objective.target_std,
+            )
         self._train(module, t_lin, objective, "TwinPurify")
 
     def _restore(self, fitted: dict, arrays: dict[str, np.ndarray]) -> None:
@@ -167,9 +216,15 @@ class TwinPurify(NeuralEmbedder):
     def embedding_info(self) -> dict[str, Any]:
         """A short summary of what was fitted (for printing and for the R side)."""
         self._check_fitted()
-        return {"n_genes": len(self.genes_), "n_components": int(self.n_components), "input_scale": self.preprocessor_.scale_,
-                "epochs": self.n_epochs_, "batch_size": self.batch_size_, "device": self.device_,
-                "final_loss": self.history_[-1]["loss"] if self.history_ else None}
+        return {
+            "n_genes": len(self.genes_),
+            "n_components": int(self.n_components),
+            "input_scale": self.preprocessor_.scale_,
+            "epochs": self.n_epochs_,
+            "batch_size": self.batch_size_,
+            "device": self.device_,
+            "final_loss": self.history_[-1]["loss"] if self.history_ else None,
+        }
 
 
 def _target_scaler(t_log: np.ndarray, normal_mean_lin: np.ndarray, block: int = 2048) -> TargetScaler:
@@ -180,7 +235,7 @@ def _target_scaler(t_log: np.ndarray, normal_mean_lin: np.ndarray, block: int = 
     g = t_log.shape[1]
     s1, s2 = np.zeros(g), np.zeros(g)
     for i in range(0, len(t_log), block):
-        d = normal_difference_np(np.exp2(t_log[i:i + block].astype(np.float64)), normal_mean_lin)
+        d = normal_difference_np(np.exp2(t_log[i : i + block].astype(np.float64)), normal_mean_lin)
         s1 += d.sum(0)
         s2 += np.einsum("ij,ij->j", d, d)
     n = len(t_log)

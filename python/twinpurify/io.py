@@ -3,13 +3,15 @@
 Every write goes to a temporary file beside the target and is renamed into place, so a crash or a
 full disk never leaves a truncated result where a good one was.
 """
+
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, Optional, Union
+from typing import Any, Optional, Union
 
 import numpy as np
 import pandas as pd
@@ -108,7 +110,7 @@ def _check_header(path: Path, sep: str) -> None:
 
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
-        with opener(path, "rt", newline="") as fh:  # type: ignore[operator]
+        with opener(path, "rt", newline="") as fh:
             header = next(csv.reader(fh, delimiter=sep), None)
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a readable text table ({type(exc).__name__}: {_first_line(exc)})") from None
@@ -118,22 +120,32 @@ def _check_header(path: Path, sep: str) -> None:
         raise InputError(f"{path}: the table is empty (no gene columns after {header[0]!r})")
     if len(header) < 2:
         other = "tab" if sep == "," else "comma"
-        raise InputError(f"{path}: the header has a single column with {sep!r} as separator; is it {other}-separated? "
-                         "(.csv files are read comma-separated, .tsv/.txt tab-separated)")
+        raise InputError(
+            f"{path}: the header has a single column with {sep!r} as separator; is it {other}-separated? "
+            "(.csv files are read comma-separated, .tsv/.txt tab-separated)"
+        )
     names = pd.Series(header[1:])
     dup = names[names.duplicated()].unique().tolist()
     if dup:
-        raise InputError(f"{path}: duplicated column (gene) names {', '.join(map(str, dup[:5]))}; gene names must be unique")
+        raise InputError(
+            f"{path}: duplicated column (gene) names {', '.join(map(str, dup[:5]))}; gene names must be unique"
+        )
 
 
 def _check_row_names(path: Path, df: pd.DataFrame) -> None:
     """A table written without row names (index=False) would use its first gene as sample names."""
     idx = pd.to_numeric(pd.Series(df.index), errors="coerce")
-    if len(idx) >= 2 and idx.notna().all() and not (idx == np.arange(len(idx))).all() \
-            and not (idx == np.arange(1, len(idx) + 1)).all():
-        raise InputError(f"{path}: the first column holds numbers ({df.index[0]}, {df.index[1]}, ...), not sample names; "
-                         "the first column must name the samples (write the table with its index, e.g. "
-                         "DataFrame.to_csv(path) rather than index=False)")
+    if (
+        len(idx) >= 2
+        and idx.notna().all()
+        and not (idx == np.arange(len(idx))).all()
+        and not (idx == np.arange(1, len(idx) + 1)).all()
+    ):
+        raise InputError(
+            f"{path}: the first column holds numbers ({df.index[0]}, {df.index[1]}, ...), not sample names; "
+            "the first column must name the samples (write the table with its index, e.g. "
+            "DataFrame.to_csv(path) rather than index=False)"
+        )
     if df.index.duplicated().any():
         dup = df.index[df.index.duplicated()].unique().tolist()
         raise InputError(f"{path}: duplicated sample names {', '.join(dup[:5])} in the first column")
@@ -156,32 +168,42 @@ def write_table(df: pd.DataFrame, path: PathLike) -> Path:
             df.to_parquet(tmp)
         elif kind == "h5ad":
             import anndata as ad
-            ad.AnnData(df.to_numpy(np.float32), obs=pd.DataFrame(index=df.index.astype(str)),
-                       var=pd.DataFrame(index=df.columns.astype(str))).write_h5ad(tmp)
+
+            ad.AnnData(
+                df.to_numpy(np.float32),
+                obs=pd.DataFrame(index=df.index.astype(str)),
+                var=pd.DataFrame(index=df.columns.astype(str)),
+            ).write_h5ad(tmp)
         else:
-            df.to_csv(tmp, sep="\t" if kind == "tsv" else ",",
-                      compression="gzip" if path.name.endswith(".gz") else None)
+            df.to_csv(
+                tmp, sep="\t" if kind == "tsv" else ",", compression="gzip" if path.name.endswith(".gz") else None
+            )
     return path
 
 
-def read_samples_split(expr: pd.DataFrame, samples: Optional[pd.DataFrame], normal_key: str,
-                       normal_value: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def read_samples_split(
+    expr: pd.DataFrame, samples: Optional[pd.DataFrame], normal_key: str, normal_value: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split an expression table into tumors and normals with a sample sheet column."""
     if samples is None:
         raise InputError("one expression file needs a sample sheet (--samples) to tell tumors from normals")
     if normal_key not in samples.columns:
-        raise InputError(f"the sample sheet has no column {normal_key!r} (columns: {', '.join(map(str, samples.columns[:10]))})")
+        raise InputError(
+            f"the sample sheet has no column {normal_key!r} (columns: {', '.join(map(str, samples.columns[:10]))})"
+        )
     samples = samples.copy()
     samples.index = samples.index.astype(str)
     missing = expr.index.difference(samples.index)
     if len(missing):
-        raise InputError(f"{len(missing)} samples of the expression table are not in the sample sheet: "
-                         f"{', '.join(missing[:5])}")
+        raise InputError(
+            f"{len(missing)} samples of the expression table are not in the sample sheet: {', '.join(missing[:5])}"
+        )
     is_normal = (samples.loc[expr.index, normal_key].astype(str) == str(normal_value)).to_numpy()
     return expr[~is_normal], expr[is_normal]
 
 
 # ---- R objects (rpy2 + anndata2ri; the R side must not run reticulate in the same process) ----------
+
 
 def read_summarized_experiment(source: Any, assay: Optional[str] = None, *, trusted: bool = False) -> Any:
     """An AnnData (samples x genes) from a SummarizedExperiment/SingleCellExperiment.
@@ -196,9 +218,11 @@ def read_summarized_experiment(source: Any, assay: Optional[str] = None, *, trus
     wrote; to exchange data, use h5ad (zellkonverter/anndata), parquet or CSV instead.
     """
     if isinstance(source, (str, os.PathLike)) and not trusted:
-        raise InputError(f"{source}: refusing to read an .rds file without trusted=True: readRDS can run code "
-                         "hidden in a crafted file (CVE-2024-27322, R < 4.4); pass trusted=True for files you "
-                         "trust, or exchange data as .h5ad, .parquet or .csv")
+        raise InputError(
+            f"{source}: refusing to read an .rds file without trusted=True: readRDS can run code "
+            "hidden in a crafted file (CVE-2024-27322, R < 4.4); pass trusted=True for files you "
+            "trust, or exchange data as .h5ad, .parquet or .csv"
+        )
     try:
         import anndata2ri
         import rpy2.robjects as ro
@@ -218,11 +242,13 @@ def read_summarized_experiment(source: Any, assay: Optional[str] = None, *, trus
             stop("not a SummarizedExperiment but a ", class(x)[1])
         if (!is.null(assay)) {
             if (!assay %in% SummarizedExperiment::assayNames(x))
-                stop("no assay named '", assay, "'; assays: ", paste(SummarizedExperiment::assayNames(x), collapse = ", "))
+                stop("no assay named '", assay, "'; assays: ",
+                     paste(SummarizedExperiment::assayNames(x), collapse = ", "))
             SummarizedExperiment::assays(x) <- SummarizedExperiment::assays(x)[assay]
         }
         if (length(SummarizedExperiment::assays(x)) == 0) stop("the experiment has no assay")
-        if (is.null(colnames(x)) || is.null(rownames(x))) stop("the experiment needs row (gene) and column (sample) names")
+        if (is.null(colnames(x)) || is.null(rownames(x)))
+            stop("the experiment needs row (gene) and column (sample) names")
         x <- methods::as(x, "SingleCellExperiment")
         SingleCellExperiment::reducedDims(x) <- list()
         x

@@ -1,4 +1,5 @@
 """The Barlow Twins objective (Zbontar et al., 2021)."""
+
 from __future__ import annotations
 
 import torch
@@ -11,7 +12,9 @@ def barlow_twins_loss(z1: torch.Tensor, z2: torch.Tensor, lambd: float = 5e-3, e
     computed in float32, also under bf16 autocast: squares of near-1 correlations lose everything in bf16.
     """
     if z1.shape != z2.shape or z1.ndim != 2:
-        raise ValueError(f"views must be two (batch, dim) tensors of one shape, got {tuple(z1.shape)} and {tuple(z2.shape)}")
+        raise ValueError(
+            f"views must be two (batch, dim) tensors of one shape, got {tuple(z1.shape)} and {tuple(z2.shape)}"
+        )
     n = z1.shape[0]
     if n < 2:
         raise ValueError("Barlow Twins needs a batch of at least 2 samples")

@@ -3,18 +3,18 @@
 Every probe is refit inside each fold (scaler and model in one pipeline), so no score sees its
 test samples during fitting.
 """
+
 from __future__ import annotations
 
 from typing import Optional
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.linear_model import LogisticRegressionCV, RidgeCV
 from sklearn.metrics import f1_score, r2_score
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
-from sklearn.pipeline import make_pipeline
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 RIDGE_ALPHAS = np.logspace(-4, 3, 15)
@@ -38,7 +38,7 @@ class GlobalScaler(TransformerMixin, BaseEstimator):
         return (np.asarray(X, dtype=np.float64) - self.mean_) / self.scale_
 
 
-def _probe(model) -> "Pipeline":
+def _probe(model) -> Pipeline:
     return make_pipeline(GlobalScaler(), model)
 
 
@@ -53,8 +53,9 @@ def cv_r2(Z, y, folds: int = 5, seed: int = 0) -> float:
     """Cross-validated R^2 of a ridge regression of y on the embedding (alpha chosen inside each fold)."""
     Z, y = _clean(Z, y)
     y = y.astype(float)
-    pred = cross_val_predict(_probe(RidgeCV(alphas=RIDGE_ALPHAS)), Z, y,
-                             cv=KFold(folds, shuffle=True, random_state=seed))
+    pred = cross_val_predict(
+        _probe(RidgeCV(alphas=RIDGE_ALPHAS)), Z, y, cv=KFold(folds, shuffle=True, random_state=seed)
+    )
     return float(r2_score(y, pred))
 
 
@@ -123,9 +124,17 @@ def purity_spearman(Z, purity) -> tuple[float, float]:
     return float(rho.mean()), float(rho.max())
 
 
-def score_embedding(Z, truth: pd.DataFrame, *, purity: str = "purity", subtype: Optional[str] = "subtype",
-                    continuous: Optional[list[str]] = None, survival: Optional[tuple[str, str]] = None,
-                    exclude_subtypes: Optional[list[str]] = None, seed: int = 0) -> dict[str, float]:
+def score_embedding(
+    Z,
+    truth: pd.DataFrame,
+    *,
+    purity: str = "purity",
+    subtype: Optional[str] = "subtype",
+    continuous: Optional[list[str]] = None,
+    survival: Optional[tuple[str, str]] = None,
+    exclude_subtypes: Optional[list[str]] = None,
+    seed: int = 0,
+) -> dict[str, float]:
     """All probes at once, for the tables of the demo and the benchmarks."""
     out: dict[str, float] = {"purity_R2": purity_leakage(Z, truth[purity], seed=seed)}
     if subtype is not None:

@@ -1,4 +1,5 @@
 """Networks: the encoder (whose output is the purified embedding), the projector, the decoder."""
+
 from __future__ import annotations
 
 import torch
@@ -23,15 +24,29 @@ class NormalDifferenceInput(nn.Module):
     samples exactly as it maps training views. See `twinpurify.targets`.
     """
 
+    log_mean: torch.Tensor
+    log_std: torch.Tensor
+    normal_mean_lin: torch.Tensor
+    target_mean: torch.Tensor
+    target_std: torch.Tensor
+
     def __init__(self, n_genes: int):
         super().__init__()
         for name in ("log_mean", "log_std", "normal_mean_lin", "target_mean", "target_std"):
             self.register_buffer(name, torch.zeros(n_genes) if "mean" in name else torch.ones(n_genes))
 
-    def set_statistics(self, log_mean: torch.Tensor, log_std: torch.Tensor, normal_mean_lin: torch.Tensor,
-                       target_mean: torch.Tensor, target_std: torch.Tensor) -> None:
-        for name, value in zip(("log_mean", "log_std", "normal_mean_lin", "target_mean", "target_std"),
-                               (log_mean, log_std, normal_mean_lin, target_mean, target_std)):
+    def set_statistics(
+        self,
+        log_mean: torch.Tensor,
+        log_std: torch.Tensor,
+        normal_mean_lin: torch.Tensor,
+        target_mean: torch.Tensor,
+        target_std: torch.Tensor,
+    ) -> None:
+        for name, value in zip(
+            ("log_mean", "log_std", "normal_mean_lin", "target_mean", "target_std"),
+            (log_mean, log_std, normal_mean_lin, target_mean, target_std),
+        ):
             getattr(self, name).copy_(value)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -46,6 +61,9 @@ class FixedLinearInput(nn.Module):
 
     Carries the closed-form invariant directions (`twinpurify.invariance`) into the encoder.
     """
+
+    weight: torch.Tensor
+    center: torch.Tensor
 
     def __init__(self, n_genes: int, n_out: int):
         super().__init__()
@@ -64,12 +82,21 @@ class BarlowTwinsModule(nn.Module):
     (`twinpurify.targets`) from the embedding of a mixed view; it exists only for training.
     """
 
-    def __init__(self, n_genes: int, hidden_dims: list[int], n_components: int, projector_dims: list[int],
-                 target_dim: int = 0, normal_difference_input: bool = False, invariant_dims: int = 0):
+    def __init__(
+        self,
+        n_genes: int,
+        hidden_dims: list[int],
+        n_components: int,
+        projector_dims: list[int],
+        target_dim: int = 0,
+        normal_difference_input: bool = False,
+        invariant_dims: int = 0,
+    ):
         super().__init__()
         if invariant_dims:  # closed-form invariant directions as a fixed first layer
-            self.encoder = nn.Sequential(FixedLinearInput(n_genes, invariant_dims),
-                                         *mlp([invariant_dims, *hidden_dims, n_components]))
+            self.encoder = nn.Sequential(
+                FixedLinearInput(n_genes, invariant_dims), *mlp([invariant_dims, *hidden_dims, n_components])
+            )
         else:
             self.encoder = mlp([n_genes, *hidden_dims, n_components])
         if normal_difference_input:  # the purity-free representation is the encoder's first layer

@@ -3,6 +3,7 @@
 Subclasses provide `_build(n_genes)` (the torch module, whose `.encoder` gives the embedding) and a
 training step; this class runs the schedule, embeds, and saves/restores the weights.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,10 +27,19 @@ class NeuralEmbedder(BaseEmbedder):
     def _train(self, module: torch.nn.Module, data: torch.Tensor, step: StepFn, desc: str) -> None:
         schedule = auto_schedule(data.shape[0], self.batch_size, self.max_epochs)
         self.history_ = train_module(
-            module, data, step, schedule, lr=self.lr, weight_decay=self.weight_decay,
-            generator=make_generator(data.device, self.random_state), bf16=self.bf16,
-            early_stopping=getattr(self, "early_stopping", False), patience=getattr(self, "patience", 20),
-            progress=self.verbose, desc=desc)
+            module,
+            data,
+            step,
+            schedule,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            generator=make_generator(data.device, self.random_state),
+            bf16=self.bf16,
+            early_stopping=getattr(self, "early_stopping", False),
+            patience=getattr(self, "patience", 20),
+            progress=self.verbose,
+            desc=desc,
+        )
         self.module_ = module
         self.device_ = str(data.device)
         self.batch_size_ = schedule.batch_size
@@ -37,7 +47,9 @@ class NeuralEmbedder(BaseEmbedder):
 
     def _embed(self, Xs: np.ndarray) -> np.ndarray:
         dev = next(self.module_.parameters()).device
-        return encode(self.module_.encoder, torch.from_numpy(Xs).to(dev)).cpu().numpy()
+        encoder = self.module_.encoder
+        assert isinstance(encoder, torch.nn.Module)
+        return encode(encoder, torch.from_numpy(Xs).to(dev)).cpu().numpy()
 
     def _state_arrays(self) -> dict[str, np.ndarray]:
         return {f"module.{k}": v.detach().cpu().numpy() for k, v in self.module_.state_dict().items()}
@@ -49,9 +61,11 @@ class NeuralEmbedder(BaseEmbedder):
         dev = resolve_device(self.device)
         module = self._build(len(self.preprocessor_.genes_))
         prefix = "module."
-        module.load_state_dict({k[len(prefix):]: torch.from_numpy(np.array(v)) for k, v in arrays.items() if k.startswith(prefix)})
+        module.load_state_dict(
+            {k[len(prefix) :]: torch.from_numpy(np.array(v)) for k, v in arrays.items() if k.startswith(prefix)}
+        )
         self.module_ = module.to(dev).eval()
         self.device_ = str(dev)
         self.history_ = fitted["history_"]
-        self.batch_size_ = fitted.get("batch_size_")
+        self.batch_size_ = int(fitted.get("batch_size_") or 0)
         self.n_epochs_ = fitted["n_epochs_"]

@@ -12,6 +12,7 @@ Invariance alone can be satisfied by discarding tumor biology along with the nor
 not say what to keep); the content term says what to keep, and its target carries no purity scale.
 Kept as a class, not a closure, so it can be tested on its own.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

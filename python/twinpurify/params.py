@@ -9,13 +9,15 @@ silently truncated, or giving NaN. `schema_json()` exports the same table for ot
 Why strict: values from R or the command line arrive as floats, strings or NA; ``2.7`` epochs or a
 boolean where a count is expected are mistakes to report, not to round.
 """
+
 from __future__ import annotations
 
 import json
 import math
 import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 
 class ParameterError(ValueError):
@@ -76,8 +78,7 @@ SCHEMA: dict[str, Param] = {
     "lambd": _num("float", "weight of the Barlow Twins redundancy (off-diagonal) term", 0.0, 1e3),
     "invariance_weight": _num("float", "weight of the Barlow Twins invariance loss", 0.0, 1e3),
     "content_weight": _num("float", "weight of the content head's loss (0: no head)", 0.0, 1e3),
-    "encoder_input": Param("choice", "what the encoder reads",
-                           choices=("log", "normal_difference", "invariant")),
+    "encoder_input": Param("choice", "what the encoder reads", choices=("log", "normal_difference", "invariant")),
     "lr": _num("float", "AdamW learning rate", 0.0, 10.0, low_open=True),
     "weight_decay": _num("float", "AdamW weight decay", 0.0, 10.0),
     "batch_size": _num("int", "tumors per optimiser step", 2, None, auto=True),
@@ -118,16 +119,23 @@ def check_value(name: str, value: Any) -> None:
         if not isinstance(value, bool):
             raise _bad(name, value, p)
     elif p.kind == "choice":
-        ok = isinstance(value, str) and (value in p.choices or (
-            p.prefix_choices and any(value.startswith(f"{c}:") and value[len(c) + 1:].isdigit() for c in p.choices)))
+        ok = isinstance(value, str) and (
+            value in p.choices
+            or (
+                p.prefix_choices and any(value.startswith(f"{c}:") and value[len(c) + 1 :].isdigit() for c in p.choices)
+            )
+        )
         if not ok:
             raise _bad(name, value, p)
     elif p.kind == "seed":
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= int(value) <= 2**32 - 1:
             raise _bad(name, value, p)
     elif p.kind == "int_seq":
-        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or any(
-                isinstance(v, bool) or not isinstance(v, numbers.Integral) or int(v) < 1 for v in value):
+        if (
+            isinstance(value, (str, bytes))
+            or not isinstance(value, Sequence)
+            or any(isinstance(v, bool) or not isinstance(v, numbers.Integral) or int(v) < 1 for v in value)
+        ):
             raise _bad(name, value, p)
     elif p.kind in ("int", "float"):
         if isinstance(value, bool) or not isinstance(value, numbers.Real):

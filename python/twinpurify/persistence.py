@@ -15,6 +15,7 @@ Why the checks: a damaged folder (hand-edited JSON, a truncated or altered weigh
 weights) must fail at load with a message naming the folder and the problem, not load silently or
 fail later with a library error.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,9 +40,13 @@ WEIGHTS = "weights.safetensors"
 MODEL_FILES = frozenset({CONFIG, WEIGHTS})
 REQUIRED_KEYS = ("format_version", "class", "params", "preprocessor", "n_features_in_", "fitted")
 # Folders written before the module was stored in config.json name only the class.
-LEGACY_MODULES = {"TwinPurify": "twinpurify.estimator", "RawProfiles": "twinpurify.baselines",
-                  "PCAEmbedding": "twinpurify.baselines", "ContrastivePCA": "twinpurify.baselines",
-                  "AutoencoderEmbedding": "twinpurify.baselines"}
+LEGACY_MODULES = {
+    "TwinPurify": "twinpurify.estimator",
+    "RawProfiles": "twinpurify.baselines",
+    "PCAEmbedding": "twinpurify.baselines",
+    "ContrastivePCA": "twinpurify.baselines",
+    "AutoencoderEmbedding": "twinpurify.baselines",
+}
 PathLike = Union[str, os.PathLike]
 
 
@@ -70,14 +75,18 @@ def check_model_target(path: PathLike, overwrite: bool) -> Path:
     """Refuse a save target that would destroy anything but a previous model (call before any work)."""
     p = Path(path)
     if p.is_symlink() or (p.exists() and not p.is_dir()):
-        raise FileExistsError(f"{p} is a file, not a model folder; a model is saved as a folder "
-                              "(config.json + weights.safetensors): choose another path")
+        raise FileExistsError(
+            f"{p} is a file, not a model folder; a model is saved as a folder "
+            "(config.json + weights.safetensors): choose another path"
+        )
     if p.is_dir():
         empty = not any(p.iterdir())
         if not empty and not is_model_folder(p):
-            raise FileExistsError(f"{p} is a folder that does not hold a TwinPurify model (it has "
-                                  f"{_preview(sorted(c.name for c in p.iterdir()))}); refusing to replace it, "
-                                  "even with overwrite: choose a new or empty folder")
+            raise FileExistsError(
+                f"{p} is a folder that does not hold a TwinPurify model (it has "
+                f"{_preview(sorted(c.name for c in p.iterdir()))}); refusing to replace it, "
+                "even with overwrite: choose a new or empty folder"
+            )
         if not empty and not overwrite:
             raise FileExistsError(f"{p} already holds a model; pass overwrite=True to replace it")
     return p
@@ -110,7 +119,8 @@ def _clean_leftovers(target: Path) -> None:
             continue
         inner = [c for c in cand.iterdir()]
         ours = all(c.name in MODEL_FILES for c in inner) or (
-            len(inner) == 1 and inner[0].name == "x" and (is_model_folder(inner[0]) or not any(inner[0].iterdir())))
+            len(inner) == 1 and inner[0].name == "x" and (is_model_folder(inner[0]) or not any(inner[0].iterdir()))
+        )
         if ours:
             shutil.rmtree(cand, ignore_errors=True)
 
@@ -123,7 +133,7 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def save_model(model: "BaseEmbedder", path: PathLike, overwrite: bool = False) -> Path:
+def save_model(model: BaseEmbedder, path: PathLike, overwrite: bool = False) -> Path:
     """Write a fitted model to folder `path`, atomically and only over a previous model (see module doc)."""
     from safetensors.numpy import save_file
 
@@ -204,7 +214,7 @@ def read_config(path: PathLike) -> dict:
     return cfg
 
 
-def resolve_class(cfg: dict, where: Path) -> type:
+def resolve_class(cfg: dict, where: Path) -> type[BaseEmbedder]:
     """The estimator class named in config.json, imported from twinpurify's own modules only."""
     from .base import BaseEmbedder
 
@@ -241,22 +251,29 @@ def read_arrays(path: Path, cfg: dict) -> dict[str, np.ndarray]:
         if key not in arrays:
             raise ModelFormatError(f"{wfile}: no array {key!r}")
         if arrays[key].shape != (len(genes),):
-            raise ModelFormatError(f"{wfile}: array {key!r} has shape {arrays[key].shape}, "
-                                   f"but config.json lists {len(genes)} genes")
+            raise ModelFormatError(
+                f"{wfile}: array {key!r} has shape {arrays[key].shape}, but config.json lists {len(genes)} genes"
+            )
     for k, v in arrays.items():
         if v.dtype.kind == "f" and not np.isfinite(v).all():
             raise ModelFormatError(f"{wfile}: array {k!r} holds non-finite values")
     if not (arrays["preprocessor.std"] > 0).all():
         raise ModelFormatError(f"{wfile}: non-positive gene standard deviations")
     genes_in, idx = pp.get("genes_in_"), arrays["preprocessor.gene_index"]
-    if not isinstance(genes_in, list) or len(idx) and (idx.min() < 0 or idx.max() >= len(genes_in)) \
-            or [genes_in[i] for i in idx] != genes:
-        raise ModelFormatError(f"{path / CONFIG}: the gene list does not match the stored gene index "
-                               "(reordered or edited genes_ / genes_in_)")
+    if (
+        not isinstance(genes_in, list)
+        or len(idx)
+        and (idx.min() < 0 or idx.max() >= len(genes_in))
+        or [genes_in[i] for i in idx] != genes
+    ):
+        raise ModelFormatError(
+            f"{path / CONFIG}: the gene list does not match the stored gene index "
+            "(reordered or edited genes_ / genes_in_)"
+        )
     return arrays
 
 
-def load_model(path: PathLike, device: Optional[str] = None, expect: Optional[type] = None) -> "BaseEmbedder":
+def load_model(path: PathLike, device: Optional[str] = None, expect: Optional[type] = None) -> BaseEmbedder:
     """Load any saved TwinPurify or baseline model (from Python or R), checked (see module doc)."""
     from .data import Preprocessor
 

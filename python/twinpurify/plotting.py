@@ -1,8 +1,9 @@
 """Figures: embeddings side by side, coloured by purity and by subtype."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -34,7 +35,9 @@ def plot_embeddings(embeddings: Mapping[str, np.ndarray], purity, subtype, path,
     cmap = plt.get_cmap("tab10")
     for j, name in enumerate(names):
         xy = _two_d(embeddings[name])
-        sc = axes[0, j].scatter(xy[:, 0], xy[:, 1], c=purity, cmap="viridis", s=6, vmin=np.nanmin(purity), vmax=np.nanmax(purity))
+        sc = axes[0, j].scatter(
+            xy[:, 0], xy[:, 1], c=purity, cmap="viridis", s=6, vmin=np.nanmin(purity), vmax=np.nanmax(purity)
+        )
         axes[0, j].set_title(name, fontsize=10)
         for k, cat in enumerate(cats):
             m = (sub == cat).to_numpy()

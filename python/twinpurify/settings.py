@@ -9,12 +9,13 @@ logging: it attaches one stderr handler owned by this object and sets the logger
 Per-call ``verbose=False`` (estimators) silences notes for that call only, through a context
 variable read by a filter, so it is thread-safe and never touches the logger's level.
 """
+
 from __future__ import annotations
 
 import contextlib
 import contextvars
 import logging
-from typing import Iterator
+from collections.abc import Iterator
 
 LOGGER_NAME = "twinpurify"
 _LEVELS = {0: logging.ERROR, 1: logging.WARNING, 2: logging.INFO, 3: logging.DEBUG}
@@ -53,7 +54,7 @@ class _StderrHandler(logging.StreamHandler):
     def __init__(self) -> None:
         super().__init__()
 
-    @property  # type: ignore[override]
+    @property
     def stream(self):  # noqa: D401
         import sys
 

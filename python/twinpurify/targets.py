@@ -9,6 +9,7 @@ scale, is gone while the direction in which the cancer cells differ from normal 
 It serves two uses that must agree exactly: the `NormalDifference` baseline (this target, then PCA)
 and the reconstruction head of TwinPurify (which learns to predict it from mixed views).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -39,7 +40,7 @@ class TargetScaler:
         self.std = np.asarray(std, dtype=np.float32)
 
     @classmethod
-    def fit(cls, target: np.ndarray) -> "TargetScaler":
+    def fit(cls, target: np.ndarray) -> TargetScaler:
         t = np.asarray(target, dtype=np.float64)
         return cls(t.mean(0), np.maximum(t.std(0), 1e-12))
 

@@ -1,4 +1,5 @@
 """Scanpy-style tools: fit on an AnnData and store the embedding in `.obsm`."""
+
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -6,9 +7,16 @@ from typing import Any, Optional
 from .estimator import TwinPurify
 
 
-def twinpurify(adata: Any, normal_key: str = "sample_type", normal_value: Any = "normal", *,
-               layer: Optional[str] = None, key_added: str = "X_twinpurify", copy: bool = False,
-               **params: Any) -> Any:
+def twinpurify(
+    adata: Any,
+    normal_key: str = "sample_type",
+    normal_value: Any = "normal",
+    *,
+    layer: Optional[str] = None,
+    key_added: str = "X_twinpurify",
+    copy: bool = False,
+    **params: Any,
+) -> Any:
     """Fit TwinPurify on the tumors of `adata` (normals: obs[normal_key] == normal_value).
 
     Every sample, normals included, is embedded into `adata.obsm[key_added]`; the parameters and

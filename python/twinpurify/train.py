@@ -3,6 +3,7 @@
 The whole training matrix lives on the device; each step slices a batch from it with an index
 tensor, so there is no DataLoader, no host-to-device copy and no per-sample Python per step.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -21,7 +22,10 @@ def resolve_device(device: Union[str, torch.device, None] = "auto") -> torch.dev
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device={str(device)!r} but this torch ({torch.__version__}) sees no CUDA device; use device='cpu' or 'auto'")
+        raise RuntimeError(
+            f"device={str(device)!r} but this torch ({torch.__version__}) sees no CUDA device; "
+            "use device='cpu' or 'auto'"
+        )
     return dev
 
 
@@ -32,8 +36,9 @@ class Schedule:
     steps_per_epoch: int
 
 
-def auto_schedule(n: int, batch_size: Union[int, str] = "auto", max_epochs: Union[int, str] = "auto",
-                  target_steps: int = 300) -> Schedule:
+def auto_schedule(
+    n: int, batch_size: Union[int, str] = "auto", max_epochs: Union[int, str] = "auto", target_steps: int = 300
+) -> Schedule:
     """Batch size and epochs from the cohort size: about `target_steps` optimiser steps in all.
 
     300 steps matched 600 on both TCGA-BRCA tuning cohorts (purity leakage, PAM50 F1, C-index) at half the cost.
@@ -60,10 +65,22 @@ def autocast_context(device: torch.device, enabled: bool):
     return contextlib.nullcontext()
 
 
-def train_module(module: nn.Module, data: torch.Tensor, step: StepFn, schedule: Schedule, *,
-                 lr: float, weight_decay: float, generator: torch.Generator, bf16: bool = True,
-                 early_stopping: bool = False, patience: int = 20, tol: float = 1e-3,
-                 progress: bool = True, desc: str = "training") -> list[dict]:
+def train_module(
+    module: nn.Module,
+    data: torch.Tensor,
+    step: StepFn,
+    schedule: Schedule,
+    *,
+    lr: float,
+    weight_decay: float,
+    generator: torch.Generator,
+    bf16: bool = True,
+    early_stopping: bool = False,
+    patience: int = 20,
+    tol: float = 1e-3,
+    progress: bool = True,
+    desc: str = "training",
+) -> list[dict]:
     """Adam with warm-up and cosine decay; returns the per-epoch loss history."""
     from tqdm.auto import tqdm
 
@@ -88,7 +105,7 @@ def train_module(module: nn.Module, data: torch.Tensor, step: StepFn, schedule: 
         perm = torch.randperm(n, device=device, generator=generator)
         running = torch.zeros((), device=device)
         for s in range(schedule.steps_per_epoch):
-            idx = perm[s * schedule.batch_size:(s + 1) * schedule.batch_size]
+            idx = perm[s * schedule.batch_size : (s + 1) * schedule.batch_size]
             with autocast_context(device, bf16):
                 loss = step(module, data[idx], generator)
             opt.zero_grad(set_to_none=True)
@@ -116,7 +133,7 @@ def train_module(module: nn.Module, data: torch.Tensor, step: StepFn, schedule: 
 def encode(encoder: nn.Module, x: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
     """Encoder output in eval mode, in float32, a block at a time."""
     encoder.eval()
-    out = [encoder(x[i:i + batch_size]).float() for i in range(0, x.shape[0], batch_size)]
+    out = [encoder(x[i : i + batch_size]).float() for i in range(0, x.shape[0], batch_size)]
     return torch.cat(out) if out else x.new_zeros((0,))
 
 

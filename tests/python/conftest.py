@@ -2,7 +2,6 @@ import logging
 
 import numpy as np
 import pytest
-
 from twinpurify.datasets import simulate_cohort
 
 FAST = dict(n_components=8, hidden_dims=(32,), projector_dims=(32, 32), max_epochs=4, random_state=0, verbose=False)
@@ -17,8 +16,10 @@ def cohort():
 @pytest.fixture(scope="session")
 def log_pair(cohort):
     """The toy cohort as log2(CPM + 1) DataFrames."""
+
     def lg(df):
         return np.log2(df.div(df.sum(1), axis=0) * 1e6 + 1)
+
     return lg(cohort.tumors), lg(cohort.normals)
 
 

@@ -1,20 +1,29 @@
 import numpy as np
 import pandas as pd
 import pytest
-
-from twinpurify import (AutoencoderEmbedding, ContrastivePCA, InvariantProjection, NormalDifference, PCAEmbedding,
-                        RawProfiles, load_model)
+from twinpurify import (
+    AutoencoderEmbedding,
+    ContrastivePCA,
+    InvariantProjection,
+    NormalDifference,
+    PCAEmbedding,
+    RawProfiles,
+    load_model,
+)
 from twinpurify.data import Matrix
 
 
-@pytest.mark.parametrize("cls,kw,dims", [
-    (RawProfiles, dict(n_genes=50), 50),
-    (PCAEmbedding, dict(n_components=5), 5),
-    (ContrastivePCA, dict(n_components=5), 5),
-    (NormalDifference, dict(n_components=5), 5),
-    (InvariantProjection, dict(n_components=5), 5),
-    (AutoencoderEmbedding, dict(n_components=5, hidden_dims=(16,), max_epochs=3, random_state=0), 5),
-])
+@pytest.mark.parametrize(
+    "cls,kw,dims",
+    [
+        (RawProfiles, dict(n_genes=50), 50),
+        (PCAEmbedding, dict(n_components=5), 5),
+        (ContrastivePCA, dict(n_components=5), 5),
+        (NormalDifference, dict(n_components=5), 5),
+        (InvariantProjection, dict(n_components=5), 5),
+        (AutoencoderEmbedding, dict(n_components=5, hidden_dims=(16,), max_epochs=3, random_state=0), 5),
+    ],
+)
 def test_shapes_names_and_save_load(tmp_path, log_pair, cls, kw, dims):
     t, n = log_pair
     m = cls(verbose=False, **kw)
@@ -36,8 +45,12 @@ def test_baselines_without_normals(log_pair):
 def test_contrastive_pca_low_rank_path_equals_direct(log_pair):
     t, n = log_pair
     wide = ContrastivePCA(4, alpha=2.0, verbose=False).fit(t, n)  # 200 genes > 72 samples: row-space path
-    Xt = wide.preprocessor_.transform(Matrix(t.to_numpy(np.float32), list(t.index), list(t.columns), True), "t").astype(np.float64)
-    Xn = wide.preprocessor_.transform(Matrix(n.to_numpy(np.float32), list(n.index), list(n.columns), True), "n").astype(np.float64)
+    Xt = wide.preprocessor_.transform(Matrix(t.to_numpy(np.float32), list(t.index), list(t.columns), True), "t").astype(
+        np.float64
+    )
+    Xn = wide.preprocessor_.transform(Matrix(n.to_numpy(np.float32), list(n.index), list(n.columns), True), "n").astype(
+        np.float64
+    )
     Xt -= Xt.mean(0)
     Xn -= Xn.mean(0)
     w, v = np.linalg.eigh(Xt.T @ Xt / len(Xt) - 2.0 * Xn.T @ Xn / len(Xn))
@@ -83,8 +96,9 @@ def test_normal_difference_ignores_purity_when_normals_explain_the_rest():
     genes = [f"g{i}" for i in range(g)]
 
     def tumors(p):
-        return pd.DataFrame(np.log2(p[:, None] * cancers + (1 - p[:, None]) * nbar),
-                            index=[f"t{i}" for i in range(30)], columns=genes)
+        return pd.DataFrame(
+            np.log2(p[:, None] * cancers + (1 - p[:, None]) * nbar), index=[f"t{i}" for i in range(30)], columns=genes
+        )
 
     fit_on = tumors(rng.uniform(0.3, 0.9, 30))
     m = NormalDifference(5, input_scale="log2", n_genes=None, verbose=False)

@@ -3,7 +3,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
 from twinpurify import TwinPurify
 from twinpurify.cli import main
 
@@ -16,37 +15,107 @@ def files(tmp_path, cohort):
     cohort.normals.to_csv(tmp_path / "normals.tsv.gz", sep="\t")
     both = pd.concat([cohort.tumors, cohort.normals])
     both.to_parquet(tmp_path / "all.parquet")
-    sheet = pd.DataFrame({"sample_type": ["tumor"] * len(cohort.tumors) + ["normal"] * len(cohort.normals)}, index=both.index)
+    sheet = pd.DataFrame(
+        {"sample_type": ["tumor"] * len(cohort.tumors) + ["normal"] * len(cohort.normals)}, index=both.index
+    )
     sheet.to_csv(tmp_path / "samples.csv")
     both.T.to_csv(tmp_path / "genes_by_samples.csv")
     return tmp_path
 
 
 def test_fit_and_transform_files(files, cohort):
-    assert main(["fit", "--tumor", str(files / "tumors.csv"), "--normal", str(files / "normals.tsv.gz"),
-                 "--model", str(files / "m"), "--embedding", str(files / "emb.csv"), *FAST]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                "--tumor",
+                str(files / "tumors.csv"),
+                "--normal",
+                str(files / "normals.tsv.gz"),
+                "--model",
+                str(files / "m"),
+                "--embedding",
+                str(files / "emb.csv"),
+                *FAST,
+            ]
+        )
+        == 0
+    )
     emb = pd.read_csv(files / "emb.csv", index_col=0)
     assert emb.shape == (60, 4) and list(emb.index) == list(cohort.tumors.index)
     cfg = json.loads((files / "m" / "config.json").read_text())
     assert cfg["class"] == "TwinPurify" and cfg["params"]["n_components"] == 4
-    assert main(["transform", "--model", str(files / "m"), "--input", str(files / "tumors.csv"),
-                 "--output", str(files / "again.parquet"), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "transform",
+                "--model",
+                str(files / "m"),
+                "--input",
+                str(files / "tumors.csv"),
+                "--output",
+                str(files / "again.parquet"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     again = pd.read_parquet(files / "again.parquet")
     np.testing.assert_allclose(again.to_numpy(), emb.to_numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_fit_one_table_with_sample_sheet_and_genes_as_rows(files):
-    assert main(["fit", "--input", str(files / "all.parquet"), "--samples", str(files / "samples.csv"),
-                 "--model", str(files / "m1"), *FAST]) == 0
-    assert main(["fit", "--input", str(files / "genes_by_samples.csv"), "--genes-as-rows", "--samples",
-                 str(files / "samples.csv"), "--model", str(files / "m2"), *FAST]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                "--input",
+                str(files / "all.parquet"),
+                "--samples",
+                str(files / "samples.csv"),
+                "--model",
+                str(files / "m1"),
+                *FAST,
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "fit",
+                "--input",
+                str(files / "genes_by_samples.csv"),
+                "--genes-as-rows",
+                "--samples",
+                str(files / "samples.csv"),
+                "--model",
+                str(files / "m2"),
+                *FAST,
+            ]
+        )
+        == 0
+    )
     assert TwinPurify.load(files / "m2").n_features_in_ == 200
 
 
 def test_fit_h5ad(files, cohort):
     cohort.to_anndata().write_h5ad(files / "c.h5ad")
-    assert main(["fit", "--input", str(files / "c.h5ad"), "--model", str(files / "m"), "--embedding",
-                 str(files / "e.tsv"), *FAST]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                "--input",
+                str(files / "c.h5ad"),
+                "--model",
+                str(files / "m"),
+                "--embedding",
+                str(files / "e.tsv"),
+                *FAST,
+            ]
+        )
+        == 0
+    )
     assert pd.read_csv(files / "e.tsv", sep="\t", index_col=0).shape == (60, 4)
 
 
@@ -55,29 +124,92 @@ def test_errors_are_reported_not_raised(files, capsys):
     assert "give --tumor and --normal" in capsys.readouterr().err
     assert main(["fit", "--input", str(files / "all.parquet"), "--model", str(files / "m"), *FAST]) == 2
     assert "needs a sample sheet" in capsys.readouterr().err
-    assert main(["fit", "--tumor", str(files / "nope.csv"), "--normal", str(files / "normals.tsv.gz"),
-                 "--model", str(files / "m"), *FAST]) == 2
+    assert (
+        main(
+            [
+                "fit",
+                "--tumor",
+                str(files / "nope.csv"),
+                "--normal",
+                str(files / "normals.tsv.gz"),
+                "--model",
+                str(files / "m"),
+                *FAST,
+            ]
+        )
+        == 2
+    )
     assert "no such file" in capsys.readouterr().err
-    assert main(["transform", "--model", str(files / "missing"), "--input", str(files / "tumors.csv"),
-                 "--output", str(files / "o.csv")]) == 2
+    assert (
+        main(
+            [
+                "transform",
+                "--model",
+                str(files / "missing"),
+                "--input",
+                str(files / "tumors.csv"),
+                "--output",
+                str(files / "o.csv"),
+            ]
+        )
+        == 2
+    )
     assert "not a saved TwinPurify model" in capsys.readouterr().err
     (files / "m").mkdir()
     (files / "m" / "notes.txt").write_text("mine")
-    assert main(["fit", "--tumor", str(files / "tumors.csv"), "--normal", str(files / "normals.tsv.gz"),
-                 "--model", str(files / "m"), "--overwrite", *FAST]) == 2
+    assert (
+        main(
+            [
+                "fit",
+                "--tumor",
+                str(files / "tumors.csv"),
+                "--normal",
+                str(files / "normals.tsv.gz"),
+                "--model",
+                str(files / "m"),
+                "--overwrite",
+                *FAST,
+            ]
+        )
+        == 2
+    )
     assert "does not hold a TwinPurify model" in capsys.readouterr().err
     assert (files / "m" / "notes.txt").read_text() == "mine"
     assert main(["transform", "--model", str(files / "m"), "--input", str(files / "x.xlsx"), "--output", "o.csv"]) == 2
 
 
 def test_demo_small(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path), "--n-tumors", "80", "--n-normals", "12", "--n-genes", "150",
-                 "--epochs", "3", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "demo",
+                "--out",
+                str(tmp_path),
+                "--n-tumors",
+                "80",
+                "--n-normals",
+                "12",
+                "--n-genes",
+                "150",
+                "--epochs",
+                "3",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "| TwinPurify |" in out and "purity R²" in out
     table = pd.read_csv(tmp_path / "demo_results.csv", index_col=0)
-    assert list(table.index) == ["raw profiles", "PCA", "contrastive PCA", "normal-difference", "invariant projection",
-                                 "autoencoder", "TwinPurify"]
+    assert list(table.index) == [
+        "raw profiles",
+        "PCA",
+        "contrastive PCA",
+        "normal-difference",
+        "invariant projection",
+        "autoencoder",
+        "TwinPurify",
+    ]
     assert table[["purity_R2", "subtype_F1", "immune_R2", "program_R2", "intrinsic_R2"]].notna().all().all()
     png = (tmp_path / "demo_embeddings.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000

@@ -1,7 +1,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-
 from twinpurify import InputError, TwinPurify
 from twinpurify.data import as_matrix, detect_scale, to_log2
 
@@ -70,8 +69,9 @@ def test_orientation_detected():
     genes_by_samples = rng.normal(5, 1, (3000, 40))
     with pytest.raises(InputError, match="looks like genes as rows"):
         fit(genes_by_samples, rng.normal(5, 1, (3000, 40)))
-    t = pd.DataFrame(rng.normal(5, 1, (30, 50)), columns=[f"g{i}" for i in range(50)],
-                     index=[f"T{i}" for i in range(30)])
+    t = pd.DataFrame(
+        rng.normal(5, 1, (30, 50)), columns=[f"g{i}" for i in range(50)], index=[f"T{i}" for i in range(30)]
+    )
     n = pd.DataFrame(rng.normal(5, 1, (5, 50)), columns=t.columns, index=[f"N{i}" for i in range(5)])
     with pytest.raises(InputError, match="are samples in columns"):
         fit(t.T, n.T)
@@ -160,8 +160,9 @@ def test_scale_is_detected_on_every_row_not_the_first_ones(cohort):
     from twinpurify.data import detect_scale
 
     logged = np.log2(cohort.tumors.to_numpy() + 1)
-    mixed = np.concatenate([logged[:300] if len(logged) >= 300 else np.tile(logged, (6, 1))[:300],
-                            cohort.tumors.to_numpy()[:5] + 0.5])  # linear rows after 300 log rows
+    mixed = np.concatenate(
+        [logged[:300] if len(logged) >= 300 else np.tile(logged, (6, 1))[:300], cohort.tumors.to_numpy()[:5] + 0.5]
+    )  # linear rows after 300 log rows
     assert detect_scale(mixed[:300]) == "log2"
     assert detect_scale(mixed) == "linear"
     assert detect_scale(np.random.default_rng(0).poisson(50, (10, 40)).astype(float)) == "counts"  # shallow counts

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-
 from twinpurify.datasets import NORMAL_CELL_TYPES, simulate_cohort
 
 
@@ -10,8 +9,15 @@ def test_shapes_truth_and_reproducibility():
     assert a.tumors.shape == (50, 120) and a.normals.shape == (10, 120) and a.intrinsic.shape == (50, 120)
     assert a.tumors.equals(b.tumors) and a.intrinsic.equals(b.intrinsic)
     assert (a.tumors.to_numpy() == np.round(a.tumors.to_numpy())).all() and (a.tumors.to_numpy() >= 0).all()
-    assert set(a.truth.columns) >= {"purity", "normal_fraction", "immune_fraction", "subtype", "program_1",
-                                    "os_time", "os_event"}
+    assert set(a.truth.columns) >= {
+        "purity",
+        "normal_fraction",
+        "immune_fraction",
+        "subtype",
+        "program_1",
+        "os_time",
+        "os_event",
+    }
     assert a.truth.purity.between(0.2, 0.95).all()
     # the three fractions partition each tumor
     np.testing.assert_allclose(a.truth[["purity", "normal_fraction", "immune_fraction"]].sum(1), 1.0)
@@ -60,13 +66,16 @@ def test_microarray_platform_is_log_scale():
     assert v.min() > 3 and v.max() < 25 and not np.allclose(v, np.round(v))
 
 
-@pytest.mark.parametrize("kw,match", [
-    (dict(n_tumors=3), "at least 4 tumors"),
-    (dict(n_subtypes=1), "n_subtypes"),
-    (dict(n_programs=0), "n_programs"),
-    (dict(purity_range=(0.5, 0.4)), "purity_range"),
-    (dict(platform="nanostring"), "platform"),
-])
+@pytest.mark.parametrize(
+    "kw,match",
+    [
+        (dict(n_tumors=3), "at least 4 tumors"),
+        (dict(n_subtypes=1), "n_subtypes"),
+        (dict(n_programs=0), "n_programs"),
+        (dict(purity_range=(0.5, 0.4)), "purity_range"),
+        (dict(platform="nanostring"), "platform"),
+    ],
+)
 def test_bad_arguments_are_named(kw, match):
     with pytest.raises(ValueError, match=match):
         simulate_cohort(**{**dict(n_tumors=20, n_normals=5, n_genes=60), **kw})

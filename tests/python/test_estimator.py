@@ -4,7 +4,6 @@ import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-
 from twinpurify import TwinPurify, load_model
 
 
@@ -53,6 +52,7 @@ def test_fit_leaves_user_data_untouched(cohort, log_pair, fast):
 
 def test_column_stats_match_numpy():
     from twinpurify.data import column_mean_std
+
     x = np.random.default_rng(0).normal(3, 2, (1000, 7)).astype(np.float32)
     m, s = column_mean_std(x, block=64)
     np.testing.assert_allclose(m, x.mean(0, dtype=np.float64), rtol=1e-10)
@@ -153,6 +153,7 @@ def test_early_stopping_stops(log_pair, fast):
 
 def test_auto_schedule():
     from twinpurify.train import auto_schedule
+
     small = auto_schedule(30)
     assert small.batch_size == 30 and small.steps_per_epoch == 1 and small.epochs >= 300
     big = auto_schedule(1100)
@@ -167,6 +168,7 @@ def test_auto_schedule():
 
 def test_cuda_request_without_cuda_is_clear(log_pair, fast):
     import torch
+
     if torch.cuda.is_available():
         pytest.skip("CUDA present")
     t, n = log_pair
@@ -187,8 +189,9 @@ def test_purifies_the_simulated_cohort():
 
     c = simulate_cohort(n_tumors=200, n_normals=30, n_genes=400, subtype_effect=2.5, seed=3)
     Zp = PCAEmbedding(16, verbose=False).fit_transform(c.tumors, c.normals)
-    Zt = TwinPurify(16, hidden_dims=(128,), projector_dims=(128, 128), max_epochs=60, random_state=0,
-                    verbose=False).fit_transform(c.tumors, c.normals)
+    Zt = TwinPurify(
+        16, hidden_dims=(128,), projector_dims=(128, 128), max_epochs=60, random_state=0, verbose=False
+    ).fit_transform(c.tumors, c.normals)
     r2_pca, r2_tp = purity_leakage(Zp, c.truth.purity), purity_leakage(Zt, c.truth.purity)
     assert r2_tp < 0.75 * r2_pca, (r2_tp, r2_pca)
     shuffled = macro_f1(Zt, c.truth.subtype.sample(frac=1, random_state=0).to_numpy())

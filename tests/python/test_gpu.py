@@ -1,8 +1,8 @@
 """GPU checks: run where CUDA is present (the device tool's machines); skipped on CPU-only CI."""
+
 import numpy as np
 import pytest
 import torch
-
 from twinpurify import TwinPurify
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")]

@@ -1,9 +1,8 @@
-import numpy as np
 import os
 
+import numpy as np
 import pandas as pd
 import pytest
-
 from twinpurify import InputError
 from twinpurify.io import atomic_path, read_samples_split, read_table, write_table
 
@@ -58,10 +57,14 @@ def test_empty_table(tmp_path):
 def test_rbridge_parameter_coercion():
     from twinpurify._rbridge import coerce_params
 
-    assert coerce_params({"n_components": 8.0, "hidden_dims": 32.0, "random_state": None}) == \
-        {"n_components": 8, "hidden_dims": (32,), "random_state": None}
+    assert coerce_params({"n_components": 8.0, "hidden_dims": 32.0, "random_state": None}) == {
+        "n_components": 8,
+        "hidden_dims": (32,),
+        "random_state": None,
+    }
     assert coerce_params({"n_components": 8.5}) == {"n_components": 8.5}  # left for the schema to refuse
     from twinpurify import TwinPurify
+
     with pytest.raises(ValueError, match="n_components=8.5 is not allowed"):
         TwinPurify(**coerce_params({"n_components": 8.5})).fit(np.ones((5, 3)), np.ones((2, 3)))
     with pytest.raises(ValueError, match="unknown TwinPurify parameter"):
@@ -80,16 +83,19 @@ def test_rds_needs_trusted(tmp_path):
         read_summarized_experiment(str(rds))
 
 
-@pytest.mark.parametrize("name,content,match", [
-    ("ragged.csv", "sample,g1,g2\ns1,1,2\ns2,1,2,3,4\n", "cannot read this csv file"),
-    ("semicolon.csv", "sample;g1;g2\ns1;1;2\n", "single column"),
-    ("tabs.csv", "sample\tg1\tg2\ns1\t1\t2\n", "is it tab-separated"),
-    ("binary.csv", b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", "not a readable text table|cannot read"),
-    ("empty.csv", "", "empty"),
-    ("dups.csv", "sample,g1,g1,g2\ns1,1,2,3\ns2,4,5,6\n", "duplicated column \\(gene\\) names g1"),
-    ("noindex.csv", "g1,g2,g3\n1.5,2,3\n4.25,5,6\n7.5,1,1\n", "first column holds numbers"),
-    ("notparquet.parquet", "sample,g1\ns1,1\n", "cannot read this parquet file"),
-])
+@pytest.mark.parametrize(
+    "name,content,match",
+    [
+        ("ragged.csv", "sample,g1,g2\ns1,1,2\ns2,1,2,3,4\n", "cannot read this csv file"),
+        ("semicolon.csv", "sample;g1;g2\ns1;1;2\n", "single column"),
+        ("tabs.csv", "sample\tg1\tg2\ns1\t1\t2\n", "is it tab-separated"),
+        ("binary.csv", b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", "not a readable text table|cannot read"),
+        ("empty.csv", "", "empty"),
+        ("dups.csv", "sample,g1,g1,g2\ns1,1,2,3\ns2,4,5,6\n", "duplicated column \\(gene\\) names g1"),
+        ("noindex.csv", "g1,g2,g3\n1.5,2,3\n4.25,5,6\n7.5,1,1\n", "first column holds numbers"),
+        ("notparquet.parquet", "sample,g1\ns1,1\n", "cannot read this parquet file"),
+    ],
+)
 def test_malformed_tables_are_named(tmp_path, name, content, match):
     p = tmp_path / name
     p.write_bytes(content if isinstance(content, bytes) else content.encode())
@@ -119,7 +125,20 @@ def test_cli_reports_a_malformed_table_in_one_line(tmp_path, capsys):
 
     (tmp_path / "t.csv").write_text("sample,g1,g2\ns1,1,2\ns2,1,2,3,4\n")
     (tmp_path / "n.csv").write_text("sample,g1,g2\nn1,1,2\nn2,3,4\n")
-    assert main(["fit", "--tumor", str(tmp_path / "t.csv"), "--normal", str(tmp_path / "n.csv"),
-                 "--model", str(tmp_path / "m"), "--quiet"]) == 2
+    assert (
+        main(
+            [
+                "fit",
+                "--tumor",
+                str(tmp_path / "t.csv"),
+                "--normal",
+                str(tmp_path / "n.csv"),
+                "--model",
+                str(tmp_path / "m"),
+                "--quiet",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "t.csv" in err and "Traceback" not in err

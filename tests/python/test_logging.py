@@ -1,26 +1,30 @@
 """Library logging: a NullHandler only at import, explicit opt-in verbosity, per-call quiet."""
+
 import logging
 import subprocess
 import sys
 import threading
 
 import pytest
-
 import twinpurify as tp
 from twinpurify.settings import LOGGER_NAME, quiet
 
 
 def test_import_prints_nothing_and_adds_no_stream_handler():
-    code = ("import logging, twinpurify; log = logging.getLogger('twinpurify'); "
-            "print([type(h).__name__ for h in log.handlers])")
+    code = (
+        "import logging, twinpurify; log = logging.getLogger('twinpurify'); "
+        "print([type(h).__name__ for h in log.handlers])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "['NullHandler']" and out.stderr == ""
 
 
 def test_basicconfig_shows_each_message_once(log_pair):
-    code = ("import logging, numpy as np, pandas as pd, twinpurify as tp; logging.basicConfig(level=logging.INFO); "
-            "x = pd.DataFrame(np.random.default_rng(0).poisson(500, (20, 30)).astype(float), "
-            "columns=[f'g{i}' for i in range(30)]); tp.RawProfiles(n_genes=None).fit(x)")
+    code = (
+        "import logging, numpy as np, pandas as pd, twinpurify as tp; logging.basicConfig(level=logging.INFO); "
+        "x = pd.DataFrame(np.random.default_rng(0).poisson(500, (20, 30)).astype(float), "
+        "columns=[f'g{i}' for i in range(30)]); tp.RawProfiles(n_genes=None).fit(x)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stderr.count("detected integer counts") == 1
 

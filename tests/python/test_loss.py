@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 import torch
-
 from twinpurify.loss import barlow_twins_loss
 
 
@@ -15,7 +14,7 @@ def reference_loss(z1, z2, lambd, eps=1e-5):
     for i in range(d):
         for j in range(d):
             c = sum(a[k, i] * b[k, j] for k in range(n)) / n
-            total += (1 - c) ** 2 if i == j else lambd * c ** 2
+            total += (1 - c) ** 2 if i == j else lambd * c**2
     return total
 
 

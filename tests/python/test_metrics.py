@@ -1,7 +1,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-
 from twinpurify import metrics as M
 
 
@@ -36,7 +35,7 @@ def test_global_scaler_keeps_geometry():
     X = np.array([[1.0, 10.0], [3.0, 30.0], [8.0, 80.0]])
     Xs = M.GlobalScaler().fit_transform(X)
     np.testing.assert_allclose(Xs[:, 1] / Xs[:, 0], 10.0)  # relative scales kept (no per-feature whitening)
-    np.testing.assert_allclose((Xs ** 2).sum(1).mean(), 1.0)
+    np.testing.assert_allclose((Xs**2).sum(1).mean(), 1.0)
 
 
 def test_c_index_direction(toy):

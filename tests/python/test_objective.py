@@ -1,7 +1,7 @@
 """TwinPurify's objective: each term against its formula, weights, and the content target."""
+
 import pytest
 import torch
-
 from twinpurify.augment import ViewConfig, ViewGenerator
 from twinpurify.loss import barlow_twins_loss
 from twinpurify.model import BarlowTwinsModule
@@ -15,9 +15,15 @@ def _setup(content_weight=0.5, invariance_weight=2.0):
     normal_log = torch.rand(6, g) * 4
     mean, std = torch.full((g,), 2.0), torch.full((g,), 1.5)
     views = ViewGenerator(normal_log, mean, std, ViewConfig(0.5, 2, 0.0, 0.0))
-    obj = TwinPurifyObjective(views, lambd=0.01, invariance_weight=invariance_weight, content_weight=content_weight,
-                              normal_mean_lin=torch.exp2(normal_log).mean(0), target_mean=torch.full((g,), 0.1),
-                              target_std=torch.full((g,), 0.2))
+    obj = TwinPurifyObjective(
+        views,
+        lambd=0.01,
+        invariance_weight=invariance_weight,
+        content_weight=content_weight,
+        normal_mean_lin=torch.exp2(normal_log).mean(0),
+        target_mean=torch.full((g,), 0.1),
+        target_std=torch.full((g,), 0.2),
+    )
     module = BarlowTwinsModule(g, [16], 4, [8], target_dim=g)
     tumors = torch.exp2(torch.rand(10, g) * 4)
     return obj, module, tumors, views

@@ -1,17 +1,24 @@
 """The parameter schema: complete, and every bad value refused by name before any work."""
+
 import inspect
 import json
 import math
 
 import pytest
+import twinpurify as tp
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import twinpurify as tp
 from twinpurify.params import SCHEMA, ParameterError, check_value, schema_json
 
-CLASSES = [tp.TwinPurify, tp.RawProfiles, tp.PCAEmbedding, tp.ContrastivePCA, tp.NormalDifference,
-           tp.InvariantProjection, tp.AutoencoderEmbedding]
+CLASSES = [
+    tp.TwinPurify,
+    tp.RawProfiles,
+    tp.PCAEmbedding,
+    tp.ContrastivePCA,
+    tp.NormalDifference,
+    tp.InvariantProjection,
+    tp.AutoencoderEmbedding,
+]
 
 
 @pytest.mark.parametrize("cls", CLASSES)
@@ -22,24 +29,27 @@ def test_every_parameter_has_a_schema_entry_and_defaults_pass(cls):
         check_value(name, value)
 
 
-@pytest.mark.parametrize("cls,kw,match", [
-    (tp.TwinPurify, dict(hidden_dims=(0,)), "hidden_dims=\\(0,\\)"),
-    (tp.TwinPurify, dict(hidden_dims=64), "hidden_dims=64"),
-    (tp.TwinPurify, dict(projector_dims=(-1,)), "projector_dims"),
-    (tp.TwinPurify, dict(beta_max="x"), "beta_max='x'"),
-    (tp.TwinPurify, dict(lr="abc"), "lr='abc'"),
-    (tp.TwinPurify, dict(lr=0), "lr=0"),
-    (tp.TwinPurify, dict(lambd=-1), "lambd=-1"),
-    (tp.TwinPurify, dict(random_state=2**70), "random_state"),
-    (tp.TwinPurify, dict(max_epochs=2.7), "max_epochs=2.7"),
-    (tp.TwinPurify, dict(max_epochs=True), "max_epochs=True"),
-    (tp.TwinPurify, dict(n_components=float("nan")), "n_components=nan"),
-    (tp.TwinPurify, dict(device="gpu"), "device='gpu'"),
-    (tp.TwinPurify, dict(batch_size="big"), "batch_size='big'"),
-    (tp.PCAEmbedding, dict(n_components=0), "n_components=0"),
-    (tp.ContrastivePCA, dict(alpha=float("nan")), "alpha=nan"),
-    (tp.InvariantProjection, dict(shrinkage=-1.0), "shrinkage=-1.0"),
-])
+@pytest.mark.parametrize(
+    "cls,kw,match",
+    [
+        (tp.TwinPurify, dict(hidden_dims=(0,)), "hidden_dims=\\(0,\\)"),
+        (tp.TwinPurify, dict(hidden_dims=64), "hidden_dims=64"),
+        (tp.TwinPurify, dict(projector_dims=(-1,)), "projector_dims"),
+        (tp.TwinPurify, dict(beta_max="x"), "beta_max='x'"),
+        (tp.TwinPurify, dict(lr="abc"), "lr='abc'"),
+        (tp.TwinPurify, dict(lr=0), "lr=0"),
+        (tp.TwinPurify, dict(lambd=-1), "lambd=-1"),
+        (tp.TwinPurify, dict(random_state=2**70), "random_state"),
+        (tp.TwinPurify, dict(max_epochs=2.7), "max_epochs=2.7"),
+        (tp.TwinPurify, dict(max_epochs=True), "max_epochs=True"),
+        (tp.TwinPurify, dict(n_components=float("nan")), "n_components=nan"),
+        (tp.TwinPurify, dict(device="gpu"), "device='gpu'"),
+        (tp.TwinPurify, dict(batch_size="big"), "batch_size='big'"),
+        (tp.PCAEmbedding, dict(n_components=0), "n_components=0"),
+        (tp.ContrastivePCA, dict(alpha=float("nan")), "alpha=nan"),
+        (tp.InvariantProjection, dict(shrinkage=-1.0), "shrinkage=-1.0"),
+    ],
+)
 def test_bad_values_are_refused_by_name_before_any_work(log_pair, cls, kw, match):
     t, n = log_pair
     with pytest.raises(ParameterError, match=match):
@@ -49,8 +59,15 @@ def test_bad_values_are_refused_by_name_before_any_work(log_pair, cls, kw, match
 
 
 def test_accepted_edge_values():
-    for name, value in [("device", "cuda:1"), ("batch_size", "auto"), ("n_genes", None), ("hidden_dims", ()),
-                        ("beta_max", 0.0), ("random_state", 2**32 - 1), ("random_state", None)]:
+    for name, value in [
+        ("device", "cuda:1"),
+        ("batch_size", "auto"),
+        ("n_genes", None),
+        ("hidden_dims", ()),
+        ("beta_max", 0.0),
+        ("random_state", 2**32 - 1),
+        ("random_state", None),
+    ]:
         check_value(name, value)
 
 
@@ -61,9 +78,17 @@ def test_schema_json_round_trips():
 
 
 @settings(max_examples=200, deadline=None)
-@given(name=st.sampled_from(sorted(SCHEMA)),
-       value=st.one_of(st.none(), st.booleans(), st.integers(-2**80, 2**80), st.floats(allow_nan=True),
-                       st.text(max_size=6), st.lists(st.integers(-3, 600), max_size=3)))
+@given(
+    name=st.sampled_from(sorted(SCHEMA)),
+    value=st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**80), 2**80),
+        st.floats(allow_nan=True),
+        st.text(max_size=6),
+        st.lists(st.integers(-3, 600), max_size=3),
+    ),
+)
 def test_any_value_is_either_refused_by_name_or_within_its_description(name, value):
     try:
         check_value(name, value)

@@ -1,19 +1,22 @@
 """Guarded writes and checked loads: no save destroys a user's files, no damaged folder loads silently."""
+
 import hashlib
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
-
 from twinpurify import PCAEmbedding, TwinPurify, load_model
 from twinpurify.cli import main
 from twinpurify.persistence import ModelFormatError, is_model_folder
 
 
 def _digest(folder):
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture
@@ -70,18 +73,25 @@ def _damage(folder, fn):
     cfg_path.write_text(json.dumps(out))
 
 
-@pytest.mark.parametrize("edit,match", [
-    (lambda c: [c], "expected a JSON object"),
-    (lambda c: {**c, "format_version": "1"}, "format_version must be a positive integer"),
-    (lambda c: {k: v for k, v in c.items() if k != "params"}, "missing keys params"),
-    (lambda c: {**c, "preprocessor": {**c["preprocessor"], "genes_": c["preprocessor"]["genes_"][::-1]}},
-     "gene list does not match"),
-    (lambda c: {**c, "preprocessor": {**c["preprocessor"], "genes_": c["preprocessor"]["genes_"][:-1]}},
-     "config.json lists"),
-    (lambda c: {**c, "params": {**c["params"], "bogus": 1}}, "parameters bogus are unknown"),
-    (lambda c: {**c, "module": "os"}, "unknown model class"),
-    (lambda c: {**c, "weights_sha256": "0" * 64}, "checksum does not match"),
-])
+@pytest.mark.parametrize(
+    "edit,match",
+    [
+        (lambda c: [c], "expected a JSON object"),
+        (lambda c: {**c, "format_version": "1"}, "format_version must be a positive integer"),
+        (lambda c: {k: v for k, v in c.items() if k != "params"}, "missing keys params"),
+        (
+            lambda c: {**c, "preprocessor": {**c["preprocessor"], "genes_": c["preprocessor"]["genes_"][::-1]}},
+            "gene list does not match",
+        ),
+        (
+            lambda c: {**c, "preprocessor": {**c["preprocessor"], "genes_": c["preprocessor"]["genes_"][:-1]}},
+            "config.json lists",
+        ),
+        (lambda c: {**c, "params": {**c["params"], "bogus": 1}}, "parameters bogus are unknown"),
+        (lambda c: {**c, "module": "os"}, "unknown model class"),
+        (lambda c: {**c, "weights_sha256": "0" * 64}, "checksum does not match"),
+    ],
+)
 def test_damaged_config_is_named(tmp_path, pca, edit, match):
     pca.save(tmp_path / "m")
     _damage(tmp_path / "m", edit)
@@ -119,9 +129,19 @@ def test_folders_written_before_checksums_and_modules_still_load(tmp_path, log_p
     m = TwinPurify(**fast).fit(t, n)
     m.save(tmp_path / "m")
     legacy = ("weights_sha256", "module")
-    _damage(tmp_path / "m", lambda c: {k: v for k, v in c.items() if k not in legacy}
-            | {"params": {k: v for k, v in c["params"].items()
-                          if k not in ("invariance_weight", "content_weight", "encoder_input")}})
+    _damage(
+        tmp_path / "m",
+        lambda c: (
+            {k: v for k, v in c.items() if k not in legacy}
+            | {
+                "params": {
+                    k: v
+                    for k, v in c["params"].items()
+                    if k not in ("invariance_weight", "content_weight", "encoder_input")
+                }
+            }
+        ),
+    )
     again = load_model(tmp_path / "m")
     assert again.content_weight == 0.0 and again.encoder_input == "log"  # the meaning those folders had
     pd.testing.assert_frame_equal(again.transform(t), m.transform(t))
@@ -135,10 +155,12 @@ def test_cli_outputs_never_replace_inputs(tmp_path, cohort, capsys):
     before = _digest(data)
     fast = ["--n-components", "3", "--epochs", "1", "--quiet"]
     base = ["fit", "--tumor", str(data / "t.csv"), "--normal", str(data / "n.csv")]
-    for extra, match in [(["--model", str(data)], "would overwrite the input"),
-                         (["--model", str(data / "t.csv")], "would overwrite the input"),
-                         (["--model", str(tmp_path / "m"), "--embedding", str(data / "t.csv")], "would overwrite"),
-                         (["--model", str(tmp_path / "m"), "--embedding", str(tmp_path / "m")], "same path")]:
+    for extra, match in [
+        (["--model", str(data)], "would overwrite the input"),
+        (["--model", str(data / "t.csv")], "would overwrite the input"),
+        (["--model", str(tmp_path / "m"), "--embedding", str(data / "t.csv")], "would overwrite"),
+        (["--model", str(tmp_path / "m"), "--embedding", str(tmp_path / "m")], "same path"),
+    ]:
         assert main([*base, *extra, "--overwrite", *fast]) == 2
         assert match in capsys.readouterr().err
     assert _digest(data) == before

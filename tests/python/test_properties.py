@@ -1,5 +1,6 @@
 """Property-based tests (hypothesis): any bad matrix or damaged model folder gives a named error or a
 correct answer, and never changes an input file."""
+
 import hashlib
 import json
 import random
@@ -10,7 +11,6 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from twinpurify import InputError, PCAEmbedding, load_model
 from twinpurify.data import as_matrix
 from twinpurify.persistence import ModelFormatError
@@ -78,8 +78,12 @@ JSON_EDITS = [
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(edit=st.integers(0, len(JSON_EDITS) - 1), cut=st.one_of(st.none(), st.integers(0, 400)),
-       flip=st.one_of(st.none(), st.integers(0, 10_000)), seed=st.integers(0, 100))
+@given(
+    edit=st.integers(0, len(JSON_EDITS) - 1),
+    cut=st.one_of(st.none(), st.integers(0, 400)),
+    flip=st.one_of(st.none(), st.integers(0, 10_000)),
+    seed=st.integers(0, 100),
+)
 def test_damaged_model_folders_never_load_silently(saved, tmp_path_factory, edit, cut, flip, seed):
     src, x = saved
     d = tmp_path_factory.mktemp("dmg") / "m"

@@ -5,6 +5,7 @@ reticulate, which must not share a process with rpy2 (a fatal GIL error at R gar
 so its side (twinPurify(), saveTwinPurify(), predict()) runs in an `Rscript` subprocess and the
 two sides exchange files.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,8 +19,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-INSTALL_HINT = ("install R with Debian's r-base-core r-bioc-singlecellexperiment r-cran-reticulate and the "
-                "Python extras rpy2<3.6 anndata2ri (make setup does all of it)")
+INSTALL_HINT = (
+    "install R with Debian's r-base-core r-bioc-singlecellexperiment r-cran-reticulate and the "
+    "Python extras rpy2<3.6 anndata2ri (make setup does all of it)"
+)
 
 
 def _require_r():
@@ -110,8 +113,10 @@ def test_anndata_to_sce_and_back(r):
     import anndata as ad_mod
 
     X = np.arange(12, dtype=np.float64).reshape(4, 3) / 7
-    obs = pd.DataFrame({"grp": pd.Categorical(["b", "a", "b", "a"], categories=["b", "a"]), "age": [30, 40, 50, 60]},
-                       index=["x4", "x1", "x3", "x2"])
+    obs = pd.DataFrame(
+        {"grp": pd.Categorical(["b", "a", "b", "a"], categories=["b", "a"]), "age": [30, 40, 50, 60]},
+        index=["x4", "x1", "x3", "x2"],
+    )
     adata = ad_mod.AnnData(X, obs=obs, var=pd.DataFrame(index=["g3", "g1", "g2"]))
     to_r(r, adata, "from_py")
     assert list(r.r("rownames(from_py)")) == ["g3", "g1", "g2"]
@@ -146,8 +151,12 @@ def test_read_summarized_experiment_from_rds(r, tmp_path):
 
 # ---- the R package (reticulate) in a subprocess ------------------------------------------------
 
-PARAMS_R = "nComponents = 6, hiddenDims = 32, projectorDims = c(32, 32), maxEpochs = 5, randomState = 7, verbose = FALSE"
-PARAMS_PY = dict(n_components=6, hidden_dims=(32,), projector_dims=(32, 32), max_epochs=5, random_state=7, verbose=False)
+PARAMS_R = (
+    "nComponents = 6, hiddenDims = 32, projectorDims = c(32, 32), maxEpochs = 5, randomState = 7, verbose = FALSE"
+)
+PARAMS_PY = dict(
+    n_components=6, hidden_dims=(32,), projector_dims=(32, 32), max_epochs=5, random_state=7, verbose=False
+)
 
 
 def run_r(script: str, cwd: Path) -> str:
@@ -162,7 +171,8 @@ def run_r(script: str, cwd: Path) -> str:
 def r_fit(tmp_path_factory, r):
     """R fits twinPurify(se) and saves the cohort, the embedding and the model."""
     d = tmp_path_factory.mktemp("rfit")
-    run_r(textwrap.dedent(f"""
+    run_r(
+        textwrap.dedent(f"""
         suppressPackageStartupMessages(library(twinpurify))
         if (!requireNamespace("twinpurify", quietly = TRUE)) stop("R package twinpurify is not installed (make setup)")
         se <- simulateTwinPurifyCohort(nTumors = 50, nNormals = 10, nGenes = 120, seed = 4)
@@ -171,7 +181,9 @@ def r_fit(tmp_path_factory, r):
         emb <- twinPurify(se, normal = se$sample_type == "normal", {PARAMS_R})
         write.csv(emb, "emb_r.csv")
         saveTwinPurify(attr(emb, "model"), "model_r")
-    """), d)
+    """),
+        d,
+    )
     return d
 
 
@@ -197,7 +209,9 @@ def test_model_saved_in_r_loads_in_python(r_fit):
     assert model.get_params()["n_components"] == 6 and model.get_params()["hidden_dims"] == (32,)
     tumors = adata[adata.obs["sample_type"] != "normal"]
     Z = model.transform(tumors.to_df())
-    np.testing.assert_allclose(Z.to_numpy(), pd.read_csv(r_fit / "emb_r.csv", index_col=0).to_numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        Z.to_numpy(), pd.read_csv(r_fit / "emb_r.csv", index_col=0).to_numpy(), rtol=1e-5, atol=1e-5
+    )
 
 
 def test_model_saved_in_python_predicts_identically_in_r(r_fit, tmp_path):
@@ -209,12 +223,15 @@ def test_model_saved_in_python_predicts_identically_in_r(r_fit, tmp_path):
     model.save(tmp_path / "model_py")
     Z = model.transform(adata.to_df())
     shutil.copy(r_fit / "se.rds", tmp_path / "se.rds")
-    run_r(textwrap.dedent("""
+    run_r(
+        textwrap.dedent("""
         suppressPackageStartupMessages(library(twinpurify))
         m <- loadTwinPurify("model_py")
         se <- readRDS("se.rds")
         write.csv(predict(m, se), "pred_r.csv")
-    """), tmp_path)
+    """),
+        tmp_path,
+    )
     pred_r = pd.read_csv(tmp_path / "pred_r.csv", index_col=0)
     assert list(pred_r.index) == list(adata.obs_names)
     np.testing.assert_allclose(pred_r.to_numpy(), Z.to_numpy(), rtol=1e-5, atol=1e-5)

@@ -1,7 +1,7 @@
 """The purity-free target shared by the NormalDifference baseline and TwinPurify's content head."""
+
 import numpy as np
 import torch
-
 from twinpurify.targets import TargetScaler, normal_difference, normal_difference_np
 
 
