@@ -5,21 +5,20 @@ Zheng & Bryson, "TwinPurify", arXiv 2601.18640 (2026).
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from . import datasets, tl  # noqa: E402
-from .base import load_model  # noqa: E402
+from . import datasets, tl
+from ._version import __version__
+from .base import load_model
 from .baselines import (
     AutoencoderEmbedding,
     ContrastivePCA,
     InvariantProjection,
-    NormalDifference,  # noqa: E402
+    NormalDifference,
     PCAEmbedding,
     RawProfiles,
 )
-from .data import InputError  # noqa: E402
-from .estimator import TwinPurify  # noqa: E402
-from .settings import settings  # noqa: E402
+from .data import InputError
+from .estimator import TwinPurify
+from .settings import settings
 
 __all__ = [
     "TwinPurify",

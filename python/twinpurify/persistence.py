@@ -161,6 +161,8 @@ def save_model(model: BaseEmbedder, path: PathLike, overwrite: bool = False) -> 
         config["weights_sha256"] = _sha256(tmp / WEIGHTS)
         with open(tmp / CONFIG, "w") as fh:
             json.dump(config, fh, indent=1)
+        for f in (tmp / WEIGHTS, tmp / CONFIG):  # safetensors writes 0600; the folder follows the umask like any file
+            os.chmod(f, default_mode())
         os.chmod(tmp, default_mode(directory=True))
         check_model_target(p, overwrite)  # again: the folder may have changed while we wrote
         _replace_dir(tmp, p)

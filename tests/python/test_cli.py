@@ -221,3 +221,16 @@ def test_help_and_version(capsys):
     assert "demo" in capsys.readouterr().out
     assert main(["--version"]) == 0
     assert main([]) == 2
+
+
+def test_python_dash_m_prints_the_single_source_version():
+    import subprocess
+    import sys
+
+    from twinpurify._version import __version__
+
+    out = subprocess.run([sys.executable, "-m", "twinpurify", "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == f"twinpurify {__version__}"
+    import importlib.metadata
+
+    assert importlib.metadata.version("twinpurify") == __version__  # pyproject reads the same file

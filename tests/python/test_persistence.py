@@ -175,3 +175,16 @@ def test_cli_outputs_never_replace_inputs(tmp_path, cohort, capsys):
     assert main([*tr, "--output", str(tmp_path / "e.csv")]) == 2
     assert main([*tr, "--output", str(tmp_path / "e.csv"), "--overwrite"]) == 0
     assert _digest(data) == before
+
+
+def test_saved_files_follow_the_umask(tmp_path, pca):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        pca.save(tmp_path / "m")
+    finally:
+        os.umask(old)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "m").iterdir()}
+    assert modes == {"config.json": 0o644, "weights.safetensors": 0o644}
+    assert (tmp_path / "m").stat().st_mode & 0o777 == 0o755
