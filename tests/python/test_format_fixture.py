@@ -1,12 +1,12 @@
 """A model folder written by twinpurify 0.1.0 (format 1, before checksums, module names and the
 content/encoder options) is committed under tests/python/data/model_format1: it must load and transform
 identically forever, and the default training must still reproduce it."""
+
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from twinpurify import TwinPurify, load_model
 
 HERE = Path(__file__).parent / "data" / "model_format1"
