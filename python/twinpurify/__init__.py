@@ -5,7 +5,7 @@ Zheng & Bryson, "TwinPurify", arXiv 2601.18640 (2026).
 
 from __future__ import annotations
 
-from . import datasets, tl
+from . import datasets, pl, tl
 from ._version import __version__
 from .base import load_model
 from .baselines import (
@@ -32,6 +32,7 @@ __all__ = [
     "load_model",
     "datasets",
     "tl",
+    "pl",
     "settings",
     "__version__",
 ]

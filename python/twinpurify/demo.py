@@ -8,7 +8,7 @@ from typing import Optional
 
 import pandas as pd
 
-from . import metrics
+from . import metrics, pl
 from .baselines import (
     AutoencoderEmbedding,
     ContrastivePCA,
@@ -20,7 +20,6 @@ from .baselines import (
 from .datasets import simulate_cohort
 from .estimator import TwinPurify
 from .io import atomic_path, write_table
-from .plotting import plot_embeddings
 
 
 def run_demo(
@@ -74,13 +73,13 @@ def run_demo(
     if out_dir is not None:
         out = Path(out_dir)
         write_table(table.round(4), out / "demo_results.csv")
-        plot_embeddings(
-            embeddings,
-            truth["purity"],
-            truth["subtype"],
-            out / "demo_embeddings.png",
-            title=f"Simulated cohort: {n_tumors} tumors, {n_normals} normals, {n_genes} genes",
+        title = f"Simulated cohort: {n_tumors} tumors, {n_normals} normals, {n_genes} genes"
+        pl.save(pl.embeddings(embeddings, truth["purity"], truth["subtype"], title=title), out / "demo_embeddings.png")
+        pl.save(pl.loss_curve(methods["TwinPurify"]), out / "demo_loss.png")
+        diag = pl.purity_diagnostic(
+            embeddings["TwinPurify"], truth["purity"], raw=embeddings["raw profiles"], seed=seed
         )
+        pl.save(diag, out / "demo_purity.png")
         with atomic_path(out / "demo_results.md") as tmp:
             tmp.write_text(format_table(table) + "\n")
     return table

@@ -211,8 +211,9 @@ def test_demo_small(tmp_path, capsys):
         "TwinPurify",
     ]
     assert table[["purity_R2", "subtype_F1", "immune_R2", "program_R2", "intrinsic_R2"]].notna().all().all()
-    png = (tmp_path / "demo_embeddings.png").read_bytes()
-    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    for name in ("demo_embeddings.png", "demo_loss.png", "demo_purity.png"):
+        png = (tmp_path / name).read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
 
 def test_help_and_version(capsys):

@@ -1,0 +1,177 @@
+"""Plots (scanpy-style ``twinpurify.pl``): each returns its matplotlib Figure or Axes.
+
+Nothing here calls ``matplotlib.use`` or pyplot's global state: figures are built with the object API
+(``matplotlib.figure.Figure``), so a notebook keeps its inline backend and a script its own. Pass
+``ax=`` to draw into an existing Axes; `save` writes a figure atomically when a file is wanted.
+
+Examples
+--------
+>>> import twinpurify as tp
+>>> c = tp.datasets.simulate_cohort(n_tumors=60, n_normals=10, n_genes=200, seed=0)
+>>> m = tp.TwinPurify(8, hidden_dims=(32,), projector_dims=(32, 32), max_epochs=3, random_state=0,
+...                   verbose=False)
+>>> Z = m.fit_transform(c.tumors, c.normals)
+>>> ax = tp.pl.embedding(Z, color=c.truth["purity"])
+>>> ax2 = tp.pl.loss_curve(m)
+>>> fig = tp.pl.purity_diagnostic(Z, c.truth["purity"], raw=tp.RawProfiles(verbose=False).fit_transform(c.tumors))
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from .io import atomic_path
+
+
+def top_two_pcs(Z: Any) -> np.ndarray:
+    """First two principal components of an embedding in its own geometry (no per-dimension scaling,
+    which would whiten PCA's noise components)."""
+    Z = np.asarray(Z, dtype=np.float64)
+    Z = Z - Z.mean(0)
+    u, s, _ = np.linalg.svd(Z, full_matrices=False)
+    out = u[:, :2] * s[:2]
+    return out if out.shape[1] == 2 else np.column_stack([out, np.zeros(len(out))])
+
+
+def _new_axes(ax: Optional[Axes], figsize: tuple[float, float] = (4.2, 3.6)) -> Axes:
+    return ax if ax is not None else Figure(figsize=figsize).subplots()
+
+
+def embedding(
+    Z: Any,
+    color: Any = None,
+    *,
+    ax: Optional[Axes] = None,
+    title: Optional[str] = None,
+    cmap: str = "viridis",
+    size: float = 8.0,
+    legend: bool = True,
+) -> Axes:
+    """Scatter of an embedding's top two principal components.
+
+    Parameters
+    ----------
+    Z : array-like of shape (n_samples, n_dims)
+        An embedding (DataFrame or array).
+    color : array-like of shape (n_samples,), optional
+        Numbers give a colour scale (e.g. purity); anything else categories (e.g. subtype).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure's axes by default.
+    title, cmap, size, legend
+        Title, colour map for numbers, marker size, whether to draw a legend/colour bar.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _new_axes(ax)
+    xy = top_two_pcs(Z)
+    if color is None:
+        ax.scatter(xy[:, 0], xy[:, 1], s=size, color="0.3")
+    else:
+        c = pd.Series(np.asarray(color, dtype=object))
+        numeric = pd.to_numeric(c, errors="coerce")
+        if numeric.notna().all() and c.nunique() > 12:
+            sc = ax.scatter(xy[:, 0], xy[:, 1], c=numeric.to_numpy(float), cmap=cmap, s=size)
+            if legend:
+                ax.figure.colorbar(sc, ax=ax, shrink=0.8)
+        else:
+            cats = sorted(c.fillna("NA").astype(str).unique())
+            colors = [f"C{k % 10}" for k in range(len(cats))]
+            lab = c.fillna("NA").astype(str).to_numpy()
+            for cat, col in zip(cats, colors):
+                m = lab == cat
+                ax.scatter(xy[m, 0], xy[m, 1], s=size, color=col, label=cat)
+            if legend:
+                ax.legend(fontsize=7, markerscale=1.5, frameon=False, loc="best")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("PC1")
+    ax.set_ylabel("PC2")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def embeddings(embeddings: Mapping[str, Any], purity: Any, subtype: Any, *, title: str = "") -> Figure:
+    """A 2 x n grid: each embedding's top two PCs coloured by purity (top row) and by subtype (bottom row)."""
+    names = list(embeddings)
+    fig = Figure(figsize=(3.2 * len(names), 6.4))
+    axes = fig.subplots(2, len(names), squeeze=False)
+    purity = np.asarray(purity, dtype=float)
+    for j, name in enumerate(names):
+        embedding(embeddings[name], purity, ax=axes[0, j], title=name, legend=j == len(names) - 1)
+        embedding(embeddings[name], subtype, ax=axes[1, j], legend=j == len(names) - 1)
+    axes[0, 0].set_ylabel("coloured by purity")
+    axes[1, 0].set_ylabel("coloured by subtype")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def loss_curve(model: Any, *, ax: Optional[Axes] = None, log: bool = False) -> Axes:
+    """Training loss per epoch of a fitted neural model (its ``history_``)."""
+    history = getattr(model, "history_", None)
+    if not history:
+        raise ValueError("the model has no training history (fit it first; only neural models have one)")
+    ax = _new_axes(ax)
+    ep = [h["epoch"] for h in history]
+    ax.plot(ep, [h["loss"] for h in history], color="C0")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss")
+    if log:
+        ax.set_yscale("log")
+    ax.set_title(type(model).__name__, fontsize=10)
+    return ax
+
+
+def purity_diagnostic(Z: Any, purity: Any, *, raw: Any = None, top: int = 20, seed: int = 0) -> Figure:
+    """How much purity an embedding carries: per-dimension |Spearman ρ| and CV leakage (vs raw profiles).
+
+    Left: the `top` dimensions most correlated with purity. Right: cross-validated R² of purity from the
+    embedding (`twinpurify.metrics.purity_leakage`) and, when `raw` is given, from the raw profiles.
+    """
+    from scipy.stats import spearmanr
+
+    from .metrics import purity_leakage
+
+    Zn = np.asarray(Z, dtype=np.float64)
+    p = np.asarray(purity, dtype=float)
+    ok = np.isfinite(p)
+    rho = np.array([abs(np.nan_to_num(spearmanr(Zn[ok, j], p[ok])[0])) for j in range(Zn.shape[1])])
+    names = list(Z.columns) if isinstance(Z, pd.DataFrame) else [f"dim{j + 1}" for j in range(Zn.shape[1])]
+    order = np.argsort(-rho)[:top]
+    fig = Figure(figsize=(9, 3.6))
+    a1, a2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2.2, 1]})
+    a1.bar(range(len(order)), rho[order], color="C1")
+    a1.set_xticks(range(len(order)), [names[j] for j in order], rotation=90, fontsize=7)
+    a1.set_ylabel("|Spearman ρ| with purity")
+    a1.set_title(f"dimensions most related to purity (mean {rho.mean():.2f})", fontsize=10)
+    bars = {"embedding": purity_leakage(Zn[ok], p[ok], seed=seed)}
+    if raw is not None:
+        bars = {"raw": purity_leakage(np.asarray(raw, dtype=np.float64)[ok], p[ok], seed=seed), **bars}
+    a2.bar(list(bars), list(bars.values()), color=["0.6", "C0"][-len(bars) :])
+    a2.set_ylabel("CV R² of purity (leakage)")
+    a2.set_ylim(min(0.0, *bars.values()), 1.0)
+    a2.set_title("purity leakage", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def save(fig: Union[Figure, Axes], path: Union[str, os.PathLike], dpi: int = 110) -> Path:
+    """Write a figure (or an Axes' figure) atomically; the format follows the suffix."""
+    figure = fig.get_figure(root=True) if isinstance(fig, Axes) else fig
+    if not isinstance(figure, Figure):
+        raise TypeError(f"expected a matplotlib Figure or Axes, got {type(fig).__name__}")
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=dpi, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
+    return path
