@@ -103,6 +103,7 @@ def train_module(
     bar = tqdm(range(schedule.epochs), desc=desc, disable=None if progress else True, leave=False)
     for epoch in bar:
         perm = torch.randperm(n, device=device, generator=generator)
+        lr_first = float(opt.param_groups[0]["lr"])  # the rate of the epoch's first step (warm-up visible)
         running = torch.zeros((), device=device)
         for s in range(schedule.steps_per_epoch):
             idx = perm[s * schedule.batch_size : (s + 1) * schedule.batch_size]
@@ -116,7 +117,7 @@ def train_module(
         epoch_loss = float(running) / schedule.steps_per_epoch  # one sync per epoch
         if not math.isfinite(epoch_loss):
             raise FloatingPointError(f"training diverged at epoch {epoch + 1} (loss {epoch_loss}); lower lr")
-        history.append({"epoch": epoch + 1, "loss": epoch_loss})
+        history.append({"epoch": epoch + 1, "loss": epoch_loss, "lr": lr_first})
         bar.set_postfix(loss=f"{epoch_loss:.4g}")
         if early_stopping:
             if epoch_loss < best * (1 - tol):
