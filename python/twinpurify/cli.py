@@ -164,11 +164,14 @@ def _cmd_fit(a: argparse.Namespace) -> int:
     if a.tumor and a.normal:
         tumor, normal = read_table(a.tumor, a.genes_as_rows), read_table(a.normal, a.genes_as_rows)
     elif a.input and a.input.endswith(".h5ad") and not a.samples:
+        from .data import split_anndata
+
         adata = read_h5ad(a.input)
         if a.normal_key not in adata.obs.columns:
             raise InputError(f"{a.input}: obs has no column {a.normal_key!r}; set --normal-key")
-        is_normal = (adata.obs[a.normal_key].astype(str) == a.normal_value).to_numpy()
-        tumor, normal = adata[~is_normal].to_df(), adata[is_normal].to_df()
+        t_m, n_m = split_anndata(adata, a.normal_key, a.normal_value)  # refuses missing labels, naming samples
+        tumor = pd.DataFrame(t_m.values, index=t_m.samples, columns=t_m.genes)
+        normal = pd.DataFrame(n_m.values, index=n_m.samples, columns=n_m.genes)
     elif a.input:
         samples = pd.read_csv(a.samples, sep=None, engine="python", index_col=0) if a.samples else None
         tumor, normal = read_samples_split(read_table(a.input, a.genes_as_rows), samples, a.normal_key, a.normal_value)

@@ -198,7 +198,14 @@ def read_samples_split(
         raise InputError(
             f"{len(missing)} samples of the expression table are not in the sample sheet: {', '.join(missing[:5])}"
         )
-    is_normal = (samples.loc[expr.index, normal_key].astype(str) == str(normal_value)).to_numpy()
+    labels = samples.loc[expr.index, normal_key]
+    if labels.isna().any():
+        unlabeled = labels.index[labels.isna()]
+        raise InputError(
+            f"the sample sheet's {normal_key!r} is empty for {len(unlabeled)} samples "
+            f"({', '.join(map(str, unlabeled[:5]))}); label every sample as tumor or normal"
+        )
+    is_normal = (labels.astype(str) == str(normal_value)).to_numpy()
     return expr[~is_normal], expr[is_normal]
 
 

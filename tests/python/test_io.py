@@ -142,3 +142,22 @@ def test_cli_reports_a_malformed_table_in_one_line(tmp_path, capsys):
     )
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "t.csv" in err and "Traceback" not in err
+
+
+def test_missing_labels_in_a_sample_sheet_are_refused():
+    expr = pd.DataFrame({"g1": [1.0, 2.0, 3.0]}, index=["a", "b", "c"])
+    sheet = pd.DataFrame({"sample_type": ["tumor", None, "normal"]}, index=["a", "b", "c"])
+    with pytest.raises(InputError, match="'sample_type' is empty for 1 samples \\(b\\)"):
+        read_samples_split(expr, sheet, "sample_type", "normal")
+
+
+def test_cli_h5ad_with_missing_labels_is_refused(tmp_path, cohort, capsys):
+    pytest.importorskip("anndata")
+    from twinpurify.cli import main
+
+    adata = cohort.to_anndata()
+    adata.obs["sample_type"] = adata.obs["sample_type"].astype(object)
+    adata.obs.iloc[[0], adata.obs.columns.get_loc("sample_type")] = None
+    adata.write_h5ad(tmp_path / "c.h5ad")
+    assert main(["fit", "--input", str(tmp_path / "c.h5ad"), "--model", str(tmp_path / "m"), "--quiet"]) == 2
+    assert "missing for 1 samples (T0001)" in capsys.readouterr().err
