@@ -49,6 +49,46 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
     needs_normal = True
 
     # ---- input handling ---------------------------------------------------------------------
+    @staticmethod
+    def _is_matrix_like(y: Any) -> bool:
+        """A second positional argument with two dimensions is the normals (the original fit(tumor, normal))."""
+        from .data import _is_anndata
+
+        if y is None:
+            return False
+        if _is_anndata(y) or isinstance(y, pd.DataFrame):
+            return True
+        import scipy.sparse as sp
+
+        if sp.issparse(y):
+            return True
+        shape = getattr(y, "shape", None)  # attribute access only: no array-function dispatch
+        if isinstance(shape, tuple):
+            return len(shape) == 2
+        try:
+            return np.asarray(y).ndim == 2  # through __array__ only: works for any array-like
+        except (TypeError, ValueError):
+            return False
+
+    def _split_inputs(self, tumor: Any, y: Any, normal: Any, normal_mask: Any) -> tuple[Any, Any, Optional[np.ndarray]]:
+        """Resolve the ways normals can be given; returns (tumors, normals, mask over the rows of `tumor`)."""
+        if self._is_matrix_like(y):
+            if normal is not None or normal_mask is not None:
+                raise InputError("normals given twice: as the second argument and as normal=/normal_mask=")
+            normal = y  # 1-D y is ignored (scikit-learn's unsupervised convention)
+        if normal_mask is None:
+            return tumor, normal, None
+        if normal is not None:
+            raise InputError("give the normals either as normal= (a matrix) or as normal_mask= (rows of X), not both")
+        mask = np.asarray(normal_mask)
+        n_rows = tumor.shape[0] if hasattr(tumor, "shape") else len(tumor)
+        if mask.ndim != 1 or mask.shape[0] != n_rows or mask.dtype != bool:
+            raise InputError(
+                f"normal_mask must be a boolean vector with one value per row of X ({n_rows}), "
+                f"got {mask.dtype} of shape {mask.shape}"
+            )
+        return tumor, mask, mask
+
     def _training_inputs(
         self, tumor: Any, normal: Any, normal_key: Optional[str], normal_value: Any, layer: Optional[str]
     ) -> tuple[Matrix, Optional[Matrix]]:
@@ -57,16 +97,21 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
         n: Optional[Matrix]
         if _is_anndata(tumor) and normal is None and normal_key is not None:
             t, n = split_anndata(tumor, normal_key, normal_value, layer)
+        elif isinstance(normal, np.ndarray) and normal.dtype == bool and normal.ndim == 1:  # normal_mask
+            both = as_matrix(tumor, "X", layer=layer)
+            t, n = both.subset(~normal), both.subset(normal)
         else:
             t = as_matrix(tumor, "tumor", layer=layer)
             n = None if normal is None else as_matrix(normal, "normal", layer=layer)
+        if t.shape[0] < 2:
+            raise InputError(f"tumor: need at least 2 samples to fit, got {t.shape[0]} sample(s)")
         if getattr(self, "check_orientation", True):
             check_orientation(t, "tumor")
         if n is None:
             if self.needs_normal:
                 raise InputError(
-                    f"{type(self).__name__} needs normal samples: fit(tumor, normal), or an AnnData "
-                    "with normal_key/normal_value"
+                    f"{type(self).__name__} needs normal samples: fit(tumor, normal), fit(X, normal_mask=...), "
+                    "or an AnnData with normal_key/normal_value"
                 )
         else:
             if getattr(self, "check_orientation", True):
@@ -78,34 +123,74 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
     def fit(
         self,
         tumor: Any,
-        normal: Any = None,
+        y: Any = None,
         *,
+        normal: Any = None,
+        normal_mask: Any = None,
         normal_key: Optional[str] = None,
         normal_value: Any = "normal",
         layer: Optional[str] = None,
     ) -> BaseEmbedder:
         """Fit on tumors (samples x genes) with the cohort's adjacent normals as background.
 
-        `tumor` may also be one AnnData holding both, split by `normal_key` == `normal_value` in `.obs`.
+        Parameters
+        ----------
+        tumor : array-like, DataFrame, sparse matrix or AnnData of shape (n_samples, n_genes)
+            The tumors; or all samples, with `normal_mask`; or one AnnData split by `normal_key`.
+        y : matrix or None
+            A 2-D second argument is the normals, as in ``fit(tumor, normal)``; a 1-D `y` is ignored
+            (scikit-learn's convention for unsupervised estimators).
+        normal : matrix, optional
+            The normals (samples x genes), by keyword.
+        normal_mask : array of bool of shape (n_samples,), optional
+            Marks the rows of `tumor` that are normals; the rest are the tumors. This is the form that
+            works inside ``Pipeline`` and ``GridSearchCV`` (``pipe.fit(X, y, tp__normal_mask=mask)``):
+            scikit-learn slices it with the rows of each fold.
+        normal_key, normal_value : str, default None, "normal"
+            With an AnnData: the `.obs` column and value that mark normals.
+        layer : str, optional
+            AnnData layer to use instead of `.X`.
+
+        Returns
+        -------
+        self
         """
         self._validate_params()
+        tumor, normal, _ = self._split_inputs(tumor, y, normal, normal_mask)
         self._fit_matrices(*self._training_inputs(tumor, normal, normal_key, normal_value, layer))
         return self
 
     def fit_transform(
         self,
         tumor: Any,
-        normal: Any = None,
+        y: Any = None,
         *,
+        normal: Any = None,
+        normal_mask: Any = None,
         normal_key: Optional[str] = None,
         normal_value: Any = "normal",
         layer: Optional[str] = None,
     ) -> Any:
-        """Fit, then embed the training tumors."""
+        """Fit, then embed: the training tumors, or every row of `tumor` when `normal_mask` is given
+        (one output row per input row, as a Pipeline step must)."""
         self._validate_params()
+        tumor, normal, mask = self._split_inputs(tumor, y, normal, normal_mask)
         t, n = self._training_inputs(tumor, normal, normal_key, normal_value, layer)
         self._fit_matrices(t, n)
+        if mask is not None:
+            return self._output(as_matrix(tumor, "X", layer=layer))
         return self._output(t)
+
+    def __sklearn_tags__(self):  # scikit-learn >= 1.6
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # sparse input is densified (expression matrices are dense after log)
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Names of the output columns (e.g. TP1..TP128, PC1.., or the genes for raw profiles)."""
+        self._check_fitted()
+        return np.asarray(self.component_names(), dtype=object)
 
     def _validate_params(self) -> None:
         """Every hyper-parameter against `twinpurify.params.SCHEMA`, before any data is touched."""
@@ -143,8 +228,14 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
 
     def _output(self, m: Matrix, fill_missing: Optional[str] = None) -> Any:
         policy = fill_missing or getattr(self, "fill_missing", None)  # set_params after fit takes effect
+        if not (m.named_genes and self.preprocessor_.named_genes_) and m.shape[1] != self.n_features_in_:
+            raise InputError(
+                f"X has {m.shape[1]} features, but {type(self).__name__} is expecting {self.n_features_in_} "
+                "features as input (without gene names the columns must be the training columns, in order)"
+            )
         self._warn_scale(m)
         Z = self._embed(self.preprocessor_.transform(m, "X", policy))
+        Z = Z.astype(np.float64) if m.float64 else Z.astype(np.float32, copy=False)  # float64 in, float64 out
         if m.frame:
             return pd.DataFrame(Z, index=pd.Index(m.samples), columns=self.component_names())
         return Z

@@ -29,6 +29,10 @@ class InputError(ValueError):
     """Raised for bad user input; the message names the offending samples or genes."""
 
 
+class NonNumericInputError(InputError, TypeError):
+    """Values that are not numbers (a TypeError too, as scikit-learn and NumPy raise for these)."""
+
+
 def _preview(names: Sequence[Any], limit: int = 5) -> str:
     names = [str(n) for n in names]
     more = f" and {len(names) - limit} more" if len(names) > limit else ""
@@ -45,6 +49,7 @@ class Matrix:
     named_genes: bool = False  # True when gene names came from the user (DataFrame / AnnData)
     frame: bool = False  # True when the caller passed a DataFrame (results go back as DataFrames)
     obs: Optional[pd.DataFrame] = field(default=None, repr=False)
+    float64: bool = False  # True when the caller passed float64 values (results keep that precision)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -59,6 +64,7 @@ class Matrix:
             self.named_genes,
             self.frame,
             None if self.obs is None else self.obs.iloc[idx],
+            self.float64,
         )
 
 
@@ -98,36 +104,42 @@ def as_matrix(x: Any, what: str = "input", layer: Optional[str] = None) -> Matri
             True,
             True,
         )
-    elif sp.issparse(x) or isinstance(x, np.ndarray) or isinstance(x, (list, tuple)):
+    else:  # numpy, sparse, lists and any other array-like (np.asarray decides)
         data = x
         samples = genes = []  # filled below
-    else:
-        raise InputError(
-            f"{what}: unsupported type {type(x).__name__}; pass a numpy array, pandas DataFrame, "
-            "scipy sparse matrix or AnnData (samples as rows, genes as columns)"
-        )
     if sp.issparse(data):
         data = data.toarray()
     try:
         arr = np.asarray(data)
+    except (TypeError, ValueError) as exc:
+        raise NonNumericInputError(f"{what}: cannot be read as a samples x genes matrix ({exc})") from None
+    if np.iscomplexobj(arr):
+        raise InputError(f"{what}: Complex data not supported; expression values are real numbers")
+    try:
         if arr.dtype.kind not in "biuf":
             arr = arr.astype(np.float64)
     except (TypeError, ValueError) as exc:
-        raise InputError(f"{what}: values are not numeric ({exc})") from None
+        raise NonNumericInputError(f"{what}: values are not numeric ({exc})") from None
     if arr.dtype.kind == "b":
         raise InputError(f"{what}: values are boolean, expected numeric expression values")
     if arr.ndim != 2:
-        raise InputError(f"{what}: expected a 2-D samples x genes matrix, got {arr.ndim} dimension(s)")
-    if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise InputError(f"{what}: empty matrix ({arr.shape[0]} samples x {arr.shape[1]} genes)")
+        raise InputError(
+            f"{what}: expected a 2-D samples x genes matrix, got {arr.ndim} dimension(s). Reshape your data: "
+            "X.reshape(1, -1) for a single sample, X.reshape(-1, 1) for a single gene"
+        )
+    if arr.shape[0] == 0:
+        raise InputError(f"{what}: empty matrix: 0 sample(s) (shape={arr.shape}) while a minimum of 1 is required.")
+    if arr.shape[1] == 0:
+        raise InputError(f"{what}: empty matrix: 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required.")
     if not samples:
         samples = [f"sample_{i}" for i in range(arr.shape[0])]
         genes = [f"gene_{j}" for j in range(arr.shape[1])]
     _check_unique(samples, what, "sample")
     _check_unique(genes, what, "gene")
+    float64 = arr.dtype == np.float64
     values = arr.astype(np.float32, copy=False)
     _check_finite(values, samples, genes, what)
-    return Matrix(values, samples, genes, named, frame, obs)
+    return Matrix(values, samples, genes, named, frame, obs, float64)
 
 
 def _check_unique(names: list[str], what: str, kind: str) -> None:
@@ -218,8 +230,8 @@ def align_pair(tumor: Matrix, normal: Matrix) -> tuple[Matrix, Matrix]:
         ti = pd.Index(tumor.genes).get_indexer(shared)
         ni = pd.Index(normal.genes).get_indexer(shared)
         return (
-            Matrix(tumor.values[:, ti], tumor.samples, shared, True, tumor.frame, tumor.obs),
-            Matrix(normal.values[:, ni], normal.samples, shared, True, normal.frame, normal.obs),
+            Matrix(tumor.values[:, ti], tumor.samples, shared, True, tumor.frame, tumor.obs, tumor.float64),
+            Matrix(normal.values[:, ni], normal.samples, shared, True, normal.frame, normal.obs, normal.float64),
         )
     if tumor.shape[1] != normal.shape[1]:
         hint = ""
@@ -350,7 +362,7 @@ class Preprocessor:
         candidates = np.flatnonzero(~zero)
         k = len(candidates) if self.n_genes is None else min(int(self.n_genes), len(candidates))
         if k < 2:
-            raise InputError(f"n_genes must leave at least 2 genes, got {k}")
+            raise InputError(f"n_genes must leave at least 2 genes, got {k} ({k} feature(s) usable)")
         order = np.argsort(-std[candidates], kind="stable")[:k]
         idx = np.sort(candidates[order])
         self.genes_in_ = list(tumor.genes)
@@ -486,7 +498,7 @@ def check_training_pair(tumor: Matrix, normal: Matrix) -> None:
     if normal.shape[0] < 2:
         raise InputError(f"normal: need at least 2 normal samples to mix views from, got {normal.shape[0]}")
     if tumor.shape[0] < 4:
-        raise InputError(f"tumor: need at least 4 tumor samples to train on, got {tumor.shape[0]}")
+        raise InputError(f"tumor: need at least 4 tumor samples to train on, got {tumor.shape[0]} sample(s)")
     clash = sorted(set(tumor.samples) & set(normal.samples))
     if clash and tumor.named_genes and normal.named_genes:
         warnings.warn(f"samples named as both tumor and normal: {_preview(clash)}", stacklevel=3)

@@ -89,7 +89,7 @@ def test_empty_and_non_numeric(log_pair):
         fit(bad, n)
     with pytest.raises(InputError, match="not numeric"):
         as_matrix(np.array([["a", "b"], ["c", "d"]]))
-    with pytest.raises(InputError, match="unsupported type"):
+    with pytest.raises(InputError, match="not numeric|cannot be read"):
         as_matrix({"a": 1})
     with pytest.raises(InputError, match="needs normal samples"):
         fit(t, None)
@@ -114,7 +114,7 @@ def test_counts_and_their_log_give_the_same_model(cohort, log_pair, caplog):
 
 def test_wrong_column_count_without_names(cohort):
     m = fit(cohort.tumors.to_numpy(), cohort.normals.to_numpy())
-    with pytest.raises(InputError, match="has 199 genes .* fitted on 200"):
+    with pytest.raises(InputError, match="X has 199 features, but TwinPurify is expecting 200 features"):
         m.transform(cohort.tumors.to_numpy()[:, 1:])
 
 
