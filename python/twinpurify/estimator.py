@@ -20,38 +20,108 @@ from .targets import TargetScaler, normal_difference_np
 class TwinPurify(NeuralEmbedder):
     """Tumor-intrinsic embeddings learned with Barlow Twins against the cohort's own normals.
 
-    Two views of each tumor are made by mixing it, in linear expression space, with random
-    normal profiles at random fractions beta ~ U(0, beta_max) (plus light masking and noise); the
-    encoder is trained so that both views embed alike, so the embedding keeps what normal tissue
-    cannot explain.
+    Two views of each tumor are made by mixing it, in linear expression space, with random normal
+    profiles of the same cohort at random fractions ``beta ~ U(0, beta_max)`` (plus light masking and
+    noise); the encoder is trained so that both views embed alike, so the embedding keeps what normal
+    tissue cannot explain. No single-cell reference is needed.
 
     Parameters
     ----------
-    n_components : embedding dimension.
-    hidden_dims : encoder hidden layer widths (the autoencoder baseline uses the same).
-    projector_dims : projector widths; the loss is computed on the projector output.
-    n_genes : top-variable genes (on the training tumors) to use; None keeps all.
-    input_scale : "auto", "counts" (-> log2 CPM+1), "linear" (-> log2 x+1) or "log2" (as is).
-    beta_max, n_mix, mask_prob, noise_std : view generation, see `augment.ViewConfig`.
-    clean_anchor : if True the first view of each pair is never mixed (only masked and noised).
-    lambd : weight of the off-diagonal (redundancy) term of the loss.
-    invariance_weight : weight of the Barlow Twins loss (default 1.0).
-    content_weight : experimental; weight of a content head that predicts each tumor's purity-free target
-        (its unit-length linear-space difference from the mean normal, `twinpurify.targets`) from the
-        embedding of each mixed view. 0 (default) = no head. See benchmarks/TUNING.md, round 2.
-    encoder_input : experimental; "log" (default: standardised log2 profiles), "normal_difference" (the
-        purity-free target as a fixed first layer) or "invariant" (the closed-form invariant directions
-        of `twinpurify.invariance` as a fixed first layer). Both alternatives win on the simulator and
-        lose PAM50/copy-number signal on TCGA-BRCA (benchmarks/TUNING.md).
-    lr, weight_decay : AdamW, with warm-up and cosine decay.
-    batch_size, max_epochs : "auto" picks them from the cohort size (about 300 optimiser steps).
-    early_stopping, patience : stop when the epoch loss has not improved by 0.1% for `patience` epochs.
-    device : "auto" (CUDA when present), "cpu", "cuda", "cuda:1", ...
-    bf16 : bf16 autocast on CUDA (the loss stays float32); ignored on CPU.
-    fill_missing : "error" or "mean" (missing genes at transform time get the training mean).
-    check_orientation : refuse matrices that look like genes x samples.
-    random_state : seed; fixed seeds give identical results on CPU.
-    verbose : progress bar and messages.
+    n_components : int, default 128
+        Embedding dimension.
+    hidden_dims : sequence of int, default (512,)
+        Encoder hidden-layer widths (the autoencoder baseline uses the same); ``()`` is a linear encoder.
+    projector_dims : sequence of int, default (128, 128)
+        Projector widths; the Barlow Twins loss is computed on the projector's output.
+    n_genes : int or None, default 3000
+        Top-variable genes (over the training tumors) to use; None keeps all.
+    input_scale : {"auto", "counts", "linear", "log2"}, default "auto"
+        Counts become log2(CPM + 1), linear values log2(x + 1), log data is used as is; "auto" detects it.
+    beta_max : float, default 0.5
+        Largest fraction of normal tissue mixed into a view.
+    n_mix : int, default 3
+        Normals averaged (Dirichlet weights) into each view's background profile.
+    mask_prob : float, default 0.1
+        Fraction of genes set to the training mean in each view.
+    noise_std : float, default 0.1
+        Gaussian noise added to each standardised view.
+    clean_anchor : bool, default False
+        Never mix the first view of each pair (only mask and noise it).
+    lambd : float, default 5e-3
+        Weight of the Barlow Twins off-diagonal (redundancy) term.
+    invariance_weight : float, default 1.0
+        Weight of the Barlow Twins loss.
+    content_weight : float, default 0.0
+        Experimental. Weight of a head that predicts each tumor's purity-free target (its unit-length
+        linear-space difference from the mean normal, `twinpurify.targets`) from each mixed view's
+        embedding; 0 = no head. See benchmarks/TUNING.md, round 2.
+    encoder_input : {"log", "normal_difference", "invariant"}, default "log"
+        Experimental. What the encoder reads: standardised log2 profiles, the purity-free target, or the
+        closed-form invariant directions of `twinpurify.invariance` (both as fixed first layers). The
+        alternatives win on the simulator but lose PAM50 and copy-number signal on TCGA-BRCA.
+    lr : float, default 1e-3
+        AdamW learning rate, with linear warm-up and cosine decay.
+    weight_decay : float, default 1e-4
+        AdamW weight decay.
+    batch_size : int or "auto", default "auto"
+        Tumors per step; "auto" is 256 or the whole cohort when smaller.
+    max_epochs : int or "auto", default "auto"
+        "auto" targets about 300 optimiser steps (10-400 epochs).
+    early_stopping : bool, default False
+        Stop when the epoch loss has not improved by 0.1% for `patience` epochs.
+    patience : int, default 20
+        See `early_stopping`.
+    device : str, default "auto"
+        "auto" (CUDA when present), "cpu", "cuda", "cuda:1", ...
+    bf16 : bool, default True
+        bf16 autocast on CUDA (the loss stays float32); ignored on CPU.
+    fill_missing : {"error", "mean"}, default "error"
+        Genes missing at transform time: an error naming them, or the training mean (at least 50% of
+        the model's genes must be present).
+    check_orientation : bool, default True
+        Refuse matrices that look like genes x samples.
+    random_state : int or None, default None
+        Seed; a fixed seed gives identical results on CPU (with the same thread count).
+    verbose : bool, default True
+        Progress bar (on terminals) and notes for this call.
+
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+        The trained network; ``module_.encoder`` maps standardised profiles to the embedding.
+    preprocessor_ : twinpurify.data.Preprocessor
+        Scale, selected genes and per-gene mean/sd, applied identically at transform time.
+    genes_ : list of str
+        The genes the model uses, in model order.
+    n_features_in_ : int
+        Number of genes (columns) seen in `fit`.
+    feature_names_in_ : ndarray of str
+        Gene names seen in `fit` (only when the input had names).
+    history_ : list of dict
+        Per-epoch ``{"epoch", "loss", "lr"}``.
+    n_epochs_ : int
+        Epochs trained.
+    batch_size_ : int
+        Batch size used.
+    device_ : str
+        Device the model lives on.
+
+    See Also
+    --------
+    twinpurify.NormalDifference, twinpurify.InvariantProjection : linear baselines with the same interface.
+    twinpurify.tl.twinpurify : the AnnData entry point (results in ``obsm["X_twinpurify"]``).
+
+    Examples
+    --------
+    >>> import twinpurify as tp
+    >>> c = tp.datasets.simulate_cohort(n_tumors=60, n_normals=10, n_genes=200, seed=0)
+    >>> model = tp.TwinPurify(8, hidden_dims=(32,), projector_dims=(32, 32), max_epochs=3,
+    ...                       random_state=0, verbose=False)
+    >>> Z = model.fit_transform(c.tumors, c.normals)
+    >>> Z.shape
+    (60, 8)
+    >>> list(Z.columns[:3])
+    ['TP1', 'TP2', 'TP3']
     """
 
     prefix = "TP"
