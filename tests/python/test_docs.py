@@ -3,7 +3,6 @@
 import doctest
 
 import pytest
-
 import twinpurify.estimator
 import twinpurify.pl
 
