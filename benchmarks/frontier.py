@@ -28,6 +28,8 @@ from twinpurify.metrics import score_simulated
 K = 128
 HYBRID = dict(content_weight=1.0, invariance_weight=0.2, beta_max=0.9)
 # the encoder reads the purity-free normal-difference representation, linear map, content head
+# the encoder reads the closed-form invariant coordinates, linear map, content head = those coordinates
+IP_LINEAR = dict(encoder_input="invariant", hidden_dims=(), content_weight=1.0, lr=3e-3, mask_prob=0.0, noise_std=0.0)
 ND_LINEAR = dict(encoder_input="normal_difference", hidden_dims=(), content_weight=1.0, lr=3e-3)
 
 
@@ -52,6 +54,26 @@ def methods(seed: int) -> dict[str, Callable[[], tp.base.BaseEmbedder]]:
         "TP invariant input, BT 0.2 + content 1": lambda: tp.TwinPurify(
             K, random_state=seed, encoder_input="invariant", content_weight=1.0, invariance_weight=0.2, **q
         ),
+        "TP IP-linear, content only": lambda: tp.TwinPurify(
+            K, random_state=seed, invariance_weight=0.0, **IP_LINEAR, **q
+        ),
+        "TP IP-linear, BT 0.05": lambda: tp.TwinPurify(K, random_state=seed, invariance_weight=0.05, **IP_LINEAR, **q),
+        "TP IP-linear, BT 0.2": lambda: tp.TwinPurify(K, random_state=seed, invariance_weight=0.2, **IP_LINEAR, **q),
+        "TP IP-linear, BT 1": lambda: tp.TwinPurify(K, random_state=seed, invariance_weight=1.0, **IP_LINEAR, **q),
+        "TP IP-linear, BT 0.2, beta 0.9": lambda: tp.TwinPurify(
+            K, random_state=seed, invariance_weight=0.2, **{**IP_LINEAR, "beta_max": 0.9}, **q
+        ),
+        "TP IP-MLP, BT 0.2, no mask/noise": lambda: tp.TwinPurify(
+            K,
+            random_state=seed,
+            encoder_input="invariant",
+            content_weight=1.0,
+            invariance_weight=0.2,
+            mask_prob=0.0,
+            noise_std=0.0,
+            **q,
+        ),
+        "TP default, no mask/noise": lambda: tp.TwinPurify(K, random_state=seed, mask_prob=0.0, noise_std=0.0, **q),
         "TP ND-linear, content only": lambda: tp.TwinPurify(
             K, random_state=seed, invariance_weight=0.0, beta_max=0.3, **ND_LINEAR, **q
         ),
