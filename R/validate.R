@@ -163,3 +163,32 @@
 }
 
 .camel <- function(x) gsub("_([a-z])", "\\U\\1", x, perl = TRUE)
+
+.checkModel <- function(model) {
+    if (!methods::is(model, "TwinPurifyModel")) .abort("'model' must be a TwinPurifyModel, not a ", class(model)[1])
+    invisible(model)
+}
+
+# Gene sets for pathwayActivity(): NULL, a named list of character vectors, a data frame net or a GMT path.
+.checkGeneSets <- function(geneSets) {
+    if (is.null(geneSets)) return(NULL)
+    if (is.character(geneSets) && length(geneSets) == 1 && is.null(names(geneSets))) {
+        if (!file.exists(geneSets)) .abort("gene-set file '", geneSets, "' does not exist")
+        return(normalizePath(geneSets))
+    }
+    if (is.data.frame(geneSets)) {
+        missing <- setdiff(c("source", "target"), names(geneSets))
+        if (length(missing)) .abort("a gene-set data frame needs columns source and target; missing ", .preview(missing))
+        geneSets[] <- lapply(geneSets, function(col) if (is.factor(col)) as.character(col) else col)
+        return(geneSets)
+    }
+    if (is.list(geneSets)) {
+        nm <- names(geneSets)
+        if (is.null(nm) || any(is.na(nm) | nm == "")) .abort("'geneSets' must be a *named* list of character vectors")
+        bad <- nm[!vapply(geneSets, function(g) is.character(g) && length(g) > 0 && !anyNA(g), logical(1))]
+        if (length(bad)) .abort("gene sets ", .preview(bad), " must be non-empty character vectors without NA")
+        return(lapply(geneSets, as.list))
+    }
+    .abort("'geneSets' must be NULL, a named list of character vectors, a data frame (source, target, weight) ",
+           "or a GMT file path; got a ", class(geneSets)[1])
+}

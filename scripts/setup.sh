@@ -45,7 +45,7 @@ if [ "$(cat "$STAMPS/python" 2>/dev/null)" != "$py_hash" ]; then
     "$VPY" -c "import torch" || { echo "[setup] torch did not install" >&2; exit 1; }
   fi
   say "installing twinpurify (editable) with anndata, parquet, benchmark, R-bridge and test extras"
-  "$VPY" -m pip install -q -c scripts/constraints-r-stack.txt -e ".[anndata,parquet,bench,r,test]" 2>&1 \
+  "$VPY" -m pip install -q -c scripts/constraints-r-stack.txt -e ".[anndata,parquet,bench,pathways,r,test]" 2>&1 \
     | grep -v "is ignored" || true
   "$VPY" -c "import twinpurify, torch, numpy, anndata, rpy2; print('[setup] python ok: torch', torch.__version__, 'numpy', numpy.__version__)"
   echo "$py_hash" > "$STAMPS/python"

@@ -5,7 +5,7 @@ Zheng & Bryson, "TwinPurify", arXiv 2601.18640 (2026).
 
 from __future__ import annotations
 
-from . import datasets, pl, tl
+from . import datasets, pathways, pl, tl
 from ._version import __version__
 from .base import load_model
 from .baselines import (
@@ -31,6 +31,7 @@ __all__ = [
     "InputError",
     "load_model",
     "datasets",
+    "pathways",
     "tl",
     "pl",
     "settings",

@@ -117,3 +117,52 @@ def simulate(n_tumors: Any, n_normals: Any, n_genes: Any, seed: Any) -> dict[str
         "truth": truth,
         "role": c.genes["role"].tolist(),
     }
+
+
+def purified(model: Any, values: Any, samples: Any, genes: Any, fill_missing: Optional[str] = None) -> dict[str, Any]:
+    """Purified expression (samples x model genes) as a float64 array plus the gene names."""
+    P = model.purified_expression(samples_by_genes(values, samples, genes), fill_missing=fill_missing)
+    return {"values": np.asarray(P, dtype=np.float64), "genes": [str(g) for g in P.columns]}
+
+
+def _gene_sets_from_r(gene_sets: Any) -> Any:
+    """R's named list of character vectors arrives as a dict of lists or of strings (length-1 vectors)."""
+    if isinstance(gene_sets, dict):
+        return {str(k): ([v] if isinstance(v, str) else list(v)) for k, v in gene_sets.items()}
+    return gene_sets  # a data.frame (pandas) or a GMT path
+
+
+def pathway_activity(
+    model: Any,
+    values: Any,
+    samples: Any,
+    genes: Any,
+    gene_sets: Any,
+    method: str,
+    min_size: Any,
+    purified: bool,
+    fill_missing: Optional[str] = None,
+) -> dict[str, Any]:
+    """Pathway scores (samples x pathways) as a float64 array, with the pathway names and set sizes.
+
+    Python warnings (e.g. gene sets dropped for too small an overlap) are returned under "warnings"
+    for the R side to raise as R warnings.
+    """
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        act = model.pathway_activity(
+            samples_by_genes(values, samples, genes),
+            None if gene_sets is None else _gene_sets_from_r(gene_sets),
+            method=method,
+            min_size=_whole(min_size),
+            purified=bool(purified),
+            fill_missing=fill_missing,
+        )
+    return {
+        "warnings": [str(w.message) for w in caught if issubclass(w.category, UserWarning)],
+        "values": np.asarray(act, dtype=np.float64),
+        "pathways": [str(c) for c in act.columns],
+        "n_genes": [int(act.attrs["n_genes"][c]) for c in act.columns],
+    }

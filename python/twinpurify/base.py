@@ -29,6 +29,7 @@ from .data import (
     detect_scale,
     split_anndata,
 )
+from .genespace import GeneSpaceMixin
 from .settings import quiet
 
 PathLike = Union[str, os.PathLike]
@@ -40,7 +41,7 @@ def _version() -> str:
     return __version__
 
 
-class BaseEmbedder(TransformerMixin, BaseEstimator):
+class BaseEmbedder(GeneSpaceMixin, TransformerMixin, BaseEstimator):
     """fit(tumor, normal) / transform(X) on samples x genes data; subclasses implement `_fit_values`."""
 
     #: column prefix of DataFrame output
@@ -209,6 +210,7 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
             self.feature_names_in_ = np.asarray(t.genes, dtype=object)
         self.genes_ = list(self.preprocessor_.genes_)
         self._fit_values(t, n)
+        self._fit_readout_matrix(t, required=False)  # the way back to genes (purified_expression)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "preprocessor_"):

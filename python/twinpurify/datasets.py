@@ -46,7 +46,8 @@ class SimulatedCohort:
         ``program_1``..``program_k``, ``os_time``, ``os_event``.
     genes : pandas.DataFrame
         One row per gene: ``role`` ('subtype_k', 'program_k', 'normal', 'immune' or 'other') and
-        ``cell_type`` (the normal or immune cell type a marker belongs to, else '').
+        ``cell_type`` (the normal or immune cell type a marker belongs to, else '') and ``loading``
+        (a program gene's change in log2 expression per unit of its program, else 0).
     intrinsic : pandas.DataFrame
         Tumors x genes: the true log2 expression of each tumor's cancer cells (no normal tissue, no
         immune cells, no measurement noise).
@@ -67,6 +68,17 @@ class SimulatedCohort:
         obs["sample_type"] = ["tumor"] * len(self.tumors) + ["normal"] * len(self.normals)
         obs = obs.join(self.truth)
         return ad.AnnData(X.to_numpy(np.float32), obs=obs, var=self.genes.copy())
+
+    def program_net(self) -> pd.DataFrame:
+        """The true program footprints as a gene-set net (source = program, target = gene, weight = loading).
+
+        The simulator's counterpart of PROGENy: score it with `twinpurify.pathways.activity` and
+        compare with ``truth["program_k"]``.
+        """
+        g = self.genes[self.genes["role"].str.startswith("program_")]
+        return pd.DataFrame(
+            {"source": g["role"].to_numpy(), "target": g.index.to_numpy(), "weight": g["loading"].to_numpy()}
+        )
 
     def intrinsic_components(self, n: int = 5, n_genes: int = 2000) -> pd.DataFrame:
         """Scores of the top `n` principal components of the true intrinsic profiles.
@@ -198,9 +210,11 @@ def simulate_cohort(
     for k, b in enumerate(sub_genes):
         effect = subtype_effect * rng.uniform(0.3, 1.0, len(b)) * rng.choice([-1, 1], len(b), p=[0.3, 0.7])
         cancer[np.ix_(subtype == k, b)] += effect
+    program_loading = np.zeros(g)
     for k, b in enumerate(prog_genes):
         loading = program_effect * rng.uniform(0.25, 0.7, len(b)) * rng.choice([-1, 1], len(b))
         cancer[:, b] += np.outer(programs[:, k], loading)
+        program_loading[b] = loading
     private = rng.normal(0, 0.25, (n_tumors, g)) + rng.normal(0, 1, (n_tumors, 2)) @ rng.normal(0, 0.15, (2, g))
     cancer += private
 
@@ -270,6 +284,8 @@ def simulate_cohort(
         },
         index=t_names,
     )
-    gene_df = pd.DataFrame({"role": role, "cell_type": cell_type}, index=pd.Index(genes, name="gene"))
+    gene_df = pd.DataFrame(
+        {"role": role, "cell_type": cell_type, "loading": program_loading}, index=pd.Index(genes, name="gene")
+    )
     intrinsic = pd.DataFrame(cancer, index=t_names, columns=genes)
     return SimulatedCohort(tumors, normals, truth, gene_df, intrinsic)

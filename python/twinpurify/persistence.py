@@ -151,7 +151,10 @@ def save_model(model: BaseEmbedder, path: PathLike, overwrite: bool = False) -> 
         "n_features_in_": int(model.n_features_in_),
         "fitted": model._fitted_config(),
     }
-    arrays = {**model.preprocessor_.arrays(), **model._state_arrays()}
+    readout = getattr(model, "readout_", None)
+    if readout is not None:
+        config["readout"] = readout.config()
+    arrays = {**model.preprocessor_.arrays(), **model._state_arrays(), **(readout.arrays() if readout else {})}
     arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
     p.parent.mkdir(parents=True, exist_ok=True)
     _clean_leftovers(p)
@@ -302,6 +305,13 @@ def load_model(path: PathLike, device: Optional[str] = None, expect: Optional[ty
             model.feature_names_in_ = np.asarray(model.preprocessor_.genes_in_, dtype=object)
         model.genes_ = list(model.preprocessor_.genes_)
         model._restore(cfg["fitted"], arrays)
+        if "readout.coef" in arrays:  # folders written before readouts existed have none (fit_readout adds one)
+            from .readout import Readout
+
+            rcfg = cfg.get("readout", {})
+            model.readout_ = Readout.from_saved(
+                arrays, rcfg if isinstance(rcfg, dict) else {}, model._n_out(), len(model.genes_)
+            )
     except (KeyError, RuntimeError, TypeError, ValueError) as e:
         if isinstance(e, ModelFormatError):
             raise

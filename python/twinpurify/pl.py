@@ -166,6 +166,60 @@ def purity_diagnostic(Z: Any, purity: Any, *, raw: Any = None, top: int = 20, se
     return fig
 
 
+def pathway_heatmap(
+    activity: pd.DataFrame, groups: Any, *, ax: Optional[Axes] = None, scale: bool = True, cmap: str = "RdBu_r"
+) -> Axes:
+    """Mean pathway activity per group (e.g. subtype): pathways x groups, scores z-scored per pathway.
+
+    `activity` is samples x pathways (`pathways.activity`, `pathway_activity`); `groups` one label per
+    sample (aligned by index when it is a Series). Samples with a missing label are left out.
+    """
+    act = activity.astype(float)
+    g = pd.Series(groups, index=act.index) if not isinstance(groups, pd.Series) else groups.reindex(act.index)
+    if scale:
+        sd = act.std(ddof=0).replace(0.0, 1.0)
+        act = (act - act.mean()) / sd
+    means = act[g.notna().to_numpy()].groupby(g[g.notna()].astype(str)).mean().T  # pathways x groups
+    ax = _new_axes(ax, (1.6 + 0.55 * means.shape[1], 1.2 + 0.28 * means.shape[0]))
+    lim = float(np.nanmax(np.abs(means.to_numpy()))) if means.size else 1.0
+    im = ax.imshow(means.to_numpy(), aspect="auto", cmap=cmap, vmin=-lim, vmax=lim)
+    ax.set_xticks(range(means.shape[1]), list(means.columns), rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(means.shape[0]), list(means.index), fontsize=8)
+    fig = ax.get_figure(root=True)
+    assert isinstance(fig, Figure)
+    fig.colorbar(im, ax=ax, label="mean z-score" if scale else "mean score", shrink=0.8)
+    ax.set_title(f"pathway activity ({activity.attrs.get('method', 'score')})", fontsize=10)
+    return ax
+
+
+def pathway_vs_purity(raw: pd.DataFrame, purified: pd.DataFrame, purity: Any, pathway: str) -> Figure:
+    """One pathway's score against purity, on raw profiles (left) and on purified expression (right).
+
+    Spearman ρ with purity is in each title: a purified score that still tracks purity carries
+    contamination, one that does not may be tumor-intrinsic.
+    """
+    from scipy.stats import spearmanr
+
+    for name, df in (("raw", raw), ("purified", purified)):
+        if pathway not in df.columns:
+            raise KeyError(
+                f"pathway {pathway!r} is not among the {name} scores ({', '.join(map(str, df.columns[:8]))})"
+            )
+    p = pd.Series(purity, index=raw.index) if not isinstance(purity, pd.Series) else purity.reindex(raw.index)
+    fig = Figure(figsize=(7.6, 3.4))
+    for ax, (name, df) in zip(fig.subplots(1, 2, sharex=True), (("raw", raw), ("purified", purified))):
+        y = df[pathway].reindex(p.index).to_numpy(dtype=float)
+        x = p.to_numpy(dtype=float)
+        ok = np.isfinite(x) & np.isfinite(y)
+        rho = spearmanr(x[ok], y[ok])[0] if ok.sum() > 2 else np.nan
+        ax.scatter(x[ok], y[ok], s=8, alpha=0.7, color="0.5" if name == "raw" else "C0")
+        ax.set_xlabel("purity")
+        ax.set_ylabel(f"{pathway} score")
+        ax.set_title(f"{name}: Spearman ρ = {rho:.2f}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def save(fig: Union[Figure, Axes], path: Union[str, os.PathLike], dpi: int = 110) -> Path:
     """Write a figure (or an Axes' figure) atomically; the format follows the suffix."""
     figure = fig.get_figure(root=True) if isinstance(fig, Axes) else fig

@@ -37,3 +37,38 @@ def twinpurify(
         "loss": [h["loss"] for h in model.history_],
     }
     return adata if copy else model
+
+
+def pathway_activity(
+    adata: Any,
+    model: Any,
+    gene_sets: Any = None,
+    *,
+    method: str = "ulm",
+    min_size: int = 5,
+    layer: Optional[str] = None,
+    key_added: str = "twinpurify_pathways",
+    copy: bool = False,
+) -> Any:
+    """Pathway activities of the purified samples of `adata`, stored like decoupler/scanpy results.
+
+    ``adata.obsm[key_added]`` gets a DataFrame (samples x pathways, obs names as index) of
+    `model.pathway_activity` scores; ``adata.uns[key_added]`` the method, the pathway names and
+    how many of each pathway's genes were used. `gene_sets` defaults to the shipped PROGENy
+    footprints. Returns None (or the AnnData copy when `copy=True`).
+    """
+    from .data import _is_anndata
+
+    if not _is_anndata(adata):
+        raise TypeError(f"pathway_activity() takes an AnnData, got {type(adata).__name__}")
+    if copy:
+        adata = adata.copy()
+    act = model.pathway_activity(adata, gene_sets, method=method, min_size=min_size, layer=layer)
+    act.index = adata.obs_names
+    adata.obsm[key_added] = act
+    adata.uns[key_added] = {
+        "method": method,
+        "pathways": [str(c) for c in act.columns],
+        "n_genes": {str(k): int(v) for k, v in act.attrs.get("n_genes", {}).items()},
+    }
+    return adata if copy else None

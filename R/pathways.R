@@ -1,0 +1,83 @@
+# Gene-space results of a fitted model: purified expression and pathway activity.
+
+#' Purified expression and pathway activity of tumors
+#'
+#' `purifiedExpression()` embeds each sample with the model, then maps the
+#' embedding back to the model's genes with the linear readout fitted on the
+#' training tumors: the part of each profile that the purified embedding
+#' carries, on the model's log2 scale. It is not a deconvolved cancer-cell
+#' profile: it keeps what the embedding keeps (tumor programs, immune signal,
+#' and any purity the embedding still leaks). `pathwayActivity()` scores
+#' pathways on it (or, with `purified = FALSE`, on the samples' own log2
+#' profiles of the same genes) with decoupler's methods, offline.
+#'
+#' @param model a [TwinPurifyModel-class].
+#' @param x a SummarizedExperiment (genes x samples) on the scale the model was
+#'   fitted on, carrying the model's genes.
+#' @param geneSets `NULL` (the PROGENy footprints shipped with the engine:
+#'   14 pathways, 100 genes each, Apache-2.0), a named list of character
+#'   vectors, a data frame with columns `source`, `target` and optionally
+#'   `weight`, or the path of a GMT file.
+#' @param method `"ulm"` (univariate linear model, the default), `"wmean"`,
+#'   `"zscore"` or `"aucell"` (rank-based).
+#' @param minSize pathways with fewer of their genes among the model's genes
+#'   are dropped, with a warning naming them.
+#' @param purified score the purified expression (`TRUE`) or the samples' own
+#'   log2 profiles (`FALSE`, for comparison).
+#' @param assay assay name or index of `x` (default: the first).
+#' @param fillMissing `NULL` (the model's policy), `"error"` or `"mean"`.
+#' @return `purifiedExpression()`: a SummarizedExperiment with assay
+#'   `purified` (model genes x samples) and the colData of `x`.
+#'   `pathwayActivity()`: a SummarizedExperiment of pathways x samples (assay
+#'   `activity`), the method, whether it was purified and the genes used per
+#'   pathway in its metadata and rowData.
+#' @examples
+#' if (twinpurifyAvailable()) {
+#'     se <- simulateTwinPurifyCohort(nTumors = 40, nNormals = 8, nGenes = 200)
+#'     model <- fitTwinPurify(se, "sample_type", nComponents = 4, maxEpochs = 2, verbose = FALSE)
+#'     tumors <- se[, se$sample_type == "tumor"]
+#'     purifiedExpression(model, tumors)
+#'     sets <- split(rownames(se)[1:60], rep(c("setA", "setB", "setC"), 20))
+#'     act <- pathwayActivity(model, tumors, sets)
+#'     SummarizedExperiment::assay(act)[, 1:3]
+#' }
+#' @name purifiedExpression
+#' @export
+purifiedExpression <- function(model, x, assay = NULL, fillMissing = NULL) {
+    .checkModel(model)
+    .checkSE(x, "x")
+    m <- .assayMatrix(x, assay, "x")
+    res <- .pyr((.bridge()$purified(model@py, m, colnames(x), rownames(x), fillMissing)))
+    values <- t(res$values)
+    dimnames(values) <- list(as.character(res$genes), colnames(x))
+    SummarizedExperiment::SummarizedExperiment(
+        assays = list(purified = values), colData = SummarizedExperiment::colData(x),
+        metadata = list(twinpurify = list(what = "purified expression (log2)", genes = length(res$genes)))
+    )
+}
+
+#' @rdname purifiedExpression
+#' @export
+pathwayActivity <- function(model, x, geneSets = NULL, method = c("ulm", "wmean", "zscore", "aucell"),
+                            minSize = 5, purified = TRUE, assay = NULL, fillMissing = NULL) {
+    .checkModel(model)
+    .checkSE(x, "x")
+    method <- match.arg(method)
+    geneSets <- .checkGeneSets(geneSets)
+    if (!is.numeric(minSize) || length(minSize) != 1 || is.na(minSize) || minSize < 1 || minSize %% 1 != 0) {
+        .abort("'minSize' must be one whole number >= 1")
+    }
+    if (!is.logical(purified) || length(purified) != 1 || is.na(purified)) .abort("'purified' must be TRUE or FALSE")
+    m <- .assayMatrix(x, assay, "x")
+    res <- .pyr((.bridge()$pathway_activity(model@py, m, colnames(x), rownames(x), geneSets, method,
+                                           minSize, purified, fillMissing)))
+    for (w in unlist(res$warnings)) warning(w, call. = FALSE)
+    values <- t(matrix(res$values, ncol = length(res$pathways)))
+    pathways <- as.character(unlist(res$pathways))
+    dimnames(values) <- list(pathways, colnames(x))
+    SummarizedExperiment::SummarizedExperiment(
+        assays = list(activity = values), colData = SummarizedExperiment::colData(x),
+        rowData = S4Vectors::DataFrame(nGenes = as.integer(unlist(res$n_genes)), row.names = pathways),
+        metadata = list(method = method, purified = purified, minSize = minSize)
+    )
+}

@@ -1,0 +1,144 @@
+"""Gene-space methods every fitted model has: purified expression and pathway activity.
+
+Kept apart from `base` (which holds the fit/transform contract) because they are a different
+question: not "where is this tumor in the embedding" but "which genes and programs does its
+embedding say are active". `BaseEmbedder` inherits them; this module imports nothing of `base`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Optional
+
+import numpy as np
+import pandas as pd
+from sklearn.exceptions import NotFittedError
+
+from .data import Matrix, as_matrix
+from .readout import Readout
+
+if TYPE_CHECKING:
+    from .data import Preprocessor
+
+
+class GeneSpaceMixin:
+    """`purified_expression`, `pathway_activity` and `fit_readout`; needs `preprocessor_` and `_embed`."""
+
+    preprocessor_: Preprocessor
+    readout_: Optional[Readout]
+
+    def _check_fitted(self) -> None:  # pragma: no cover - BaseEmbedder provides it
+        raise NotImplementedError
+
+    def _embed(self, Xs: np.ndarray) -> np.ndarray:  # pragma: no cover - subclasses provide it
+        raise NotImplementedError
+
+    def _fit_readout_matrix(self, m: Matrix, policy: Optional[str] = None, required: bool = True) -> None:
+        if m.shape[0] < 3 and not required:  # fit() on 1-2 tumors still fits the embedding, without a readout
+            self.readout_ = None
+            return
+        Xs = self.preprocessor_.transform(m, "tumor", policy)
+        self.readout_ = Readout.fit(self._embed(Xs), Xs)
+
+    def fit_readout(self, tumor: Any, layer: Optional[str] = None, fill_missing: Optional[str] = None) -> Any:
+        """(Re)fit the gene-space readout on `tumor` (samples x genes) without refitting the embedding.
+
+        `fit` already fits it on the training tumors; this is for models saved before readouts
+        existed (twinpurify < 0.2), or to anchor the readout on another cohort's tumors.
+
+        Returns
+        -------
+        self
+        """
+        self._check_fitted()
+        self._fit_readout_matrix(as_matrix(tumor, "tumor", layer=layer), fill_missing)
+        return self
+
+    def purified_expression(self, X: Any, layer: Optional[str] = None, fill_missing: Optional[str] = None) -> Any:
+        """The part of each sample's profile that its embedding carries, on the model's log2 scale.
+
+        Each sample is embedded, then mapped back to the model's genes by the linear readout
+        fitted on the training tumors (`twinpurify.readout`): what the embedding dropped, ideally
+        the normal-tissue contamination, cannot come back. This is *not* a deconvolved cancer-cell
+        profile: it is a denoised, contamination-reduced version of the bulk profile, and it keeps
+        whatever the embedding keeps (immune signal, and any purity the embedding still leaks).
+
+        Parameters
+        ----------
+        X : DataFrame, array-like or AnnData of shape (n_samples, n_genes)
+            Samples on the scale the model was fitted on, carrying the model's genes.
+        layer : str, optional
+            AnnData layer to use instead of `.X`.
+        fill_missing : {"error", "mean"}, optional
+            Missing-gene policy (default: the estimator's).
+
+        Returns
+        -------
+        DataFrame or ndarray of shape (n_samples, n_model_genes)
+            log2 expression of the model's genes (``genes_``); a DataFrame when `X` has sample names.
+        """
+        self._check_fitted()
+        readout = getattr(self, "readout_", None)
+        if readout is None:
+            raise NotFittedError(
+                f"this {type(self).__name__} has no gene-space readout (saved by twinpurify < 0.2, or fitted on "
+                "fewer than 3 tumors); call fit_readout(tumor) with the training tumors first"
+            )
+        m = as_matrix(X, "X", layer=layer)
+        pp = self.preprocessor_
+        Xs_hat = readout.predict(self._embed(pp.transform(m, "X", fill_missing)))
+        out = Xs_hat * pp.std_ + pp.mean_
+        if m.frame:
+            return pd.DataFrame(out, index=pd.Index(m.samples), columns=pd.Index(pp.genes_))
+        return out
+
+    def log_expression(self, X: Any, layer: Optional[str] = None, fill_missing: Optional[str] = None) -> Any:
+        """The samples' own log2 profiles of the model's genes, as the model reads them (before purification).
+
+        The raw counterpart of `purified_expression` (same genes, same scale), for comparisons.
+        """
+        self._check_fitted()
+        m = as_matrix(X, "X", layer=layer)
+        pp = self.preprocessor_
+        out = pp.log2(pp.select(m, "X", fill_missing), m.samples, "X")
+        if m.frame:
+            return pd.DataFrame(out, index=pd.Index(m.samples), columns=pd.Index(pp.genes_))
+        return out
+
+    def pathway_activity(
+        self,
+        X: Any,
+        gene_sets: Any = None,
+        method: str = "ulm",
+        min_size: int = 5,
+        purified: bool = True,
+        layer: Optional[str] = None,
+        fill_missing: Optional[str] = None,
+    ) -> pd.DataFrame:
+        """Pathway activities of the purified tumors: ``pathways.activity(purified_expression(X), ...)``.
+
+        Parameters
+        ----------
+        X : DataFrame or AnnData of shape (n_samples, n_genes)
+        gene_sets : dict, DataFrame, str or path, optional
+            As in `twinpurify.pathways.activity`; default: the shipped PROGENy footprints
+            (`twinpurify.pathways.progeny`).
+        method : {"ulm", "wmean", "zscore", "aucell"}, default "ulm"
+        min_size : int, default 5
+            Pathways with fewer of their genes among the model's genes are dropped (with a warning).
+        purified : bool, default True
+            False scores the samples' own log2 profiles on the same genes instead (the raw
+            comparison, as in `twinpurify.pl.pathway_vs_purity`).
+
+        Returns
+        -------
+        DataFrame of shape (n_samples, n_pathways)
+        """
+        from .pathways import activity, progeny
+
+        if purified:
+            expr = self.purified_expression(X, layer=layer, fill_missing=fill_missing)
+        else:
+            expr = self.log_expression(X, layer=layer, fill_missing=fill_missing)
+        if not isinstance(expr, pd.DataFrame):
+            expr = pd.DataFrame(expr, columns=pd.Index(self.preprocessor_.genes_))
+        return activity(expr, progeny() if gene_sets is None else gene_sets, method=method, min_size=min_size)

@@ -1,0 +1,202 @@
+"""Pathway scoring: each method against hand-computed values, gene-set forms, GMT, overlap rules."""
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import twinpurify as tp
+from twinpurify import pathways as pw
+
+pytest.importorskip("decoupler")
+
+EXPR = pd.DataFrame([[1.0, 2.0, 0.0, 0.0], [0.0, 0.0, 1.0, 2.0]], index=["s1", "s2"], columns=["A", "B", "C", "D"])
+SETS = {"AB": ["A", "B"], "CD": {"C": 1.0, "D": -1.0}}
+
+
+def _ulm(y, w):
+    """t-value of the slope of y on w (with intercept), by hand."""
+    n = len(y)
+    r = np.corrcoef(y, w)[0, 1]
+    return r * math.sqrt((n - 2) / (1 - r * r))
+
+
+def test_ulm_by_hand():
+    got = pw.activity(EXPR, SETS, method="ulm", min_size=2)
+    for s in EXPR.index:
+        y = EXPR.loc[s].to_numpy()
+        assert got.loc[s, "AB"] == pytest.approx(_ulm(y, np.array([1, 1, 0, 0.0])), rel=1e-6)
+        assert got.loc[s, "CD"] == pytest.approx(_ulm(y, np.array([0, 0, 1, -1.0])), rel=1e-6)
+    assert got.loc["s1", "AB"] == pytest.approx(3.0, rel=1e-6)
+    assert got.attrs == {"method": "ulm", "n_genes": {"AB": 2, "CD": 2}}
+
+
+def test_wmean_by_hand():
+    got = pw.activity(EXPR, SETS, method="wmean", min_size=2)
+    assert got.loc["s1", "AB"] == pytest.approx(1.5)  # (1 + 2) / 2
+    assert got.loc["s2", "CD"] == pytest.approx(-0.5)  # (1 - 2) / (1 + 1)
+
+
+def test_zscore_by_hand():
+    got = pw.activity(EXPR, SETS, method="zscore", min_size=2)
+    sd = EXPR.loc["s1"].std(ddof=1)  # 0.957...
+    assert got.loc["s1", "AB"] == pytest.approx((1.5 - 0.75) * math.sqrt(2) / sd)
+    assert got.loc["s1", "CD"] == pytest.approx((0.0 - 0.75) * math.sqrt(2) / sd)
+
+
+def test_aucell_is_rank_based():
+    got = pw.activity(EXPR, SETS, method="aucell", min_size=2)
+    # one gene in the top 5% (n_up = 1 of 4): s1's top gene B is in AB, s2's top gene D in CD
+    assert got.loc["s1"].tolist() == [1.0, 0.0] and got.loc["s2"].tolist() == [0.0, 1.0]
+    shifted = pw.activity(EXPR * 3 + 7, SETS, method="aucell", min_size=2)  # monotone: unchanged
+    pd.testing.assert_frame_equal(got, shifted)
+
+
+def test_unknown_method():
+    with pytest.raises(ValueError, match="method must be one of"):
+        pw.activity(EXPR, SETS, method="gsva")
+
+
+def test_gene_set_forms_agree(tmp_path):
+    gmt = tmp_path / "sets.gmt"
+    gmt.write_text("AB\tdesc\tA\tB\nCD\t\tC\tD\n")
+    net = pd.DataFrame({"source": ["AB", "AB", "CD", "CD"], "target": ["A", "B", "C", "D"]})
+    ref = pw.activity(EXPR, {"AB": ["A", "B"], "CD": ["C", "D"]}, min_size=2)
+    for form in (gmt, str(gmt), net, {"AB": {"A": 1, "B": 1}, "CD": {"C": 1, "D": 1}}):
+        pd.testing.assert_frame_equal(pw.activity(EXPR, form, min_size=2), ref)
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("AB\tdesc\n", "lists no genes"),
+        ("\tdesc\tA\n", "empty gene-set name"),
+        ("AB\td\tA\nAB\td\tB\n", "appears twice"),
+        ("\n\n", "holds no gene sets"),
+    ],
+)
+def test_gmt_errors_name_file_and_line(tmp_path, text, match):
+    f = tmp_path / "bad.gmt"
+    f.write_text(text)
+    with pytest.raises(pw.GeneSetError, match=match) as e:
+        pw.read_gmt(f)
+    assert "bad.gmt" in str(e.value)
+
+
+def test_gmt_reads_windows_line_ends_and_dedups(tmp_path):
+    f = tmp_path / "x.gmt"
+    f.write_bytes(b"S1\tna\tA\tB\tA\r\nS2\tna\tC\r\n")
+    assert pw.read_gmt(f) == {"S1": ["A", "B"], "S2": ["C"]}
+
+
+def test_missing_gmt_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        pw.activity(EXPR, tmp_path / "none.gmt")
+
+
+@pytest.mark.parametrize(
+    "sets, match",
+    [
+        (pd.DataFrame({"source": ["AB"], "gene": ["A"]}), "missing"),
+        (pd.DataFrame({"source": ["AB", "AB"], "target": ["A", "B"], "weight": [1, "x"]}), "non-numeric weights"),
+        ({"AB": ["A", "A", "B"]}, "listed twice"),
+        ({"AB": "A"}, "list of genes"),
+        ([("AB", "A")], "must be a dict"),
+        ({}, "empty"),
+    ],
+)
+def test_bad_gene_sets(sets, match):
+    with pytest.raises(pw.GeneSetError, match=match):
+        pw.activity(EXPR, sets, min_size=1)
+
+
+def test_min_size_drops_with_a_warning_naming_the_set():
+    with pytest.warns(UserWarning, match=r"SMALL \(1\)"):
+        got = pw.activity(EXPR, {"AB": ["A", "B"], "SMALL": ["C", "X", "Y"]}, min_size=2)
+    assert list(got.columns) == ["AB"]
+
+
+def test_no_overlap_is_an_error_with_a_hint():
+    with pytest.raises(pw.GeneSetError, match="symbols vs Ensembl"):
+        pw.activity(EXPR, {"P": ["ENSG1", "ENSG2"]}, min_size=1)
+    with pytest.raises(ValueError, match="min_size"):
+        pw.activity(EXPR, SETS, min_size=0)
+
+
+def test_bad_expression_inputs():
+    with pytest.raises(TypeError, match="DataFrame"):
+        pw.activity(EXPR.to_numpy(), SETS)
+    bad = EXPR.copy()
+    bad.iloc[1, 0] = np.nan
+    with pytest.raises(ValueError, match="s2"):
+        pw.activity(bad, SETS, min_size=2)
+    dup = EXPR.copy()
+    dup.columns = ["A", "A", "C", "D"]
+    with pytest.raises(pw.GeneSetError, match="duplicated gene"):
+        pw.activity(dup, SETS, min_size=2)
+
+
+def test_progeny_resource_is_shipped():
+    net = pw.progeny()
+    assert net["source"].nunique() == 14 and (net.groupby("source").size() == 100).all()
+    assert {"EGFR", "Hypoxia", "p53", "TGFb"} <= set(net["source"])
+    top10 = pw.progeny(10)
+    assert (top10.groupby("source").size() == 10).all()
+    assert set(top10["target"]) <= set(net["target"])
+    with pytest.raises(ValueError, match="between 1 and 100"):
+        pw.progeny(101)
+    from pathlib import Path
+
+    data = Path(pw.__file__).with_name("data")
+    assert "Apache" in (data / "LICENSE-PROGENy").read_text() and "progeny" in (data / "README.md").read_text()
+
+
+def test_model_pathway_activity_and_default_progeny(fast):
+    """Default gene sets are PROGENy: a cohort with gene symbols is scored on all 14 pathways."""
+    genes = sorted(set(pw.progeny()["target"]))[:600]
+    c = tp.datasets.simulate_cohort(n_tumors=50, n_normals=10, n_genes=len(genes), seed=0)
+    tumors, normals = (d.set_axis(genes, axis=1) for d in (c.tumors, c.normals))
+    m = tp.PCAEmbedding(5, n_genes=None, verbose=False).fit(tumors, normals)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # some pathways may have < 5 of these genes
+        act = m.pathway_activity(tumors)
+    assert act.shape[0] == 50 and act.shape[1] >= 10 and act.attrs["method"] == "ulm"
+    raw = m.pathway_activity(
+        tumors, c.program_net().assign(target=lambda d: [genes[int(g[1:]) - 1] for g in d.target]), purified=False
+    )
+    assert list(raw.columns) == ["program_1", "program_2", "program_3"]
+
+
+def test_tl_pathway_activity_stores_obsm_and_uns(cohort):
+    ad = pytest.importorskip("anndata")
+    adata = cohort.to_anndata()
+    model = tp.PCAEmbedding(6, verbose=False).fit(cohort.tumors)
+    tp.tl.pathway_activity(adata, model, cohort.program_net(), method="wmean", min_size=3)
+    act = adata.obsm["twinpurify_pathways"]
+    assert isinstance(adata, ad.AnnData) and isinstance(act, pd.DataFrame)
+    assert list(act.index) == list(adata.obs_names)
+    assert adata.uns["twinpurify_pathways"]["method"] == "wmean"
+    assert adata.uns["twinpurify_pathways"]["pathways"] == list(act.columns)
+    with pytest.raises(TypeError, match="AnnData"):
+        tp.tl.pathway_activity(cohort.tumors, model)
+
+
+@pytest.mark.slow
+def test_purified_program_scores_on_the_simulator():
+    """With the true program footprints: scores of purified expression (invariant projection, whose
+    embedding leaks little purity) correlate less with purity than raw scores and still track the
+    programs closely. (They do not track them *better*: raw weighted-footprint scores are already
+    at Spearman ~0.96 here; benchmarks/RESULTS.md, pathway section.)"""
+    from scipy.stats import spearmanr
+
+    c = tp.datasets.simulate_cohort(n_tumors=300, n_normals=50, n_genes=2000, seed=0)
+    m = tp.InvariantProjection(64, verbose=False).fit(c.tumors, c.normals)
+    raw = m.pathway_activity(c.tumors, c.program_net(), purified=False)
+    pur = m.pathway_activity(c.tumors, c.program_net())
+    track_raw = np.mean([spearmanr(raw[p], c.truth[p])[0] for p in raw.columns])
+    track_pur = np.mean([spearmanr(pur[p], c.truth[p])[0] for p in raw.columns])
+    pur_raw = np.mean([abs(spearmanr(raw[p], c.truth["purity"])[0]) for p in raw.columns])
+    pur_pur = np.mean([abs(spearmanr(pur[p], c.truth["purity"])[0]) for p in raw.columns])
+    assert pur_pur < pur_raw
+    assert track_pur > 0.8 and track_pur > track_raw - 0.1

@@ -1,0 +1,108 @@
+"""The gene-space readout: ridge from embedding to genes, saved with the model, purified expression."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import twinpurify as tp
+from sklearn.exceptions import NotFittedError
+from twinpurify.persistence import ModelFormatError
+from twinpurify.readout import Readout
+
+
+def test_readout_matches_ridge_with_the_chosen_alpha():
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(80, 5)) * [1, 2, 3, 4, 5]
+    Y = Z @ rng.normal(size=(5, 30)) + rng.normal(0, 0.5, (80, 30))
+    r = Readout.fit(Z, Y)
+    # reference: ridge on standardised Z with the same (absolute) penalty, by the normal equations
+    zs = (Z - Z.mean(0)) / Z.std(0)
+    a = r.alpha * len(Z)
+    beta = np.linalg.solve(zs.T @ zs + a * np.eye(5), zs.T @ (Y - Y.mean(0)))
+    ref = zs @ beta + Y.mean(0)
+    np.testing.assert_allclose(r.predict(Z), ref, rtol=1e-4, atol=1e-4)
+    assert 0.5 < r.train_r2 <= 1.0
+
+
+def test_readout_alpha_follows_the_noise():
+    """Leave-one-out choice: pure noise targets get a larger ridge than a near-exact linear map."""
+    rng = np.random.default_rng(1)
+    Z = rng.normal(size=(60, 4))
+    exact = Readout.fit(Z, Z @ rng.normal(size=(4, 10)) + rng.normal(0, 1e-3, (60, 10)))
+    noise = Readout.fit(Z, rng.normal(size=(60, 10)))
+    assert exact.alpha < noise.alpha
+    assert noise.train_r2 < 0.3 < exact.train_r2
+
+
+def test_constant_embedding_columns_are_ignored():
+    rng = np.random.default_rng(2)
+    Z = np.column_stack([rng.normal(size=40), np.ones(40)])
+    r = Readout.fit(Z, np.outer(Z[:, 0], [1.0, -2.0]))
+    assert np.isfinite(r.coef).all() and r.coef[1].tolist() == [0.0, 0.0]
+
+
+def test_too_few_samples():
+    with pytest.raises(ValueError, match="at least 3"):
+        Readout.fit(np.ones((2, 2)), np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("make", [lambda f: tp.PCAEmbedding(6, verbose=False), lambda f: tp.TwinPurify(**f)])
+def test_purified_expression_round_trip(cohort, fast, make, tmp_path):
+    m = make(fast).fit(cohort.tumors, cohort.normals)
+    P = m.purified_expression(cohort.tumors)
+    assert isinstance(P, pd.DataFrame) and list(P.columns) == m.genes_ and list(P.index) == list(cohort.tumors.index)
+    assert np.isfinite(P.to_numpy()).all()
+    # on the model's log2 scale: the per-gene mean over the training tumors is the training mean
+    np.testing.assert_allclose(P.mean().to_numpy(), m.preprocessor_.mean_, atol=1e-3)
+    m.save(tmp_path / "m")
+    cfg = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert cfg["readout"]["alpha"] == pytest.approx(m.readout_.alpha)
+    m2 = tp.load_model(tmp_path / "m")
+    pd.testing.assert_frame_equal(m2.purified_expression(cohort.tumors), P)
+    arr = m.purified_expression(cohort.tumors.to_numpy())
+    assert isinstance(arr, np.ndarray) and arr.shape == P.shape
+
+
+def test_purified_expression_is_what_the_embedding_carries(cohort):
+    """A 1-component model can only give back a rank-1 (plus mean) profile."""
+    m = tp.PCAEmbedding(1, verbose=False).fit(cohort.tumors)
+    P = m.purified_expression(cohort.tumors).to_numpy()
+    s = np.linalg.svd(P - P.mean(0), compute_uv=False)
+    assert s[1] < 1e-3 * s[0]
+
+
+def test_models_without_readout_load_and_say_how_to_add_one(cohort, tmp_path):
+    from pathlib import Path
+
+    old = Path(__file__).parent / "data" / "model_format1"
+    m = tp.load_model(old / "model")  # written by twinpurify 0.1.0, before readouts
+    tumors = pd.read_csv(old / "tumors.csv", index_col=0)
+    assert getattr(m, "readout_", None) is None
+    with pytest.raises(NotFittedError, match="fit_readout"):
+        m.purified_expression(tumors)
+    m.fit_readout(tumors)
+    assert m.purified_expression(tumors).shape == (len(tumors), len(m.genes_))
+
+
+def test_readout_shape_mismatch_is_a_format_error(cohort, tmp_path):
+    from safetensors.numpy import load_file, save_file
+    from twinpurify.persistence import _sha256
+
+    tp.PCAEmbedding(4, verbose=False).fit(cohort.tumors).save(tmp_path / "m")
+    w = tmp_path / "m" / "weights.safetensors"
+    arrays = load_file(str(w))
+    arrays["readout.coef"] = arrays["readout.coef"][:3]
+    save_file(arrays, str(w))
+    cfg_file = tmp_path / "m" / "config.json"
+    cfg = json.loads(cfg_file.read_text())
+    cfg["weights_sha256"] = _sha256(w)
+    cfg_file.write_text(json.dumps(cfg))
+    with pytest.raises(ModelFormatError, match="readout"):
+        tp.load_model(tmp_path / "m")
+
+
+def test_log_expression_is_the_models_own_log2(cohort):
+    m = tp.PCAEmbedding(4, verbose=False).fit(cohort.tumors)
+    L = m.log_expression(cohort.tumors)
+    np.testing.assert_allclose(L.mean().to_numpy(), m.preprocessor_.mean_, rtol=1e-5, atol=1e-4)

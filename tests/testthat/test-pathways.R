@@ -1,0 +1,82 @@
+# One small fitted model shared by the pathway tests (fitting is the slow part).
+pathway_fixture <- local({
+    cache <- NULL
+    function() {
+        if (is.null(cache)) {
+            se <- toy_se(nGenes = 150)
+            model <- fitTwinPurify(se, "sample_type", nComponents = 4, maxEpochs = 2, randomState = 0, verbose = FALSE)
+            cache <<- list(model = model, tumors = se[, se$sample_type == "tumor"])
+        }
+        cache
+    }
+})
+
+test_that("purifiedExpression returns an SE of the model's genes, equal to the engine's", {
+    skip_if_no_engine()
+    fx <- pathway_fixture()
+    model <- fx$model
+    tumors <- fx$tumors
+    p <- purifiedExpression(model, tumors)
+    expect_s4_class(p, "SummarizedExperiment")
+    expect_identical(SummarizedExperiment::assayNames(p), "purified")
+    expect_identical(colnames(p), colnames(tumors))
+    expect_identical(rownames(p), model@genes)
+    expect_identical(p$sample_type, tumors$sample_type)
+    # the same numbers as Python's purified_expression on the same samples
+    py <- reticulate::py_to_r(model@py$purified_expression(
+        twinpurify:::.bridge()$samples_by_genes(SummarizedExperiment::assay(tumors), colnames(tumors), rownames(tumors))
+    ))
+    expect_equal(unname(SummarizedExperiment::assay(p)), unname(t(as.matrix(py))), tolerance = 1e-6)
+    # saved and loaded: identical purified expression
+    path <- file.path(withr_tmp <- tempfile(), "m")
+    saveTwinPurify(model, path)
+    again <- purifiedExpression(loadTwinPurify(path), tumors)
+    expect_identical(SummarizedExperiment::assay(again), SummarizedExperiment::assay(p))
+    unlink(withr_tmp, recursive = TRUE)
+})
+
+test_that("pathwayActivity scores gene sets given as a list, a data frame or a GMT file alike", {
+    skip_if_no_engine()
+    fx <- pathway_fixture()
+    model <- fx$model
+    tumors <- fx$tumors
+    g <- model@genes
+    sets <- list(A = g[1:10], B = g[11:25])
+    act <- pathwayActivity(model, tumors, sets)
+    expect_s4_class(act, "SummarizedExperiment")
+    expect_identical(rownames(act), c("A", "B"))
+    expect_identical(colnames(act), colnames(tumors))
+    expect_identical(S4Vectors::metadata(act)$method, "ulm")
+    expect_identical(SummarizedExperiment::rowData(act)$nGenes, c(10L, 15L))
+    net <- data.frame(source = rep(c("A", "B"), c(10, 15)), target = g[1:25])
+    gmt <- tempfile(fileext = ".gmt")
+    writeLines(c(paste(c("A", "na", g[1:10]), collapse = "\t"), paste(c("B", "na", g[11:25]), collapse = "\t")), gmt)
+    expect_equal(SummarizedExperiment::assay(pathwayActivity(model, tumors, net)), SummarizedExperiment::assay(act))
+    expect_equal(SummarizedExperiment::assay(pathwayActivity(model, tumors, gmt)), SummarizedExperiment::assay(act))
+    raw <- pathwayActivity(model, tumors, sets, method = "wmean", purified = FALSE)
+    expect_false(S4Vectors::metadata(raw)$purified)
+    # wmean of the raw log2 profiles is the mean of the set's genes, by hand
+    lg <- twinpurify:::.bridge()$samples_by_genes(SummarizedExperiment::assay(tumors), colnames(tumors), rownames(tumors))
+    lg <- reticulate::py_to_r(model@py$log_expression(lg))
+    expect_equal(unname(SummarizedExperiment::assay(raw)["A", ]), unname(rowMeans(as.matrix(lg)[, g[1:10]])),
+                 tolerance = 1e-6)
+    unlink(gmt)
+})
+
+test_that("pathwayActivity refuses bad gene sets and arguments with clear messages", {
+    skip_if_no_engine()
+    fx <- pathway_fixture()
+    model <- fx$model
+    tumors <- fx$tumors
+    g <- model@genes
+    expect_error(pathwayActivity(model, tumors, list(g[1:5], g[6:10])), "named")
+    expect_error(pathwayActivity(model, tumors, list(A = c(g[1], NA))), "without NA")
+    expect_error(pathwayActivity(model, tumors, "no-such-file.gmt"), "does not exist")
+    expect_error(pathwayActivity(model, tumors, data.frame(pathway = "A", gene = g[1])), "source and target")
+    expect_error(pathwayActivity(model, tumors, 42), "GMT file path")
+    expect_error(pathwayActivity(model, tumors, list(A = g[1:6]), method = "gsva"), "should be one of")
+    expect_error(pathwayActivity(model, tumors, list(A = g[1:6]), minSize = 0), "minSize")
+    expect_error(pathwayActivity(model, tumors, list(A = c("X1", "X2"))), "Ensembl")
+    expect_error(purifiedExpression("model", tumors), "TwinPurifyModel")
+    expect_warning(pathwayActivity(model, tumors, list(A = g[1:6], SMALL = g[7:8])), "SMALL")
+})
