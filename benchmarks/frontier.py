@@ -43,6 +43,9 @@ def methods(seed: int) -> dict[str, Callable[[], tp.base.BaseEmbedder]]:
         "normal-difference": lambda: NormalDifference(K, **q),
         "invariant projection": lambda: InvariantProjection(K, **q),
         "invariant projection, shrinkage 0.01": lambda: InvariantProjection(K, shrinkage=0.01, **q),
+        "invariant projection, shrinkage 0.5": lambda: InvariantProjection(K, shrinkage=0.5, **q),
+        "invariant projection, shrinkage 2": lambda: InvariantProjection(K, shrinkage=2.0, **q),
+        "invariant projection, shrinkage 4": lambda: InvariantProjection(K, shrinkage=4.0, **q),
         "invariant projection, shrinkage 10": lambda: InvariantProjection(K, shrinkage=10.0, **q),
         "autoencoder": lambda: tp.AutoencoderEmbedding(K, random_state=seed, **q),
         "TP default": lambda: tp.TwinPurify(K, random_state=seed, **q),
@@ -57,6 +60,30 @@ def methods(seed: int) -> dict[str, Callable[[], tp.base.BaseEmbedder]]:
         "TP IP-linear, content only": lambda: tp.TwinPurify(
             K, random_state=seed, invariance_weight=0.0, **IP_LINEAR, **q
         ),
+        "TP IP-linear, content only, front 0.5": lambda: tp.TwinPurify(
+            K, random_state=seed, invariance_weight=0.0, invariant_shrinkage=0.5, **IP_LINEAR, **q
+        ),
+        "TP IP-linear, content only, front 2": lambda: tp.TwinPurify(
+            K, random_state=seed, invariance_weight=0.0, invariant_shrinkage=2.0, **IP_LINEAR, **q
+        ),
+        "TP IP-linear, content only, front 4": lambda: tp.TwinPurify(
+            K, random_state=seed, invariance_weight=0.0, invariant_shrinkage=4.0, **IP_LINEAR, **q
+        ),
+        "TP IP-linear, content only, beta 0.9": lambda: tp.TwinPurify(
+            K, random_state=seed, invariance_weight=0.0, **{**IP_LINEAR, "beta_max": 0.9}, **q
+        ),
+        "TP IP-MLP, content only": lambda: tp.TwinPurify(
+            K,
+            random_state=seed,
+            encoder_input="invariant",
+            content_weight=1.0,
+            invariance_weight=0.0,
+            mask_prob=0.0,
+            noise_std=0.0,
+            lr=3e-3,
+            **q,
+        ),
+        "TP IP-linear, BT 0.01": lambda: tp.TwinPurify(K, random_state=seed, invariance_weight=0.01, **IP_LINEAR, **q),
         "TP IP-linear, BT 0.05": lambda: tp.TwinPurify(K, random_state=seed, invariance_weight=0.05, **IP_LINEAR, **q),
         "TP IP-linear, BT 0.2": lambda: tp.TwinPurify(K, random_state=seed, invariance_weight=0.2, **IP_LINEAR, **q),
         "TP IP-linear, BT 1": lambda: tp.TwinPurify(K, random_state=seed, invariance_weight=1.0, **IP_LINEAR, **q),
@@ -99,11 +126,12 @@ ARROWS = {"purity_R2": "↓", "normal_R2": "↓"}
 def summarise(df: pd.DataFrame) -> str:
     order = list(dict.fromkeys(df["method"]))
     g = df.groupby("method")
-    head = "| method | " + " | ".join(f"{m} {ARROWS.get(m, '↑')}" for m in METRICS) + " | fit (s) |"
-    lines = [head, "|---|" + "---:|" * (len(METRICS) + 1)]
+    ms = [m for m in METRICS if m in df and df[m].notna().any()]  # C_index needs scikit-survival
+    head = "| method | " + " | ".join(f"{m} {ARROWS.get(m, '↑')}" for m in ms) + " | fit (s) |"
+    lines = [head, "|---|" + "---:|" * (len(ms) + 1)]
     for name in order:
         d = g.get_group(name)
-        cells = [f"{d[m].mean():.3f} ± {d[m].std(ddof=1) if len(d) > 1 else 0:.3f}" for m in METRICS if m in d]
+        cells = [f"{d[m].mean():.3f} ± {d[m].std(ddof=1) if len(d) > 1 else 0:.3f}" for m in ms]
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {d['fit_s'].mean():.1f} |")
     return "\n".join(lines)
 

@@ -39,6 +39,9 @@ def simulated_cohort() -> tuple[Cohort, pd.DataFrame]:
     return Cohort("simulated", c.tumors, c.normals, labels, []), labels
 
 
+LEARNED_INV = dict(encoder_input="invariant", hidden_dims=(), content_weight=1.0, lr=3e-3, mask_prob=0.0, noise_std=0.0)
+
+
 def methods(seed: int, n_genes: int | None) -> dict[str, tp.base.BaseEmbedder]:
     common = dict(n_genes=n_genes, verbose=False)
     return {
@@ -49,6 +52,13 @@ def methods(seed: int, n_genes: int | None) -> dict[str, tp.base.BaseEmbedder]:
         "invariant projection": tp.InvariantProjection(N_COMPONENTS, **common),
         "autoencoder": tp.AutoencoderEmbedding(N_COMPONENTS, random_state=seed, **common),
         "TwinPurify": tp.TwinPurify(N_COMPONENTS, random_state=seed, **common),
+        # issue 9, round 3: learned mixing invariance on the closed-form invariant front-end (benchmarks/TUNING.md)
+        "TP learned invariance (front 2)": tp.TwinPurify(
+            N_COMPONENTS, random_state=seed, invariant_shrinkage=2.0, invariance_weight=0.0, **LEARNED_INV, **common
+        ),
+        "TP learned invariance (beta 0.9)": tp.TwinPurify(
+            N_COMPONENTS, random_state=seed, invariance_weight=0.0, **{**LEARNED_INV, "beta_max": 0.9}, **common
+        ),
     }
 
 

@@ -59,6 +59,9 @@ class TwinPurify(NeuralEmbedder):
         Experimental. What the encoder reads: standardised log2 profiles, the purity-free target, or the
         closed-form invariant directions of `twinpurify.invariance` (both as fixed first layers). The
         alternatives win on the simulator but lose PAM50 and copy-number signal on TCGA-BRCA.
+    invariant_shrinkage : float, default 1.0
+        Experimental; with ``encoder_input="invariant"`` only. The ridge of the closed-form invariant
+        directions (`InvariantProjection`'s `shrinkage`): lower keeps fewer mixing-sensitive directions.
     lr : float, default 1e-3
         AdamW learning rate, with linear warm-up and cosine decay.
     weight_decay : float, default 1e-4
@@ -125,7 +128,12 @@ class TwinPurify(NeuralEmbedder):
     """
 
     prefix = "TP"
-    legacy_params = {"invariance_weight": 1.0, "content_weight": 0.0, "encoder_input": "log"}
+    legacy_params = {
+        "invariance_weight": 1.0,
+        "content_weight": 0.0,
+        "encoder_input": "log",
+        "invariant_shrinkage": 1.0,
+    }
 
     def __init__(
         self,
@@ -144,6 +152,7 @@ class TwinPurify(NeuralEmbedder):
         invariance_weight: float = 1.0,
         content_weight: float = 0.0,
         encoder_input: str = "log",
+        invariant_shrinkage: float = 1.0,
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
         batch_size: Union[int, str] = "auto",
@@ -171,6 +180,7 @@ class TwinPurify(NeuralEmbedder):
         self.invariance_weight = invariance_weight
         self.content_weight = content_weight
         self.encoder_input = encoder_input
+        self.invariant_shrinkage = invariant_shrinkage
         self.lr = lr
         self.weight_decay = weight_decay
         self.batch_size = batch_size
@@ -239,7 +249,7 @@ class TwinPurify(NeuralEmbedder):
         if self.encoder_input == "invariant":
             Xs = pp.standardize(t_log).astype(np.float64)
             D = mixing_perturbations(Xs, n_log, pp.mean_, pp.std_, self.beta_max, int(self.n_mix), 4, self.random_state)
-            W, ev = invariant_directions(Xs, D, 256, 1.0, 256)
+            W, ev = invariant_directions(Xs, D, 256, float(self.invariant_shrinkage), 256)
             W = W / np.sqrt(ev.mean())  # overall unit scale, the directions' relative variances kept
             front = (torch.from_numpy(W.astype(np.float32)), torch.from_numpy(Xs.mean(0).astype(np.float32)))
             self._invariant_dims = W.shape[0]

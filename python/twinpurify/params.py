@@ -79,6 +79,7 @@ SCHEMA: dict[str, Param] = {
     "invariance_weight": _num("float", "weight of the Barlow Twins invariance loss", 0.0, 1e3),
     "content_weight": _num("float", "weight of the content head's loss (0: no head)", 0.0, 1e3),
     "encoder_input": Param("choice", "what the encoder reads", choices=("log", "normal_difference", "invariant")),
+    "invariant_shrinkage": _num("float", "ridge of the invariant front-end's directions", 0.0, 1e6),
     "lr": _num("float", "AdamW learning rate", 0.0, 10.0, low_open=True),
     "weight_decay": _num("float", "AdamW weight decay", 0.0, 10.0),
     "batch_size": _num("int", "tumors per optimiser step", 2, None, auto=True),
