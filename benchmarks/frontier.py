@@ -47,6 +47,12 @@ def methods(seed: int) -> dict[str, Callable[[], tp.base.BaseEmbedder]]:
         "invariant projection, shrinkage 2": lambda: InvariantProjection(K, shrinkage=2.0, **q),
         "invariant projection, shrinkage 4": lambda: InvariantProjection(K, shrinkage=4.0, **q),
         "invariant projection, shrinkage 10": lambda: InvariantProjection(K, shrinkage=10.0, **q),
+        **{
+            f"invariant projection, beta 0.9, shrinkage {sh}": (
+                lambda sh=sh: InvariantProjection(K, beta_max=0.9, shrinkage=sh, **q)
+            )
+            for sh in (0.5, 1.0, 2.0, 4.0)
+        },
         "autoencoder": lambda: tp.AutoencoderEmbedding(K, random_state=seed, **q),
         "TP default": lambda: tp.TwinPurify(K, random_state=seed, **q),
         "TP noise 0.5": lambda: tp.TwinPurify(K, noise_std=0.5, random_state=seed, **q),
@@ -72,6 +78,19 @@ def methods(seed: int) -> dict[str, Callable[[], tp.base.BaseEmbedder]]:
         "TP IP-linear, content only, beta 0.9": lambda: tp.TwinPurify(
             K, random_state=seed, invariance_weight=0.0, **{**IP_LINEAR, "beta_max": 0.9}, **q
         ),
+        **{
+            f"TP IP-linear, content only, front {f}, beta {b}": (
+                lambda f=f, b=b: tp.TwinPurify(
+                    K,
+                    random_state=seed,
+                    invariance_weight=0.0,
+                    invariant_shrinkage=f,
+                    **{**IP_LINEAR, "beta_max": b},
+                    **q,
+                )
+            )
+            for f, b in [(2.0, 0.9), (4.0, 0.9), (10.0, 0.9), (2.0, 0.7), (4.0, 0.7)]
+        },
         "TP IP-MLP, content only": lambda: tp.TwinPurify(
             K,
             random_state=seed,
