@@ -112,6 +112,15 @@ def main() -> None:
             "frontier.md",
             "![frontier](frontier.png)\n\n",
         ),
+        section(
+            "Frontier across cohort sizes (issue 9, round 3)",
+            "frontier_sizes.md",
+            "![frontier by size](frontier_sizes.png)\n\nInvariant projection at two mixing strengths and "
+            "shrinkages (blue curve) against TwinPurify with a learned mixing invariance (the content term on "
+            "the invariant front-end, red): the learned variants lie on the linear frontier, not above it "
+            "(benchmarks/TUNING.md, round 3). Run on one lent NVIDIA H200 (16 CPU processes), 2026-11-27; "
+            "C-index is missing there (no scikit-survival on that machine).\n\n",
+        ),
         "## Summary of real cohorts (means over seeds; details per cohort below)\n\n" + headline(),
         section("Tuning cohorts (defaults chosen here)", "cohorts_tuning.md"),
         section(
@@ -120,6 +129,17 @@ def main() -> None:
             "Survival is not attached to the held-out TCGA folders; only LIHC and THCA carry a PanCancer mRNA "
             "subtype; copy-number, methylation and protein clusters and ABSOLUTE purity exist only where "
             "TCGA published them for these patients.\n\n",
+        ),
+        section(
+            "Pathway scores on raw vs purified expression (issue 10)",
+            "pathways.md",
+            "![pathways](pathways.png)\n\nULM scores (`model.pathway_activity`) of the samples' own log2 profiles "
+            "(raw) and of each model's purified expression (its embedding read back to genes). Simulator: the "
+            "true program footprints as the net; breast cohorts: the 14 shipped PROGENy pathways. purity_rho = "
+            "mean |Spearman| of the scores with purity (simulated truth; ABSOLUTE for TCGA), F1 and C-index from "
+            "the 14 scores as features. With 113 or 104 tumors and 128 dimensions, PCA's and the invariant "
+            "projection's readouts give back almost the whole profile, so their purified scores equal raw ones "
+            "there.\n\n",
         ),
         section("Cross-platform transfer (RNA-seq <-> microarray)", "transfer.md"),
         section("Speed and memory (CPU)", "speed_cpu.md"),
