@@ -1,6 +1,6 @@
 # The README's two commands: `make demo` and `make test`. Both install everything first
 # (scripts/setup.sh is idempotent and quick when nothing changed).
-.PHONY: setup demo test test-python test-r check vignette bench
+.PHONY: setup demo test test-python test-r check vignette bench docs
 
 PY := .venv/bin/python
 export RETICULATE_PYTHON := $(CURDIR)/.venv/bin/python
@@ -13,6 +13,9 @@ demo: setup
 
 test: setup
 	bash scripts/test.sh
+
+docs: setup  ## the API reference (offline, warnings are errors) -> docs/_build/html
+	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
 test-python: setup
 	$(PY) -m pytest tests/python -q

@@ -69,7 +69,9 @@ runTwinPurify <- function(x, normal, normalValue = "normal", assay = NULL, ..., 
 #' @return A `SummarizedExperiment` with a `counts` assay (genes x samples) and
 #'   `colData` columns `sample_type` ("tumor"/"normal"), `purity`, `subtype`,
 #'   `immune_fraction`, `program_1..3`, `os_time`, `os_event` (NA for normals);
-#'   `rowData` column `role` says what each gene follows.
+#'   `rowData` column `role` says what each gene follows and `loading` a
+#'   program gene's change in log2 expression per unit of its program (0 for
+#'   other genes): the true program footprints, usable as a gene-set net.
 #' @examples
 #' if (twinpurifyAvailable()) simulateTwinPurifyCohort(nTumors = 20, nNormals = 5, nGenes = 60)
 #' @export
@@ -86,5 +88,6 @@ simulateTwinPurifyCohort <- function(nTumors = 200, nNormals = 40, nGenes = 1000
     cd$subtype <- factor(cd$subtype)
     SummarizedExperiment::SummarizedExperiment(
         assays = list(counts = counts), colData = cd,
-        rowData = S4Vectors::DataFrame(role = unlist(sim$role), row.names = rownames(counts)))
+        rowData = S4Vectors::DataFrame(role = unlist(sim$role), loading = as.vector(sim$loading),
+                                       row.names = rownames(counts)))
 }

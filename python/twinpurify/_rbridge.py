@@ -116,6 +116,7 @@ def simulate(n_tumors: Any, n_normals: Any, n_genes: Any, seed: Any) -> dict[str
         "n_tumors": len(c.tumors),
         "truth": truth,
         "role": c.genes["role"].tolist(),
+        "loading": c.genes["loading"].to_numpy(dtype=np.float64),
     }
 
 

@@ -43,7 +43,7 @@ class GeneSpaceMixin:
         """(Re)fit the gene-space readout on `tumor` (samples x genes) without refitting the embedding.
 
         `fit` already fits it on the training tumors; this is for models saved before readouts
-        existed (twinpurify < 0.2), or to anchor the readout on another cohort's tumors.
+        existed (twinpurify 0.1.0), or to anchor the readout on another cohort's tumors.
 
         Returns
         -------
@@ -80,7 +80,7 @@ class GeneSpaceMixin:
         readout = getattr(self, "readout_", None)
         if readout is None:
             raise NotFittedError(
-                f"this {type(self).__name__} has no gene-space readout (saved by twinpurify < 0.2, or fitted on "
+                f"this {type(self).__name__} has no gene-space readout (saved by twinpurify 0.1.0, or fitted on "
                 "fewer than 3 tumors); call fit_readout(tumor) with the training tumors first"
             )
         m = as_matrix(X, "X", layer=layer)

@@ -134,7 +134,7 @@ def loss_curve(model: Any, *, ax: Optional[Axes] = None, log: bool = False) -> A
 
 
 def purity_diagnostic(Z: Any, purity: Any, *, raw: Any = None, top: int = 20, seed: int = 0) -> Figure:
-    """How much purity an embedding carries: per-dimension |Spearman ρ| and CV leakage (vs raw profiles).
+    """How much purity an embedding carries: per-dimension absolute Spearman ρ and CV leakage (vs raw profiles).
 
     Left: the `top` dimensions most correlated with purity. Right: cross-validated R² of purity from the
     embedding (`twinpurify.metrics.purity_leakage`) and, when `raw` is given, from the raw profiles.

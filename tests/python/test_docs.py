@@ -4,10 +4,44 @@ import doctest
 
 import pytest
 import twinpurify.estimator
+import twinpurify.pathways
 import twinpurify.pl
 
 
-@pytest.mark.parametrize("module", [twinpurify.estimator, twinpurify.pl], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [twinpurify.estimator, twinpurify.pl, twinpurify.pathways], ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.slow
+def test_api_reference_builds_offline_without_warnings(tmp_path):
+    """`make docs`: Sphinx with -W (any warning fails), from the docstrings, no network."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("sphinx")
+    root = Path(__file__).resolve().parents[2]
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-W",
+            "--keep-going",
+            "-q",
+            "-b",
+            "html",
+            "-d",
+            str(tmp_path / "doctrees"),
+            str(root / "docs"),
+            str(tmp_path / "html"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (tmp_path / "html" / "api.html").is_file()
+    assert "pathway_activity" in (tmp_path / "html" / "api.html").read_text()
