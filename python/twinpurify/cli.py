@@ -136,6 +136,18 @@ def _check_output_file(path: Optional[str], overwrite: bool, flag: str) -> None:
 
 
 def _cmd_fit(a: argparse.Namespace) -> int:
+    """Fit; under ``torchrun`` (WORLD_SIZE > 1) every rank trains and rank 0 alone saves and reports."""
+    from .distributed import barrier, process_group_from_env
+
+    with process_group_from_env(a.device) as ranks:
+        if not ranks.lead:
+            a.quiet = True
+        code = _fit(a, ranks.world_size, ranks.lead)
+        barrier()  # nobody leaves (and tears the group down) before rank 0 has written the model
+    return code
+
+
+def _fit(a: argparse.Namespace, world_size: int = 1, lead: bool = True) -> int:
     import pandas as pd
 
     from .estimator import TwinPurify
@@ -178,14 +190,15 @@ def _cmd_fit(a: argparse.Namespace) -> int:
     else:
         raise InputError("give --tumor and --normal, or --input (with --samples unless it is an .h5ad)")
     Z = model.fit_transform(tumor, normal)
-    model.save(a.model, overwrite=a.overwrite)
+    model.save(a.model, overwrite=a.overwrite)  # rank 0 only, in a distributed fit
+    where = f"{world_size} ranks ({model.device_})" if world_size > 1 else model.device_
     if not a.quiet:
         info = model.embedding_info()
         print(
             f"fitted on {tumor.shape[0]} tumors / {normal.shape[0]} normals, {info['n_genes']} genes "
-            f"({info['input_scale']}), {info['epochs']} epochs on {info['device']}; model saved to {a.model}"
+            f"({info['input_scale']}), {info['epochs']} epochs on {where}; model saved to {a.model}"
         )
-    if a.embedding:
+    if a.embedding and lead:
         write_table(Z, a.embedding)
         if not a.quiet:
             print(f"embedding ({Z.shape[0]} x {Z.shape[1]}) written to {a.embedding}")
