@@ -230,7 +230,9 @@ def wrap(module: nn.Module, device: torch.device) -> DataParallel:
     """DDP around `module`; BatchNorm buffers stay equal on every rank through `SyncedBatchNorm1d`."""
     ids = [device.index] if device.type == "cuda" else None
     params = inspect.signature(nn.parallel.DistributedDataParallel.__init__).parameters
-    no_sync = {"forward_sync_buffers": False} if "forward_sync_buffers" in params else {"broadcast_buffers": False}
+    no_sync: dict[str, Any] = (
+        {"forward_sync_buffers": False} if "forward_sync_buffers" in params else {"broadcast_buffers": False}
+    )
     return DataParallel(module, device_ids=ids, **no_sync)
 
 
