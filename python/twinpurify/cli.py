@@ -6,11 +6,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from .data import InputError
 from .params import ParameterError
 from .persistence import ModelFormatError, check_distinct, check_model_target
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .estimator import TwinPurify
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replace an existing model folder (only one holding a model) and embedding file",
     )
+    _out_of_core(f, "the tumors (--tumor or --input, an .h5ad) are")
     _shared(f)
 
     t = sub.add_parser("transform", help="embed samples with a saved model")
@@ -72,8 +76,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--device", default=None)
     t.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    _out_of_core(t, "--input (an .h5ad) is")
     _shared(t)
     return p
+
+
+def _out_of_core(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--out-of-core",
+        action="store_true",
+        help=f"{what} read from disk in blocks, so memory does not grow with the number of samples",
+    )
+    p.add_argument("--block-rows", type=int, default=2048, help="rows read at a time with --out-of-core")
 
 
 def _shared(p: argparse.ArgumentParser) -> None:
@@ -173,6 +187,8 @@ def _fit(a: argparse.Namespace, world_size: int = 1, lead: bool = True) -> int:
     check_model_target(a.model, a.overwrite)
     _check_output_file(a.embedding, a.overwrite, "--embedding")
     model = TwinPurify(**params)
+    if a.out_of_core:
+        return _fit_out_of_core(a, model, world_size, lead)
     if a.tumor and a.normal:
         tumor, normal = read_table(a.tumor, a.genes_as_rows), read_table(a.normal, a.genes_as_rows)
     elif a.input and a.input.endswith(".h5ad") and not a.samples:
@@ -205,6 +221,27 @@ def _fit(a: argparse.Namespace, world_size: int = 1, lead: bool = True) -> int:
     return 0
 
 
+def _fit_out_of_core(a: argparse.Namespace, model: TwinPurify, world_size: int, lead: bool) -> int:
+    from .streaming import fit_on_disk, transform_on_disk
+
+    source = a.tumor or a.input
+    if not source or (a.tumor and not a.normal):
+        raise InputError("--out-of-core: give --tumor (.h5ad) and --normal, or --input (.h5ad with an obs column)")
+    key = None if a.normal else a.normal_key
+    fit_on_disk(model, source, a.normal, normal_key=key, normal_value=a.normal_value, block_rows=a.block_rows)
+    model.save(a.model, overwrite=a.overwrite)  # rank 0 only, in a distributed fit
+    if not a.quiet:
+        print(
+            f"fitted out of core on {world_size} rank(s), waiting {model.stream_wait_s_:.1f} s for data; "
+            f"model saved to {a.model}"
+        )
+    if a.embedding and lead:
+        transform_on_disk(model, source, a.embedding, block_rows=a.block_rows)
+        if not a.quiet:
+            print(f"embedding of every sample in {source} written to {a.embedding}")
+    return 0
+
+
 def _cmd_transform(a: argparse.Namespace) -> int:
     from .base import load_model
     from .io import read_table, write_table
@@ -214,6 +251,13 @@ def _cmd_transform(a: argparse.Namespace) -> int:
     model = load_model(a.model, device=a.device)
     if a.fill_missing:
         model.set_params(fill_missing=a.fill_missing)
+    if a.out_of_core:
+        from .streaming import transform_on_disk
+
+        transform_on_disk(model, a.input, a.output, block_rows=a.block_rows)
+        if not a.quiet:
+            print(f"embedding of {a.input} written to {a.output}")
+        return 0
     Z = model.transform(read_table(a.input, a.genes_as_rows))
     write_table(Z, a.output)
     if not a.quiet:

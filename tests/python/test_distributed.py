@@ -207,3 +207,35 @@ def test_torchrun_cli_fit_then_transform(tmp_path):
     model = load_model(tmp_path / "model", device="cpu")
     assert emb.shape == (80, 4) and model.history_ and len(model.history_) == 2
     np.testing.assert_allclose(model.transform(c.tumors).to_numpy(), emb.to_numpy(), rtol=1e-4, atol=1e-5)
+
+
+def _ondisk_worker(rank: int, port: int, out: str) -> None:
+    from twinpurify.streaming import fit_on_disk
+
+    _join(rank, port)
+    try:
+        model = fit_on_disk(
+            TwinPurify(**FIT, random_state=0, verbose=False),
+            Path(out) / "c.h5ad",
+            normal_key="sample_type",
+            block_rows=16,
+        )
+        state = {k: v.detach().clone() for k, v in model.module_.state_dict().items()}
+        torch.save({"state": state, "genes": model.genes_, "std": model.preprocessor_.std_}, Path(out) / f"{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_two_ranks_out_of_core_merge_statistics_and_agree(tmp_path):
+    from twinpurify.data import Preprocessor, as_matrix
+
+    c = simulate_cohort(n_tumors=70, n_normals=10, n_genes=150, seed=3)
+    c.to_anndata().write_h5ad(tmp_path / "c.h5ad")
+    mp.spawn(_ondisk_worker, args=(_free_port(), str(tmp_path)), nprocs=WORLD)
+    r0, r1 = (torch.load(tmp_path / f"{r}.pt", weights_only=False) for r in range(WORLD))
+    ref = Preprocessor("auto", FIT["n_genes"]).fit(as_matrix(c.tumors))
+    assert r0["genes"] == r1["genes"] == ref.genes_  # statistics of all tumors, though each rank read half
+    np.testing.assert_allclose(r0["std"], ref.std_, rtol=1e-4)
+    for name, t in r0["state"].items():
+        assert torch.equal(t, r1["state"][name]), name
