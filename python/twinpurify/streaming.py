@@ -124,10 +124,12 @@ class _Moments:
         self.m2 = self.m2 + m2 + d**2 * (self.n * n / total)
         self.n = total
 
-    def add_block(self, x: np.ndarray) -> None:
-        x = x.astype(np.float64)
-        mean = x.mean(0)
-        self.add(len(x), mean, np.einsum("ij,ij->j", x - mean, x - mean))
+    def add_block(self, x: np.ndarray, rows: int = 256) -> None:
+        for i in range(0, len(x), rows):  # float64 copies of a few rows at a time, not of the block
+            part = x[i : i + rows].astype(np.float64)
+            mean = part.mean(0)
+            part -= mean
+            self.add(len(part), mean, np.einsum("ij,ij->j", part, part))
 
     def merge_ranks(self, ranks: Ranks) -> None:
         if not ranks.active:
@@ -259,6 +261,16 @@ class StreamBatches:
         self.share = schedule.batch_size // self.ranks.world_size
         self.epochs_done, self.wait_s = 0, 0.0
 
+    def _stop(self, start: int) -> int:
+        return min(start + self.block_rows, self.rows.n)
+
+    def _parts(self, carry: Optional[np.ndarray], window: list[int]) -> Iterator[np.ndarray]:
+        """The rows left from the last window, then each block of this one, prepared (one block in memory)."""
+        if carry is not None and len(carry):
+            yield carry
+        for s in window:
+            yield self.prepare(self.rows.read(s, self._stop(s)), s, self._stop(s))
+
     def _produce(self, epoch: int) -> Iterator[torch.Tensor]:
         w, r = self.ranks.world_size, self.ranks.rank
         starts = np.arange(0, self.rows.n, self.block_rows)
@@ -266,23 +278,28 @@ class StreamBatches:
         mine = starts[order[r::w]]
         shuffle = np.random.default_rng([self.seed, epoch, r, 1])
         need = self.schedule.steps_per_epoch
-        carry = np.zeros((0, 0), np.float32)
+        carry: Optional[np.ndarray] = None
         pos = 0
         while need:
-            window = [mine[(pos + i) % len(mine)] for i in range(self.window_blocks)]
+            window = [int(mine[(pos + i) % len(mine)]) for i in range(self.window_blocks)]
             pos += self.window_blocks
-            parts = [carry] if len(carry) else []
-            for s in window:
-                e = min(int(s) + self.block_rows, self.rows.n)
-                parts.append(self.prepare(self.rows.read(int(s), e), int(s), e))
-            buf = np.concatenate(parts)
-            buf = buf[shuffle.permutation(len(buf))]
+            total = (0 if carry is None else len(carry)) + sum(self._stop(s) - s for s in window)
+            dest = shuffle.permutation(total)  # where each row of the window lands: shuffled in place
+            buf: Optional[np.ndarray] = None
+            off = 0
+            for part in self._parts(carry, window):
+                if buf is None:
+                    buf = np.empty((len(dest), part.shape[1]), np.float32)
+                buf[dest[off : off + len(part)]] = part
+                off += len(part)
+            assert buf is not None
             full = min(need, len(buf) // self.share)
-            for i in range(full):
-                t = torch.from_numpy(buf[i * self.share : (i + 1) * self.share])
+            for i in range(full):  # copies: the window's buffer is freed once its batches are queued
+                t = torch.from_numpy(buf[i * self.share : (i + 1) * self.share].copy())
                 yield t.pin_memory() if self.device.type == "cuda" else t
             need -= full
-            carry = buf[full * self.share :]
+            carry = buf[full * self.share :].copy()
+            del buf
 
     def epoch(self) -> Iterator[torch.Tensor]:
         epoch, self.epochs_done = self.epochs_done, self.epochs_done + 1
