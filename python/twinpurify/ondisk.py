@@ -1,8 +1,10 @@
-"""Expression matrices on disk, read and written a block of rows at a time (.h5ad through h5py).
+"""Expression matrices on disk, read and written a block of rows at a time (.h5ad and anndata's .zarr).
 
 A compendium of a million profiles does not fit in memory, so out-of-core fitting and transforming
 (`twinpurify.streaming`) see a cohort only through `Rows`: its gene names, how many samples, and the
-values of a contiguous range of them. Dense and CSR ``X`` (or a layer) are both read; a CSR block is
+values of a contiguous range of them. Both of anndata's on-disk layouts are read: .h5ad (HDF5, through
+h5py) and .zarr stores (a folder of chunks, through zarr), which open with the same group/array calls.
+Dense and CSR ``X`` (or a layer) are both read; a CSR block is
 densified only for the rows asked for. Obs and var are read column by column, never as whole frames,
 so memory holds one block of values plus, at most, one string per sample.
 
@@ -39,7 +41,7 @@ def _column(group: Any, name: str, sel: Any = slice(None)) -> np.ndarray:
     """One dataframe column (plain or categorical) of an anndata-encoded group, as strings."""
     item = group[name]
     if hasattr(item, "keys") and "codes" in item:  # categorical
-        cats = _strings(item["categories"][()])
+        cats = _strings(item["categories"][:])
         codes = item["codes"][sel]
         out = cats[np.clip(codes, 0, None)]
         out[codes < 0] = None  # a missing category
@@ -47,13 +49,32 @@ def _column(group: Any, name: str, sel: Any = slice(None)) -> np.ndarray:
     return _strings(item[sel])
 
 
+def _open_store(path: Path) -> Any:
+    """The root group of an .h5ad file (h5py) or of an anndata .zarr store (zarr), read-only."""
+    if path.is_dir():
+        try:
+            import zarr
+        except ImportError as exc:  # pragma: no cover
+            raise ImportError("reading .zarr stores needs zarr: pip install 'twinpurify[zarr]'") from exc
+        try:
+            return zarr.open_group(str(path), mode="r")
+        except Exception as exc:  # zarr raises several types for a folder that is not a store
+            raise InputError(f"{path}: not a readable .zarr store ({type(exc).__name__}: {exc})") from None
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    try:
+        return _h5py().File(path, "r")
+    except OSError as exc:
+        raise InputError(f"{path}: not a readable .h5ad (HDF5) file ({exc})") from None
+
+
 class Rows:
-    """Samples x genes values of an .h5ad file, optionally only the file rows `rows` (sorted), in blocks.
+    """Samples x genes values of an .h5ad file or .zarr store, optionally only the file rows `rows` (sorted).
 
     Parameters
     ----------
     path : path-like
-        The .h5ad file (opened read-only for the lifetime of the object).
+        The .h5ad file or anndata .zarr folder (opened read-only for the lifetime of the object).
     rows : array of int, optional
         File rows that make up this cohort (e.g. the tumors of a file that also holds normals); all by default.
     layer : str, optional
@@ -62,12 +83,7 @@ class Rows:
 
     def __init__(self, path: PathLike, rows: Optional[np.ndarray] = None, layer: Optional[str] = None):
         self.path = Path(path)
-        if not self.path.is_file():
-            raise InputError(f"{self.path}: no such file")
-        try:
-            self._file = _h5py().File(self.path, "r")
-        except OSError as exc:
-            raise InputError(f"{self.path}: not a readable .h5ad (HDF5) file ({exc})") from None
+        self._file = _open_store(self.path)
         f = self._file
         if layer is not None and ("layers" not in f or layer not in f["layers"]):
             raise InputError(f"{self.path}: no layer {layer!r}")
@@ -138,7 +154,8 @@ class Rows:
         return block if pick is None else block[pick]
 
     def close(self) -> None:
-        self._file.close()
+        if hasattr(self._file, "close"):  # zarr groups hold no handle
+            self._file.close()
 
     def __enter__(self) -> Rows:
         return self
@@ -147,8 +164,9 @@ class Rows:
         self.close()
 
 
-def is_h5ad(path: Any) -> bool:
-    return isinstance(path, (str, os.PathLike)) and str(path).lower().endswith(".h5ad")
+def is_on_disk(path: Any) -> bool:
+    """A path that `Rows` reads: an .h5ad file or a .zarr store."""
+    return isinstance(path, (str, os.PathLike)) and str(path).lower().rstrip("/").endswith((".h5ad", ".zarr"))
 
 
 class H5adWriter:

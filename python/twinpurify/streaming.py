@@ -1,4 +1,4 @@
-"""Fit and transform cohorts larger than memory, streamed from an .h5ad file a block of rows at a time.
+"""Fit and transform cohorts larger than memory, streamed from .h5ad or .zarr a block of rows at a time.
 
 What stays in memory does not grow with the number of tumors: one window of blocks being shuffled, a
 few prepared batches queued ahead of the device, per-gene statistics, the normals (which the views mix
@@ -30,7 +30,7 @@ import torch
 
 from .data import InputError, Matrix, Preprocessor, _preview, as_matrix, detect_scale, to_log2
 from .distributed import Ranks, current_ranks, shared_seed
-from .ondisk import Rows, is_h5ad
+from .ondisk import Rows, is_on_disk
 from .train import Schedule
 
 logger = logging.getLogger("twinpurify")
@@ -322,8 +322,8 @@ class StreamBatches:
 def _open(tumors: Any, layer: Optional[str]) -> Rows:
     if isinstance(tumors, Rows):
         return tumors
-    if not is_h5ad(tumors):
-        raise InputError(f"{tumors}: out-of-core input must be an .h5ad file")
+    if not is_on_disk(tumors):
+        raise InputError(f"{tumors}: out-of-core input must be an .h5ad file or a .zarr store")
     return Rows(tumors, layer=layer)
 
 
@@ -363,13 +363,13 @@ def fit_on_disk(
     window_blocks: int = 4,
     prefetch: int = 4,
 ) -> Any:
-    """Fit a `TwinPurify` on tumors read from an .h5ad file in blocks; memory does not grow with the cohort.
+    """Fit a `TwinPurify` on tumors read from .h5ad or .zarr in blocks; memory does not grow with the cohort.
 
     Parameters
     ----------
     model : TwinPurify
         An unfitted estimator; ``encoder_input="log"`` and ``content_weight=0`` (the defaults) are supported.
-    tumors : path to .h5ad or Rows
+    tumors : path to .h5ad or .zarr, or Rows
         The tumors; with `normal_key`, all samples, the normals marked in an obs column.
     normal : DataFrame, AnnData, array or path to a table, optional
         The normals, held in memory (the views mix them on the device).
@@ -459,7 +459,7 @@ def transform_on_disk(
     layer: Optional[str] = None,
     block_rows: int = 4096,
 ) -> Path:
-    """Embed every sample of an .h5ad file into `output` (.h5ad, .parquet, .csv/.tsv), a block at a time.
+    """Embed every sample of an .h5ad file or .zarr store into `output` (.h5ad, .parquet, .csv/.tsv) by blocks.
 
     Gene matching and the fill policy are those of `transform`; the output file is written beside its
     target and renamed into place when complete.

@@ -169,3 +169,19 @@ def test_cli_out_of_core_fit_and_transform(tmp_path, h5ad, big):
     )
     np.testing.assert_allclose(pd.read_csv(out, sep="\t", index_col=0).to_numpy(), emb.to_numpy(), rtol=1e-5)
     assert main(["fit", "--tumor", str(h5ad), "--out-of-core", "--model", str(tmp_path / "m2"), "--quiet"]) == 2
+
+
+def test_zarr_store_reads_and_fits_like_h5ad(tmp_path, h5ad, big):
+    adata = big.to_anndata()
+    adata.write_zarr(tmp_path / "cohort.zarr")
+    with Rows(tmp_path / "cohort.zarr") as z, Rows(h5ad) as h:
+        assert z.n == h.n and z.genes == h.genes and z.samples(5, 9) == h.samples(5, 9)
+        np.testing.assert_array_equal(z.read(100, 165), h.read(100, 165))
+        assert list(z.obs_column("sample_type")) == list(h.obs_column("sample_type"))
+    fz = fit_on_disk(TwinPurify(**FIT, verbose=False), tmp_path / "cohort.zarr", normal_key="sample_type")
+    fh = fit_on_disk(TwinPurify(**FIT, verbose=False), h5ad, normal_key="sample_type")
+    assert fz.history_ == fh.history_  # same rows in the same blocks: the same fit
+    out = transform_on_disk(fz, tmp_path / "cohort.zarr", tmp_path / "z.parquet")
+    np.testing.assert_allclose(
+        pd.read_parquet(out).loc[big.tumors.index], fz.transform(big.tumors), rtol=1e-4, atol=1e-5
+    )
