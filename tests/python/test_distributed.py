@@ -87,6 +87,7 @@ def _gradient_worker(rank: int, port: int, out: str) -> None:
         dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_two_ranks_match_one_process_on_the_global_batch(tmp_path):
     module, v1, v2, target = _problem()
     module.train()
@@ -120,6 +121,7 @@ def _gather_worker(rank: int, port: int, out: str) -> None:
         dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_gather_orders_by_rank_and_sums_gradients(tmp_path):
     mp.spawn(_gather_worker, args=(_free_port(), str(tmp_path)), nprocs=WORLD)
     for rank in range(WORLD):

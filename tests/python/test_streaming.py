@@ -171,6 +171,7 @@ def test_cli_out_of_core_fit_and_transform(tmp_path, h5ad, big):
     assert main(["fit", "--tumor", str(h5ad), "--out-of-core", "--model", str(tmp_path / "m2"), "--quiet"]) == 2
 
 
+@pytest.mark.filterwarnings("ignore:Writing zarr v2 data")
 def test_zarr_store_reads_and_fits_like_h5ad(tmp_path, h5ad, big):
     adata = big.to_anndata()
     adata.write_zarr(tmp_path / "cohort.zarr")
