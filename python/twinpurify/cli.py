@@ -6,11 +6,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from .data import InputError
 from .params import ParameterError
 from .persistence import ModelFormatError, check_distinct, check_model_target
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .estimator import TwinPurify
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replace an existing model folder (only one holding a model) and embedding file",
     )
+    _out_of_core(f, "the tumors (--tumor or --input, an .h5ad or .zarr) are")
     _shared(f)
 
     t = sub.add_parser("transform", help="embed samples with a saved model")
@@ -72,8 +76,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--device", default=None)
     t.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    _out_of_core(t, "--input (an .h5ad or .zarr) is")
     _shared(t)
     return p
+
+
+def _out_of_core(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--out-of-core",
+        action="store_true",
+        help=f"{what} read from disk in blocks, so memory does not grow with the number of samples",
+    )
+    p.add_argument("--block-rows", type=int, default=2048, help="rows read at a time with --out-of-core")
 
 
 def _shared(p: argparse.ArgumentParser) -> None:
@@ -136,6 +150,18 @@ def _check_output_file(path: Optional[str], overwrite: bool, flag: str) -> None:
 
 
 def _cmd_fit(a: argparse.Namespace) -> int:
+    """Fit; under ``torchrun`` (WORLD_SIZE > 1) every rank trains and rank 0 alone saves and reports."""
+    from .distributed import barrier, process_group_from_env
+
+    with process_group_from_env(a.device) as ranks:
+        if not ranks.lead:
+            a.quiet = True
+        code = _fit(a, ranks.world_size, ranks.lead)
+        barrier()  # nobody leaves (and tears the group down) before rank 0 has written the model
+    return code
+
+
+def _fit(a: argparse.Namespace, world_size: int = 1, lead: bool = True) -> int:
     import pandas as pd
 
     from .estimator import TwinPurify
@@ -161,6 +187,8 @@ def _cmd_fit(a: argparse.Namespace) -> int:
     check_model_target(a.model, a.overwrite)
     _check_output_file(a.embedding, a.overwrite, "--embedding")
     model = TwinPurify(**params)
+    if a.out_of_core:
+        return _fit_out_of_core(a, model, world_size, lead)
     if a.tumor and a.normal:
         tumor, normal = read_table(a.tumor, a.genes_as_rows), read_table(a.normal, a.genes_as_rows)
     elif a.input and a.input.endswith(".h5ad") and not a.samples:
@@ -178,17 +206,41 @@ def _cmd_fit(a: argparse.Namespace) -> int:
     else:
         raise InputError("give --tumor and --normal, or --input (with --samples unless it is an .h5ad)")
     Z = model.fit_transform(tumor, normal)
-    model.save(a.model, overwrite=a.overwrite)
+    model.save(a.model, overwrite=a.overwrite)  # rank 0 only, in a distributed fit
+    where = f"{world_size} ranks ({model.device_})" if world_size > 1 else model.device_
     if not a.quiet:
         info = model.embedding_info()
         print(
             f"fitted on {tumor.shape[0]} tumors / {normal.shape[0]} normals, {info['n_genes']} genes "
-            f"({info['input_scale']}), {info['epochs']} epochs on {info['device']}; model saved to {a.model}"
+            f"({info['input_scale']}), {info['epochs']} epochs on {where}; model saved to {a.model}"
         )
-    if a.embedding:
+    if a.embedding and lead:
         write_table(Z, a.embedding)
         if not a.quiet:
             print(f"embedding ({Z.shape[0]} x {Z.shape[1]}) written to {a.embedding}")
+    return 0
+
+
+def _fit_out_of_core(a: argparse.Namespace, model: TwinPurify, world_size: int, lead: bool) -> int:
+    from .streaming import fit_on_disk, transform_on_disk
+
+    source = a.tumor or a.input
+    if not source or (a.tumor and not a.normal):
+        raise InputError(
+            "--out-of-core: give --tumor (.h5ad/.zarr) and --normal, or --input (.h5ad/.zarr with an obs column)"
+        )
+    key = None if a.normal else a.normal_key
+    fit_on_disk(model, source, a.normal, normal_key=key, normal_value=a.normal_value, block_rows=a.block_rows)
+    model.save(a.model, overwrite=a.overwrite)  # rank 0 only, in a distributed fit
+    if not a.quiet:
+        print(
+            f"fitted out of core on {world_size} rank(s), waiting {model.stream_wait_s_:.1f} s for data; "
+            f"model saved to {a.model}"
+        )
+    if a.embedding and lead:
+        transform_on_disk(model, source, a.embedding, block_rows=a.block_rows)
+        if not a.quiet:
+            print(f"embedding of every sample in {source} written to {a.embedding}")
     return 0
 
 
@@ -201,6 +253,13 @@ def _cmd_transform(a: argparse.Namespace) -> int:
     model = load_model(a.model, device=a.device)
     if a.fill_missing:
         model.set_params(fill_missing=a.fill_missing)
+    if a.out_of_core:
+        from .streaming import transform_on_disk
+
+        transform_on_disk(model, a.input, a.output, block_rows=a.block_rows)
+        if not a.quiet:
+            print(f"embedding of {a.input} written to {a.output}")
+        return 0
     Z = model.transform(read_table(a.input, a.genes_as_rows))
     write_table(Z, a.output)
     if not a.quiet:

@@ -2,15 +2,41 @@
 
 Subclasses provide `_build(n_genes)` (the torch module, whose `.encoder` gives the embedding) and a
 training step; this class runs the schedule, embeds, and saves/restores the weights.
+
+Under an initialised process group with several ranks (``torchrun``), fitting is data-parallel: every
+rank calls `fit` on the same cohort, trains on its share of each global batch, and ends with the same
+weights; `save` writes from rank 0 only.
 """
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
+from typing import Union
+
 import numpy as np
 import torch
 
-from .base import BaseEmbedder
-from .train import StepFn, auto_schedule, encode, make_generator, resolve_device, train_module
+from .base import BaseEmbedder, PathLike
+from .distributed import (
+    current_ranks,
+    rank_device,
+    rank_seed,
+    shared_seed,
+    synced_batchnorm,
+    unify_replicas,
+    wrap,
+)
+from .train import (
+    Batches,
+    StepFn,
+    TensorBatches,
+    auto_schedule,
+    encode,
+    make_generator,
+    resolve_device,
+    train_module,
+)
 
 
 class NeuralEmbedder(BaseEmbedder):
@@ -18,32 +44,68 @@ class NeuralEmbedder(BaseEmbedder):
         raise NotImplementedError
 
     def _prepare(self) -> torch.device:
-        """The device to train on; seeds weight initialisation."""
-        dev = resolve_device(self.device)
+        """The device to train on (this rank's, in a distributed fit); seeds weight initialisation."""
+        dev = rank_device(self.device, current_ranks()) or resolve_device(self.device)
         if self.random_state is not None:
             torch.manual_seed(int(self.random_state))
         return dev
 
-    def _train(self, module: torch.nn.Module, data: torch.Tensor, step: StepFn, desc: str) -> None:
-        schedule = auto_schedule(data.shape[0], self.batch_size, self.max_epochs)
-        self.history_ = train_module(
-            module,
-            data,
-            step,
-            schedule,
-            lr=self.lr,
-            weight_decay=self.weight_decay,
-            generator=make_generator(data.device, self.random_state),
-            bf16=self.bf16,
-            early_stopping=getattr(self, "early_stopping", False),
-            patience=getattr(self, "patience", 20),
-            progress=self.verbose,
-            desc=desc,
-        )
+    def _train(
+        self,
+        module: torch.nn.Module,
+        data: Union[torch.Tensor, Batches],
+        step: StepFn,
+        desc: str,
+        n_samples: int = 0,
+    ) -> None:
+        """Train `module` on a device matrix, or on streamed `Batches` of a cohort of `n_samples` tumors."""
+        ranks = current_ranks()
+        device = data.device
+        n = data.shape[0] if isinstance(data, torch.Tensor) else n_samples
+        schedule = auto_schedule(n, self.batch_size, self.max_epochs, world_size=ranks.world_size)
+        batches: Union[torch.Tensor, Batches] = data
+        views = make_generator(device, self.random_state)  # one stream for order and views: as before
+        trained: torch.nn.Module = module
+        with contextlib.ExitStack() as stack:
+            if ranks.active:  # order alike on every rank, views from each rank's own stream
+                seed = shared_seed(self.random_state, device)
+                views = make_generator(device, rank_seed(seed, ranks.rank))
+                if isinstance(data, torch.Tensor):
+                    batches = TensorBatches(data, schedule, make_generator(device, seed), ranks)
+                stack.enter_context(synced_batchnorm(module))
+                trained = wrap(module, device)
+            self.history_ = train_module(
+                trained,
+                batches,
+                step,
+                schedule,
+                lr=self.lr,
+                weight_decay=self.weight_decay,
+                generator=views,
+                bf16=self.bf16,
+                early_stopping=getattr(self, "early_stopping", False),
+                patience=getattr(self, "patience", 20),
+                progress=self.verbose,
+                desc=desc,
+                ranks=ranks,
+            )
+        unify_replicas(module)
         self.module_ = module
-        self.device_ = str(data.device)
+        self.world_size_ = ranks.world_size
+        self.device_ = str(device)
         self.batch_size_ = schedule.batch_size
         self.n_epochs_ = len(self.history_)
+
+    def save(self, path: PathLike, overwrite: bool = False) -> Path:
+        """Write the model (see `BaseEmbedder.save`); in a distributed fit only rank 0 writes.
+
+        Every rank holds the same weights, so the other ranks return the path without touching it;
+        callers that read the folder back on every rank should `twinpurify.distributed.barrier()` first.
+        """
+        if not current_ranks().lead:
+            self._check_fitted()
+            return Path(path)
+        return super().save(path, overwrite)
 
     def _embed(self, Xs: np.ndarray) -> np.ndarray:
         dev = next(self.module_.parameters()).device

@@ -1,0 +1,188 @@
+"""Out-of-core fitting: peak memory against the number of tumors, and throughput, on synthetic .h5ad cohorts.
+
+For each size a synthetic cohort (low-rank log2 expression plus noise, float32, dense X chunked by
+rows) is written to disk a block at a time, then fitted by `twinpurify.streaming.fit_on_disk` in its
+own subprocess, so the peak RSS is that fit's alone. Reported: the streaming statistics pass, the
+training time and samples/s, how long the training loop waited for data, RSS before the fit (torch
+and the normals loaded) and peak RSS, and the share of the machine's measured matmul ceiling.
+
+    .venv/bin/python benchmarks/outofcore.py [--sizes 50000,100000,200000] [--genes 5000] [--epochs 1]
+                                             [--folder /tmp/twinpurify-ooc] [--keep]
+
+Writes benchmarks/outofcore_cpu.csv and outofcore_cpu.md. Files are read back mostly from the page
+cache (the machine's RAM exceeds one file), so this measures the pipeline, not the disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def rss_mib() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def write_cohort(n: int, g: int, folder: Path, seed: int = 0) -> tuple[Path, Path]:
+    """Tumors as an .h5ad written block by block; 300 normals as a parquet table (they live in memory)."""
+    import numpy as np
+    import pandas as pd
+    from twinpurify.ondisk import H5adWriter
+
+    rng = np.random.default_rng(seed)
+    rank = 20
+    centre = rng.normal(6, 1, g).astype(np.float32)
+    loadings = rng.normal(0, 0.3, (rank, g)).astype(np.float32)
+    genes = [f"G{j}" for j in range(g)]
+    tumors = folder / f"tumors_{n}x{g}.h5ad"
+    with H5adWriter(tumors, n, genes, chunk_rows=256) as out:
+        for start in range(0, n, 8192):
+            b = min(8192, n - start)
+            scores = rng.standard_normal((b, rank), dtype=np.float32)
+            noise = rng.standard_normal((b, g), dtype=np.float32)
+            out.write(centre + scores @ loadings + 0.3 * noise, [f"T{i}" for i in range(start, start + b)])
+    normals = folder / f"normals_{g}.parquet"
+    values = centre + 0.5 + 0.3 * rng.standard_normal((300, g), dtype=np.float32)
+    pd.DataFrame(values, index=[f"N{i}" for i in range(300)], columns=genes).to_parquet(normals)
+    return tumors, normals
+
+
+def one_fit(tumors: str, normals: str, epochs: int) -> dict:
+    import pandas as pd
+    import torch
+    from twinpurify import TwinPurify
+    from twinpurify.streaming import fit_on_disk
+
+    normal = pd.read_parquet(normals)
+    before = rss_mib()
+    model = TwinPurify(max_epochs=epochs, random_state=0, verbose=False, device="cpu")
+    t0 = time.perf_counter()
+    times: dict[str, float] = {}
+    import twinpurify.streaming as streaming
+
+    scan = streaming.fit_preprocessor
+
+    def timed_scan(*a, **k):  # the statistics pass, timed apart from training
+        s = time.perf_counter()
+        out = scan(*a, **k)
+        times["scan"] = time.perf_counter() - s
+        return out
+
+    streaming.fit_preprocessor = timed_scan
+    fit_on_disk(model, tumors, normal)
+    total = time.perf_counter() - t0
+    train = total - times["scan"]
+    return {
+        "rss_before_mib": round(before, 1),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "scan_s": round(times["scan"], 2),
+        "train_s": round(train, 2),
+        "wait_s": round(model.stream_wait_s_, 2),
+        "epochs": model.n_epochs_,
+        "batch": model.batch_size_,
+        "genes_used": len(model.genes_),
+        "threads": torch.get_num_threads(),
+    }
+
+
+def training_flops(n_samples: int, genes: int, hidden: int = 512, dims: int = 128, proj: int = 128) -> float:
+    """Matmul FLOPs of one epoch: two views, forward + backward (3x forward) of encoder and projector."""
+    per_row = 2 * (genes * hidden + hidden * dims + dims * proj + proj * proj)
+    return 3 * per_row * 2 * n_samples
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="50000,100000,200000")
+    ap.add_argument("--genes", type=int, default=5000)
+    ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--folder", default="/tmp/twinpurify-ooc")
+    ap.add_argument("--keep", action="store_true", help="keep the synthetic files")
+    ap.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.one:
+        print(json.dumps(one_fit(a.one[0], a.one[1], int(a.one[2]))))
+        return
+    sys.path.insert(0, str(HERE))
+    from speed import matmul_ceiling
+
+    folder = Path(a.folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    ceiling = matmul_ceiling("cpu")
+    for n in [int(s) for s in a.sizes.split(",")]:
+        t0 = time.perf_counter()
+        tumors, normals = write_cohort(n, a.genes, folder)
+        write_s = time.perf_counter() - t0
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+        run = subprocess.run(
+            [sys.executable, __file__, "--one", str(tumors), str(normals), str(a.epochs)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
+        r = json.loads(run.stdout.strip().splitlines()[-1])
+        sps = n * r["epochs"] / r["train_s"]
+        flops = training_flops(n * r["epochs"], r["genes_used"]) / r["train_s"]
+        row = {
+            "tumors": n,
+            "genes": a.genes,
+            "file_GiB": round(tumors.stat().st_size / 2**30, 2),
+            "write_s": round(write_s, 1),
+            **r,
+            "samples_per_s": round(sps, 1),
+            "share_of_ceiling": round(flops / ceiling, 3),
+            "ceiling_GFLOPs": round(ceiling / 1e9, 1),
+        }
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+        if not a.keep:
+            tumors.unlink()
+    write_results(rows, a)
+    if not a.keep:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def write_results(rows: list[dict], a: argparse.Namespace) -> None:
+    import pandas as pd
+    import torch
+
+    df = pd.DataFrame(rows)
+    df.to_csv(HERE / "outofcore_cpu.csv", index=False)
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    lines = [
+        f"Run {stamp} on {platform.node()}: {os.cpu_count()} CPU cores, {platform.machine()}, no GPU; torch "
+        f"{torch.__version__}, {rows[0]['threads']} torch threads. Default TwinPurify (128 dims, hidden 512, top "
+        f"3,000 of {a.genes:,} genes, batch 256), {a.epochs} epoch(s), fitted by `twinpurify.streaming.fit_on_disk` "
+        "from a dense .h5ad (chunks of 256 rows) with 300 normals in memory; each size in a fresh process.",
+        "",
+        "| tumors x genes | file GiB | statistics pass (s) | training (s) | samples/s | loop waited for data (s) "
+        "| share of matmul ceiling | RSS before fit (MiB) | peak RSS (MiB) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['tumors']:,} x {r['genes']:,} | {r['file_GiB']} | {r['scan_s']} | {r['train_s']} | "
+            f"{r['samples_per_s']} | {r['wait_s']} | {r['share_of_ceiling']:.0%} | {r['rss_before_mib']} | "
+            f"{r['peak_rss_mib']} |"
+        )
+    (HERE / "outofcore_cpu.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

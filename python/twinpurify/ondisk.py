@@ -1,0 +1,219 @@
+"""Expression matrices on disk, read and written a block of rows at a time (.h5ad and anndata's .zarr).
+
+A compendium of a million profiles does not fit in memory, so out-of-core fitting and transforming
+(`twinpurify.streaming`) see a cohort only through `Rows`: its gene names, how many samples, and the
+values of a contiguous range of them. Both of anndata's on-disk layouts are read: .h5ad (HDF5, through
+h5py) and .zarr stores (a folder of chunks, through zarr), which open with the same group/array calls.
+Dense and CSR ``X`` (or a layer) are both read; a CSR block is
+densified only for the rows asked for. Obs and var are read column by column, never as whole frames,
+so memory holds one block of values plus, at most, one string per sample.
+
+`H5adWriter` writes the same layout (chunked by rows) block by block, for streamed embeddings and for
+the synthetic cohorts of the benchmarks; files it writes open in anndata and scanpy.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from .data import InputError
+
+PathLike = Union[str, os.PathLike]
+
+
+def _h5py() -> Any:
+    try:
+        import h5py
+    except ImportError as exc:  # pragma: no cover
+        raise ImportError("out-of-core .h5ad input needs h5py: pip install 'twinpurify[anndata]'") from exc
+    return h5py
+
+
+def _strings(values: np.ndarray) -> np.ndarray:
+    return np.asarray([v.decode() if isinstance(v, bytes) else str(v) for v in values], dtype=object)
+
+
+def _column(group: Any, name: str, sel: Any = slice(None)) -> np.ndarray:
+    """One dataframe column (plain or categorical) of an anndata-encoded group, as strings."""
+    item = group[name]
+    if hasattr(item, "keys") and "codes" in item:  # categorical
+        cats = _strings(item["categories"][:])
+        codes = item["codes"][sel]
+        out = cats[np.clip(codes, 0, None)]
+        out[codes < 0] = None  # a missing category
+        return out
+    return _strings(item[sel])
+
+
+def _open_store(path: Path) -> Any:
+    """The root group of an .h5ad file (h5py) or of an anndata .zarr store (zarr), read-only."""
+    if path.is_dir():
+        try:
+            import zarr
+        except ImportError as exc:  # pragma: no cover
+            raise ImportError("reading .zarr stores needs zarr: pip install 'twinpurify[zarr]'") from exc
+        try:
+            return zarr.open_group(str(path), mode="r")
+        except Exception as exc:  # zarr raises several types for a folder that is not a store
+            raise InputError(f"{path}: not a readable .zarr store ({type(exc).__name__}: {exc})") from None
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    try:
+        return _h5py().File(path, "r")
+    except OSError as exc:
+        raise InputError(f"{path}: not a readable .h5ad (HDF5) file ({exc})") from None
+
+
+class Rows:
+    """Samples x genes values of an .h5ad file or .zarr store, optionally only the file rows `rows` (sorted).
+
+    Parameters
+    ----------
+    path : path-like
+        The .h5ad file or anndata .zarr folder (opened read-only for the lifetime of the object).
+    rows : array of int, optional
+        File rows that make up this cohort (e.g. the tumors of a file that also holds normals); all by default.
+    layer : str, optional
+        A layer instead of ``X``.
+    """
+
+    def __init__(self, path: PathLike, rows: Optional[np.ndarray] = None, layer: Optional[str] = None):
+        self.path = Path(path)
+        self._file = _open_store(self.path)
+        f = self._file
+        if layer is not None and ("layers" not in f or layer not in f["layers"]):
+            raise InputError(f"{self.path}: no layer {layer!r}")
+        if "X" not in f and layer is None:
+            raise InputError(f"{self.path}: the file has no X matrix")
+        self._x = f["layers"][layer] if layer is not None else f["X"]
+        self._sparse = hasattr(self._x, "keys")
+        if self._sparse and self._x.attrs.get("encoding-type", "csr_matrix") != "csr_matrix":
+            raise InputError(f"{self.path}: X is {self._x.attrs.get('encoding-type')}; out-of-core reading needs CSR")
+        shape = tuple(self._x.attrs["shape"]) if self._sparse else self._x.shape
+        self.n_file_rows, n_genes = int(shape[0]), int(shape[1])
+        self.genes = list(_column(f["var"], f["var"].attrs["_index"]))
+        if len(self.genes) != n_genes:
+            raise InputError(f"{self.path}: var has {len(self.genes)} genes but X has {n_genes} columns")
+        self.rows = None if rows is None else np.asarray(rows, dtype=np.int64)
+
+    @property
+    def n(self) -> int:
+        """Number of samples in this cohort."""
+        return self.n_file_rows if self.rows is None else len(self.rows)
+
+    def subset(self, rows: np.ndarray) -> Rows:
+        """The same file restricted to file rows `rows`."""
+        return Rows(self.path, rows, self._layer_name())
+
+    def _layer_name(self) -> Optional[str]:
+        name = self._x.name.strip("/")
+        return name.split("/", 1)[1] if name.startswith("layers/") else None
+
+    def obs_column(self, key: str) -> np.ndarray:
+        """An obs column for every file row (as strings; None where a categorical is missing)."""
+        obs = self._file["obs"]
+        if key not in obs:
+            cols = [k for k in obs.keys() if k != obs.attrs.get("_index")]
+            raise InputError(f"{self.path}: obs has no column {key!r} (columns: {', '.join(cols[:10])})")
+        return _column(obs, key)
+
+    def _file_range(self, start: int, stop: int) -> tuple[int, int, Optional[np.ndarray]]:
+        if self.rows is None:
+            return start, stop, None
+        sel = self.rows[start:stop]
+        return int(sel[0]), int(sel[-1]) + 1, sel - sel[0]
+
+    def samples(self, start: int, stop: int) -> list[str]:
+        """Sample names of cohort rows start..stop."""
+        if stop <= start:
+            return []
+        lo, hi, pick = self._file_range(start, stop)
+        obs = self._file["obs"]
+        names = _column(obs, obs.attrs["_index"], slice(lo, hi))
+        return list(names if pick is None else names[pick])
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Values of cohort rows start..stop as a dense float32 array."""
+        if stop <= start:
+            return np.zeros((0, len(self.genes)), np.float32)
+        lo, hi, pick = self._file_range(start, stop)
+        if self._sparse:
+            import scipy.sparse as sp
+
+            ptr = self._x["indptr"][lo : hi + 1]
+            data = self._x["data"][ptr[0] : ptr[-1]]
+            idx = self._x["indices"][ptr[0] : ptr[-1]]
+            block = sp.csr_matrix((data, idx, ptr - ptr[0]), shape=(hi - lo, len(self.genes))).toarray()
+        else:
+            block = self._x[lo:hi]
+        block = np.asarray(block, dtype=np.float32)
+        return block if pick is None else block[pick]
+
+    def close(self) -> None:
+        if hasattr(self._file, "close"):  # zarr groups hold no handle
+            self._file.close()
+
+    def __enter__(self) -> Rows:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def is_on_disk(path: Any) -> bool:
+    """A path that `Rows` reads: an .h5ad file or a .zarr store."""
+    return isinstance(path, (str, os.PathLike)) and str(path).lower().rstrip("/").endswith((".h5ad", ".zarr"))
+
+
+class H5adWriter:
+    """Write an n x k float32 .h5ad (dense X chunked by rows) one block of rows at a time.
+
+    The layout is anndata's (X, obs and var dataframes with string indices), so the result reads with
+    ``anndata.read_h5ad`` (in memory or backed) and with `Rows`.
+    """
+
+    def __init__(self, path: PathLike, n_rows: int, columns: list[str], chunk_rows: int = 256, compression: Any = None):
+        h5py = _h5py()
+        self.f = h5py.File(path, "w")
+        self.f.attrs.update({"encoding-type": "anndata", "encoding-version": "0.1.0"})
+        k = len(columns)
+        self.X = self.f.create_dataset(
+            "X", (n_rows, k), dtype="f4", chunks=(max(1, min(chunk_rows, n_rows)), k), compression=compression
+        )
+        self.X.attrs.update({"encoding-type": "array", "encoding-version": "0.2.0"})
+        self.names = self._frame("obs", n_rows)
+        self._frame("var", k)[:] = np.asarray(columns, dtype=object)
+        self.pos = 0
+        for g in ("obsm", "varm", "obsp", "varp", "layers", "uns"):
+            self.f.create_group(g).attrs.update({"encoding-type": "dict", "encoding-version": "0.1.0"})
+
+    def _frame(self, name: str, n: int) -> Any:
+        h5py = _h5py()
+        g = self.f.create_group(name)
+        g.attrs.update(
+            {"encoding-type": "dataframe", "encoding-version": "0.2.0", "_index": "_index", "column-order": []}
+        )
+        d = g.create_dataset("_index", (n,), dtype=h5py.string_dtype())
+        d.attrs.update({"encoding-type": "string-array", "encoding-version": "0.2.0"})
+        return d
+
+    def write(self, values: np.ndarray, samples: list[str]) -> None:
+        """Append rows (in order)."""
+        stop = self.pos + len(values)
+        self.X[self.pos : stop] = values.astype(np.float32, copy=False)
+        self.names[self.pos : stop] = np.asarray(samples, dtype=object)
+        self.pos = stop
+
+    def close(self) -> None:
+        if self.f.id.valid:
+            self.f.close()
+
+    def __enter__(self) -> H5adWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

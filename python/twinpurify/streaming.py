@@ -1,0 +1,525 @@
+"""Fit and transform cohorts larger than memory, streamed from .h5ad or .zarr a block of rows at a time.
+
+What stays in memory does not grow with the number of tumors: one window of blocks being shuffled, a
+few prepared batches queued ahead of the device, per-gene statistics, the normals (which the views mix
+in on the device, as in memory) and the model. The file is read by a background thread, so reading
+and the log/linear conversion of the next batches overlap the current step.
+
+The result is the model `TwinPurify.fit` would give on the same data up to batch composition: gene
+statistics are exact (one streaming pass, float64, merged across ranks), the scale, gene selection,
+standardisation and views are the same functions, and the saved model is an ordinary one.
+
+Batches are not uniform samples of the whole cohort (random access to single rows of a compressed or
+chunked file is slow): each epoch visits the blocks in a fresh random order, and rows are shuffled
+within a window of `window_blocks` blocks. Under torch.distributed each rank reads only its own blocks.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Callable, Optional, TypeVar
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .data import InputError, Matrix, Preprocessor, _preview, as_matrix, detect_scale, to_log2
+from .distributed import Ranks, current_ranks, shared_seed
+from .ondisk import Rows, is_on_disk
+from .train import Schedule
+
+logger = logging.getLogger("twinpurify")
+T = TypeVar("T")
+
+
+# ---- background reading -------------------------------------------------------------------------
+class _Raised:
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+
+def prefetched(items: Iterator[T], depth: int) -> Iterator[T]:
+    """Run `items` in a background thread, keeping up to `depth` results ready; errors re-raise here.
+
+    h5py and NumPy release the GIL for reads and large ufuncs, so the next blocks are read and converted
+    while torch computes. Leaving the loop early stops the thread.
+    """
+    q: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+    done = object()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(done)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            put(_Raised(exc))
+
+    thread = threading.Thread(target=run, name="twinpurify-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, _Raised):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+class _Names(Sequence):
+    """Sample names of a block, read from the file only if an error message needs them."""
+
+    def __init__(self, rows: Rows, start: int, stop: int):
+        self.rows, self.start, self.stop = rows, start, stop
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return self.rows.samples(self.start + i, self.start + i + 1)[0]
+
+
+def _blocks(n: int, block_rows: int, ranks: Ranks) -> Iterator[tuple[int, int]]:
+    """This rank's blocks of rows (every world_size-th block)."""
+    for b, start in enumerate(range(0, n, block_rows)):
+        if b % ranks.world_size == ranks.rank:
+            yield start, min(start + block_rows, n)
+
+
+# ---- gene statistics in one streaming pass ------------------------------------------------------
+class _Moments:
+    """Per-gene count, mean and sum of squared deviations (Chan et al.'s merge), in float64."""
+
+    def __init__(self, g: int):
+        self.n, self.mean, self.m2 = 0, np.zeros(g), np.zeros(g)
+
+    def add(self, n: int, mean: np.ndarray, m2: np.ndarray) -> None:
+        total = self.n + n
+        if n == 0:
+            return
+        d = mean - self.mean
+        self.mean = self.mean + d * (n / total)
+        self.m2 = self.m2 + m2 + d**2 * (self.n * n / total)
+        self.n = total
+
+    def add_block(self, x: np.ndarray, rows: int = 256) -> None:
+        for i in range(0, len(x), rows):  # float64 copies of a few rows at a time, not of the block
+            part = x[i : i + rows].astype(np.float64)
+            mean = part.mean(0)
+            part -= mean
+            self.add(len(part), mean, np.einsum("ij,ij->j", part, part))
+
+    def merge_ranks(self, ranks: Ranks) -> None:
+        if not ranks.active:
+            return
+        import torch.distributed as dist
+
+        mine = torch.from_numpy(np.concatenate([[float(self.n)], self.mean, self.m2]))
+        parts = [torch.empty_like(mine) for _ in range(ranks.world_size)]
+        dist.all_gather(parts, mine)
+        g = len(self.mean)
+        self.n, self.mean, self.m2 = 0, np.zeros(g), np.zeros(g)
+        for p in parts:
+            a = p.numpy()
+            self.add(int(a[0]), a[1 : g + 1], a[g + 1 :])
+
+
+def _scale_evidence(x: np.ndarray) -> np.ndarray:
+    """(min, -max, all-integer) of a block: what `detect_scale` decides from, in a mergeable form."""
+    return np.array([x.min(), -x.max(), float(np.all(np.abs(x - np.round(x)) < 1e-6))])
+
+
+def _merged_min(v: np.ndarray, ranks: Ranks) -> np.ndarray:
+    if ranks.active:
+        import torch.distributed as dist
+
+        t = torch.from_numpy(v.astype(np.float64))
+        dist.all_reduce(t, op=dist.ReduceOp.MIN)
+        return t.numpy()
+    return v
+
+
+def _scale_from_evidence(e: np.ndarray) -> str:
+    """`detect_scale`'s verdict on the whole cohort, asked about three values with the same min, max and integrality."""
+    vmin, vmax, integer = e[0], -e[1], e[2] > 0.5
+    return detect_scale(np.array([[vmin, vmax, 0.5 if not integer else vmin]], dtype=np.float32))
+
+
+def _check_finite(block: np.ndarray, rows: Rows, start: int, what: str) -> None:
+    bad = ~np.isfinite(block).all(axis=1)
+    if bad.any():
+        names = [rows.samples(start + i, start + i + 1)[0] for i in np.flatnonzero(bad)[:5]]
+        raise InputError(
+            f"{what}: missing or infinite values (NaN/Inf) in samples {_preview(names)}; impute them or drop "
+            "those genes first"
+        )
+
+
+def fit_preprocessor(
+    pp: Preprocessor,
+    rows: Rows,
+    cols: np.ndarray,
+    genes: list[str],
+    normal: Optional[Matrix],
+    block_rows: int = 4096,
+    ranks: Optional[Ranks] = None,
+) -> Preprocessor:
+    """`Preprocessor.fit` on the tumors of `rows` (columns `cols`, named `genes`) in one streaming pass.
+
+    Scale detection with input_scale="auto" needs every value, and the statistics need the scale; the
+    pass assumes the scale of the file's first block and is repeated only if the whole file disagrees.
+    """
+    ranks = ranks or current_ranks()
+    if pp.input_scale == "auto":
+        guess = detect_scale(rows.read(0, min(block_rows, rows.n))[:, cols])
+    else:
+        guess = pp.input_scale
+    for _ in range(2):
+        moments, evidence = _Moments(len(cols)), np.array([np.inf, np.inf, 1.0])
+        for start, stop in _blocks(rows.n, block_rows, ranks):
+            block = rows.read(start, stop)[:, cols]
+            _check_finite(block, rows, start, "tumor")
+            evidence = np.minimum(evidence, _scale_evidence(block))
+            moments.add_block(to_log2(block, guess, _Names(rows, start, stop), "tumor"))
+        moments.merge_ranks(ranks)
+        scale = _scale_from_evidence(_merged_min(evidence, ranks)) if pp.input_scale == "auto" else guess
+        if scale == guess:
+            break
+        logger.info("the first block looked like %s values but the whole file is %s; reading it again", guess, scale)
+        guess = scale
+    if pp.input_scale == "auto" and normal is not None and detect_scale(normal.values) != scale:
+        raise InputError(f"tumors look like {scale} values but normals like {detect_scale(normal.values)}")
+    std = np.sqrt(moments.m2 / max(moments.n, 1))
+    return _select_genes(pp, scale, moments.mean, std, genes)
+
+
+def _select_genes(pp: Preprocessor, scale: str, mean: np.ndarray, std: np.ndarray, genes: list[str]) -> Preprocessor:
+    """Preprocessor.fit's choice from per-gene statistics: drop constant genes, keep the most variable."""
+    usable = np.flatnonzero(std > 1e-8)
+    if len(usable) == 0:
+        raise InputError("tumor: every gene has zero variance across the tumors; nothing to learn from")
+    if len(usable) < len(std):
+        logger.warning("dropping %d zero-variance genes", len(std) - len(usable))
+    k = len(usable) if pp.n_genes is None else min(int(pp.n_genes), len(usable))
+    if k < 2:
+        raise InputError(f"n_genes must leave at least 2 genes, got {k} ({k} feature(s) usable)")
+    idx = np.sort(usable[np.argsort(-std[usable], kind="stable")[:k]])
+    pp.scale_, pp.genes_in_, pp.named_genes_, pp.gene_index_ = scale, list(genes), True, idx
+    pp.genes_ = [genes[j] for j in idx]
+    pp.mean_, pp.std_ = mean[idx].astype(np.float32), np.maximum(std[idx], 1e-6).astype(np.float32)
+    return pp
+
+
+# ---- batches streamed to the training loop ------------------------------------------------------
+class StreamBatches:
+    """`twinpurify.train.Batches` read from disk: each epoch a fresh block order, rows shuffled per window.
+
+    Each rank yields exactly `schedule.steps_per_epoch` batches of ``batch_size // world_size`` rows
+    (reading on into its next blocks when its share of the epoch runs short), so every rank takes the
+    same number of optimiser steps. `prepare(values, start, stop)` turns a block of file values into
+    rows on the host (in the reader thread); `finish` completes a batch on the device (TwinPurify: log2 to
+    linear, where a GPU does it at memory speed and a host thread would be the bottleneck at 20,000
+    genes). `wait_s` accumulates the time the loop waited for data.
+    """
+
+    def __init__(
+        self,
+        rows: Rows,
+        prepare: Callable[[np.ndarray, int, int], np.ndarray],
+        schedule: Schedule,
+        seed: int,
+        device: torch.device,
+        ranks: Optional[Ranks] = None,
+        block_rows: int = 2048,
+        window_blocks: int = 4,
+        prefetch: int = 4,
+        finish: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
+    ):
+        self.rows, self.prepare, self.schedule, self.seed, self.device = rows, prepare, schedule, seed, device
+        self.finish = finish
+        self.ranks = ranks or current_ranks()
+        self.block_rows = max(1, min(block_rows, rows.n // self.ranks.world_size))
+        self.window_blocks, self.prefetch = window_blocks, prefetch
+        self.share = schedule.batch_size // self.ranks.world_size
+        self.epochs_done, self.wait_s = 0, 0.0
+
+    def _stop(self, start: int) -> int:
+        return min(start + self.block_rows, self.rows.n)
+
+    def _parts(self, carry: Optional[np.ndarray], window: list[int]) -> Iterator[np.ndarray]:
+        """The rows left from the last window, then each block of this one, prepared (one block in memory)."""
+        if carry is not None and len(carry):
+            yield carry
+        for s in window:
+            yield self.prepare(self.rows.read(s, self._stop(s)), s, self._stop(s))
+
+    def _produce(self, epoch: int) -> Iterator[torch.Tensor]:
+        w, r = self.ranks.world_size, self.ranks.rank
+        starts = np.arange(0, self.rows.n, self.block_rows)
+        order = np.random.default_rng([self.seed, epoch]).permutation(len(starts))  # alike on every rank
+        mine = starts[order[r::w]]
+        shuffle = np.random.default_rng([self.seed, epoch, r, 1])
+        need = self.schedule.steps_per_epoch
+        carry: Optional[np.ndarray] = None
+        pos = 0
+        while need:
+            window = [int(mine[(pos + i) % len(mine)]) for i in range(self.window_blocks)]
+            pos += self.window_blocks
+            total = (0 if carry is None else len(carry)) + sum(self._stop(s) - s for s in window)
+            dest = shuffle.permutation(total)  # where each row of the window lands: shuffled in place
+            buf: Optional[np.ndarray] = None
+            off = 0
+            for part in self._parts(carry, window):
+                if buf is None:
+                    buf = np.empty((len(dest), part.shape[1]), np.float32)
+                buf[dest[off : off + len(part)]] = part
+                off += len(part)
+            assert buf is not None
+            full = min(need, len(buf) // self.share)
+            for i in range(full):  # copies: the window's buffer is freed once its batches are queued
+                t = torch.from_numpy(buf[i * self.share : (i + 1) * self.share].copy())
+                yield t.pin_memory() if self.device.type == "cuda" else t
+            need -= full
+            carry = buf[full * self.share :].copy()
+            del buf
+
+    def epoch(self) -> Iterator[torch.Tensor]:
+        epoch, self.epochs_done = self.epochs_done, self.epochs_done + 1
+        stream = prefetched(self._produce(epoch), self.prefetch)
+        while True:
+            t0 = time.perf_counter()
+            batch = next(stream, None)
+            self.wait_s += time.perf_counter() - t0
+            if batch is None:
+                return
+            batch = batch.to(self.device, non_blocking=True)
+            yield batch if self.finish is None else self.finish(batch)
+
+
+# ---- the estimator-level entry points -----------------------------------------------------------
+def _open(tumors: Any, layer: Optional[str]) -> Rows:
+    if isinstance(tumors, Rows):
+        return tumors
+    if not is_on_disk(tumors):
+        raise InputError(f"{tumors}: out-of-core input must be an .h5ad file or a .zarr store")
+    return Rows(tumors, layer=layer)
+
+
+def _split(rows: Rows, normal: Any, normal_key: Optional[str], normal_value: Any) -> tuple[Rows, Matrix]:
+    """The tumors (on disk) and the normals (in memory) from a normals table, or from an obs column."""
+    if normal is not None:
+        if isinstance(normal, (str, Path)):
+            from .io import read_table
+
+            normal = read_table(normal)
+        return rows, as_matrix(normal, "normal")
+    if normal_key is None:
+        raise InputError("give the normals (normal=...) or the obs column that marks them (normal_key=...)")
+    labels = rows.obs_column(normal_key)
+    if any(v is None for v in labels):
+        raise InputError(f"{rows.path}: obs[{normal_key!r}] is missing for some samples; label every sample")
+    is_normal = labels.astype(str) == str(normal_value)
+    if not is_normal.any():
+        raise InputError(f"{rows.path}: no sample has {normal_key} == {normal_value!r}")
+    nidx = np.flatnonzero(is_normal)
+    nrows = rows.subset(nidx)
+    values = nrows.read(0, nrows.n)
+    normals = Matrix(values, nrows.samples(0, nrows.n), rows.genes, named_genes=True, frame=True)
+    nrows.close()
+    return rows.subset(np.flatnonzero(~is_normal)), normals
+
+
+def fit_on_disk(
+    model: Any,
+    tumors: Any,
+    normal: Any = None,
+    *,
+    normal_key: Optional[str] = None,
+    normal_value: Any = "normal",
+    layer: Optional[str] = None,
+    block_rows: int = 2048,
+    window_blocks: int = 4,
+    prefetch: int = 4,
+) -> Any:
+    """Fit a `TwinPurify` on tumors read from .h5ad or .zarr in blocks; memory does not grow with the cohort.
+
+    Parameters
+    ----------
+    model : TwinPurify
+        An unfitted estimator; ``encoder_input="log"`` and ``content_weight=0`` (the defaults) are supported.
+    tumors : path to .h5ad or .zarr, or Rows
+        The tumors; with `normal_key`, all samples, the normals marked in an obs column.
+    normal : DataFrame, AnnData, array or path to a table, optional
+        The normals, held in memory (the views mix them on the device).
+    normal_key, normal_value : str
+        The obs column and value that mark normals inside `tumors` (when `normal` is not given).
+    block_rows, window_blocks, prefetch : int
+        Rows read at a time, blocks shuffled together, batches kept ready ahead of the device.
+
+    Returns
+    -------
+    model, fitted; ``model.stream_wait_s_`` is how long the training loop waited for data, in seconds.
+
+    Under torch.distributed, every rank calls this with the same arguments; statistics are merged
+    across ranks and each rank reads only its blocks.
+    """
+    from .augment import ViewConfig, ViewGenerator
+    from .objective import TwinPurifyObjective
+
+    model._validate_params()
+    if model.encoder_input != "log" or float(model.content_weight) > 0:
+        raise InputError("out-of-core fitting supports encoder_input='log' with content_weight=0 (the defaults)")
+    if int(model.n_components) < 1:
+        raise ValueError(f"n_components must be positive, got {model.n_components}")
+    ranks = current_ranks()
+    rows, normals = _split(_open(tumors, layer), normal, normal_key, normal_value)
+    shared = [g for g in rows.genes if g in set(normals.genes)]
+    if not shared:
+        raise InputError(
+            f"tumors ({_preview(rows.genes, 3)}) and normals ({_preview(normals.genes, 3)}) share no genes"
+        )
+    if rows.n < 4 or normals.shape[0] < 2:
+        raise InputError(f"need at least 4 tumors and 2 normals, got {rows.n} and {normals.shape[0]}")
+    cols = pd.Index(rows.genes).get_indexer(shared)
+    pp = Preprocessor(model.input_scale, model.n_genes, model.fill_missing)
+    model.preprocessor_ = fit_preprocessor(pp, rows, cols, shared, normals, block_rows, ranks)
+    model.n_features_in_ = len(shared)
+    model.feature_names_in_ = np.asarray(shared, dtype=object)
+    model.genes_ = list(pp.genes_)
+    model._restored_head = None
+
+    # the objective TwinPurify._fit_values builds for encoder_input="log" without a content head
+    dev = model._prepare()
+    n_log = pp.log2(pp.select(normals, "normal"), normals.samples, "normal")
+    normal_log, mean, std = (torch.from_numpy(a).to(dev) for a in (n_log, pp.mean_, pp.std_))
+    config = ViewConfig(model.beta_max, int(model.n_mix), model.mask_prob, model.noise_std)
+    objective = TwinPurifyObjective(
+        ViewGenerator(normal_log, mean, std, config),
+        lambd=float(model.lambd),
+        invariance_weight=float(model.invariance_weight),
+        clean_anchor=bool(model.clean_anchor),
+    )
+
+    def prepare(values: np.ndarray, start: int, stop: int) -> np.ndarray:
+        m = Matrix(values, [], rows.genes, named_genes=True)  # select() needs gene names only
+        return pp.log2(pp.select(m, "tumor"), _Names(rows, start, stop), "tumor")
+
+    from .train import auto_schedule
+
+    schedule = auto_schedule(rows.n, model.batch_size, model.max_epochs, world_size=ranks.world_size)
+    batches = StreamBatches(
+        rows,
+        prepare,
+        schedule,
+        shared_seed(model.random_state, dev),
+        dev,
+        ranks,
+        block_rows,
+        window_blocks,
+        prefetch,
+        finish=torch.exp2_,  # in place: the objective takes linear-space tumors
+    )
+    module = model._build(len(pp.genes_)).to(dev)
+    try:
+        model._train(module, batches, objective, "TwinPurify (streamed)", n_samples=rows.n)
+    finally:
+        rows.close()
+    model.stream_wait_s_ = batches.wait_s
+    return model
+
+
+def transform_on_disk(
+    model: Any,
+    source: Any,
+    output: Any,
+    *,
+    fill_missing: Optional[str] = None,
+    layer: Optional[str] = None,
+    block_rows: int = 4096,
+) -> Path:
+    """Embed every sample of an .h5ad file or .zarr store into `output` (.h5ad, .parquet, .csv/.tsv) by blocks.
+
+    Gene matching and the fill policy are those of `transform`; the output file is written beside its
+    target and renamed into place when complete.
+    """
+    from .io import _kind, atomic_path
+
+    model._check_fitted()
+    rows = _open(source, layer)
+    out = Path(output)
+    kind = _kind(out)
+    columns = model.component_names()
+    with atomic_path(out) as tmp:
+        writer = _writer(kind, tmp, rows.n, columns, out.name.endswith(".gz"))
+        try:
+            for start in range(0, rows.n, block_rows):
+                stop = min(start + block_rows, rows.n)
+                m = Matrix(rows.read(start, stop), rows.samples(start, stop), rows.genes, named_genes=True, frame=True)
+                writer(model._output(m, fill_missing))
+        finally:
+            writer(None)
+    return out
+
+
+def _writer(kind: str, path: Path, n: int, columns: list[str], gz: bool) -> Callable[[Optional[pd.DataFrame]], None]:
+    """A sink taking DataFrame blocks in order (None closes it)."""
+    if kind == "h5ad":
+        from .ondisk import H5adWriter
+
+        h5 = H5adWriter(path, n, columns)
+
+        def to_h5ad(df: Optional[pd.DataFrame]) -> None:
+            if df is None:
+                h5.close()
+            else:
+                h5.write(df.to_numpy(np.float32), list(df.index))
+
+        return to_h5ad
+    if kind == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        state: dict[str, Any] = {}
+
+        def to_parquet(df: Optional[pd.DataFrame]) -> None:
+            if df is None:
+                if "w" in state:
+                    state["w"].close()
+                return
+            table = pa.Table.from_pandas(df, preserve_index=True)
+            if "w" not in state:
+                state["w"] = pq.ParquetWriter(path, table.schema)
+            state["w"].write_table(table)
+
+        return to_parquet
+    sep = "\t" if kind == "tsv" else ","
+    first = [True]
+
+    def to_text(df: Optional[pd.DataFrame]) -> None:
+        if df is not None:
+            df.to_csv(path, sep=sep, mode="w" if first[0] else "a", header=first[0], compression="gzip" if gz else None)
+            first[0] = False
+
+    return to_text

@@ -1,0 +1,243 @@
+"""Data-parallel training on 2 CPU ranks (gloo) against one process on the same global batch.
+
+The ranks are real processes (torch.multiprocessing spawn, or torchrun for the command line) talking
+over gloo on a free local port, so collectives, DDP's gradient averaging and the autograd-aware gather
+are exercised as they run on a cluster.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from twinpurify import TwinPurify, load_model
+from twinpurify.datasets import simulate_cohort
+from twinpurify.distributed import (
+    current_ranks,
+    gather_batch,
+    rank_seed,
+    spanning_ranks,
+    synced_batchnorm,
+    wrap,
+)
+from twinpurify.loss import barlow_twins_loss
+from twinpurify.model import BarlowTwinsModule
+
+WORLD = 2
+ROWS = 24  # global batch (12 per rank)
+GENES = 40
+FIT = dict(n_components=4, hidden_dims=(16,), projector_dims=(16, 16), n_genes=100, max_epochs=3, batch_size=16)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _join(rank: int, port: int) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", rank=rank, world_size=WORLD)
+
+
+def _problem():
+    """A module (with BatchNorm and a content head), two fixed views and a content target per row."""
+    torch.manual_seed(0)
+    module = BarlowTwinsModule(GENES, [32], 8, [16, 16], target_dim=GENES)
+    g = torch.Generator().manual_seed(1)
+    v1, v2 = torch.randn(ROWS, GENES, generator=g), torch.randn(ROWS, GENES, generator=g)
+    v2 = 0.6 * v1 + 0.8 * v2  # correlated views, so the on-diagonal term is not trivial
+    target = torch.randn(ROWS, GENES, generator=g)
+    return module, v1, v2, target
+
+
+def _loss(module, v1, v2, target):
+    """TwinPurify's step on fixed views: Barlow Twins of the projections + content MSE of the head."""
+    z, p = module(torch.cat([v1, v2]))
+    p1, p2 = p.chunk(2)
+    content = (module.head(z) - torch.cat([target, target])).pow(2).mean()
+    return barlow_twins_loss(p1, p2, 5e-3) + 0.5 * content
+
+
+def _grads(module):
+    return {k: v.grad.detach().clone() for k, v in module.named_parameters()}
+
+
+def _gradient_worker(rank: int, port: int, out: str) -> None:
+    _join(rank, port)
+    try:
+        module, v1, v2, target = _problem()
+        rows = slice(rank * ROWS // WORLD, (rank + 1) * ROWS // WORLD)
+        with synced_batchnorm(module):
+            ddp = wrap(module, torch.device("cpu"))
+            with spanning_ranks():
+                loss = _loss(ddp, v1[rows], v2[rows], target[rows])
+            loss.backward()
+        buffers = {k: v.clone() for k, v in module.named_buffers()}
+        torch.save({"loss": loss.detach(), "grads": _grads(module), "buffers": buffers}, Path(out) / f"{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_two_ranks_match_one_process_on_the_global_batch(tmp_path):
+    module, v1, v2, target = _problem()
+    module.train()
+    loss = _loss(module, v1, v2, target)
+    loss.backward()
+    ref, ref_buffers = _grads(module), dict(module.named_buffers())
+
+    mp.spawn(_gradient_worker, args=(_free_port(), str(tmp_path)), nprocs=WORLD)
+    results = [torch.load(tmp_path / f"{rank}.pt") for rank in range(WORLD)]
+    # the Barlow Twins term is global, the content term each rank's own mean: the ranks' mean is the loss
+    assert float(sum(r["loss"] for r in results)) / WORLD == pytest.approx(loss.item(), rel=1e-5)
+    for got in results:
+        for name, g in ref.items():
+            assert g.abs().max() > 0, name
+            # a non-differentiable all-reduce of the cross-correlation would give half these gradients
+            torch.testing.assert_close(got["grads"][name], g, rtol=1e-4, atol=1e-6, msg=name)
+        for name, b in ref_buffers.items():  # running statistics of the global batch
+            torch.testing.assert_close(got["buffers"][name], b, rtol=1e-5, atol=1e-6, msg=name)
+
+
+def _gather_worker(rank: int, port: int, out: str) -> None:
+    _join(rank, port)
+    try:
+        x = torch.full((2, 3), float(rank + 1), requires_grad=True)
+        with spanning_ranks():
+            y = gather_batch(x)
+        (y * torch.arange(4.0).unsqueeze(1)).sum().backward()  # same loss on both ranks
+        outside = gather_batch(x)  # an identity outside spanning_ranks
+        torch.save({"y": y.detach(), "grad": x.grad, "outside": outside.shape}, Path(out) / f"{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_gather_orders_by_rank_and_sums_gradients(tmp_path):
+    mp.spawn(_gather_worker, args=(_free_port(), str(tmp_path)), nprocs=WORLD)
+    for rank in range(WORLD):
+        got = torch.load(tmp_path / f"{rank}.pt")
+        assert got["y"][:, 0].tolist() == [1, 1, 2, 2]
+        # each rank's loss weighs its rows by 0,1 (rank 0) or 2,3 (rank 1); both ranks' losses count
+        weights = torch.arange(4.0)[rank * 2 : rank * 2 + 2] * WORLD
+        torch.testing.assert_close(got["grad"], weights.unsqueeze(1).expand(2, 3))
+        assert tuple(got["outside"]) == (2, 3)
+
+
+def _fit_worker(rank: int, port: int, out: str) -> None:
+    _join(rank, port)
+    try:
+        c = simulate_cohort(n_tumors=64, n_normals=10, n_genes=150, seed=3)
+        model = TwinPurify(**FIT, device="cpu", random_state=0, verbose=False).fit(c.tumors, c.normals)
+        model.save(Path(out) / "model")  # rank 0 only
+        dist.barrier()
+        state = {k: v.detach().clone() for k, v in model.module_.state_dict().items()}
+        Z = model.transform(c.tumors)
+        torch.save({"state": state, "Z": Z, "history": model.history_}, Path(out) / f"{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_distributed_fit_saves_once_and_loads_like_a_single_process_model(tmp_path):
+    mp.spawn(_fit_worker, args=(_free_port(), str(tmp_path)), nprocs=WORLD)
+    r0, r1 = (torch.load(tmp_path / f"{r}.pt", weights_only=False) for r in range(WORLD))
+    for name, t in r0["state"].items():
+        assert torch.equal(t, r1["state"][name]), name  # identical replicas
+    assert r0["history"] == r1["history"] and len(r0["history"]) == 3
+    assert np.isfinite([h["loss"] for h in r0["history"]]).all()
+    pd.testing.assert_frame_equal(r0["Z"], r1["Z"])
+    c = simulate_cohort(n_tumors=64, n_normals=10, n_genes=150, seed=3)
+    loaded = load_model(tmp_path / "model", device="cpu")
+    assert current_ranks().world_size == 1
+    pd.testing.assert_frame_equal(loaded.transform(c.tumors), r0["Z"], atol=1e-5, rtol=1e-5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["0.pt", "1.pt", "model"]  # no leftovers of a 2nd save
+
+
+def test_rank_streams_differ_and_repeat():
+    assert rank_seed(0, 0) != rank_seed(0, 1)
+    assert rank_seed(5, 1) == rank_seed(5, 1) and rank_seed(5, 1) != rank_seed(6, 1)
+    assert 0 <= rank_seed(2**64 - 1, 3) < 2**63
+
+
+@pytest.mark.slow
+def test_torchrun_cli_fit_then_transform(tmp_path):
+    c = simulate_cohort(n_tumors=80, n_normals=12, n_genes=150, seed=4)
+    c.tumors.to_csv(tmp_path / "tumors.csv")
+    c.normals.to_csv(tmp_path / "normals.csv")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        f"--nproc_per_node={WORLD}",
+        f"--master_port={_free_port()}",
+        "-m",
+        "twinpurify",
+        "fit",
+        "--tumor",
+        str(tmp_path / "tumors.csv"),
+        "--normal",
+        str(tmp_path / "normals.csv"),
+        "--model",
+        str(tmp_path / "model"),
+        "--embedding",
+        str(tmp_path / "emb.csv"),
+        "--n-components",
+        "4",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "32",
+        "--device",
+        "cpu",
+    ]
+    run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.count("model saved to") == 1  # rank 0 alone reports (and saves)
+    assert "2 ranks" in run.stdout
+    emb = pd.read_csv(tmp_path / "emb.csv", index_col=0)
+    model = load_model(tmp_path / "model", device="cpu")
+    assert emb.shape == (80, 4) and model.history_ and len(model.history_) == 2
+    np.testing.assert_allclose(model.transform(c.tumors).to_numpy(), emb.to_numpy(), rtol=1e-4, atol=1e-5)
+
+
+def _ondisk_worker(rank: int, port: int, out: str) -> None:
+    from twinpurify.streaming import fit_on_disk
+
+    _join(rank, port)
+    try:
+        model = fit_on_disk(
+            TwinPurify(**FIT, random_state=0, verbose=False),
+            Path(out) / "c.h5ad",
+            normal_key="sample_type",
+            block_rows=16,
+        )
+        state = {k: v.detach().clone() for k, v in model.module_.state_dict().items()}
+        torch.save({"state": state, "genes": model.genes_, "std": model.preprocessor_.std_}, Path(out) / f"{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_two_ranks_out_of_core_merge_statistics_and_agree(tmp_path):
+    from twinpurify.data import Preprocessor, as_matrix
+
+    c = simulate_cohort(n_tumors=70, n_normals=10, n_genes=150, seed=3)
+    c.to_anndata().write_h5ad(tmp_path / "c.h5ad")
+    mp.spawn(_ondisk_worker, args=(_free_port(), str(tmp_path)), nprocs=WORLD)
+    r0, r1 = (torch.load(tmp_path / f"{r}.pt", weights_only=False) for r in range(WORLD))
+    ref = Preprocessor("auto", FIT["n_genes"]).fit(as_matrix(c.tumors))
+    assert r0["genes"] == r1["genes"] == ref.genes_  # statistics of all tumors, though each rank read half
+    np.testing.assert_allclose(r0["std"], ref.std_, rtol=1e-4)
+    for name, t in r0["state"].items():
+        assert torch.equal(t, r1["state"][name]), name

@@ -1,0 +1,188 @@
+"""Out-of-core fitting and transforming from .h5ad files, checked against the in-memory estimator."""
+
+import warnings
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+import torch
+from twinpurify import TwinPurify, load_model
+from twinpurify.data import InputError, Preprocessor, as_matrix
+from twinpurify.datasets import simulate_cohort
+from twinpurify.ondisk import H5adWriter, Rows
+from twinpurify.streaming import StreamBatches, fit_on_disk, fit_preprocessor, prefetched, transform_on_disk
+from twinpurify.train import auto_schedule
+
+FIT = dict(n_components=4, hidden_dims=(16,), projector_dims=(16, 16), n_genes=80, max_epochs=2, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def big():
+    return simulate_cohort(n_tumors=150, n_normals=20, n_genes=200, seed=5)
+
+
+@pytest.fixture
+def h5ad(tmp_path, big):
+    path = tmp_path / "cohort.h5ad"
+    big.to_anndata().write_h5ad(path)
+    return path
+
+
+def test_streamed_statistics_equal_preprocessor_fit(tmp_path, big):
+    path = tmp_path / "t.h5ad"
+    with H5adWriter(path, len(big.tumors), list(big.tumors.columns), chunk_rows=16) as w:
+        for i in range(0, len(big.tumors), 40):
+            w.write(big.tumors.to_numpy()[i : i + 40], list(big.tumors.index[i : i + 40]))
+    ref = Preprocessor("auto", 50).fit(as_matrix(big.tumors), as_matrix(big.normals))
+    with Rows(path) as rows:
+        assert rows.n == 150 and rows.genes == list(big.tumors.columns)
+        assert rows.samples(3, 5) == list(big.tumors.index[3:5])
+        got = fit_preprocessor(Preprocessor("auto", 50), rows, np.arange(200), rows.genes, None, block_rows=7)
+    assert got.scale_ == ref.scale_ == "counts"
+    assert got.genes_ == ref.genes_
+    np.testing.assert_allclose(got.mean_, ref.mean_, rtol=1e-5)
+    np.testing.assert_allclose(got.std_, ref.std_, rtol=1e-4)
+    assert ad.read_h5ad(path).to_df().equals(big.tumors.astype(np.float32))  # the writer makes real h5ad
+
+
+def test_first_block_misleading_scale_is_read_again(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 10, size=(60, 30)).astype(np.float32)  # integers up to 9: looks like log2 values
+    x[50:] = rng.integers(0, 5000, size=(10, 30))  # ... until the last rows: counts
+    adata = ad.AnnData(x, obs=pd.DataFrame(index=[f"s{i}" for i in range(60)]))
+    adata.var_names = [f"g{j}" for j in range(30)]
+    adata.write_h5ad(tmp_path / "x.h5ad")
+    with Rows(tmp_path / "x.h5ad") as rows:
+        pp = fit_preprocessor(Preprocessor("auto", None), rows, np.arange(30), rows.genes, None, block_rows=16)
+    ref = Preprocessor("auto", None).fit(as_matrix(adata))
+    assert pp.scale_ == ref.scale_ == "counts"
+    np.testing.assert_allclose(pp.std_, ref.std_, rtol=1e-4)
+
+
+def test_sparse_x_and_subsets_read_the_right_rows(tmp_path, big):
+    adata = big.to_anndata()
+    adata.X = sp.csr_matrix(adata.X)
+    adata.write_h5ad(tmp_path / "s.h5ad")
+    rows = Rows(tmp_path / "s.h5ad").subset(np.array([2, 3, 7, 160]))
+    np.testing.assert_array_equal(rows.read(1, 4), adata.X[[3, 7, 160]].toarray())
+    assert rows.samples(0, 2) == [adata.obs_names[2], adata.obs_names[3]]
+    assert list(rows.obs_column("sample_type")[[0, 169]]) == ["tumor", "normal"]
+
+
+def test_fit_on_disk_then_transform_like_in_memory(tmp_path, h5ad, big):
+    model = fit_on_disk(TwinPurify(**FIT, verbose=False), h5ad, normal_key="sample_type", block_rows=32)
+    mem = TwinPurify(**FIT, verbose=False).fit(big.tumors, big.normals)
+    assert model.genes_ == mem.genes_  # same gene choice and statistics as in memory
+    np.testing.assert_allclose(model.preprocessor_.std_, mem.preprocessor_.std_, rtol=1e-4)
+    assert len(model.history_) == 2 and np.isfinite(model.history_[-1]["loss"])
+    assert model.stream_wait_s_ >= 0
+
+    Z = model.transform(big.tumors)
+    for name in ("emb.h5ad", "emb.parquet", "emb.csv.gz"):
+        out = transform_on_disk(model, h5ad, tmp_path / name, block_rows=50)
+        got = ad.read_h5ad(out).to_df() if name.endswith("h5ad") else None
+        if name.endswith("parquet"):
+            got = pd.read_parquet(out)
+        elif got is None:
+            got = pd.read_csv(out, index_col=0)
+        assert got.shape == (170, 4) and list(got.columns) == list(Z.columns)
+        np.testing.assert_allclose(got.loc[Z.index].to_numpy(), Z.to_numpy(), rtol=1e-4, atol=1e-5)
+    model.save(tmp_path / "model")
+    again = load_model(tmp_path / "model")
+    np.testing.assert_allclose(again.transform(big.tumors).to_numpy(), Z.to_numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_transfer_to_a_cohort_with_other_genes(tmp_path, h5ad, big):
+    model = fit_on_disk(TwinPurify(**FIT, verbose=False), h5ad, big.normals.iloc[:, 10:], block_rows=64)
+    assert model.n_features_in_ == 190  # the genes tumors and normals share
+    other = big.to_anndata()[:, 5:].copy()  # drops 5 genes, some of them possibly the model's
+    other.write_h5ad(tmp_path / "other.h5ad")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = transform_on_disk(model, tmp_path / "other.h5ad", tmp_path / "o.parquet", fill_missing="mean")
+        ref = model.transform(other.to_df(), fill_missing="mean")
+    np.testing.assert_allclose(pd.read_parquet(out).to_numpy(), ref.to_numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_out_of_core_refuses_what_it_cannot_do(h5ad, big):
+    with pytest.raises(InputError, match="content_weight"):
+        fit_on_disk(TwinPurify(**FIT, content_weight=1.0), h5ad, big.normals)
+    with pytest.raises(InputError, match="normal_key"):
+        fit_on_disk(TwinPurify(**FIT), h5ad)
+    with pytest.raises(InputError, match="no sample has"):
+        fit_on_disk(TwinPurify(**FIT), h5ad, normal_key="sample_type", normal_value="adjacent")
+
+
+class _Counter:
+    """Rows whose single value is the row number."""
+
+    n, genes = 1000, ["g"]
+
+    def read(self, start, stop):
+        return np.arange(start, stop, dtype=np.float32)[:, None]
+
+
+def test_stream_batches_visit_every_row_once_per_epoch():
+    sched = auto_schedule(1000, 100, 2)
+    sb = StreamBatches(_Counter(), lambda v, a, b: v, sched, seed=3, device=torch.device("cpu"), block_rows=64)
+    seen = [torch.cat(list(sb.epoch())).flatten() for _ in range(2)]
+    for s in seen:
+        assert len(s) == 1000 and sorted(s.tolist()) == list(range(1000))
+    assert not torch.equal(seen[0], seen[1])  # a fresh order each epoch
+    assert sb.wait_s > 0
+
+
+def test_prefetch_raises_the_producers_error_and_stops_early():
+    def broken():
+        yield 1
+        raise ValueError("disk on fire")
+
+    it = prefetched(broken(), 2)
+    assert next(it) == 1
+    with pytest.raises(ValueError, match="on fire"):
+        next(it)
+    first = next(prefetched(iter(range(10**9)), 2))  # leaving early ends the thread
+    assert first == 0
+
+
+def test_cli_out_of_core_fit_and_transform(tmp_path, h5ad, big):
+    from twinpurify.cli import main
+
+    big.normals.to_csv(tmp_path / "normals.csv")
+    fit = ["fit", "--input", str(h5ad), "--out-of-core", "--block-rows", "40", "--model", str(tmp_path / "m")]
+    fit += ["--embedding", str(tmp_path / "e.h5ad"), "--n-components", "4", "--epochs", "2", "--quiet"]
+    assert main(fit) == 0
+    model = load_model(tmp_path / "m")
+    emb = ad.read_h5ad(tmp_path / "e.h5ad").to_df()
+    assert emb.shape == (170, 4)  # every sample of the file, normals included
+    Z = model.transform(big.tumors)
+    np.testing.assert_allclose(emb.loc[Z.index].to_numpy(), Z.to_numpy(), rtol=1e-4, atol=1e-5)
+    out = tmp_path / "t.tsv"
+    assert (
+        main(
+            ["transform", "--model", str(tmp_path / "m"), "--input", str(h5ad), "--output", str(out)]
+            + ["--out-of-core", "--quiet"]
+        )
+        == 0
+    )
+    np.testing.assert_allclose(pd.read_csv(out, sep="\t", index_col=0).to_numpy(), emb.to_numpy(), rtol=1e-5)
+    assert main(["fit", "--tumor", str(h5ad), "--out-of-core", "--model", str(tmp_path / "m2"), "--quiet"]) == 2
+
+
+@pytest.mark.filterwarnings("ignore:Writing zarr v2 data")
+def test_zarr_store_reads_and_fits_like_h5ad(tmp_path, h5ad, big):
+    adata = big.to_anndata()
+    adata.write_zarr(tmp_path / "cohort.zarr")
+    with Rows(tmp_path / "cohort.zarr") as z, Rows(h5ad) as h:
+        assert z.n == h.n and z.genes == h.genes and z.samples(5, 9) == h.samples(5, 9)
+        np.testing.assert_array_equal(z.read(100, 165), h.read(100, 165))
+        assert list(z.obs_column("sample_type")) == list(h.obs_column("sample_type"))
+    fz = fit_on_disk(TwinPurify(**FIT, verbose=False), tmp_path / "cohort.zarr", normal_key="sample_type")
+    fh = fit_on_disk(TwinPurify(**FIT, verbose=False), h5ad, normal_key="sample_type")
+    assert fz.history_ == fh.history_  # same rows in the same blocks: the same fit
+    out = transform_on_disk(fz, tmp_path / "cohort.zarr", tmp_path / "z.parquet")
+    np.testing.assert_allclose(
+        pd.read_parquet(out).loc[big.tumors.index], fz.transform(big.tumors), rtol=1e-4, atol=1e-5
+    )
