@@ -136,7 +136,9 @@ def _r_side(progress: Optional[Callable[[int, int, float], Any]], warn: Optional
 
     original = tqdm.auto.tqdm
     if progress is not None:
-        tqdm.auto.tqdm = lambda iterable, **kw: _CallbackBar(iterable, progress, **kw)
+        tqdm.auto.tqdm = lambda iterable, disable=None, **kw: (
+            original(iterable, disable=True) if disable is True else _CallbackBar(iterable, progress, **kw)
+        )
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
