@@ -66,11 +66,9 @@ installTwinPurify <- function(envDir = .envDirDefault(),
         if (isTRUE(reinstall)) unlink(envDir, recursive = TRUE)
     }
     for (cmd in cmds) .runCommand(cmd)
-    message("twinpurify: engine environment ready at ", envDir,
-        if (!identical(envDir, .envDirDefault())) {
-            paste0("; use it with options(twinpurify.envdir = \"", envDir,
-                "\")")
-        } else "",
+    hint <- if (identical(envDir, .envDirDefault())) "" else
+        sprintf("; use it with options(twinpurify.envdir = \"%s\")", envDir)
+    message("twinpurify: engine environment ready at ", envDir, hint,
         ". Restart R if Python was already started in this session.")
     invisible(cmds)
 }

@@ -7,8 +7,10 @@
 }
 
 .abort <- function(...) {
-    stop(structure(class = c("twinpurify_error", "error", "condition"),
-        list(message = paste0("twinpurify: ", ...), call = NULL)))
+    text <- paste0("twinpurify: ", ...)
+    cond <- structure(class = c("twinpurify_error", "error", "condition"),
+        list(message = text, call = NULL))
+    stop(cond)
 }
 
 .missingAdvice <- function() {
@@ -32,7 +34,7 @@
 .engineCondition <- function(level, text) {
     text <- as.character(.fromPy(text))
     if (isTRUE(as.numeric(.fromPy(level)) >= 30)) {
-        warning(paste0("twinpurify: ", text), call. = FALSE)
+        warning("twinpurify: ", text, call. = FALSE)
     } else {
         message(text)
     }

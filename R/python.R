@@ -120,7 +120,8 @@ twinpurifyAvailable <- function() {
     "        importlib.invalidate_caches()",
     "        spec = importlib.util.find_spec('twinpurify')",
     "    if not real(spec):",
-    "        return 'no Python package twinpurify (only a folder of that name)'",
+    "        return ('no Python package twinpurify'",
+    "                ' (only a folder of that name)')",
     "    try:",
     "        mod = importlib.import_module('twinpurify')",
     "        importlib.import_module('twinpurify._rbridge')",
@@ -226,8 +227,8 @@ twinpurifyAvailable <- function() {
 
 .pyMessage <- function(e) {
     msg <- conditionMessage(e)
-    msg <- sub("\n*(Detailed traceback|Run `reticulate::py_last_error\\(\\)`).*$",
-        "", msg)
+    noise <- "\n*(Detailed traceback|Run `reticulate::py_last_error\\(\\)`).*$"
+    msg <- sub(noise, "", msg)
     msg <- sub("^Error in py_call_impl\\(.*?\\) *:? *\n? *", "", msg)
     msg <- sub(.pyErrorClasses, "", msg)
     if (grepl("is not allowed:", msg, fixed = TRUE)) {

@@ -10,7 +10,9 @@
             "models across cohorts")
     }
     .checkNameVector(rn, what, "rownames", "genes")
-    if (is.null(cn)) .abort("'", what, "' has no colnames: samples must be named")
+    if (is.null(cn)) {
+        .abort("'", what, "' has no colnames: samples must be named")
+    }
     .checkNameVector(cn, what, "colnames", "samples")
     invisible()
 }
@@ -111,7 +113,9 @@
         a <- as.matrix(a)
         vals <- a
     }
-    if (!is.numeric(vals)) .abort(label, " is not numeric (", class(vals)[1], ")")
+    if (!is.numeric(vals)) {
+        .abort(label, " is not numeric (", class(vals)[1], ")")
+    }
     if (anyNA(vals)) {
         where <- which(is.na(as.matrix(a)), arr.ind = TRUE)
         .abort(label, " has ", nrow(where), " NA values, in samples ",
@@ -147,7 +151,8 @@
         length(normal) == n) {
         v <- as.character(normal)
         if (anyNA(v)) {
-            .abort("'normal' has NA for samples ", .preview(colnames(x)[is.na(v)]))
+            .abort("'normal' has NA for samples ",
+                .preview(colnames(x)[is.na(v)]))
         }
         mask <- v == as.character(normalValue)
         if (!any(mask)) {
@@ -234,7 +239,8 @@
     known <- names(twinPurifyDefaults())
     bad <- setdiff(snake, known)
     if (length(bad)) {
-        .abort("unknown argument(s) ", .preview(names(list(...))[snake %in% bad]),
+        .abort("unknown argument(s) ",
+            .preview(names(list(...))[snake %in% bad]),
             "; engine parameters are ", .preview(.camel(known), 40))
     }
     defaults <- twinPurifyDefaults()
@@ -252,7 +258,8 @@
     # NULL -> None; the engine's schema says where None is allowed
     if (is.null(v)) return(invisible())
     if (!vector && length(v) != 1) {
-        .abort("'", name, "' must be a single value, got ", length(v), " values")
+        .abort("'", name, "' must be a single value, got ", length(v),
+            " values")
     }
     if (vector && length(v) == 0) return(invisible())
     if (anyNA(v)) {
