@@ -75,10 +75,10 @@ test_that("installTwinPurify really installs a working engine (slow, downloads f
     out <- run_rscript(c(sprintf("options(twinpurify.envdir = %s)", deparse(env)),
                          "info <- suppressMessages(twinpurifyPython())",
                          "cat('source', info$source, '\\n')",
-                         "data(tpToyCohort)",
+                         "data(tpToyCohort, package = 'twinpurify')",
                          "emb <- twinPurify(tpToyCohort, 'sample_type', nComponents = 4, maxEpochs = 2, verbose = FALSE)",
                          "cat('dim', dim(emb), '\\n')"),
                        env = c("RETICULATE_PYTHON=", "PYTHONPATH="))
     expect_true(any(grepl("^source installTwinPurify\\(\\)", out)), info = paste(out, collapse = "\n"))
-    expect_true(any(grepl("^dim 40 4", out)))
+    expect_true(any(grepl("^dim 40 4", out)), info = paste(out, collapse = "\n"))
 })
