@@ -133,6 +133,11 @@ twinpurifyAvailable <- function() {
     sep = "\n")
 
 .usePython <- function(found) {
+    # reticulate ignores use_python() while RETICULATE_PYTHON is set, even to
+    # "" (which .findPython() treats as unset)
+    if (identical(Sys.getenv("RETICULATE_PYTHON", NA), "")) {
+        Sys.unsetenv("RETICULATE_PYTHON")
+    }
     if (reticulate::py_available(initialize = FALSE) || is.null(found$path)) {
         return(invisible())
     }
