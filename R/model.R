@@ -1,108 +1,198 @@
-# The fitted model as an S4 object, its persistence, and prediction on other cohorts.
+# The fitted model as an S4 object, its persistence, and prediction on other
+# cohorts.
 
 #' A fitted TwinPurify model
 #'
-#' Holds the Python engine object together with what R users need to see:
-#' the genes it uses and the hyper-parameters it was fitted with. Create one
-#' with [fitTwinPurify()] or [loadTwinPurify()]; embed samples with
-#' [predict()][predict,TwinPurifyModel-method].
+#' Holds the saved engine model (the bytes of its `config.json` and
+#' `weights.safetensors`, so the object survives [saveRDS()] and a new R
+#' session) together with what R users need to see: the genes it uses, the
+#' hyper-parameters and the training loss. The live Python object is built
+#' from those bytes when first needed and cached. Create one with
+#' [fitTwinPurify()] or [loadTwinPurify()]; embed samples with
+#' [predict()][predict,TwinPurifyModel-method]; read it with the accessors
+#' ([twinPurifyGenes()], [lossHistory()], [twinPurifyParams()]).
 #'
-#' @slot py the Python `twinpurify.TwinPurify` object (reticulate reference).
+#' @slot files list of raw vectors: the saved model folder's files by name.
 #' @slot genes character, the genes the model uses, in order.
 #' @slot info list: number of genes and components, input scale, epochs,
-#'   batch size, device, final loss and all parameters.
+#'   batch size, device, final loss, loss history and all parameters.
+#' @slot cache environment holding the live Python object (not saved).
+#' @return `show()` prints a summary and returns `NULL` invisibly.
 #' @exportClass TwinPurifyModel
-setClass("TwinPurifyModel", representation(py = "ANY", genes = "character", info = "list"))
+setClass("TwinPurifyModel", representation(files = "list",
+    genes = "character", info = "list", cache = "environment"))
+
+setValidity("TwinPurifyModel", function(object) {
+    problems <- character()
+    f <- object@files
+    need <- c("config.json", "weights.safetensors")
+    if (!all(need %in% names(f))) {
+        problems <- c(problems, paste0("'files' must hold ",
+            paste(need, collapse = " and ")))
+    } else if (!all(vapply(f, function(v) is.raw(v) && length(v) > 0,
+        logical(1)))) {
+        problems <- c(problems, "'files' must be non-empty raw vectors")
+    }
+    g <- object@genes
+    if (length(g) == 0 || anyNA(g) || anyDuplicated(g)) {
+        problems <- c(problems, "'genes' must be unique, non-NA gene names")
+    }
+    nc <- object@info$n_components
+    if (!is.numeric(nc) || length(nc) != 1 || nc < 1) {
+        problems <- c(problems, "'info' must give n_components")
+    }
+    h <- object@info$history
+    if (!is.null(h) && length(unique(lengths(h))) > 1) {
+        problems <- c(problems, "'info$history' columns differ in length")
+    }
+    if (length(problems)) problems else TRUE
+})
 
 .newModel <- function(py) {
-    info <- .pyr((.bridge()$info(py)))
-    methods::new("TwinPurifyModel", py = py, genes = as.character(reticulate::py_to_r(py$genes_)), info = info)
+    b <- .bridge()
+    info <- .pyr(b$info(py))
+    files <- lapply(.pyr(b$model_files(py)), as.raw)
+    cache <- new.env(parent = emptyenv())
+    cache$py <- py
+    methods::new("TwinPurifyModel", files = files,
+        genes = as.character(reticulate::py_to_r(py$genes_)), info = info,
+        cache = cache)
 }
+
+# The live Python model: the cached one, or rebuilt from the saved bytes
+# (after readRDS() in a new session the cached pointer is invalid).
+.enginePy <- function(object) {
+    cache <- object@cache
+    py <- cache$py
+    if (is.null(py) || reticulate::py_is_null_xptr(py)) {
+        files <- lapply(object@files, reticulate::r_to_py)
+        py <- .py(.bridge()$model_from_files(reticulate::dict(files)))
+        cache$py <- py
+    }
+    py
+}
+
+#' Read a fitted TwinPurify model
+#'
+#' @param object a [TwinPurifyModel-class].
+#' @return `twinPurifyGenes()`: the genes the model uses, in order.
+#'   `lossHistory()`: a data frame with one row per training epoch (`epoch`,
+#'   `loss`, `lr`, the learning rate of the epoch's first step).
+#'   `twinPurifyParams()`: the hyper-parameters, a named list in the R
+#'   interface's camelCase. `twinPurifyEngine()`: the live Python object
+#'   (reticulate), rebuilt from the saved bytes when needed.
+#' @seealso [plotLoss()].
+#' @examples
+#' if (twinpurifyAvailable()) {
+#'     data(tpToyCohort)
+#'     model <- fitTwinPurify(tpToyCohort, "sample_type", nComponents = 4,
+#'         maxEpochs = 3, verbose = FALSE)
+#'     head(twinPurifyGenes(model))
+#'     lossHistory(model)
+#'     twinPurifyParams(model)$nComponents
+#' }
+#' @name TwinPurifyModel-accessors
+NULL
+
+#' @rdname TwinPurifyModel-accessors
+#' @export
+setMethod("twinPurifyGenes", "TwinPurifyModel", function(object) {
+    object@genes
+})
+
+#' @rdname TwinPurifyModel-accessors
+#' @export
+setMethod("lossHistory", "TwinPurifyModel", function(object) {
+    h <- object@info$history
+    data.frame(epoch = as.integer(unlist(h$epoch)),
+        loss = as.numeric(unlist(h$loss)), lr = as.numeric(unlist(h$lr)))
+})
+
+#' @rdname TwinPurifyModel-accessors
+#' @export
+setMethod("twinPurifyParams", "TwinPurifyModel", function(object) {
+    p <- object@info$params
+    names(p) <- .camel(names(p))
+    p
+})
+
+#' @rdname TwinPurifyModel-accessors
+#' @export
+setMethod("twinPurifyEngine", "TwinPurifyModel", function(object) {
+    .enginePy(object)
+})
 
 #' @param object a `TwinPurifyModel`.
 #' @rdname TwinPurifyModel-class
 #' @export
 setMethod("show", "TwinPurifyModel", function(object) {
     i <- object@info
-    cat("TwinPurifyModel: ", i$n_components, " dimensions from ", length(object@genes), " genes (",
-        i$input_scale, " input)\n", "  trained ", i$epochs, " epochs, batch size ", i$batch_size,
-        " on ", i$device, "; final loss ", signif(i$final_loss, 4), "\n",
+    cat("TwinPurifyModel: ", i$n_components, " dimensions from ",
+        length(object@genes), " genes (", i$input_scale, " input)\n",
+        "  trained ", i$epochs, " epochs, batch size ", i$batch_size, " on ",
+        i$device, "; final loss ", signif(i$final_loss, 4), "\n",
         "  genes: ", .preview(object@genes, 4), "\n", sep = "")
+    invisible(NULL)
 })
 
-#' Fit a TwinPurify model
+#' Plot a TwinPurify model's training loss
 #'
-#' Fits the Barlow Twins engine on the tumor samples of `x` with its normal
-#' samples as background, and returns the model, for embedding this or other
-#' cohorts with [predict()][predict,TwinPurifyModel-method].
-#'
-#' @param x a `SummarizedExperiment` (genes x samples). Integer counts, linear
-#'   values (TPM) and log values all work (see `inputScale`). Assays may be
-#'   base matrices, `dgCMatrix`, `DelayedArray` (realised block-wise) or data
-#'   frames of numbers.
-#' @param normal which samples are adjacent normals: a logical vector over the
-#'   columns of `x`; the name of a `colData` column, or a character/factor
-#'   vector over the columns (both compared with `normalValue`); or a second
-#'   `SummarizedExperiment` holding only normals (then all of `x` are tumors;
-#'   genes are matched by rownames).
-#' @param normalValue the value of the `normal` column that marks normals.
-#' @param assay assay name or index (default: the first assay).
-#' @param ... engine hyper-parameters in camelCase, with the Python engine's
-#'   meaning and defaults (see [twinPurifyDefaults()]): `nComponents` (128),
-#'   `hiddenDims`, `projectorDims`, `nGenes` (3000 top-variable genes),
-#'   `inputScale` ("auto", "counts", "linear", "log2"), `betaMax`, `nMix`,
-#'   `maskProb`, `noiseStd`, `cleanAnchor`, `lambd`, `lr`, `weightDecay`,
-#'   `batchSize`, `maxEpochs` ("auto" or a number), `earlyStopping`,
-#'   `patience`, `device` ("auto", "cpu", "cuda"), `bf16`, `fillMissing`
-#'   ("error" or "mean"), `checkOrientation`, `randomState` (seed) and
-#'   `verbose`.
-#' @return A [TwinPurifyModel-class] object.
-#' @seealso [calculateTwinPurify()], [runTwinPurify()], [saveTwinPurify()].
+#' @param x a [TwinPurifyModel-class], or a `SummarizedExperiment` holding
+#'   one in `metadata(x)[[name]]` (as [runTwinPurify()] stores it).
+#' @param name the `metadata` name, when `x` is not a model.
+#' @param ... further arguments to [graphics::plot()].
+#' @return The loss history (see [lossHistory()]), invisibly.
 #' @examples
 #' if (twinpurifyAvailable()) {
-#'     se <- simulateTwinPurifyCohort(nTumors = 40, nNormals = 8, nGenes = 100)
-#'     model <- fitTwinPurify(se, normal = "sample_type", nComponents = 8,
-#'                            maxEpochs = 5, randomState = 1, verbose = FALSE)
-#'     model
-#'     emb <- predict(model, se[, se$sample_type == "tumor"])
-#'     dim(emb)
+#'     data(tpToyCohort)
+#'     sce <- runTwinPurify(tpToyCohort, "sample_type", nComponents = 4,
+#'         maxEpochs = 5, verbose = FALSE)
+#'     plotLoss(sce)
 #' }
 #' @export
-fitTwinPurify <- function(x, normal, normalValue = "normal", assay = NULL, ...) {
-    params <- .engineParams(...)
-    .checkSE(x, "x")
-    if (methods::is(normal, "SummarizedExperiment")) {
-        .checkSE(normal, "normal")
-        tm <- .assayMatrix(x, assay, "x")
-        nm <- .assayMatrix(normal, assay, "normal")
-        if (ncol(normal) < 2) .abort("need at least 2 normal samples to mix views from, got ", ncol(normal))
-        py <- .py(.bridge()$fit_pair(tm, colnames(x), rownames(x), nm, colnames(normal), rownames(normal), params))
-    } else {
-        mask <- .normalMask(x, normal, normalValue)
-        m <- .assayMatrix(x, assay, "x")
-        py <- .py(.bridge()$fit(m, colnames(x), rownames(x), mask, params))
+plotLoss <- function(x, name = "TwinPurify", ...) {
+    model <- .modelFrom(x, name)
+    h <- lossHistory(model)
+    if (nrow(h) == 0) .abort("the model has no loss history to plot")
+    graphics::plot(h$epoch, h$loss, type = "b", pch = 16, cex = 0.6,
+        xlab = "epoch", ylab = "Barlow Twins loss", ...)
+    invisible(h)
+}
+
+.modelFrom <- function(x, name) {
+    if (methods::is(x, "TwinPurifyModel")) return(x)
+    if (methods::is(x, "SummarizedExperiment")) {
+        m <- S4Vectors::metadata(x)[[name]]
+        if (methods::is(m, "TwinPurifyModel")) return(m)
+        .abort("metadata(x)$", name, " holds no TwinPurifyModel; run ",
+            "runTwinPurify() first or pass the model")
     }
-    .newModel(py)
+    .abort("'x' must be a TwinPurifyModel or a SummarizedExperiment, not ",
+        "a ", class(x)[1])
 }
 
 #' Embed samples with a fitted TwinPurify model
 #'
 #' @param object a [TwinPurifyModel-class].
-#' @param newdata a `SummarizedExperiment` with (at least) the model's genes as
-#'   rownames; other genes are ignored and order does not matter. Missing genes
-#'   are an error naming them, unless `fillMissing = "mean"` (here or at fit).
-#' @param assay assay name or index (default: the first).
+#' @param newdata a `SummarizedExperiment` (or a numeric matrix, genes in
+#'   rows) with (at least) the model's genes as rownames; other genes are
+#'   ignored and order does not matter. Missing genes are an error naming
+#'   them, unless `fillMissing = "mean"` (here or at fit).
+#' @param assay.type the assay to use, by name or index (`"counts"` by
+#'   default); ignored for a matrix.
 #' @param fillMissing `NULL` (the model's policy), `"error"` or `"mean"`:
 #'   `"mean"` fills genes missing from `newdata` with the training mean.
 #' @param ... unused.
+#' @param assay alias of `assay.type` (older name).
 #' @return A numeric matrix, one row per column of `newdata` (rownames = its
 #'   colnames), one column per dimension (`TP1`, `TP2`, ...).
 #' @export
-setMethod("predict", "TwinPurifyModel", function(object, newdata, assay = NULL, fillMissing = NULL, ...) {
-    .checkSE(newdata, "newdata")
-    m <- .assayMatrix(newdata, assay, "newdata")
-    z <- .pyr((.bridge()$embed(object@py, m, colnames(newdata), rownames(newdata), fillMissing)))
-    dimnames(z) <- list(colnames(newdata), paste0("TP", seq_len(ncol(z))))
+setMethod("predict", "TwinPurifyModel", function(object, newdata,
+    assay.type = "counts", fillMissing = NULL, ..., assay = NULL) {
+    inp <- .input(newdata, .assayAlias(assay.type, assay), "newdata")
+    z <- .pyr(.bridge()$embed(.enginePy(object), inp$values, inp$samples,
+        inp$genes, fillMissing, warn = .engineCondition))
+    dimnames(z) <- list(inp$samples, paste0("TP", seq_len(ncol(z))))
     z
 })
 
@@ -112,7 +202,8 @@ setMethod("predict", "TwinPurifyModel", function(object, newdata, assay = NULL, 
 #' same format as Python's `TwinPurify.save()`, so a model saved in R loads in
 #' Python with `TwinPurify.load(path)` and the reverse. The folder is written
 #' to a temporary name and renamed into place, so a failed save never
-#' destroys an existing model.
+#' destroys an existing model. (A `TwinPurifyModel` also survives
+#' [saveRDS()]/[readRDS()] as it is.)
 #'
 #' @param model a [TwinPurifyModel-class].
 #' @param path folder to write or read.
@@ -121,18 +212,24 @@ setMethod("predict", "TwinPurifyModel", function(object, newdata, assay = NULL, 
 #'   [TwinPurifyModel-class].
 #' @examples
 #' if (twinpurifyAvailable()) {
-#'     se <- simulateTwinPurifyCohort(nTumors = 40, nNormals = 8, nGenes = 100)
-#'     model <- fitTwinPurify(se, "sample_type", nComponents = 4, maxEpochs = 2, verbose = FALSE)
+#'     data(tpToyCohort)
+#'     model <- fitTwinPurify(tpToyCohort, "sample_type", nComponents = 4,
+#'         maxEpochs = 2, verbose = FALSE)
 #'     path <- file.path(tempdir(), "tp-model")
 #'     saveTwinPurify(model, path, overwrite = TRUE)
 #'     same <- loadTwinPurify(path)
-#'     all.equal(predict(model, se), predict(same, se))
+#'     all.equal(predict(model, tpToyCohort), predict(same, tpToyCohort))
 #' }
 #' @export
 saveTwinPurify <- function(model, path, overwrite = FALSE) {
-    if (!methods::is(model, "TwinPurifyModel")) .abort("'model' must be a TwinPurifyModel, not a ", class(model)[1])
-    if (file.exists(path) && !isTRUE(overwrite)) .abort(path, " exists; pass overwrite = TRUE to replace it")
-    .py(model@py$save(path.expand(path), overwrite = isTRUE(overwrite)))
+    if (!methods::is(model, "TwinPurifyModel")) {
+        .abort("'model' must be a TwinPurifyModel, not a ", class(model)[1])
+    }
+    if (file.exists(path) && !isTRUE(overwrite)) {
+        .abort(path, " exists; pass overwrite = TRUE to replace it")
+    }
+    .py(.enginePy(model)$save(path.expand(path),
+        overwrite = isTRUE(overwrite)))
     invisible(path)
 }
 
@@ -154,6 +251,8 @@ loadTwinPurify <- function(path, device = NULL) {
 #' if (twinpurifyAvailable()) str(twinPurifyDefaults())
 #' @export
 twinPurifyDefaults <- function() {
-    if (is.null(.tp_state$defaults)) .tp_state$defaults <- .pyr((.bridge()$defaults()))
+    if (is.null(.tp_state$defaults)) {
+        .tp_state$defaults <- .pyr(.bridge()$defaults())
+    }
     .tp_state$defaults
 }

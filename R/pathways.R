@@ -1,4 +1,5 @@
-# Gene-space results of a fitted model: purified expression and pathway activity.
+# Gene-space results of a fitted model: purified expression and pathway
+# activity.
 
 #' Purified expression and pathway activity of tumors
 #'
@@ -12,8 +13,9 @@
 #' profiles of the same genes) with decoupler's methods, offline.
 #'
 #' @param model a [TwinPurifyModel-class].
-#' @param x a SummarizedExperiment (genes x samples) on the scale the model was
-#'   fitted on, carrying the model's genes.
+#' @param x a SummarizedExperiment, or a matrix with genes in rows and
+#'   samples in columns, on the scale the model was fitted on and carrying
+#'   the model's genes.
 #' @param geneSets `NULL` (the PROGENy footprints shipped with the engine:
 #'   14 pathways, 100 genes each, Apache-2.0), a named list of character
 #'   vectors, a data frame with columns `source`, `target` and optionally
@@ -22,19 +24,21 @@
 #'   `"zscore"` or `"aucell"` (rank-based).
 #' @param minSize pathways with fewer of their genes among the model's genes
 #'   are dropped, with a warning naming them.
-#' @param purified score the purified expression (`TRUE`) or the samples' own
-#'   log2 profiles (`FALSE`, for comparison).
-#' @param assay assay name or index of `x` (default: the first).
+#' @param purified score the purified expression (`TRUE`) or the samples'
+#'   own log2 profiles (`FALSE`, for comparison).
+#' @param assay.type assay name or index of `x` (default `"counts"`).
+#' @param assay alias of `assay.type`.
 #' @param fillMissing `NULL` (the model's policy), `"error"` or `"mean"`.
 #' @return `purifiedExpression()`: a SummarizedExperiment with assay
 #'   `purified` (model genes x samples) and the colData of `x`.
 #'   `pathwayActivity()`: a SummarizedExperiment of pathways x samples (assay
-#'   `activity`), the method, whether it was purified and the genes used per
-#'   pathway in its metadata and rowData.
+#'   `activity`), with the method and whether it was purified in its
+#'   metadata and the genes used per pathway in its rowData (`nGenes`).
 #' @examples
 #' if (twinpurifyAvailable()) {
 #'     se <- simulateTwinPurifyCohort(nTumors = 40, nNormals = 8, nGenes = 200)
-#'     model <- fitTwinPurify(se, "sample_type", nComponents = 4, maxEpochs = 2, verbose = FALSE)
+#'     model <- fitTwinPurify(se, "sample_type", nComponents = 4,
+#'         maxEpochs = 2, verbose = FALSE)
 #'     tumors <- se[, se$sample_type == "tumor"]
 #'     purifiedExpression(model, tumors)
 #'     sets <- split(rownames(se)[1:60], rep(c("setA", "setB", "setC"), 20))
@@ -43,41 +47,51 @@
 #' }
 #' @name purifiedExpression
 #' @export
-purifiedExpression <- function(model, x, assay = NULL, fillMissing = NULL) {
+purifiedExpression <- function(model, x, assay.type = "counts",
+    fillMissing = NULL, assay = NULL) {
     .checkModel(model)
-    .checkSE(x, "x")
-    m <- .assayMatrix(x, assay, "x")
-    res <- .pyr((.bridge()$purified(model@py, m, colnames(x), rownames(x), fillMissing)))
+    inp <- .input(x, .assayAlias(assay.type, assay), "x")
+    res <- .pyr(.bridge()$purified(.enginePy(model), inp$values, inp$samples,
+        inp$genes, fillMissing, warn = .engineCondition))
     values <- t(res$values)
-    dimnames(values) <- list(as.character(res$genes), colnames(x))
+    dimnames(values) <- list(as.character(unlist(res$genes)), inp$samples)
     SummarizedExperiment::SummarizedExperiment(
-        assays = list(purified = values), colData = SummarizedExperiment::colData(x),
-        metadata = list(twinpurify = list(what = "purified expression (log2)", genes = length(res$genes)))
-    )
+        assays = list(purified = values), colData = .sampleData(x),
+        metadata = list(twinpurify = "purified expression (log2)"))
 }
 
 #' @rdname purifiedExpression
 #' @export
-pathwayActivity <- function(model, x, geneSets = NULL, method = c("ulm", "wmean", "zscore", "aucell"),
-                            minSize = 5, purified = TRUE, assay = NULL, fillMissing = NULL) {
+pathwayActivity <- function(model, x, geneSets = NULL,
+    method = c("ulm", "wmean", "zscore", "aucell"), minSize = 5,
+    purified = TRUE, assay.type = "counts", fillMissing = NULL,
+    assay = NULL) {
     .checkModel(model)
-    .checkSE(x, "x")
     method <- match.arg(method)
     geneSets <- .checkGeneSets(geneSets)
-    if (!is.numeric(minSize) || length(minSize) != 1 || is.na(minSize) || minSize < 1 || minSize %% 1 != 0) {
-        .abort("'minSize' must be one whole number >= 1")
+    .checkMinSize(minSize)
+    if (!is.logical(purified) || length(purified) != 1 || is.na(purified)) {
+        .abort("'purified' must be TRUE or FALSE")
     }
-    if (!is.logical(purified) || length(purified) != 1 || is.na(purified)) .abort("'purified' must be TRUE or FALSE")
-    m <- .assayMatrix(x, assay, "x")
-    res <- .pyr((.bridge()$pathway_activity(model@py, m, colnames(x), rownames(x), geneSets, method,
-                                           minSize, purified, fillMissing)))
-    for (w in unlist(res$warnings)) warning(w, call. = FALSE)
-    values <- t(matrix(res$values, ncol = length(res$pathways)))
+    inp <- .input(x, .assayAlias(assay.type, assay), "x")
+    res <- .pyr(.bridge()$pathway_activity(.enginePy(model), inp$values,
+        inp$samples, inp$genes, geneSets, method, minSize, purified,
+        fillMissing, warn = .engineCondition))
     pathways <- as.character(unlist(res$pathways))
-    dimnames(values) <- list(pathways, colnames(x))
+    values <- t(matrix(res$values, ncol = length(pathways)))
+    dimnames(values) <- list(pathways, inp$samples)
     SummarizedExperiment::SummarizedExperiment(
-        assays = list(activity = values), colData = SummarizedExperiment::colData(x),
-        rowData = S4Vectors::DataFrame(nGenes = as.integer(unlist(res$n_genes)), row.names = pathways),
-        metadata = list(method = method, purified = purified, minSize = minSize)
-    )
+        assays = list(activity = values), colData = .sampleData(x),
+        rowData = S4Vectors::DataFrame(nGenes = as.integer(unlist(res$n_genes)),
+            row.names = pathways),
+        metadata = list(method = method, purified = purified,
+            minSize = minSize))
+}
+
+# colData of a SummarizedExperiment, or an empty one named by the columns.
+.sampleData <- function(x) {
+    if (methods::is(x, "SummarizedExperiment")) {
+        return(SummarizedExperiment::colData(x))
+    }
+    S4Vectors::DataFrame(row.names = colnames(x))
 }

@@ -1,50 +1,70 @@
-# Finding Python and the twinpurify engine, and turning engine errors into plain R errors.
+# Finding Python and the twinpurify engine, and turning engine errors into
+# plain R errors.
 
 .tp_state <- new.env(parent = emptyenv())
 
 #' Which Python and which twinpurify engine the package uses
 #'
-#' The engine is found in this order: the `RETICULATE_PYTHON` environment
-#' variable, the R option `twinpurify.python`, a `.venv` folder (made by the
-#' repository's `scripts/setup.sh`) in the working directory or one of its
-#' parents, then whatever Python reticulate would pick. basilisk is not used:
-#' it downloads Miniconda at run time, which offline machines cannot do.
+#' The Python is chosen in this order: the `RETICULATE_PYTHON` environment
+#' variable, the R option `twinpurify.python`, the environment made by
+#' [installTwinPurify()] (under [tools::R_user_dir()], or the option
+#' `twinpurify.envdir`), then whatever Python reticulate would pick. The
+#' engine's Python code ships inside this package; when the chosen Python
+#' does not have the engine installed, the shipped copy is used (its
+#' dependencies, such as torch, must be installed in that Python).
 #'
 #' @return A list with `python` (path or `NA`), `source` (how it was found),
-#'   `available` (logical), `engine` (the twinpurify version or `NA`),
-#'   `torch`, `numpy` and `cuda` (versions/availability, when importable) and
-#'   `advice` (what to run when something is missing), invisibly; a summary is
-#'   printed.
+#'   `available` (logical), `engine` (the engine version in use or `NA`),
+#'   `engineOrigin` (where the engine was imported from), `shipped` (the
+#'   version of the engine shipped with this package), `torch`, `numpy` and
+#'   `cuda` (versions/availability, when importable) and `advice` (what to do
+#'   when something is missing), invisibly; a summary is shown as a message.
+#' @seealso [installTwinPurify()] to set the engine up.
 #' @examples
-#' twinpurifyPython()
+#' info <- twinpurifyPython()
+#' info$available
 #' @export
 twinpurifyPython <- function() {
     found <- .findPython()
-    res <- list(python = found$path %||% NA_character_, source = found$source,
-                available = FALSE, engine = NA_character_, torch = NA_character_,
-                numpy = NA_character_, cuda = NA, advice = NA_character_)
+    res <- list(python = found$path %||% NA_character_,
+        source = found$source, available = FALSE,
+        engine = NA_character_, engineOrigin = NA_character_,
+        shipped = .shippedVersion(), torch = NA_character_,
+        numpy = NA_character_, cuda = NA, advice = NA_character_)
     mod <- tryCatch(.tpModule(), error = function(e) e)
     if (inherits(mod, "error")) {
         res$advice <- conditionMessage(mod)
     } else {
-        cfg <- reticulate::py_config()
-        res$python <- cfg$python
+        res$python <- reticulate::py_config()$python
         res$available <- TRUE
         res$engine <- reticulate::py_to_r(mod$`__version__`)
+        res$engineOrigin <- reticulate::py_to_r(mod$`__file__`)
         torch <- reticulate::import("torch")
         res$torch <- torch$`__version__`
         res$numpy <- reticulate::import("numpy")$`__version__`
         res$cuda <- torch$cuda$is_available()
     }
-    message("python: ", res$python, " (", res$source, ")\n",
-            "twinpurify engine: ", if (res$available) res$engine else "NOT AVAILABLE",
-            if (res$available) paste0(", torch ", res$torch, ", numpy ", res$numpy,
-                                      ", CUDA ", if (isTRUE(res$cuda)) "yes" else "no") else "",
-            if (!res$available) paste0("\n", res$advice) else "")
+    message(.pythonSummary(res))
     invisible(res)
 }
 
+.pythonSummary <- function(res) {
+    head <- paste0("python: ", res$python, " (", res$source, ")\n",
+        "twinpurify engine: ")
+    if (!res$available) {
+        return(paste0(head, "NOT AVAILABLE (shipped engine ", res$shipped,
+            ")\n", res$advice))
+    }
+    paste0(head, res$engine, " from ", res$engineOrigin, "\n",
+        "torch ", res$torch, ", numpy ", res$numpy, ", CUDA ",
+        if (isTRUE(res$cuda)) "yes" else "no")
+}
+
 #' Is the twinpurify Python engine importable?
+#'
+#' Checks that the engine imports as a real Python package (a folder that
+#' merely carries the name, such as an installed R package's own folder, does
+#' not count) with its dependencies.
 #'
 #' @return `TRUE` or `FALSE`, never an error; use it to guard examples.
 #' @examples
@@ -60,56 +80,115 @@ twinpurifyAvailable <- function() {
     env <- Sys.getenv("RETICULATE_PYTHON", "")
     if (nzchar(env)) return(list(path = env, source = "RETICULATE_PYTHON"))
     opt <- getOption("twinpurify.python")
-    if (!is.null(opt)) return(list(path = opt, source = "option twinpurify.python"))
-    dir <- normalizePath(getwd(), mustWork = FALSE)
-    for (i in 1:4) {
-        cand <- file.path(dir, ".venv", "bin", "python")
-        if (file.exists(cand)) return(list(path = cand, source = paste0(".venv in ", dir)))
-        parent <- dirname(dir)
-        if (identical(parent, dir)) break
-        dir <- parent
+    if (!is.null(opt)) {
+        return(list(path = opt, source = "option twinpurify.python"))
+    }
+    managed <- .envPython(.envDirDefault())
+    if (file.exists(managed)) {
+        return(list(path = managed, source = "installTwinPurify()"))
     }
     list(path = NULL, source = "reticulate default")
 }
 
-.missingAdvice <- paste(
-    "Install the engine with the repository's set-up (`make setup`, or `bash scripts/setup.sh`)",
-    "and point R at it: Sys.setenv(RETICULATE_PYTHON = \"<checkout>/.venv/bin/python\")",
-    "before loading twinpurify (or options(twinpurify.python = ...)).")
-
-# The engine module, imported once; errors say what is missing and what to run.
-.tpModule <- function() {
-    if (!is.null(.tp_state$mod)) return(.tp_state$mod)
-    found <- .findPython()
-    if (!reticulate::py_available(initialize = FALSE) && !is.null(found$path)) {
-        if (!file.exists(found$path)) {
-            .abort("the Python named by ", found$source, " does not exist: ",
-                 found$path, ". ", .missingAdvice)
-        }
-        ok <- tryCatch({ reticulate::use_python(found$path, required = TRUE); TRUE },
-                       error = function(e) conditionMessage(e))
-        if (!isTRUE(ok)) .abort("cannot use Python ", found$path, ": ", ok)
-    }
-    # Before anything imports torch (py_module_available() imports the module it checks).
-    tryCatch(.preloadTorch(), error = function(e) NULL)
-    avail <- tryCatch(reticulate::py_module_available("twinpurify"), error = function(e) FALSE)
-    if (!isTRUE(avail)) {
-        py <- tryCatch(reticulate::py_config()$python, error = function(e) "none found")
-        .abort("the Python module 'twinpurify' is not importable from Python '", py,
-             "'. ", .missingAdvice)
-    }
-    .tp_state$mod <- reticulate::import("twinpurify", convert = FALSE)
-    .tp_state$bridge <- reticulate::import("twinpurify._rbridge", convert = FALSE)
-    # The engine, as a library, attaches no log handler; an interactive R session wants its notes.
-    .tp_state$mod$settings$verbosity <- 2L
-    .tp_state$mod
+# The engine's Python source shipped in this package (inst/python).
+.shippedEngine <- function() {
+    system.file("python", package = "twinpurify")
 }
 
-# R links the reference BLAS (libblas.so.3) into its global symbol scope. libtorch exports its own
-# MKL sgemm_, but inside R's process the dynamic linker binds torch's calls to R's BLAS first:
-# matrix products then run about 20x slower and round differently from the same code in Python.
-# Loading torch with RTLD_DEEPBIND makes it bind to its own symbols first (measured: Python's speed,
-# bit-identical results). Only torch's own libraries are loaded that way; flags are restored.
+.shippedVersion <- function() {
+    f <- file.path(.shippedEngine(), "twinpurify", "_version.py")
+    if (!file.exists(f)) return(NA_character_)
+    line <- grep("^__version__", readLines(f, warn = FALSE), value = TRUE)
+    sub(".*[\"']([^\"']+)[\"'].*", "\\1", line[1])
+}
+
+# Python side of the availability check: a real package (an __init__.py),
+# never a namespace package made of a folder that happens to be called
+# twinpurify; falls back to the shipped engine; reports import errors.
+.probeCode <- paste(
+    "def _twinpurify_probe(shipped):",
+    "    import importlib, importlib.util, sys",
+    "    def real(spec):",
+    "        o = getattr(spec, 'origin', None) if spec else None",
+    "        return bool(o) and o.endswith('__init__.py')",
+    "    mod = sys.modules.get('twinpurify')",
+    "    if mod is not None and not getattr(mod, '__file__', None):",
+    "        del sys.modules['twinpurify']",
+    "    spec = importlib.util.find_spec('twinpurify')",
+    "    if not real(spec) and shipped and shipped not in sys.path:",
+    "        sys.path.insert(0, shipped)",
+    "        importlib.invalidate_caches()",
+    "        spec = importlib.util.find_spec('twinpurify')",
+    "    if not real(spec):",
+    "        return ('no Python package twinpurify'",
+    "                ' (only a folder of that name)')",
+    "    try:",
+    "        mod = importlib.import_module('twinpurify')",
+    "        importlib.import_module('twinpurify._rbridge')",
+    "    except Exception as e:",
+    "        sys.modules.pop('twinpurify', None)",
+    "        return 'importing twinpurify failed: %s: %s' % (",
+    "            type(e).__name__, e)",
+    "    return ''",
+    sep = "\n")
+
+.usePython <- function(found) {
+    # reticulate ignores use_python() while RETICULATE_PYTHON is set, even to
+    # "" (which .findPython() treats as unset)
+    if (identical(Sys.getenv("RETICULATE_PYTHON", NA), "")) {
+        Sys.unsetenv("RETICULATE_PYTHON")
+    }
+    if (reticulate::py_available(initialize = FALSE) || is.null(found$path)) {
+        return(invisible())
+    }
+    if (!file.exists(found$path)) {
+        .abort("the Python named by ", found$source, " does not exist: ",
+            found$path, ". ", .missingAdvice())
+    }
+    ok <- tryCatch({
+        reticulate::use_python(found$path, required = TRUE)
+        TRUE
+    }, error = function(e) conditionMessage(e))
+    if (!isTRUE(ok)) .abort("cannot use Python ", found$path, ": ", ok)
+    invisible()
+}
+
+# The engine module, imported once; errors say what is missing and what to
+# do.
+.tpModule <- function() {
+    if (!is.null(.tp_state$mod)) return(.tp_state$mod)
+    .usePython(.findPython())
+    if (!isTRUE(tryCatch(reticulate::py_numpy_available(initialize = TRUE),
+        error = function(e) FALSE))) {
+        py <- tryCatch(reticulate::py_config()$python,
+            error = function(e) "none found")
+        .abort("Python '", py, "' has no usable numpy. ", .missingAdvice())
+    }
+    # Before anything imports torch.
+    tryCatch(.preloadTorch(), error = function(e) NULL)
+    main <- reticulate::py_run_string(.probeCode, convert = FALSE)
+    problem <- reticulate::py_to_r(main$`_twinpurify_probe`(.shippedEngine()))
+    if (nzchar(problem)) {
+        py <- reticulate::py_config()$python
+        .abort("the twinpurify engine is not usable from Python '", py,
+            "': ", problem, ". ", .missingAdvice())
+    }
+    mod <- reticulate::import("twinpurify", convert = FALSE)
+    bridge <- reticulate::import("twinpurify._rbridge", convert = FALSE)
+    # Engine notes become R messages (suppressMessages() works on them).
+    bridge$route_logs(.engineCondition)
+    .tp_state$bridge <- bridge
+    .tp_state$mod <- mod
+    mod
+}
+
+# R links the reference BLAS (libblas.so.3) into its global symbol scope.
+# libtorch exports its own MKL sgemm_, but inside R's process the dynamic
+# linker binds torch's calls to R's BLAS first: matrix products then run about
+# 20x slower and round differently from the same code in Python. Loading
+# torch with RTLD_DEEPBIND makes it bind to its own symbols first (measured:
+# Python's speed, bit-identical results). Only torch's own libraries are
+# loaded that way; flags are restored.
 .preloadTorch <- function() {
     reticulate::py_run_string(paste(
         "import os as _os, sys as _sys",
@@ -129,29 +208,39 @@ twinpurifyAvailable <- function() {
     .tp_state$bridge
 }
 
-# Run a call into Python; a Python exception becomes an R error carrying the engine's own
-# message, without reticulate's traceback noise.
+# Run a call into Python; a Python exception becomes an R error carrying the
+# engine's own message, without reticulate's traceback noise.
 .py <- function(expr) {
-    # One handler: with two, R nests them and a re-raise from the first lands in the second.
-    tryCatch(expr, error = function(e) if (inherits(e, "twinpurify_error")) stop(e) else .abort(.pyMessage(e)))
+    # One handler: with two, R nests them and a re-raise from the first lands
+    # in the second.
+    tryCatch(expr, error = function(e) {
+        if (inherits(e, "twinpurify_error")) stop(e) else .abort(.pyMessage(e))
+    })
 }
 
-# Call into Python and convert the result to R. The call is forced before py_to_r(), which would
-# otherwise initialise Python first and bypass the engine's own missing-Python message.
+# Call into Python and convert the result to R. The call is forced before
+# py_to_r(), which would otherwise initialise Python first and bypass the
+# engine's own missing-Python message.
 .pyr <- function(expr) {
     value <- .py(expr)
     reticulate::py_to_r(value)
 }
 
+.pyErrorClasses <- paste0("^[A-Za-z_.]*(InputError|ValueError|TypeError|",
+    "RuntimeError|FileNotFoundError|FileExistsError|NotFittedError|",
+    "ParameterError|ModelFormatError): ")
+
 .pyMessage <- function(e) {
     msg <- conditionMessage(e)
-    msg <- sub("\n*(Detailed traceback|Run `reticulate::py_last_error\\(\\)`).*$", "", msg)
+    noise <- "\n*(Detailed traceback|Run `reticulate::py_last_error\\(\\)`).*$"
+    msg <- sub(noise, "", msg)
     msg <- sub("^Error in py_call_impl\\(.*?\\) *:? *\n? *", "", msg)
-    msg <- sub(paste0("^[A-Za-z_.]*(InputError|ValueError|TypeError|RuntimeError|FileNotFoundError|FileExistsError|",
-                      "NotFittedError|ParameterError|ModelFormatError): "), "", msg)
+    msg <- sub(.pyErrorClasses, "", msg)
     if (grepl("is not allowed:", msg, fixed = TRUE)) {
-        # the engine's parameter schema names snake_case keywords; R users passed camelCase arguments
-        msg <- gsub("\\b([a-z]+)_([a-z])([a-z0-9]*)_?([a-z]?)", "\\1\\U\\2\\E\\3\\U\\4", msg, perl = TRUE)
+        # the engine's parameter schema names snake_case keywords; R users
+        # passed camelCase arguments
+        msg <- gsub("\\b([a-z]+)_([a-z])([a-z0-9]*)_?([a-z]?)",
+            "\\1\\U\\2\\E\\3\\U\\4", msg, perl = TRUE)
     }
     trimws(msg)
 }

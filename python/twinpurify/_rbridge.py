@@ -7,13 +7,20 @@ DataFrames and typed keyword arguments, so the R code stays a thin shell.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
-from typing import Any, Optional
+import logging
+import tempfile
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Callable, Optional
 
 import numpy as np
 import pandas as pd
 
 from .estimator import TwinPurify
+from .settings import LOGGER_NAME
 
 
 def _as_list(x: Any) -> list:
@@ -76,30 +83,151 @@ def coerce_params(params: Optional[dict]) -> dict[str, Any]:
     return out
 
 
-def fit(values: Any, samples: Any, genes: Any, is_normal: Any, params: Optional[dict]) -> TwinPurify:
+class _RHandler(logging.Handler):
+    """Hands every engine log record to an R function (which calls message() or warning())."""
+
+    def __init__(self, callback: Callable[[int, str], Any]) -> None:
+        super().__init__(level=logging.INFO)
+        self.callback = callback
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.callback(int(record.levelno), self.format(record))
+
+
+def route_logs(callback: Callable[[int, str], Any]) -> None:
+    """Send the engine's notes (INFO and up) to `callback(level, text)` instead of stderr.
+
+    R passes a function that turns them into R conditions, so suppressMessages() silences them.
+    Replaces any handler routed before; the engine's own `settings` handler is left alone.
+    """
+    log = logging.getLogger(LOGGER_NAME)
+    for h in [h for h in log.handlers if isinstance(h, _RHandler)]:
+        log.removeHandler(h)
+    log.addHandler(_RHandler(callback))
+    if log.level == logging.NOTSET or log.level > logging.INFO:
+        log.setLevel(logging.INFO)
+
+
+class _CallbackBar:
+    """Stands in for tqdm inside the training loop: reports each finished epoch to R."""
+
+    def __init__(self, iterable: Any, callback: Callable[[int, int, float], Any], **_: Any) -> None:
+        self.iterable = iterable
+        self.callback = callback
+        self.total = len(iterable)
+        self.done = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        self.callback(0, self.total, float("nan"))
+        yield from self.iterable
+
+    def set_postfix(self, loss: Any = None, **_: Any) -> None:
+        self.done += 1
+        self.callback(self.done, self.total, float(loss) if loss is not None else float("nan"))
+
+    def close(self) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _r_side(progress: Optional[Callable[[int, int, float], Any]], warn: Optional[Callable[[int, str], Any]]):
+    """During one fit: training progress goes to `progress`, Python warnings to `warn` (R warnings)."""
+    import tqdm.auto
+
+    original = tqdm.auto.tqdm
+    if progress is not None:
+        tqdm.auto.tqdm = lambda iterable, disable=None, **kw: (
+            original(iterable, disable=True) if disable is True else _CallbackBar(iterable, progress, **kw)
+        )
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+    finally:
+        tqdm.auto.tqdm = original
+    if warn is not None:
+        for w in caught:
+            warn(int(logging.WARNING), str(w.message))
+
+
+def fit(
+    values: Any,
+    samples: Any,
+    genes: Any,
+    is_normal: Any,
+    params: Optional[dict],
+    progress: Optional[Callable] = None,
+    warn: Optional[Callable] = None,
+) -> TwinPurify:
     X = samples_by_genes(values, samples, genes)
     mask = np.asarray(_as_list(is_normal), dtype=bool)
     model = TwinPurify(**coerce_params(params))
-    return model.fit(X[~mask], X[mask])
+    with _r_side(progress, warn):
+        return model.fit(X[~mask], X[mask])
 
 
 def fit_pair(
-    tvalues: Any, tsamples: Any, tgenes: Any, nvalues: Any, nsamples: Any, ngenes: Any, params: Optional[dict]
+    tvalues: Any,
+    tsamples: Any,
+    tgenes: Any,
+    nvalues: Any,
+    nsamples: Any,
+    ngenes: Any,
+    params: Optional[dict],
+    progress: Optional[Callable] = None,
+    warn: Optional[Callable] = None,
 ) -> TwinPurify:
     model = TwinPurify(**coerce_params(params))
-    return model.fit(samples_by_genes(tvalues, tsamples, tgenes), samples_by_genes(nvalues, nsamples, ngenes))
+    with _r_side(progress, warn):
+        return model.fit(samples_by_genes(tvalues, tsamples, tgenes), samples_by_genes(nvalues, nsamples, ngenes))
 
 
-def embed(model: TwinPurify, values: Any, samples: Any, genes: Any, fill_missing: Optional[str] = None) -> np.ndarray:
+def embed(
+    model: TwinPurify,
+    values: Any,
+    samples: Any,
+    genes: Any,
+    fill_missing: Optional[str] = None,
+    warn: Optional[Callable] = None,
+) -> np.ndarray:
     """Embedding as a float64 array (R's numeric); names are set on the R side."""
-    Z = model.transform(samples_by_genes(values, samples, genes), fill_missing=fill_missing)
+    with _r_side(None, warn):
+        Z = model.transform(samples_by_genes(values, samples, genes), fill_missing=fill_missing)
     return np.asarray(Z, dtype=np.float64)
 
 
 def info(model: TwinPurify) -> dict[str, Any]:
     out = model.embedding_info()
     out["params"] = {k: (list(v) if isinstance(v, tuple) else v) for k, v in model.get_params().items()}
+    history = list(getattr(model, "history_", None) or [])
+    out["history"] = {
+        "epoch": [int(h["epoch"]) for h in history],
+        "loss": [float(h["loss"]) for h in history],
+        "lr": [float(h.get("lr", float("nan"))) for h in history],
+    }
     return out
+
+
+def model_files(model: Any) -> dict[str, bytearray]:
+    """The saved model folder's files as {name: bytes} (R keeps them as raw vectors: saveRDS-safe)."""
+    with tempfile.TemporaryDirectory(prefix="twinpurify-") as tmp:
+        folder = Path(tmp) / "model"
+        model.save(folder)
+        return {f.name: bytearray(f.read_bytes()) for f in sorted(folder.iterdir()) if f.is_file()}
+
+
+def model_from_files(files: dict, device: Optional[str] = None) -> Any:
+    """Rebuild a model from `model_files` output; the usual load checks (schema, SHA-256) apply."""
+    from .base import load_model
+
+    with tempfile.TemporaryDirectory(prefix="twinpurify-") as tmp:
+        folder = Path(tmp) / "model"
+        folder.mkdir()
+        for name, data in files.items():
+            if Path(name).name != name:
+                raise ValueError(f"model file name {name!r} is not a plain file name")
+            (folder / name).write_bytes(bytes(data))
+        return load_model(folder, device=device)
 
 
 def simulate(n_tumors: Any, n_normals: Any, n_genes: Any, seed: Any) -> dict[str, Any]:
@@ -120,9 +248,17 @@ def simulate(n_tumors: Any, n_normals: Any, n_genes: Any, seed: Any) -> dict[str
     }
 
 
-def purified(model: Any, values: Any, samples: Any, genes: Any, fill_missing: Optional[str] = None) -> dict[str, Any]:
+def purified(
+    model: Any,
+    values: Any,
+    samples: Any,
+    genes: Any,
+    fill_missing: Optional[str] = None,
+    warn: Optional[Callable] = None,
+) -> dict[str, Any]:
     """Purified expression (samples x model genes) as a float64 array plus the gene names."""
-    P = model.purified_expression(samples_by_genes(values, samples, genes), fill_missing=fill_missing)
+    with _r_side(None, warn):
+        P = model.purified_expression(samples_by_genes(values, samples, genes), fill_missing=fill_missing)
     return {"values": np.asarray(P, dtype=np.float64), "genes": [str(g) for g in P.columns]}
 
 
@@ -143,16 +279,13 @@ def pathway_activity(
     min_size: Any,
     purified: bool,
     fill_missing: Optional[str] = None,
+    warn: Optional[Callable] = None,
 ) -> dict[str, Any]:
     """Pathway scores (samples x pathways) as a float64 array, with the pathway names and set sizes.
 
-    Python warnings (e.g. gene sets dropped for too small an overlap) are returned under "warnings"
-    for the R side to raise as R warnings.
+    Python warnings (e.g. gene sets dropped for too small an overlap) go to `warn` (R warnings).
     """
-    import warnings
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with _r_side(None, warn):
         act = model.pathway_activity(
             samples_by_genes(values, samples, genes),
             None if gene_sets is None else _gene_sets_from_r(gene_sets),
@@ -162,7 +295,6 @@ def pathway_activity(
             fill_missing=fill_missing,
         )
     return {
-        "warnings": [str(w.message) for w in caught if issubclass(w.category, UserWarning)],
         "values": np.asarray(act, dtype=np.float64),
         "pathways": [str(c) for c in act.columns],
         "n_genes": [int(act.attrs["n_genes"][c]) for c in act.columns],

@@ -20,10 +20,10 @@ test_that("purifiedExpression returns an SE of the model's genes, equal to the e
     expect_s4_class(p, "SummarizedExperiment")
     expect_identical(SummarizedExperiment::assayNames(p), "purified")
     expect_identical(colnames(p), colnames(tumors))
-    expect_identical(rownames(p), model@genes)
+    expect_identical(rownames(p), twinPurifyGenes(model))
     expect_identical(p$sample_type, tumors$sample_type)
     # the same numbers as Python's purified_expression on the same samples
-    py <- reticulate::py_to_r(model@py$purified_expression(
+    py <- reticulate::py_to_r(twinPurifyEngine(model)$purified_expression(
         twinpurify:::.bridge()$samples_by_genes(SummarizedExperiment::assay(tumors), colnames(tumors), rownames(tumors))
     ))
     expect_equal(unname(SummarizedExperiment::assay(p)), unname(t(as.matrix(py))), tolerance = 1e-6)
@@ -40,7 +40,7 @@ test_that("pathwayActivity scores gene sets given as a list, a data frame or a G
     fx <- pathway_fixture()
     model <- fx$model
     tumors <- fx$tumors
-    g <- model@genes
+    g <- twinPurifyGenes(model)
     sets <- list(A = g[1:10], B = g[11:25])
     act <- pathwayActivity(model, tumors, sets)
     expect_s4_class(act, "SummarizedExperiment")
@@ -57,7 +57,7 @@ test_that("pathwayActivity scores gene sets given as a list, a data frame or a G
     expect_false(S4Vectors::metadata(raw)$purified)
     # wmean of the raw log2 profiles is the mean of the set's genes, by hand
     lg <- twinpurify:::.bridge()$samples_by_genes(SummarizedExperiment::assay(tumors), colnames(tumors), rownames(tumors))
-    lg <- reticulate::py_to_r(model@py$log_expression(lg))
+    lg <- reticulate::py_to_r(twinPurifyEngine(model)$log_expression(lg))
     expect_equal(unname(SummarizedExperiment::assay(raw)["A", ]), unname(rowMeans(as.matrix(lg)[, g[1:10]])),
                  tolerance = 1e-6)
     unlink(gmt)
@@ -68,7 +68,7 @@ test_that("pathwayActivity refuses bad gene sets and arguments with clear messag
     fx <- pathway_fixture()
     model <- fx$model
     tumors <- fx$tumors
-    g <- model@genes
+    g <- twinPurifyGenes(model)
     expect_error(pathwayActivity(model, tumors, list(g[1:5], g[6:10])), "named")
     expect_error(pathwayActivity(model, tumors, list(A = c(g[1], NA))), "without NA")
     expect_error(pathwayActivity(model, tumors, "no-such-file.gmt"), "does not exist")

@@ -1,7 +1,7 @@
 test_that("bad inputs give R errors that name the problem", {
-    skip_if_no_engine()
     se <- toy_se()
-    expect_error(twinPurify(matrix(1, 3, 3), "sample_type"), "must be a SummarizedExperiment .* not a matrix")
+    expect_error(twinPurify(list(1), "sample_type"), "must be a SummarizedExperiment .* not a list")
+    expect_error(twinPurify(matrix(1, 3, 3), "sample_type"), "'x' has no rownames")
     expect_error(twinPurify(se, "sample_type", assay = "logcounts"), "assay 'logcounts' not found .* available: counts")
     expect_error(twinPurify(se, normal = rep(TRUE, 3)), "'normal' has length 3 but 'x' has 48 samples")
     expect_error(twinPurify(se, normal = rep(TRUE, 48)), "marks every sample as normal")
@@ -13,13 +13,12 @@ test_that("bad inputs give R errors that name the problem", {
     expect_error(twinPurify(se, normal = c(NA, rep(FALSE, 47))), "'normal' has NA for samples T0001")
     expect_error(twinPurify(se, normal = 1:48), "must be a logical vector .* got a integer of length 48")
     expect_error(twinPurify(se, normal = se$sample_type, normalValue = "N"), "no element of 'normal' equals \"N\"")
-    expect_error(twinPurify(se, "sample_type", nComponent = 3), "unknown argument\\(s\\) nComponent")
 })
 
 test_that("assay index, data-frame assays, model type, too few tumors or normals", {
-    skip_if_no_engine()
     se <- toy_se()
-    expect_error(twinPurify(se, "sample_type", assay = 5), "'assay' must be an assay name or index")
+    expect_error(twinPurify(se, "sample_type", assay = 5), "'assay.type' must be an assay name or index")
+    expect_error(twinPurify(se, "sample_type", assay.type = 5), "'assay.type' must be an assay name or index")
     df <- se
     a <- as.data.frame(SummarizedExperiment::assay(se))
     a[[3]] <- as.character(a[[3]])
@@ -33,7 +32,6 @@ test_that("assay index, data-frame assays, model type, too few tumors or normals
 })
 
 test_that("NA values, non-numeric assays and bad names are caught before Python", {
-    skip_if_no_engine()
     se <- toy_se()
     na <- se
     SummarizedExperiment::assay(na)[2, 5] <- NA
@@ -69,26 +67,6 @@ test_that("engine errors arrive as R errors with the engine's message, without t
                  "negative values in samples T0003")
 })
 
-test_that("twinpurifyPython reports the engine and says what to do when it is missing", {
-    skip_if_no_engine()
-    info <- suppressMessages(twinpurifyPython())
-    expect_true(info$available)
-    expect_match(info$engine, "^[0-9]+\\.[0-9]+")
-    expect_message(twinpurifyPython(), "twinpurify engine: ")
-    # A fresh R process pointed at a Python without the engine gets an actionable message.
-    script <- tempfile(fileext = ".R")
-    writeLines(c("library(twinpurify)",
-                 "r <- tryCatch(fitTwinPurify(NULL, NULL), error = function(e) conditionMessage(e))",
-                 "cat(twinpurifyAvailable(), '\\n')",
-                 "cat(tryCatch(twinPurifyDefaults(), error = function(e) conditionMessage(e)), '\\n')"), script)
-    out <- system2(file.path(R.home("bin"), "Rscript"), script, stdout = TRUE, stderr = TRUE,
-                   env = c("RETICULATE_PYTHON=/nonexistent/python", "LD_LIBRARY_PATH="))
-    expect_true(any(grepl("FALSE", out)))
-    expect_true(any(grepl("does not exist: /nonexistent/python.*RETICULATE_PYTHON", out)))
-    expect_true(any(grepl("^twinpurify: the Python named by RETICULATE_PYTHON", out)))  # prefixed once, not twice
-    expect_false(any(grepl("twinpurify: twinpurify:", out)))
-})
-
 test_that("NA, NULL-like, recycled and mistyped engine arguments are refused, never coerced", {
     skip_if_no_engine()
     se <- toy_se()
@@ -111,7 +89,6 @@ test_that("NA, NULL-like, recycled and mistyped engine arguments are refused, ne
 })
 
 test_that("NA in the colData column telling normals from tumors is an error naming the samples", {
-    skip_if_no_engine()
     se <- toy_se()
     se$sample_type[c(2, 5)] <- NA
     expect_error(twinPurify(se, "sample_type"), "sample_type is NA for samples T0002, T0005")
@@ -131,4 +108,49 @@ test_that("saveTwinPurify with overwrite never deletes a folder that is not a mo
     writeLines("a,b", f)
     expect_error(saveTwinPurify(model, f, overwrite = TRUE), "is a file")
     expect_equal(readLines(f), "a,b")
+})
+
+test_that("unknown engine arguments are refused, named in camelCase", {
+    skip_if_no_engine()
+    se <- toy_se()
+    expect_error(twinPurify(se, "sample_type", nComponent = 3),
+                 "unknown argument\\(s\\) nComponent")
+})
+
+test_that("matrices are checked like assays; colData names need colData", {
+    se <- toy_se()
+    m <- SummarizedExperiment::assay(se, "counts")
+    normal <- se$sample_type == "normal"
+    expect_error(calculateTwinPurify(m, "sample_type"),
+                 "names a colData column, but 'x' is a matrix without colData")
+    bad <- m
+    bad[3, 7] <- NA
+    expect_error(calculateTwinPurify(bad, normal), "'x' has 1 NA values, in samples T0007 and genes G0003")
+    dup <- m
+    colnames(dup)[2] <- colnames(dup)[1]
+    expect_error(calculateTwinPurify(dup, normal), "'x' has duplicated colnames \\(samples\\): T0001")
+    expect_error(calculateTwinPurify(m[, !normal], m[, which(normal)[1], drop = FALSE]),
+                 "at least 2 normal samples to mix views from, got 1")
+    expect_error(calculateTwinPurify(m, normal[-1]), "'normal' has length 47 but 'x' has 48 samples")
+})
+
+test_that("assay.type chooses by name ('counts' by default); assay is its alias", {
+    se <- toy_se()
+    SummarizedExperiment::assays(se) <- list(log = log2(SummarizedExperiment::assay(se) + 1))
+    expect_error(twinPurify(se, "sample_type"), "assay 'counts' not found in 'x'; available: log; choose one with assay.type")
+    expect_error(twinPurify(se, "sample_type", assay.type = "tpm"), "assay 'tpm' not found")
+    expect_error(twinPurify(se, "sample_type", assay = "tpm"), "assay 'tpm' not found")
+    expect_error(twinPurify(se, "sample_type", assay.type = "log", assay = "tpm"),
+                 "give 'assay.type' or its alias 'assay', not both")
+    expect_identical(twinpurify:::.assayAlias("counts", "log"), "log")
+    expect_identical(twinpurify:::.assayAlias("log", NULL), "log")
+})
+
+test_that("the shipped toy cohort is a small SummarizedExperiment usable without Python", {
+    se <- toy_se()
+    expect_s4_class(se, "SummarizedExperiment")
+    expect_identical(dim(se), c(100L, 48L))
+    expect_identical(SummarizedExperiment::assayNames(se), "counts")
+    expect_identical(as.vector(table(se$sample_type)[c("tumor", "normal")]), c(40L, 8L))
+    expect_true(is.integer(SummarizedExperiment::assay(se)))
 })

@@ -1,0 +1,65 @@
+"""The R bridge's own duties: logs and progress handed to R callbacks, models as bytes for saveRDS."""
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+from twinpurify import _rbridge as bridge
+from twinpurify import datasets
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    c = datasets.simulate_cohort(n_tumors=30, n_normals=6, n_genes=60, seed=1)
+    X = pd.concat([c.tumors, c.normals])
+    return X, [False] * 30 + [True] * 6
+
+
+def _fit(X, mask, **kw):
+    params = {"n_components": 3, "hidden_dims": [8], "projector_dims": [8], "max_epochs": 3, "random_state": 0}
+    return bridge.fit(X.T.to_numpy(), list(X.index), list(X.columns), mask, params, **kw)
+
+
+def test_progress_reports_every_epoch_and_notes_reach_the_callback(cohort):
+    X, mask = cohort
+    notes, ticks = [], []
+    bridge.route_logs(lambda level, text: notes.append((level, text)))
+    try:
+        model = _fit(X, mask, progress=lambda done, total, loss: ticks.append((done, total, loss)))
+    finally:
+        log = logging.getLogger("twinpurify")
+        for h in [h for h in log.handlers if isinstance(h, bridge._RHandler)]:
+            log.removeHandler(h)
+    assert [(d, t) for d, t, _ in ticks] == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    assert np.isnan(ticks[0][2]) and all(np.isfinite(x) for _, _, x in ticks[1:])
+    assert any(level == logging.INFO and "input_scale='auto'" in text for level, text in notes)
+    hist = bridge.info(model)["history"]
+    assert hist["epoch"] == [1, 2, 3]
+    assert hist["loss"] == pytest.approx([x for _, _, x in ticks[1:]], rel=1e-3)
+
+
+def test_python_warnings_during_a_call_are_handed_to_the_callback(cohort):
+    X, mask = cohort
+    model = _fit(X, mask)
+    seen = []
+    shifted = np.log2(X + 1)  # log values to a count model: the engine warns about the scale
+    bridge.embed(model, shifted.T.to_numpy(), list(X.index), list(X.columns), warn=lambda lv, t: seen.append((lv, t)))
+    assert any(level == logging.WARNING and "scale" in text for level, text in seen)
+
+
+def test_model_bytes_round_trip_and_refuse_paths(cohort):
+    X, mask = cohort
+    model = _fit(X, mask)
+    files = bridge.model_files(model)
+    assert set(files) == {"config.json", "weights.safetensors"}
+    assert all(isinstance(v, bytearray) and len(v) > 0 for v in files.values())
+    again = bridge.model_from_files(files)
+    args = (X.T.to_numpy(), list(X.index), list(X.columns))
+    assert np.array_equal(bridge.embed(model, *args), bridge.embed(again, *args))
+    with pytest.raises(ValueError, match="not a plain file name"):
+        bridge.model_from_files({"../config.json": files["config.json"]})
+    broken = dict(files)
+    broken["weights.safetensors"] = bytearray(b"0" * 10)
+    with pytest.raises(Exception, match="model"):
+        bridge.model_from_files(broken)

@@ -1,0 +1,121 @@
+fit_small <- function(se, ...) {
+    fitTwinPurify(se, "sample_type", nComponents = 4, hiddenDims = 16,
+                  projectorDims = c(16, 16), maxEpochs = 4, randomState = 2,
+                  verbose = FALSE, ...)
+}
+
+test_that("a runTwinPurify result survives saveRDS/readRDS in a new R process and predicts identically", {
+    skip_if_no_engine()
+    se <- toy_se()
+    sce <- runTwinPurify(se, "sample_type", nComponents = 4, hiddenDims = 16, projectorDims = c(16, 16),
+                         maxEpochs = 3, randomState = 5, verbose = FALSE)
+    model <- S4Vectors::metadata(sce)$TwinPurify
+    here <- predict(model, se)
+    expect_identical(unname(here), unname(SingleCellExperiment::reducedDim(sce, "TwinPurify")))
+    rds <- tempfile(fileext = ".rds")
+    out <- tempfile(fileext = ".rds")
+    saveRDS(sce, rds)
+    lines <- c(sprintf("sce <- readRDS(%s)", deparse(rds)),
+               "model <- S4Vectors::metadata(sce)$TwinPurify",
+               "stopifnot(methods::validObject(model))",
+               "data(tpToyCohort, package = 'twinpurify')",
+               sprintf("saveRDS(predict(model, tpToyCohort), %s)", deparse(out)),
+               "cat('genes', length(twinPurifyGenes(model)), '\\n')")
+    res <- run_rscript(lines)
+    expect_true(file.exists(out), info = paste(res, collapse = "\n"))
+    expect_identical(readRDS(out), here)
+    expect_true(any(grepl("^genes 100", res)))
+    # and in this process: a copy whose Python pointer is gone is rebuilt from its bytes
+    again <- readRDS(rds)
+    m2 <- S4Vectors::metadata(again)$TwinPurify
+    m2@cache$py <- NULL
+    expect_identical(predict(m2, se), here)
+})
+
+test_that("accessors give genes, loss history and camelCase parameters; validity guards the object", {
+    skip_if_no_engine()
+    se <- toy_se()
+    model <- fit_small(se)
+    expect_identical(twinPurifyGenes(model), rownames(se))
+    h <- lossHistory(model)
+    expect_s3_class(h, "data.frame")
+    expect_identical(names(h), c("epoch", "loss", "lr"))
+    expect_identical(h$epoch, 1:4)
+    expect_true(all(is.finite(h$loss)))
+    expect_equal(h$loss[4], model@info$final_loss)
+    p <- twinPurifyParams(model)
+    expect_equal(p$nComponents, 4)
+    expect_equal(p$randomState, 2)
+    expect_true("projectorDims" %in% names(p))
+    expect_true(validObject(model))
+    broken <- model
+    broken@files$weights.safetensors <- raw()
+    expect_error(validObject(broken), "non-empty raw vectors")
+    broken <- model
+    broken@files$config.json <- NULL
+    expect_error(validObject(broken), "must hold config.json and weights.safetensors")
+    broken <- model
+    broken@genes <- c("A", "A")
+    expect_error(validObject(broken), "unique, non-NA gene names")
+    expect_s3_class(twinPurifyEngine(model), "python.builtin.object")
+})
+
+test_that("plotLoss draws the history of a model or of a runTwinPurify result", {
+    skip_if_no_engine()
+    se <- toy_se()
+    model <- fit_small(se)
+    pdf(NULL)
+    on.exit(dev.off(), add = TRUE)
+    h <- plotLoss(model)
+    expect_identical(h, lossHistory(model))
+    sce <- runTwinPurify(se, "sample_type", nComponents = 3, maxEpochs = 2, verbose = FALSE, name = "TP")
+    expect_identical(nrow(plotLoss(sce, name = "TP")), 2L)
+    expect_error(plotLoss(sce), "metadata\\(x\\)\\$TwinPurify holds no TwinPurifyModel")
+    expect_error(plotLoss(1), "must be a TwinPurifyModel or a SummarizedExperiment")
+})
+
+test_that("engine notes are R messages (suppressMessages silences them); warnings are R warnings", {
+    skip_if_no_engine()
+    se <- toy_se()
+    args <- list(se, "sample_type", nComponents = 3, hiddenDims = 8, projectorDims = 8, maxEpochs = 1,
+                 progress = FALSE)
+    expect_message(do.call(fitTwinPurify, args), "input_scale='auto' detected integer counts")
+    expect_silent(suppressMessages(do.call(fitTwinPurify, args)))
+    model <- suppressMessages(do.call(fitTwinPurify, args))
+    logged <- se
+    SummarizedExperiment::assay(logged, "counts") <- log2(SummarizedExperiment::assay(se) + 1)
+    expect_warning(suppressMessages(predict(model, logged)), "^twinpurify: .*scale")
+})
+
+test_that("a progress bar reports every epoch when asked for, and none with verbose = FALSE", {
+    skip_if_no_engine()
+    se <- toy_se()
+    fit <- function(...) {
+        suppressMessages(fitTwinPurify(se, "sample_type", nComponents = 3, hiddenDims = 8,
+                                       projectorDims = 8, maxEpochs = 5, ...))
+    }
+    shown <- capture.output(m <- fit(progress = TRUE), type = "message")
+    expect_true(any(grepl("100%", shown)))
+    expect_false(any(grepl("%", capture.output(m <- fit(progress = FALSE), type = "message"))))
+    expect_false(any(grepl("%", capture.output(m <- fit(progress = TRUE, verbose = FALSE), type = "message"))))
+})
+
+test_that("the matrix (ANY), SummarizedExperiment and SingleCellExperiment methods agree", {
+    skip_if_no_engine()
+    se <- toy_se()
+    normal <- se$sample_type == "normal"
+    a <- fast_fit(se, normal)
+    m <- SummarizedExperiment::assay(se, "counts")
+    b <- fast_fit(m, normal)
+    expect_identical(unclass(a)[, ], unclass(b)[, ])
+    expect_identical(rownames(b), colnames(se)[!normal])
+    c <- fast_fit(m[, !normal], m[, normal])
+    expect_equal(unclass(a)[, ], unclass(c)[, ], tolerance = 1e-5)
+    sce <- methods::as(se, "SingleCellExperiment")
+    expect_identical(unclass(fast_fit(sce, "sample_type"))[, ], unclass(a)[, ])
+    holder <- SingleCellExperiment::SingleCellExperiment(list(other = matrix(0, 2, ncol(se),
+        dimnames = list(c("x", "y"), colnames(se)))), colData = SummarizedExperiment::colData(se))
+    SingleCellExperiment::altExp(holder, "genes") <- se
+    d <- fast_fit(holder, "sample_type", altexp = "genes")
+    expect_identical(unclass(d)[, ], unclass(a)[, ])
+})
