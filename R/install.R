@@ -75,8 +75,9 @@ installTwinPurify <- function(envDir = .envDirDefault(),
 
 .checkInstallArgs <- function(envDir, python, torch, torchIndexUrl,
     extraPackages, dryRun) {
-    single <- function(v) is.character(v) && length(v) == 1 && !is.na(v) &&
-        nzchar(v)
+    single <- function(v) {
+        is.character(v) && length(v) == 1 && !is.na(v) && nzchar(v)
+    }
     if (!single(envDir)) .abort("'envDir' must be a single folder path")
     if (!single(torch)) .abort("'torch' must be a single pip requirement")
     if (!is.null(torchIndexUrl) && !single(torchIndexUrl)) {

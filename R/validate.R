@@ -320,8 +320,9 @@
         if (is.null(nm) || any(is.na(nm) | nm == "")) {
             .abort("'geneSets' must be a *named* list of character vectors")
         }
-        ok <- vapply(geneSets, function(g) is.character(g) && length(g) > 0 &&
-            !anyNA(g), logical(1))
+        ok <- vapply(geneSets, function(g) {
+            is.character(g) && length(g) > 0 && !anyNA(g)
+        }, logical(1))
         if (!all(ok)) {
             .abort("gene sets ", .preview(nm[!ok]),
                 " must be non-empty character vectors without NA")

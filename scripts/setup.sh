@@ -13,7 +13,7 @@ hash_of() { cat "$@" 2>/dev/null | sha256sum | cut -c1-16; }
 
 # ---- 1. System packages (R 4.2 and Bioconductor from Debian; CRAN/Bioc mirrors are not reachable)
 R_DEBS="r-base-core r-base-dev r-cran-reticulate r-bioc-summarizedexperiment r-bioc-singlecellexperiment
-r-bioc-delayedarray r-cran-matrix r-cran-testthat r-cran-knitr r-cran-rmarkdown pandoc r-cran-roxygen2"
+r-bioc-delayedarray r-cran-matrix r-cran-testthat r-cran-knitr r-cran-rmarkdown pandoc r-cran-roxygen2 r-cran-lintr"
 need_apt=0
 for p in $R_DEBS; do dpkg -s "$p" >/dev/null 2>&1 || { need_apt=1; break; }; done
 if [ "$need_apt" = 1 ]; then

@@ -79,7 +79,8 @@ test_that("installTwinPurify really installs a working engine (slow, downloads f
                          "info <- suppressMessages(twinpurifyPython())",
                          "cat('source', info$source, '\\n')",
                          "data(tpToyCohort, package = 'twinpurify')",
-                         "emb <- twinPurify(tpToyCohort, 'sample_type', nComponents = 4, maxEpochs = 2, verbose = FALSE)",
+                         paste("emb <- twinPurify(tpToyCohort, 'sample_type', nComponents = 4,",
+                               "maxEpochs = 2, verbose = FALSE)"),
                          "cat('dim', dim(emb), '\\n')"),
                        env = c("RETICULATE_PYTHON=", "PYTHONPATH="))
     expect_true(any(grepl("^source installTwinPurify\\(\\)", out)), info = paste(out, collapse = "\n"))

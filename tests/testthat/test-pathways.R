@@ -56,7 +56,8 @@ test_that("pathwayActivity scores gene sets given as a list, a data frame or a G
     raw <- pathwayActivity(model, tumors, sets, method = "wmean", purified = FALSE)
     expect_false(S4Vectors::metadata(raw)$purified)
     # wmean of the raw log2 profiles is the mean of the set's genes, by hand
-    lg <- twinpurify:::.bridge()$samples_by_genes(SummarizedExperiment::assay(tumors), colnames(tumors), rownames(tumors))
+    lg <- twinpurify:::.bridge()$samples_by_genes(SummarizedExperiment::assay(tumors), colnames(tumors),
+                                                  rownames(tumors))
     lg <- reticulate::py_to_r(twinPurifyEngine(model)$log_expression(lg))
     expect_equal(unname(SummarizedExperiment::assay(raw)["A", ]), unname(rowMeans(as.matrix(lg)[, g[1:10]])),
                  tolerance = 1e-6)

@@ -38,8 +38,10 @@ test_that("twinpurifyPython reports the engine and says what to do when it is mi
 test_that("a folder named twinpurify in the working directory does not pass for the engine", {
     # any Python without torch will do (with numpy it gets as far as looking for the module)
     cands <- unique(Filter(nzchar, c(Sys.which("python3"), "/usr/bin/python3")))
-    no_torch <- Filter(function(py) file.exists(py) && system2(py, c("-c", shQuote("import torch")),
-        stdout = FALSE, stderr = FALSE, env = "LD_LIBRARY_PATH=") != 0, cands)
+    no_torch <- Filter(function(py) {
+        file.exists(py) && system2(py, c("-c", shQuote("import torch")),
+                                   stdout = FALSE, stderr = FALSE, env = "LD_LIBRARY_PATH=") != 0
+    }, cands)
     skip_if(length(no_torch) == 0, "every Python here has torch; this test needs one without it")
     py <- no_torch[[1]]
     wd <- tempfile("wd")

@@ -82,7 +82,10 @@ test_that("fitted models predict other cohorts by gene name and save/load across
     expect_equal(z, predict(model, other))
     expect_error(predict(model, other[-(1:3), ]), "3 of the model's 100 genes are missing: G0001")
     expect_error(predict(model, other[-(1:3), ], fillMissing = "mean"), "cannot be used with count input")
-    logged <- function(x) { SummarizedExperiment::assay(x, "log") <- log2(SummarizedExperiment::assay(x) + 1); x }
+    logged <- function(x) {
+        SummarizedExperiment::assay(x, "log") <- log2(SummarizedExperiment::assay(x) + 1)
+        x
+    }
     lmodel <- fitTwinPurify(logged(se), "sample_type", assay = "log", nComponents = 4, maxEpochs = 2, verbose = FALSE)
     filled <- predict(lmodel, logged(other)[-(1:3), ], assay = "log", fillMissing = "mean")
     expect_identical(dim(filled), c(ncol(other), 4L))

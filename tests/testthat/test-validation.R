@@ -6,10 +6,12 @@ test_that("bad inputs give R errors that name the problem", {
     expect_error(twinPurify(se, normal = rep(TRUE, 3)), "'normal' has length 3 but 'x' has 48 samples")
     expect_error(twinPurify(se, normal = rep(TRUE, 48)), "marks every sample as normal")
     expect_error(twinPurify(se, normal = rep(FALSE, 48)), "at least 2 normal samples to mix views from, got 0")
-    one <- rep(FALSE, 48); one[48] <- TRUE
+    one <- rep(FALSE, 48)
+    one[48] <- TRUE
     expect_error(twinPurify(se, normal = one), "at least 2 normal samples to mix views from, got 1")
     expect_error(twinPurify(se, normal = "tissue"), "not a colData column")
-    expect_error(twinPurify(se, normal = "sample_type", normalValue = "adjacent"), "no sample has sample_type == \"adjacent\"")
+    expect_error(twinPurify(se, normal = "sample_type", normalValue = "adjacent"),
+                 "no sample has sample_type == \"adjacent\"")
     expect_error(twinPurify(se, normal = c(NA, rep(FALSE, 47))), "'normal' has NA for samples T0001")
     expect_error(twinPurify(se, normal = 1:48), "must be a logical vector .* got a integer of length 48")
     expect_error(twinPurify(se, normal = se$sample_type, normalValue = "N"), "no element of 'normal' equals \"N\"")
@@ -28,7 +30,8 @@ test_that("assay index, data-frame assays, model type, too few tumors or normals
     few <- se[, c(1:3, 41:48)]
     expect_error(twinPurify(few, "sample_type"), "at least 4 tumor samples to train on, got 3")
     normal <- se$sample_type == "normal"
-    expect_error(twinPurify(se[, !normal], se[, which(normal)[1]]), "at least 2 normal samples to mix views from, got 1")
+    expect_error(twinPurify(se[, !normal], se[, which(normal)[1]]),
+                 "at least 2 normal samples to mix views from, got 1")
 })
 
 test_that("NA values, non-numeric assays and bad names are caught before Python", {
@@ -137,7 +140,8 @@ test_that("matrices are checked like assays; colData names need colData", {
 test_that("assay.type chooses by name ('counts' by default); assay is its alias", {
     se <- toy_se()
     SummarizedExperiment::assays(se) <- list(log = log2(SummarizedExperiment::assay(se) + 1))
-    expect_error(twinPurify(se, "sample_type"), "assay 'counts' not found in 'x'; available: log; choose one with assay.type")
+    expect_error(twinPurify(se, "sample_type"),
+                 "assay 'counts' not found in 'x'; available: log; choose one with assay.type")
     expect_error(twinPurify(se, "sample_type", assay.type = "tpm"), "assay 'tpm' not found")
     expect_error(twinPurify(se, "sample_type", assay = "tpm"), "assay 'tpm' not found")
     expect_error(twinPurify(se, "sample_type", assay.type = "log", assay = "tpm"),
