@@ -3,12 +3,22 @@
 import doctest
 
 import pytest
+import twinpurify.base
+import twinpurify.baselines
 import twinpurify.estimator
 import twinpurify.pathways
 import twinpurify.pl
 
+MODULES = [
+    twinpurify.estimator,
+    twinpurify.baselines,
+    twinpurify.base,
+    twinpurify.pl,
+    twinpurify.pathways,
+]
 
-@pytest.mark.parametrize("module", [twinpurify.estimator, twinpurify.pl, twinpurify.pathways], ids=lambda m: m.__name__)
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
