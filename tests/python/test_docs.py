@@ -1,11 +1,15 @@
 """The Examples sections of the public docstrings run and give what they show."""
 
 import doctest
+import importlib
 
 import pytest
 import twinpurify.base
 import twinpurify.baselines
 import twinpurify.estimator
+import twinpurify.io
+import twinpurify.metrics
+import twinpurify.params
 import twinpurify.pathways
 import twinpurify.pl
 import twinpurify.tl
@@ -17,6 +21,11 @@ MODULES = [
     twinpurify.pl,
     twinpurify.pathways,
     twinpurify.tl,
+    twinpurify.metrics,
+    twinpurify.io,
+    twinpurify.params,
+    # the attribute twinpurify.settings is the Settings instance; the module is reached by name
+    importlib.import_module("twinpurify.settings"),
 ]
 # Examples that need an optional extra (skipped, not failed, without it).
 NEEDS = {"twinpurify.pathways": "decoupler", "twinpurify.tl": "anndata"}
