@@ -71,6 +71,20 @@ def embedding(
     Returns
     -------
     matplotlib.axes.Axes
+        The scatter, axes labelled PC1 and PC2 (no ticks).
+
+    See Also
+    --------
+    embeddings : a grid of these for several methods.
+
+    Examples
+    --------
+    >>> import twinpurify as tp
+    >>> c = tp.datasets.simulate_cohort(n_tumors=40, n_normals=8, n_genes=100, seed=0)
+    >>> Z = tp.PCAEmbedding(5, verbose=False).fit_transform(c.tumors)
+    >>> ax = tp.pl.embedding(Z, color=c.truth["subtype"], title="PCA")
+    >>> ax.get_xlabel(), ax.get_ylabel(), ax.get_title()
+    ('PC1', 'PC2', 'PCA')
     """
     ax = _new_axes(ax)
     xy = top_two_pcs(Z)

@@ -6,6 +6,7 @@ import importlib
 import pytest
 import twinpurify.base
 import twinpurify.baselines
+import twinpurify.datasets
 import twinpurify.estimator
 import twinpurify.io
 import twinpurify.metrics
@@ -24,6 +25,7 @@ MODULES = [
     twinpurify.metrics,
     twinpurify.io,
     twinpurify.params,
+    twinpurify.datasets,
     # the attribute twinpurify.settings is the Settings instance; the module is reached by name
     importlib.import_module("twinpurify.settings"),
 ]
