@@ -302,7 +302,53 @@ class BaseEmbedder(GeneSpaceMixin, TransformerMixin, BaseEstimator):
 
 
 def load_model(path: PathLike, device: Optional[str] = None) -> BaseEmbedder:
-    """Load any saved TwinPurify or baseline model."""
+    """Load any saved TwinPurify or baseline model.
+
+    The class is read from the folder's ``config.json``, so one call loads whatever `save` wrote
+    (from Python or from R) without knowing the model type in advance; ``SomeClass.load(path)`` does
+    the same but also checks the class. The folder is checked on the way in: a missing, damaged or
+    altered model fails here, with a message naming the folder and the problem.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The model folder written by `save` (``config.json`` and ``weights.safetensors``).
+    device : str or None, default None
+        For neural models, the device to load onto ("cpu", "cuda", ...), replacing the saved
+        ``device`` parameter; None keeps the saved one. Ignored by models without a device.
+
+    Returns
+    -------
+    BaseEmbedder
+        The fitted model (`TwinPurify`, `PCAEmbedding`, ...), ready for `transform`.
+
+    Raises
+    ------
+    FileNotFoundError
+        When `path` holds no ``config.json``.
+    twinpurify.persistence.ModelFormatError
+        When the folder is damaged or not a TwinPurify model: invalid or incomplete
+        ``config.json``, a newer format version, an unknown class, missing, altered or non-finite
+        weights, or weights that do not fit the configuration.
+
+    See Also
+    --------
+    TwinPurify.save : writes the folder (all models have `save`).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import twinpurify as tp
+    >>> c = tp.datasets.simulate_cohort(n_tumors=40, n_normals=8, n_genes=100, seed=0)
+    >>> pca = tp.PCAEmbedding(5, verbose=False).fit(c.tumors)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     folder = pca.save(os.path.join(d, "pca_model"))
+    ...     model = tp.load_model(folder)
+    >>> type(model).__name__
+    'PCAEmbedding'
+    >>> bool((model.transform(c.tumors) == pca.transform(c.tumors)).all().all())
+    True
+    """
     from .persistence import load_model as _load
 
     return _load(path, device)

@@ -21,7 +21,56 @@ from .targets import TargetScaler, normal_difference_np
 
 
 class RawProfiles(BaseEmbedder):
-    """The standardised log profiles of the top-variable genes: the 'no method' reference."""
+    """The standardised log profiles of the top-variable genes: the 'no method' reference.
+
+    Use it as the baseline every embedding is compared with (for example the ``raw`` bar of
+    `twinpurify.pl.purity_diagnostic`): it applies the same preprocessing as the other methods
+    (gene selection, log scale, per-gene standardisation on the training tumors) and nothing else,
+    so its output columns are the genes themselves. Normals are not needed; if given, they take part
+    only in the shared input checks (genes matched with the tumors', same scale).
+
+    Parameters
+    ----------
+    n_genes : int or None, default 3000
+        Top-variable genes (over the training tumors) to use; None keeps all. The n_genes_used genes
+        kept are listed in ``genes_``.
+    input_scale : {"auto", "counts", "linear", "log2"}, default "auto"
+        Scale of the input, as in `TwinPurify`; "auto" detects it.
+    fill_missing : {"error", "mean"}, default "error"
+        Genes missing at transform time: an error naming them, or the training mean.
+    check_orientation : bool, default True
+        Refuse matrices that look like genes x samples.
+    verbose : bool, default True
+        Notes for this call (e.g. the detected scale); warnings are always shown.
+
+    Attributes
+    ----------
+    preprocessor_ : twinpurify.data.Preprocessor
+        Scale, selected genes and per-gene mean/sd, applied identically at transform time.
+    genes_ : list of str
+        The genes the model uses, in model order.
+    n_features_in_ : int
+        Number of genes (columns) seen in `fit`.
+    feature_names_in_ : ndarray of str
+        Gene names seen in `fit` (only when the input had names).
+    readout_ : twinpurify.readout.Readout or None
+        Linear map from the embedding back to the genes (`purified_expression`); None when fewer
+        than 3 tumors were fitted.
+
+    See Also
+    --------
+    PCAEmbedding : the same profiles reduced by PCA.
+
+    Examples
+    --------
+    >>> import twinpurify as tp
+    >>> c = tp.datasets.simulate_cohort(n_tumors=40, n_normals=8, n_genes=100, seed=0)
+    >>> X = tp.RawProfiles(n_genes=50, verbose=False).fit_transform(c.tumors)
+    >>> X.shape
+    (40, 50)
+    >>> list(X.columns[:3])
+    ['G0002', 'G0003', 'G0004']
+    """
 
     prefix = "gene:"
     needs_normal = False
@@ -72,7 +121,65 @@ class _LinearEmbedding(BaseEmbedder):
 
 
 class PCAEmbedding(_LinearEmbedding):
-    """PCA of the standardised tumors."""
+    """PCA of the standardised tumors.
+
+    The standard linear embedding, fitted on the tumors alone (normals are not needed): it keeps the
+    directions of largest variance whatever causes them, purity included, so it shows how much a
+    purity-aware method gains over plain dimension reduction with the same preprocessing.
+
+    Parameters
+    ----------
+    n_components : int, default 128
+        Principal components kept: n_kept, at most the number of tumors and of genes.
+    n_genes : int or None, default 3000
+        Top-variable genes (over the training tumors) to use; None keeps all. The n_genes_used genes
+        kept are listed in ``genes_``.
+    input_scale : {"auto", "counts", "linear", "log2"}, default "auto"
+        Scale of the input, as in `TwinPurify`; "auto" detects it.
+    fill_missing : {"error", "mean"}, default "error"
+        Genes missing at transform time: an error naming them, or the training mean.
+    check_orientation : bool, default True
+        Refuse matrices that look like genes x samples.
+    random_state : int or None, default 0
+        Seed passed to scikit-learn's PCA (used only by its randomised solver).
+    verbose : bool, default True
+        Notes for this call (e.g. the detected scale); warnings are always shown.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_kept, n_genes_used)
+        Principal axes; the embedding is the standardised profiles times ``components_.T``.
+    explained_variance_ : ndarray of shape (n_kept,)
+        Variance of the training tumors along each axis.
+    preprocessor_ : twinpurify.data.Preprocessor
+        Scale, selected genes and per-gene mean/sd, applied identically at transform time.
+    genes_ : list of str
+        The genes the model uses, in model order.
+    n_features_in_ : int
+        Number of genes (columns) seen in `fit`.
+    feature_names_in_ : ndarray of str
+        Gene names seen in `fit` (only when the input had names).
+    readout_ : twinpurify.readout.Readout or None
+        Linear map from the embedding back to the genes (`purified_expression`); None when fewer
+        than 3 tumors were fitted.
+
+    See Also
+    --------
+    ContrastivePCA, NormalDifference, InvariantProjection : linear methods that use the normals.
+
+    Examples
+    --------
+    >>> import twinpurify as tp
+    >>> c = tp.datasets.simulate_cohort(n_tumors=40, n_normals=8, n_genes=100, seed=0)
+    >>> pca = tp.PCAEmbedding(5, verbose=False)
+    >>> Z = pca.fit_transform(c.tumors)
+    >>> Z.shape
+    (40, 5)
+    >>> list(Z.columns)
+    ['PC1', 'PC2', 'PC3', 'PC4', 'PC5']
+    >>> pca.components_.shape
+    (5, 100)
+    """
 
     prefix = "PC"
     needs_normal = False
@@ -110,7 +217,62 @@ class PCAEmbedding(_LinearEmbedding):
 class ContrastivePCA(_LinearEmbedding):
     """Contrastive PCA (Abid et al., 2018): directions of high tumor and low normal variance.
 
-    Top eigenvectors of C_tumor - alpha * C_normal, both covariances on the tumors' scaling.
+    Top eigenvectors of C_tumor - alpha * C_normal, both covariances on the tumors' scaling (each
+    group centred on its own mean). Use it as the simplest linear way to down-weight variation that
+    the normals also show; unlike `NormalDifference` it does not model mixing with normal tissue.
+
+    Parameters
+    ----------
+    n_components : int, default 128
+        Directions kept: n_kept, at most the number of genes.
+    alpha : float, default 1.0
+        Weight of the normals' covariance: 0 gives PCA of the tumors, larger values penalise
+        directions along which the normals vary.
+    n_genes : int or None, default 3000
+        Top-variable genes (over the training tumors) to use; None keeps all. The n_genes_used genes
+        kept are listed in ``genes_``.
+    input_scale : {"auto", "counts", "linear", "log2"}, default "auto"
+        Scale of the input, as in `TwinPurify`; "auto" detects it.
+    fill_missing : {"error", "mean"}, default "error"
+        Genes missing at transform time: an error naming them, or the training mean.
+    check_orientation : bool, default True
+        Refuse matrices that look like genes x samples.
+    verbose : bool, default True
+        Notes for this call (e.g. the detected scale); warnings are always shown.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_kept, n_genes_used)
+        Unit-length eigenvectors of C_tumor - alpha * C_normal; the embedding is the standardised
+        profiles times ``components_.T``.
+    explained_variance_ : ndarray of shape (n_kept,)
+        The matching eigenvalues, largest first (negative where the normals vary more than the tumors).
+    preprocessor_ : twinpurify.data.Preprocessor
+        Scale, selected genes and per-gene mean/sd, applied identically at transform time.
+    genes_ : list of str
+        The genes the model uses, in model order.
+    n_features_in_ : int
+        Number of genes (columns) seen in `fit`.
+    feature_names_in_ : ndarray of str
+        Gene names seen in `fit` (only when the input had names).
+    readout_ : twinpurify.readout.Readout or None
+        Linear map from the embedding back to the genes (`purified_expression`); None when fewer
+        than 3 tumors were fitted.
+
+    See Also
+    --------
+    PCAEmbedding : the ``alpha=0`` case.
+    NormalDifference, InvariantProjection : linear baselines that model mixing with normal tissue.
+
+    Examples
+    --------
+    >>> import twinpurify as tp
+    >>> c = tp.datasets.simulate_cohort(n_tumors=40, n_normals=8, n_genes=100, seed=0)
+    >>> cpca = tp.ContrastivePCA(4, alpha=1.0, verbose=False).fit(c.tumors, c.normals)
+    >>> cpca.transform(c.tumors).shape
+    (40, 4)
+    >>> list(cpca.get_feature_names_out())
+    ['cPC1', 'cPC2', 'cPC3', 'cPC4']
     """
 
     prefix = "cPC"
@@ -167,17 +329,62 @@ class NormalDifference(_LinearEmbedding):
     Parameters
     ----------
     n_components : int, default 128
-        Principal components kept (at most the number of tumors and genes).
-    n_genes, input_scale, fill_missing, check_orientation, verbose
-        As in `TwinPurify`.
+        Principal components kept: n_kept, at most the number of tumors and of genes.
+    n_genes : int or None, default 3000
+        Top-variable genes (over the training tumors) to use; None keeps all. The n_genes_used genes
+        kept are listed in ``genes_``.
+    input_scale : {"auto", "counts", "linear", "log2"}, default "auto"
+        Scale of the input, as in `TwinPurify`; "auto" detects it.
+    fill_missing : {"error", "mean"}, default "error"
+        Genes missing at transform time: an error naming them, or the training mean.
+    check_orientation : bool, default True
+        Refuse matrices that look like genes x samples.
+    random_state : int or None, default 0
+        Seed passed to scikit-learn's PCA (used only by its randomised solver).
+    verbose : bool, default True
+        Notes for this call (e.g. the detected scale); warnings are always shown.
 
     Attributes
     ----------
-    components_ : ndarray of shape (n_components, n_genes)
+    components_ : ndarray of shape (n_kept, n_genes_used)
         Principal axes of the standardised target.
-    explained_variance_ : ndarray of shape (n_components,)
-    normal_mean_lin_ : ndarray of shape (n_genes,)
+    explained_variance_ : ndarray of shape (n_kept,)
+        Variance of the training tumors' standardised target along each axis.
+    normal_mean_lin_ : ndarray of shape (n_genes_used,)
         Mean normal profile in linear space (2 ** log2 value).
+    target_scaler_ : twinpurify.targets.TargetScaler
+        Per-gene mean and sd of the target over the training tumors.
+    target_center_ : ndarray of shape (n_genes_used,)
+        Mean of the standardised target (about 0), subtracted before projecting.
+    preprocessor_ : twinpurify.data.Preprocessor
+        Scale, selected genes and per-gene mean/sd, applied identically at transform time.
+    genes_ : list of str
+        The genes the model uses, in model order.
+    n_features_in_ : int
+        Number of genes (columns) seen in `fit`.
+    feature_names_in_ : ndarray of str
+        Gene names seen in `fit` (only when the input had names).
+    readout_ : twinpurify.readout.Readout or None
+        Linear map from the embedding back to the genes (`purified_expression`); None when fewer
+        than 3 tumors were fitted.
+
+    See Also
+    --------
+    InvariantProjection : the other linear baseline built on mixing with normal tissue.
+    TwinPurify : whose optional content head predicts the same standardised target.
+
+    Examples
+    --------
+    >>> import twinpurify as tp
+    >>> c = tp.datasets.simulate_cohort(n_tumors=40, n_normals=8, n_genes=100, seed=0)
+    >>> nd = tp.NormalDifference(6, verbose=False).fit(c.tumors, c.normals)
+    >>> Z = nd.transform(c.tumors)
+    >>> Z.shape
+    (40, 6)
+    >>> list(Z.columns[:2])
+    ['ND1', 'ND2']
+    >>> nd.normal_mean_lin_.shape
+    (100,)
     """
 
     prefix = "ND"
@@ -254,6 +461,7 @@ class InvariantProjection(_LinearEmbedding):
     Parameters
     ----------
     n_components : int, default 128
+        Directions kept: n_kept, at most `max_rank` and the rank of the standardised tumors.
     beta_max : float, default 0.5
         Largest normal fraction mixed in (as in `TwinPurify`).
     n_mix : int, default 3
@@ -267,16 +475,52 @@ class InvariantProjection(_LinearEmbedding):
         the tuning cohorts (benchmarks/TUNING.md).
     max_rank : int, default 256
         Principal components of the tumors the problem is solved in.
-    random_state : int, default 0
-    n_genes, input_scale, fill_missing, check_orientation, verbose
-        As in `TwinPurify`.
+    n_genes : int or None, default 3000
+        Top-variable genes (over the training tumors) to use; None keeps all. The n_genes_used genes
+        kept are listed in ``genes_``.
+    input_scale : {"auto", "counts", "linear", "log2"}, default "auto"
+        Scale of the input, as in `TwinPurify`; "auto" detects it.
+    fill_missing : {"error", "mean"}, default "error"
+        Genes missing at transform time: an error naming them, or the training mean.
+    check_orientation : bool, default True
+        Refuse matrices that look like genes x samples.
+    random_state : int or None, default 0
+        Seed of the mixing draws.
+    verbose : bool, default True
+        Notes for this call (e.g. the detected scale); warnings are always shown.
 
     Attributes
     ----------
-    components_ : ndarray of shape (n_components, n_genes)
+    components_ : ndarray of shape (n_kept, n_genes_used)
         Directions, scaled so that w' C_mix w = 1.
-    explained_variance_ : ndarray of shape (n_components,)
+    explained_variance_ : ndarray of shape (n_kept,)
         The generalised eigenvalues (tumor variance per unit of mixing variance).
+    preprocessor_ : twinpurify.data.Preprocessor
+        Scale, selected genes and per-gene mean/sd, applied identically at transform time.
+    genes_ : list of str
+        The genes the model uses, in model order.
+    n_features_in_ : int
+        Number of genes (columns) seen in `fit`.
+    feature_names_in_ : ndarray of str
+        Gene names seen in `fit` (only when the input had names).
+    readout_ : twinpurify.readout.Readout or None
+        Linear map from the embedding back to the genes (`purified_expression`); None when fewer
+        than 3 tumors were fitted.
+
+    See Also
+    --------
+    NormalDifference : the analytic, purity-normalising linear baseline.
+    TwinPurify : learns a non-linear map with the same mixing views.
+
+    Examples
+    --------
+    >>> import twinpurify as tp
+    >>> c = tp.datasets.simulate_cohort(n_tumors=40, n_normals=8, n_genes=100, seed=0)
+    >>> ip = tp.InvariantProjection(6, verbose=False).fit(c.tumors, normal=c.normals)
+    >>> ip.transform(c.tumors).shape
+    (40, 6)
+    >>> ip.explained_variance_.shape
+    (6,)
     """
 
     prefix = "IP"
@@ -322,7 +566,84 @@ class InvariantProjection(_LinearEmbedding):
 
 
 class AutoencoderEmbedding(NeuralEmbedder):
-    """An autoencoder with TwinPurify's encoder shape, trained on reconstruction of the tumors."""
+    """An autoencoder with TwinPurify's encoder shape, trained on reconstruction of the tumors.
+
+    The neural counterpart of `PCAEmbedding`: same encoder architecture and training schedule as
+    `TwinPurify`, but trained only to reconstruct the standardised tumors (mean squared error), with
+    no normals and no mixing. Comparing the two separates what TwinPurify's objective contributes
+    from what the network alone does.
+
+    Parameters
+    ----------
+    n_components : int, default 128
+        Embedding (bottleneck) dimension.
+    hidden_dims : sequence of int, default (512,)
+        Encoder hidden-layer widths, as in `TwinPurify`; the decoder mirrors them.
+    n_genes : int or None, default 3000
+        Top-variable genes (over the training tumors) to use; None keeps all. The n_genes_used genes
+        kept are listed in ``genes_``.
+    input_scale : {"auto", "counts", "linear", "log2"}, default "auto"
+        Scale of the input, as in `TwinPurify`; "auto" detects it.
+    lr : float, default 1e-3
+        AdamW learning rate, with linear warm-up and cosine decay.
+    weight_decay : float, default 1e-4
+        AdamW weight decay.
+    batch_size : int or "auto", default "auto"
+        Tumors per step; "auto" is 256 or the whole cohort when smaller.
+    max_epochs : int or "auto", default "auto"
+        "auto" targets about 300 optimiser steps.
+    device : str, default "auto"
+        "auto" (CUDA when present), "cpu", "cuda", "cuda:1", ...
+    bf16 : bool, default True
+        bf16 autocast on CUDA (the loss stays float32); ignored on CPU.
+    fill_missing : {"error", "mean"}, default "error"
+        Genes missing at transform time: an error naming them, or the training mean.
+    check_orientation : bool, default True
+        Refuse matrices that look like genes x samples.
+    random_state : int or None, default None
+        Seed of the weight initialisation and batch order.
+    verbose : bool, default True
+        Progress bar (on terminals) and notes for this call.
+
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+        The trained autoencoder; ``module_.encoder`` maps standardised profiles to the embedding.
+    history_ : list of dict
+        Per-epoch ``{"epoch", "loss", "lr"}``.
+    n_epochs_ : int
+        Epochs trained.
+    batch_size_ : int
+        Batch size used.
+    device_ : str
+        Device the model lives on.
+    preprocessor_ : twinpurify.data.Preprocessor
+        Scale, selected genes and per-gene mean/sd, applied identically at transform time.
+    genes_ : list of str
+        The genes the model uses, in model order.
+    n_features_in_ : int
+        Number of genes (columns) seen in `fit`.
+    feature_names_in_ : ndarray of str
+        Gene names seen in `fit` (only when the input had names).
+    readout_ : twinpurify.readout.Readout or None
+        Linear map from the embedding back to the genes (`purified_expression`); None when fewer
+        than 3 tumors were fitted.
+
+    See Also
+    --------
+    TwinPurify : the same encoder trained with Barlow Twins against the normals.
+
+    Examples
+    --------
+    >>> import twinpurify as tp
+    >>> c = tp.datasets.simulate_cohort(n_tumors=40, n_normals=8, n_genes=100, seed=0)
+    >>> ae = tp.AutoencoderEmbedding(4, hidden_dims=(16,), max_epochs=2, device="cpu",
+    ...                              random_state=0, verbose=False)
+    >>> ae.fit_transform(c.tumors).shape
+    (40, 4)
+    >>> ae.n_epochs_
+    2
+    """
 
     prefix = "AE"
     needs_normal = False

@@ -158,6 +158,23 @@ def simulate_cohort(
     Returns
     -------
     SimulatedCohort
+        Tumors and normals (samples x genes), the per-tumor truth, per-gene roles and the true
+        intrinsic profiles.
+
+    See Also
+    --------
+    twinpurify.metrics.score_simulated : scores an embedding against this truth.
+
+    Examples
+    --------
+    >>> import twinpurify as tp
+    >>> c = tp.datasets.simulate_cohort(n_tumors=40, n_normals=8, n_genes=100, seed=0)
+    >>> c.tumors.shape, c.normals.shape
+    ((40, 100), (8, 100))
+    >>> list(c.tumors.columns[:2])
+    ['G0001', 'G0002']
+    >>> list(c.truth.columns[:4])
+    ['purity', 'normal_fraction', 'immune_fraction', 'subtype']
     """
     _check_args(n_tumors, n_normals, n_genes, n_subtypes, n_programs, purity_range, platform)
     rng = np.random.default_rng(seed)

@@ -67,7 +67,47 @@ def read_table(path: PathLike, genes_as_rows: bool = False) -> pd.DataFrame:
 
     Malformed files (ragged rows, a wrong separator, binary or truncated files, duplicated gene
     names, a table written without its row names) are refused with an InputError naming the file
-    and the problem, never read into a wrong matrix.
+    and the problem, never read into a wrong matrix. This is how the command line reads its
+    inputs; from Python, use it when the expression data is in a file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The table. The suffix picks the reader: ``.csv`` (comma-separated), ``.tsv`` or ``.txt``
+        (tab-separated), each optionally gzipped (``.gz``); ``.parquet`` or ``.pq`` (a first
+        non-numeric column becomes the row names); ``.h5ad`` (needs anndata; ``.X`` with obs and
+        var names).
+    genes_as_rows : bool, default False
+        The file has genes as rows and samples as columns; the result is transposed.
+
+    Returns
+    -------
+    DataFrame of shape (n_samples, n_genes)
+        Sample names as the index and gene names as the columns, both as strings.
+
+    Raises
+    ------
+    twinpurify.InputError
+        For an unknown suffix, a missing, empty, unreadable or malformed file (see above).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import pandas as pd
+    >>> from twinpurify.io import read_table
+    >>> expr = pd.DataFrame([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], index=["s1", "s2"], columns=["A", "B", "C"])
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = os.path.join(d, "expr.tsv")
+    ...     expr.to_csv(path, sep="\\t")
+    ...     print(read_table(path))
+    ...     print(read_table(path, genes_as_rows=True))
+          A    B    C
+    s1  1.0  2.0  3.0
+    s2  4.0  5.0  6.0
+        s1   s2
+    A  1.0  4.0
+    B  2.0  5.0
+    C  3.0  6.0
     """
     path = Path(path)
     kind = _kind(path)
@@ -223,6 +263,34 @@ def read_summarized_experiment(source: Any, assay: Optional[str] = None, *, trus
     run code while being read, and R before 4.4 (Debian's R here is 4.2) has no protection against
     crafted files (CVE-2024-27322). Pass ``trusted=True`` only for files you or your collaborators
     wrote; to exchange data, use h5ad (zellkonverter/anndata), parquet or CSV instead.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or rpy2 object
+        Path of an .rds file holding a SummarizedExperiment (or subclass), or the R object itself.
+    assay : str or None, default None
+        Name of the assay to use; None uses the first.
+    trusted : bool, default False
+        Must be True to read a file (see above); not needed for an rpy2 object.
+
+    Returns
+    -------
+    anndata.AnnData of shape (n_samples, n_genes)
+        Samples as observations (colData in ``.obs``), genes as variables (rowData in ``.var``);
+        reduced dimensions are dropped.
+
+    Raises
+    ------
+    twinpurify.InputError
+        For a path without ``trusted=True``, a missing file, an object that is not a
+        SummarizedExperiment, an unknown assay, an experiment without assays, or one without row or
+        column names.
+    ImportError
+        When rpy2 or anndata2ri is not installed (``pip install 'twinpurify[r]'``).
+
+    See Also
+    --------
+    read_table : text, parquet and h5ad tables.
     """
     if isinstance(source, (str, os.PathLike)) and not trusted:
         raise InputError(

@@ -50,7 +50,44 @@ def _clean(Z, y) -> tuple[np.ndarray, np.ndarray]:
 
 
 def cv_r2(Z, y, folds: int = 5, seed: int = 0) -> float:
-    """Cross-validated R^2 of a ridge regression of y on the embedding (alpha chosen inside each fold)."""
+    """Cross-validated R^2 of a ridge regression of y on the embedding (alpha chosen inside each fold).
+
+    How much of a continuous variable a linear probe can read off the embedding, without the
+    probe seeing its test samples: features are centred and globally scaled (`GlobalScaler`) and
+    the ridge penalty chosen among ``RIDGE_ALPHAS`` (efficient leave-one-out), both within each
+    training fold; R^2 is computed once over all out-of-fold predictions. Samples with a missing
+    `y` are left out.
+
+    Parameters
+    ----------
+    Z : array-like of shape (n_samples, n_dims)
+        The embedding (or any feature matrix).
+    y : array-like of shape (n_samples,)
+        The continuous target; NaN where unknown.
+    folds : int, default 5
+        Number of shuffled K-fold splits.
+    seed : int, default 0
+        Seed of the fold shuffling.
+
+    Returns
+    -------
+    float
+        Out-of-fold R^2: 1 is perfect, 0 is no better than the mean, and it can be negative.
+
+    See Also
+    --------
+    purity_leakage : the same probe with purity as the target.
+
+    Examples
+    --------
+    >>> import twinpurify as tp
+    >>> from twinpurify import metrics
+    >>> c = tp.datasets.simulate_cohort(n_tumors=40, n_normals=8, n_genes=100, seed=0)
+    >>> Z = tp.PCAEmbedding(5, verbose=False).fit_transform(c.tumors)
+    >>> r2 = metrics.cv_r2(Z, c.truth["immune_fraction"])
+    >>> round(r2, 2)
+    0.46
+    """
     Z, y = _clean(Z, y)
     y = y.astype(float)
     pred = cross_val_predict(
@@ -60,7 +97,41 @@ def cv_r2(Z, y, folds: int = 5, seed: int = 0) -> float:
 
 
 def purity_leakage(Z, purity, folds: int = 5, seed: int = 0) -> float:
-    """How much purity can be read off the embedding (CV R^2; lower is purer)."""
+    """How much purity can be read off the embedding (CV R^2; lower is purer).
+
+    The headline leakage score of a purified embedding: `cv_r2` with purity as the target.
+    Compare it with the same score on the raw profiles (`twinpurify.RawProfiles`) of the same
+    samples.
+
+    Parameters
+    ----------
+    Z : array-like of shape (n_samples, n_dims)
+        The embedding.
+    purity : array-like of shape (n_samples,)
+        Tumor purity (e.g. from ABSOLUTE or ESTIMATE); NaN where unknown.
+    folds : int, default 5
+        Number of shuffled K-fold splits.
+    seed : int, default 0
+        Seed of the fold shuffling.
+
+    Returns
+    -------
+    float
+        Out-of-fold R^2 of purity (can be negative).
+
+    See Also
+    --------
+    twinpurify.pl.purity_diagnostic : plots it beside per-dimension correlations.
+
+    Examples
+    --------
+    >>> import twinpurify as tp
+    >>> from twinpurify import metrics
+    >>> c = tp.datasets.simulate_cohort(n_tumors=40, n_normals=8, n_genes=100, seed=0)
+    >>> Z = tp.PCAEmbedding(5, verbose=False).fit_transform(c.tumors)
+    >>> round(metrics.purity_leakage(Z, c.truth["purity"]), 2)
+    0.84
+    """
     return cv_r2(Z, purity, folds, seed)
 
 
@@ -69,6 +140,34 @@ def macro_f1(Z, labels, folds: int = 5, seed: int = 0, exclude: Optional[list[st
 
     The L2 strength is chosen by an inner 3-fold CV inside each outer fold, on globally scaled
     features (see `GlobalScaler`), so no method is favoured by the scale it happens to have.
+    Use it to check that an embedding keeps discrete biology such as subtypes.
+
+    Parameters
+    ----------
+    Z : array-like of shape (n_samples, n_dims)
+        The embedding.
+    labels : array-like of shape (n_samples,)
+        Class of each sample (compared as strings); missing values are left out.
+    folds : int, default 5
+        Number of stratified, shuffled outer folds; classes with fewer members are dropped.
+    seed : int, default 0
+        Seed of the outer fold shuffling.
+    exclude : list of str, optional
+        Classes to leave out (e.g. ``["Normal"]`` for PAM50's normal-like class).
+
+    Returns
+    -------
+    float
+        Macro-averaged F1 of the out-of-fold predictions; NaN when fewer than two classes remain.
+
+    Examples
+    --------
+    >>> import twinpurify as tp
+    >>> from twinpurify import metrics
+    >>> c = tp.datasets.simulate_cohort(n_tumors=40, n_normals=8, n_genes=100, seed=0)
+    >>> Z = tp.PCAEmbedding(5, verbose=False).fit_transform(c.tumors)
+    >>> round(metrics.macro_f1(Z, c.truth["subtype"]), 2)
+    0.45
     """
     Z, y = _clean(Z, labels)
     y = y.astype(str)
@@ -91,7 +190,36 @@ def c_index(Z, time, event, folds: int = 5, seed: int = 0, n_pcs: int = 10, alph
     The PCs are taken of the globally scaled embedding (its own geometry), then standardised.
 
     Needs scikit-survival. The Cox model's prediction is a risk score (higher = earlier event),
-    which is what concordance_index_censored expects.
+    which is what concordance_index_censored expects. Use it to check that an embedding keeps
+    prognostic signal; samples with a missing time or event, or a time that is not positive, are
+    left out.
+
+    Parameters
+    ----------
+    Z : array-like of shape (n_samples, n_dims)
+        The embedding.
+    time : array-like of shape (n_samples,)
+        Follow-up time (positive).
+    event : array-like of shape (n_samples,)
+        1 (or True) when the event was observed, 0 when censored.
+    folds : int, default 5
+        Number of folds, stratified by event and shuffled.
+    seed : int, default 0
+        Seed of the fold shuffling and of the PCA.
+    n_pcs : int, default 10
+        Principal components the Cox model uses (fewer when the embedding or a training fold is smaller).
+    alpha : float, default 1.0
+        Ridge penalty of the Cox model.
+
+    Returns
+    -------
+    float
+        Harrell's concordance index of the out-of-fold risk scores (0.5 is chance).
+
+    Raises
+    ------
+    ImportError
+        When scikit-survival is not installed (``pip install 'twinpurify[bench]'``).
     """
     from sklearn.decomposition import PCA
     from sksurv.linear_model import CoxPHSurvivalAnalysis
@@ -155,6 +283,41 @@ def score_simulated(Z, cohort, seed: int = 0, n_intrinsic_pcs: int = 5) -> dict[
     Kept biology (higher is better): ``programs_R2`` (mean over the continuous intrinsic programs),
     ``intrinsic_R2`` (mean over the top principal components of the true cancer-cell profiles),
     ``subtype_F1``, ``immune_R2`` (immune fraction) and ``C_index``.
+
+    Use it to place a method on the purity-versus-biology frontier of the simulator, where the
+    truth is known.
+
+    Parameters
+    ----------
+    Z : array-like of shape (n_tumors, n_dims)
+        Embedding of ``cohort.tumors``, in the same order.
+    cohort : twinpurify.datasets.SimulatedCohort
+        The simulated cohort, with its truth and intrinsic profiles.
+    seed : int, default 0
+        Seed of every probe's folds.
+    n_intrinsic_pcs : int, default 5
+        Principal components of the true intrinsic profiles averaged in ``intrinsic_R2``.
+
+    Returns
+    -------
+    dict of str to float
+        The scores above; ``C_index`` only when scikit-survival is installed.
+
+    See Also
+    --------
+    cv_r2, macro_f1, c_index : the probes behind each score.
+
+    Examples
+    --------
+    >>> import twinpurify as tp
+    >>> from twinpurify import metrics
+    >>> c = tp.datasets.simulate_cohort(n_tumors=40, n_normals=8, n_genes=100, seed=0)
+    >>> Z = tp.PCAEmbedding(5, verbose=False).fit_transform(c.tumors)
+    >>> scores = metrics.score_simulated(Z, c)
+    >>> list(scores)[:6]
+    ['purity_R2', 'normal_R2', 'programs_R2', 'intrinsic_R2', 'subtype_F1', 'immune_R2']
+    >>> round(scores["purity_R2"], 2)
+    0.84
     """
     truth = cohort.truth
     programs = [c for c in truth.columns if c.startswith("program_")]

@@ -164,7 +164,30 @@ def validate(params: dict[str, Any], owner: str = "estimator") -> None:
 
 
 def schema_json() -> str:
-    """The schema as JSON: {name: {kind, help, low, high, ..., description}}."""
+    """The schema as JSON: {name: {kind, help, low, high, ..., description}}.
+
+    One table of every estimator hyper-parameter (the union over all estimators of the package),
+    for front ends that check arguments before calling Python: the R package validates against it.
+
+    Returns
+    -------
+    str
+        A JSON object mapping each parameter name to its entry: ``kind`` ("int", "float", "bool",
+        "choice", "int_seq" or "seed"), ``help`` (one line), ``low`` and ``high`` (bounds or null),
+        ``low_open`` and ``high_open`` (whether a bound is excluded), ``none_ok`` (None allowed),
+        ``auto`` (the string "auto" allowed), ``choices`` (a list, empty unless kind is "choice")
+        and ``description`` (the allowed values in words, as in error messages).
+
+    Examples
+    --------
+    >>> import json
+    >>> from twinpurify.params import schema_json
+    >>> schema = json.loads(schema_json())
+    >>> schema["n_components"]["kind"], schema["n_components"]["description"]
+    ('int', 'an integer >= 1 and <= 100000')
+    >>> schema["input_scale"]["choices"]
+    ['auto', 'counts', 'log2', 'linear']
+    """
     out = {}
     for k, p in SCHEMA.items():
         d = {f: getattr(p, f) for f in ("kind", "help", "low", "high", "low_open", "high_open", "none_ok", "auto")}

@@ -48,8 +48,42 @@ class GeneSetError(ValueError):
 def read_gmt(path: PathLike) -> dict[str, list[str]]:
     """Read a GMT file: one set per line, ``name<TAB>description<TAB>gene<TAB>gene...``.
 
-    Blank lines are skipped; a line with no genes, a repeated set name or an empty name is an
-    error naming the file and line. Duplicated genes within a set are kept once.
+    GMT is the usual exchange format of gene-set collections (MSigDB and others); reading it
+    strictly here means a malformed file fails with its file and line rather than scoring a wrong
+    set. Blank lines are skipped; a line with no genes, a repeated set name or an empty name is an
+    error naming the file and line. Duplicated genes within a set are kept once. The description
+    field is ignored.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The GMT file (UTF-8 text).
+
+    Returns
+    -------
+    dict of str to list of str
+        Gene-set name to its genes, in file order; accepted as `gene_sets` by `activity`.
+
+    Raises
+    ------
+    FileNotFoundError
+        When `path` is not a file.
+    GeneSetError
+        For an empty name, a set without genes, a repeated set name, or a file with no sets.
+
+    See Also
+    --------
+    as_net : the same sets as a weighted net (source, target, weight).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = os.path.join(d, "sets.gmt")
+    ...     with open(path, "w") as fh:
+    ...         _ = fh.write("UP\\tmy description\\tA\\tB\\tB\\nDOWN\\t\\tC\\n")
+    ...     read_gmt(path)
+    {'UP': ['A', 'B'], 'DOWN': ['C']}
     """
     p = Path(path)
     if not p.is_file():
@@ -78,7 +112,40 @@ def read_gmt(path: PathLike) -> dict[str, list[str]]:
 
 
 def as_net(gene_sets: Any) -> pd.DataFrame:
-    """Any accepted gene-set form as a net: DataFrame with columns source, target, weight."""
+    """Any accepted gene-set form as a net: DataFrame with columns source, target, weight.
+
+    The one form every scorer reads, so that dicts, decoupler-style nets and GMT files are
+    checked the same way: weights must be numeric and finite, and a gene may appear only once
+    per set.
+
+    Parameters
+    ----------
+    gene_sets : dict, DataFrame, str or os.PathLike
+        A dict of gene lists (every weight 1) or of ``{gene: weight}`` dicts; a DataFrame with
+        columns ``source`` and ``target`` and optionally ``weight`` (1 when absent); or the path
+        of a GMT file (`read_gmt`).
+
+    Returns
+    -------
+    DataFrame of shape (n_pairs, 3)
+        Columns ``source`` (set name, str), ``target`` (gene, str) and ``weight`` (float), one row
+        per gene of each set, with a fresh 0..n-1 index.
+
+    Raises
+    ------
+    GeneSetError
+        For an unsupported type, a net without ``source``/``target`` columns, empty sets, missing
+        or non-numeric weights, or a gene listed twice in a set (and see `read_gmt` for files).
+
+    Examples
+    --------
+    >>> as_net({"UP": ["A", "B"], "MIXED": {"C": 2.0, "D": -1.0}})
+      source target  weight
+    0     UP      A     1.0
+    1     UP      B     1.0
+    2  MIXED      C     2.0
+    3  MIXED      D    -1.0
+    """
     if isinstance(gene_sets, (str, os.PathLike)):
         gene_sets = read_gmt(gene_sets)
     if isinstance(gene_sets, pd.DataFrame):
@@ -127,7 +194,40 @@ def progeny(top: int = 100) -> pd.DataFrame:
     """PROGENy human pathway footprints as a net: the `top` (<= 100) most responsive genes per pathway.
 
     14 pathways (Androgen, EGFR, Estrogen, Hypoxia, JAK-STAT, MAPK, NFkB, p53, PI3K, TGFb, TNFa,
-    Trail, VEGF, WNT), gene symbols. Shipped with the package (Apache-2.0, Schubert et al. 2018).
+    Trail, VEGF, WNT), gene symbols. Shipped with the package (Apache-2.0, Schubert et al. 2018),
+    so it works offline; it is the default gene-set resource of `twinpurify.tl.pathway_activity`.
+    Footprint weights are signed (genes that go down when the pathway is active have negative
+    weights), which suits the ``"ulm"``, ``"wmean"`` and ``"zscore"`` methods of `activity`.
+
+    Parameters
+    ----------
+    top : int, default 100
+        Genes kept per pathway, those with the smallest p-values; between 1 and 100.
+
+    Returns
+    -------
+    DataFrame of shape (14 * top, 3)
+        Columns ``source`` (pathway), ``target`` (gene symbol) and ``weight``, sorted by pathway
+        and, within each pathway, by p-value.
+
+    Raises
+    ------
+    ValueError
+        When `top` is not between 1 and 100.
+
+    See Also
+    --------
+    activity : scores these footprints on expression profiles.
+
+    Examples
+    --------
+    >>> net = progeny(top=10)
+    >>> net.shape
+    (140, 3)
+    >>> net["source"].nunique()
+    14
+    >>> list(net.columns)
+    ['source', 'target', 'weight']
     """
     if not 1 <= int(top) <= 100:
         raise ValueError(f"top must be between 1 and 100 (the shipped table holds the top 100), got {top}")

@@ -71,6 +71,20 @@ def embedding(
     Returns
     -------
     matplotlib.axes.Axes
+        The scatter, axes labelled PC1 and PC2 (no ticks).
+
+    See Also
+    --------
+    embeddings : a grid of these for several methods.
+
+    Examples
+    --------
+    >>> import twinpurify as tp
+    >>> c = tp.datasets.simulate_cohort(n_tumors=40, n_normals=8, n_genes=100, seed=0)
+    >>> Z = tp.PCAEmbedding(5, verbose=False).fit_transform(c.tumors)
+    >>> ax = tp.pl.embedding(Z, color=c.truth["subtype"], title="PCA")
+    >>> ax.get_xlabel(), ax.get_ylabel(), ax.get_title()
+    ('PC1', 'PC2', 'PCA')
     """
     ax = _new_axes(ax)
     xy = top_two_pcs(Z)
@@ -102,7 +116,42 @@ def embedding(
 
 
 def embeddings(embeddings: Mapping[str, Any], purity: Any, subtype: Any, *, title: str = "") -> Figure:
-    """A 2 x n grid: each embedding's top two PCs coloured by purity (top row) and by subtype (bottom row)."""
+    """A 2 x n grid: each embedding's top two PCs coloured by purity (top row) and by subtype (bottom row).
+
+    The side-by-side view of a method comparison: a purified embedding should show no purity
+    gradient in the top row while keeping the subtypes apart in the bottom row.
+
+    Parameters
+    ----------
+    embeddings : mapping of str to array-like of shape (n_samples, n_dims)
+        Method name to embedding (DataFrame or array), all of the same samples in the same order;
+        one column of the grid each, in the mapping's order.
+    purity : array-like of shape (n_samples,)
+        Tumor purity (numbers), the colour of the top row.
+    subtype : array-like of shape (n_samples,)
+        Labels, the colour of the bottom row.
+    title : str, default ""
+        Figure title; none when empty.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure, 3.2 inches wide per embedding; legend and colour bar on the last column only.
+
+    See Also
+    --------
+    embedding : one such panel, into any Axes.
+
+    Examples
+    --------
+    >>> import twinpurify as tp
+    >>> c = tp.datasets.simulate_cohort(n_tumors=40, n_normals=8, n_genes=100, seed=0)
+    >>> Z = {"raw": tp.RawProfiles(verbose=False).fit_transform(c.tumors),
+    ...      "PCA": tp.PCAEmbedding(5, verbose=False).fit_transform(c.tumors)}
+    >>> fig = tp.pl.embeddings(Z, c.truth["purity"], c.truth["subtype"], title="simulated cohort")
+    >>> [ax.get_title() for ax in fig.axes[:2]]
+    ['raw', 'PCA']
+    """
     names = list(embeddings)
     fig = Figure(figsize=(3.2 * len(names), 6.4))
     axes = fig.subplots(2, len(names), squeeze=False)
@@ -118,7 +167,39 @@ def embeddings(embeddings: Mapping[str, Any], purity: Any, subtype: Any, *, titl
 
 
 def loss_curve(model: Any, *, ax: Optional[Axes] = None, log: bool = False) -> Axes:
-    """Training loss per epoch of a fitted neural model (its ``history_``)."""
+    """Training loss per epoch of a fitted neural model (its ``history_``).
+
+    A quick check that training converged (and, with ``early_stopping``, where it stopped).
+
+    Parameters
+    ----------
+    model : TwinPurify or AutoencoderEmbedding
+        A fitted neural model (one with a non-empty ``history_``).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure's axes by default.
+    log : bool, default False
+        Logarithmic loss axis.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Titled with the model's class name.
+
+    Raises
+    ------
+    ValueError
+        When the model has no training history (not fitted, or not a neural model).
+
+    Examples
+    --------
+    >>> import twinpurify as tp
+    >>> c = tp.datasets.simulate_cohort(n_tumors=40, n_normals=8, n_genes=100, seed=0)
+    >>> ae = tp.AutoencoderEmbedding(4, hidden_dims=(16,), max_epochs=3, device="cpu",
+    ...                              random_state=0, verbose=False).fit(c.tumors)
+    >>> ax = tp.pl.loss_curve(ae)
+    >>> ax.get_title(), len(ax.lines[0].get_xdata())
+    ('AutoencoderEmbedding', 3)
+    """
     history = getattr(model, "history_", None)
     if not history:
         raise ValueError("the model has no training history (fit it first; only neural models have one)")
@@ -138,6 +219,40 @@ def purity_diagnostic(Z: Any, purity: Any, *, raw: Any = None, top: int = 20, se
 
     Left: the `top` dimensions most correlated with purity. Right: cross-validated R² of purity from the
     embedding (`twinpurify.metrics.purity_leakage`) and, when `raw` is given, from the raw profiles.
+    Samples whose purity is missing are left out. Use it on a cohort with purity estimates to see
+    whether an embedding is purer than the profiles it came from.
+
+    Parameters
+    ----------
+    Z : array-like of shape (n_samples, n_dims)
+        The embedding; a DataFrame's column names label the bars.
+    purity : array-like of shape (n_samples,)
+        Purity of each sample (NaN where unknown).
+    raw : array-like of shape (n_samples, n_genes), optional
+        The reference profiles (e.g. `twinpurify.RawProfiles` output), for the comparison bar.
+    top : int, default 20
+        Dimensions shown in the left panel.
+    seed : int, default 0
+        Seed of the cross-validation folds.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two panels: absolute Spearman ρ per dimension, and purity leakage (CV R²).
+
+    See Also
+    --------
+    twinpurify.metrics.purity_leakage : the number in the right panel.
+
+    Examples
+    --------
+    >>> import twinpurify as tp
+    >>> c = tp.datasets.simulate_cohort(n_tumors=40, n_normals=8, n_genes=100, seed=0)
+    >>> nd = tp.NormalDifference(5, verbose=False).fit(c.tumors, c.normals)
+    >>> raw = tp.RawProfiles(verbose=False).fit_transform(c.tumors)
+    >>> fig = tp.pl.purity_diagnostic(nd.transform(c.tumors), c.truth["purity"], raw=raw)
+    >>> [ax.get_title() for ax in fig.axes][1]
+    'purity leakage'
     """
     from scipy.stats import spearmanr
 
@@ -173,6 +288,35 @@ def pathway_heatmap(
 
     `activity` is samples x pathways (`pathways.activity`, `pathway_activity`); `groups` one label per
     sample (aligned by index when it is a Series). Samples with a missing label are left out.
+
+    Parameters
+    ----------
+    activity : DataFrame of shape (n_samples, n_pathways)
+        Pathway scores; its ``attrs["method"]`` (set by `twinpurify.pathways.activity`) goes in the title.
+    groups : array-like or Series of shape (n_samples,)
+        Group label of each sample (e.g. subtype).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure's axes, sized to the table, by default.
+    scale : bool, default True
+        z-score each pathway over all samples before averaging (population sd; constant pathways
+        are only centred), so that pathways on different scales share one colour scale.
+    cmap : str, default "RdBu_r"
+        Diverging colour map, symmetric around 0.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The heat map (pathways as rows, groups as columns, in sorted order), with a colour bar.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import twinpurify as tp
+    >>> act = pd.DataFrame({"P1": [1.0, 2.0, -1.0, -2.0], "P2": [0.0, 0.5, 0.2, 0.1]},
+    ...                    index=["s1", "s2", "s3", "s4"])
+    >>> ax = tp.pl.pathway_heatmap(act, ["A", "A", "B", "B"])
+    >>> [t.get_text() for t in ax.get_xticklabels()], [t.get_text() for t in ax.get_yticklabels()]
+    (['A', 'B'], ['P1', 'P2'])
     """
     act = activity.astype(float)
     g = pd.Series(groups, index=act.index) if not isinstance(groups, pd.Series) else groups.reindex(act.index)
@@ -197,6 +341,38 @@ def pathway_vs_purity(raw: pd.DataFrame, purified: pd.DataFrame, purity: Any, pa
 
     Spearman ρ with purity is in each title: a purified score that still tracks purity carries
     contamination, one that does not may be tumor-intrinsic.
+
+    Parameters
+    ----------
+    raw : DataFrame of shape (n_samples, n_pathways)
+        Scores of the unpurified profiles (e.g. ``model.pathway_activity(X, purified=False)``).
+    purified : DataFrame of shape (n_samples, n_pathways)
+        Scores of the purified expression, aligned with `raw` by index.
+    purity : array-like or Series of shape (n_samples,)
+        Purity of each sample (in the order of ``raw.index``, or aligned by index when a Series).
+    pathway : str
+        The pathway (column) to plot.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two scatter panels, raw (left) and purified (right), against purity.
+
+    Raises
+    ------
+    KeyError
+        When `pathway` is not a column of `raw` or of `purified`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import twinpurify as tp
+    >>> idx = ["s1", "s2", "s3", "s4"]
+    >>> raw = pd.DataFrame({"P1": [0.1, 0.2, 0.3, 0.4]}, index=idx)
+    >>> purified = pd.DataFrame({"P1": [0.3, 0.1, 0.4, 0.2]}, index=idx)
+    >>> fig = tp.pl.pathway_vs_purity(raw, purified, [0.2, 0.4, 0.6, 0.8], "P1")
+    >>> [ax.get_title() for ax in fig.axes]
+    ['raw: Spearman ρ = 1.00', 'purified: Spearman ρ = 0.00']
     """
     from scipy.stats import spearmanr
 
@@ -221,7 +397,41 @@ def pathway_vs_purity(raw: pd.DataFrame, purified: pd.DataFrame, purity: Any, pa
 
 
 def save(fig: Union[Figure, Axes], path: Union[str, os.PathLike], dpi: int = 110) -> Path:
-    """Write a figure (or an Axes' figure) atomically; the format follows the suffix."""
+    """Write a figure (or an Axes' figure) atomically; the format follows the suffix.
+
+    The figure is drawn into a temporary file beside `path` and renamed into place, so an
+    interrupted save never leaves a truncated image; missing parent folders are created.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure or matplotlib.axes.Axes
+        What the plotting functions return.
+    path : str or os.PathLike
+        Target file; its suffix (``.png``, ``.pdf``, ``.svg``, ...) picks the format, PNG without one.
+    dpi : int, default 110
+        Resolution of raster formats.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    TypeError
+        When `fig` is neither a Figure nor an Axes.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import twinpurify as tp
+    >>> c = tp.datasets.simulate_cohort(n_tumors=40, n_normals=8, n_genes=100, seed=0)
+    >>> ax = tp.pl.embedding(tp.PCAEmbedding(5, verbose=False).fit_transform(c.tumors))
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     out = tp.pl.save(ax, os.path.join(d, "figures", "pca.png"))
+    ...     print(out.name, os.path.getsize(out) > 0)
+    pca.png True
+    """
     figure = fig.get_figure(root=True) if isinstance(fig, Axes) else fig
     if not isinstance(figure, Figure):
         raise TypeError(f"expected a matplotlib Figure or Axes, got {type(fig).__name__}")

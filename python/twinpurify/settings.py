@@ -66,9 +66,27 @@ class _StderrHandler(logging.StreamHandler):
 
 
 class Settings:
-    """``verbosity``: 0 errors, 1 warnings, 2 info (scale detected, genes dropped), 3 debug.
+    """Package-wide settings; the one instance is ``twinpurify.settings``.
 
-    None (the default) leaves logging entirely to the application.
+    ``verbosity``: 0 errors, 1 warnings, 2 info (scale detected, genes dropped), 3 debug.
+    None (the default) leaves logging entirely to the application. Set it when you want the
+    package's notes on stderr without configuring `logging` yourself; an application that
+    configures logging can leave it at None and read the "twinpurify" logger instead.
+
+    Attributes
+    ----------
+    verbosity : int or None, default None
+        0, 1, 2 or 3: sets the "twinpurify" logger's level (ERROR, WARNING, INFO, DEBUG) and attaches
+        one stderr handler owned by this object. None removes that handler and resets the level,
+        handing logging back to the application. Any other value raises ValueError.
+
+    Examples
+    --------
+    >>> import twinpurify as tp
+    >>> tp.settings.verbosity = 2  # info notes (e.g. the detected input scale) on stderr
+    >>> tp.settings.verbosity
+    2
+    >>> tp.settings.verbosity = None  # back to the application's logging configuration
     """
 
     def __init__(self) -> None:

@@ -19,9 +19,55 @@ def twinpurify(
 ) -> Any:
     """Fit TwinPurify on the tumors of `adata` (normals: obs[normal_key] == normal_value).
 
-    Every sample, normals included, is embedded into `adata.obsm[key_added]`; the parameters and
-    loss history go to `adata.uns[key_added]`. Returns the fitted model, or the AnnData copy when
-    `copy=True` (its model is then in `.uns[key_added]['model']` only as parameters).
+    The scanpy-style entry point: one AnnData holding tumors and normals in, the embedding stored
+    on it. Every sample, normals included, is embedded into ``adata.obsm[key_added]``; the
+    non-None parameters, the model's genes and the per-epoch loss go to ``adata.uns[key_added]``
+    (keys ``"params"``, ``"genes"``, ``"loss"``).
+
+    Parameters
+    ----------
+    adata : anndata.AnnData of shape (n_samples, n_genes)
+        Tumors and normals together, samples as observations.
+    normal_key : str, default "sample_type"
+        The ``adata.obs`` column that marks the normals.
+    normal_value : object, default "normal"
+        The value of ``obs[normal_key]`` that marks a normal; every other sample is a tumor.
+    layer : str or None, default None
+        Layer to read instead of ``adata.X``.
+    key_added : str, default "X_twinpurify"
+        Key of the results in ``adata.obsm`` and ``adata.uns``.
+    copy : bool, default False
+        Work on a copy of `adata` and return it, leaving `adata` unchanged.
+    **params
+        Passed to `twinpurify.TwinPurify` (``n_components``, ``max_epochs``, ``random_state``, ...).
+
+    Returns
+    -------
+    TwinPurify or anndata.AnnData
+        The fitted model; with ``copy=True`` the annotated copy instead (the model itself is then
+        not kept: only its parameters, genes and loss, in ``.uns[key_added]``).
+
+    Raises
+    ------
+    TypeError
+        When `adata` is not an AnnData (use `twinpurify.TwinPurify` for arrays and DataFrames).
+
+    See Also
+    --------
+    twinpurify.TwinPurify : the estimator behind it.
+    pathway_activity : pathway scores of the purified samples.
+
+    Examples
+    --------
+    >>> import twinpurify as tp
+    >>> c = tp.datasets.simulate_cohort(n_tumors=40, n_normals=8, n_genes=100, seed=0)
+    >>> adata = c.to_anndata()  # obs["sample_type"] is "tumor" or "normal"
+    >>> model = tp.tl.twinpurify(adata, n_components=4, hidden_dims=(16,), projector_dims=(16, 16),
+    ...                          max_epochs=2, random_state=0, verbose=False)
+    >>> adata.obsm["X_twinpurify"].shape
+    (48, 4)
+    >>> sorted(adata.uns["X_twinpurify"])
+    ['genes', 'loss', 'params']
     """
     from .data import _is_anndata
 
@@ -53,9 +99,58 @@ def pathway_activity(
     """Pathway activities of the purified samples of `adata`, stored like decoupler/scanpy results.
 
     ``adata.obsm[key_added]`` gets a DataFrame (samples x pathways, obs names as index) of
-    `model.pathway_activity` scores; ``adata.uns[key_added]`` the method, the pathway names and
+    ``model.pathway_activity`` scores; ``adata.uns[key_added]`` the method, the pathway names and
     how many of each pathway's genes were used. `gene_sets` defaults to the shipped PROGENy
-    footprints. Returns None (or the AnnData copy when `copy=True`).
+    footprints.
+
+    Parameters
+    ----------
+    adata : anndata.AnnData of shape (n_samples, n_genes)
+        The samples to score; they must carry the model's genes.
+    model : fitted TwinPurify or baseline estimator
+        Any fitted model of this package (each has ``pathway_activity``), e.g. the one returned by
+        `twinpurify`.
+    gene_sets : dict, DataFrame, str, os.PathLike or None, default None
+        Any form `twinpurify.pathways.as_net` accepts; None uses `twinpurify.pathways.progeny`.
+    method : {"ulm", "wmean", "zscore", "aucell"}, default "ulm"
+        Scoring method (see `twinpurify.pathways`).
+    min_size : int, default 5
+        Pathways with fewer of their genes among the model's genes are dropped (with a warning).
+    layer : str or None, default None
+        Layer to read instead of ``adata.X``.
+    key_added : str, default "twinpurify_pathways"
+        Key of the results in ``adata.obsm`` and ``adata.uns``.
+    copy : bool, default False
+        Work on a copy of `adata` and return it, leaving `adata` unchanged.
+
+    Returns
+    -------
+    None or anndata.AnnData
+        None (results are written into `adata`), or the annotated copy when ``copy=True``.
+
+    Raises
+    ------
+    TypeError
+        When `adata` is not an AnnData.
+    twinpurify.pathways.GeneSetError
+        When the gene sets cannot be read or none has `min_size` genes among the model's genes.
+
+    See Also
+    --------
+    twinpurify.pathways.activity : the scoring itself, on any DataFrame.
+    twinpurify.pl.pathway_heatmap, twinpurify.pl.pathway_vs_purity : plots of the scores.
+
+    Examples
+    --------
+    >>> import twinpurify as tp
+    >>> c = tp.datasets.simulate_cohort(n_tumors=40, n_normals=8, n_genes=100, seed=0)
+    >>> adata = c.to_anndata()
+    >>> model = tp.PCAEmbedding(5, verbose=False).fit(c.tumors)
+    >>> tp.tl.pathway_activity(adata, model, c.program_net(), min_size=3)
+    >>> adata.obsm["twinpurify_pathways"].shape
+    (48, 3)
+    >>> adata.uns["twinpurify_pathways"]["pathways"]
+    ['program_1', 'program_2', 'program_3']
     """
     from .data import _is_anndata
 
