@@ -309,8 +309,9 @@ def load_model(path: PathLike, device: Optional[str] = None, expect: Optional[ty
             from .readout import Readout
 
             rcfg = cfg.get("readout", {})
+            n_out = len(model.component_names())  # raw profiles: one output per gene
             model.readout_ = Readout.from_saved(
-                arrays, rcfg if isinstance(rcfg, dict) else {}, model._n_out(), len(model.genes_)
+                arrays, rcfg if isinstance(rcfg, dict) else {}, n_out, len(model.genes_)
             )
     except (KeyError, RuntimeError, TypeError, ValueError) as e:
         if isinstance(e, ModelFormatError):
