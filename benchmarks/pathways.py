@@ -1,0 +1,168 @@
+"""Pathway scores on raw vs purified expression (issue 10): simulator and the breast cohorts.
+
+    .venv/bin/python benchmarks/pathways.py --data-dir ../shared/data [--seeds 0,1,2] [--out benchmarks]
+
+For each model (PCA, invariant projection, TwinPurify defaults; all genes kept, n_genes=None) the
+pathways are scored with `model.pathway_activity` (ULM) on the samples' own log2 profiles
+(``purified=False``, "raw") and on the model's purified expression, and compared:
+
+- simulator (true program footprints as the net, `SimulatedCohort.program_net`): Spearman of each
+  program's score with the true program (higher is better) and |Spearman| with purity (lower);
+- TCGA-BRCA (paired, 113 tumors) and GSE42568 (104 tumors; microarray), PROGENy's 14 pathways:
+  mean |Spearman| of the scores with copy-number (ABSOLUTE) purity, macro-F1 of PAM50 / copy-number
+  clusters / grade from the 14 scores (CV logistic probe), C-index of a Cox model on them.
+
+Writes pathways.csv (every run), pathways.md (mean ± sd over seeds) and pathways.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import twinpurify as tp
+from scipy.stats import spearmanr
+from twinpurify.io import atomic_path, write_table
+from twinpurify.metrics import c_index, macro_f1
+from twinpurify.pathways import progeny
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cohorts import add_external_labels, data_dir, load_cohort  # noqa: E402
+
+K = 128
+
+
+def models(seed: int) -> dict[str, tp.base.BaseEmbedder]:
+    q = dict(verbose=False, n_genes=None)
+    return {
+        "PCA": tp.PCAEmbedding(K, **q),
+        "invariant projection": tp.InvariantProjection(K, **q),
+        "TwinPurify": tp.TwinPurify(K, random_state=seed, **q),
+    }
+
+
+def mean_abs_rho(act: pd.DataFrame, y: pd.Series) -> float:
+    ok = y.notna().to_numpy()
+    return float(np.nanmean([abs(spearmanr(act[c].to_numpy()[ok], y.to_numpy()[ok])[0]) for c in act.columns]))
+
+
+def simulator_rows(seed: int) -> list[dict]:
+    c = tp.datasets.simulate_cohort(n_tumors=400, n_normals=60, n_genes=3000, seed=seed)
+    net = c.program_net()
+    rows = []
+    for name, m in models(seed).items():
+        m.fit(c.tumors, c.normals)
+        for kind in ("raw", "purified"):
+            act = m.pathway_activity(c.tumors, net, purified=kind == "purified")
+            rows.append(
+                {
+                    "cohort": "simulated",
+                    "model": name,
+                    "scores": kind,
+                    "seed": seed,
+                    "program_rho": float(np.mean([spearmanr(act[p], c.truth[p])[0] for p in act.columns])),
+                    "purity_rho": mean_abs_rho(act, c.truth["purity"]),
+                    "subtype_F1": macro_f1(act.to_numpy(), c.truth["subtype"], seed=seed),
+                }
+            )
+    return rows
+
+
+def cohort_rows(name: str, root: Path, seed: int) -> list[dict]:
+    c = add_external_labels(load_cohort(name, root), root)
+    lab = c.labels
+    rows = []
+    for mname, m in models(seed).items():
+        if mname != "TwinPurify" and seed != 0:  # deterministic methods: once
+            continue
+        m.fit(c.tumors, c.normals)
+        for kind in ("raw", "purified"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # pathways with < 5 measured genes are dropped (stated below)
+                act = m.pathway_activity(c.tumors, progeny(), purified=kind == "purified")
+            row = {"cohort": name, "model": mname, "scores": kind, "seed": seed, "n_pathways": act.shape[1]}
+            if "purity_ABSOLUTE" in lab:
+                row["purity_rho"] = mean_abs_rho(act, lab["purity_ABSOLUTE"])
+            for col, key in (("pam50_brca2015", "PAM50_F1"), ("pam50_genefu", "PAM50_F1"), ("cluster_CNV", "CNV_F1")):
+                if col in lab:
+                    row[key] = macro_f1(act.to_numpy(), lab[col], seed=0)
+            if "grade" in lab:
+                row["grade_F1"] = macro_f1(act.to_numpy(), lab["grade"], seed=0)
+            t = lab["os_time_days"] if "os_time_days" in lab else lab.get("os_time_months")
+            if t is not None:
+                row["C_index"] = c_index(act.to_numpy(), t, lab["os_event"], seed=0)
+            rows.append(row)
+    return rows
+
+
+def summarise(df: pd.DataFrame) -> str:
+    out = []
+    metrics = [c for c in df.columns if c not in ("cohort", "model", "scores", "seed", "n_pathways")]
+    for cohort, d in df.groupby("cohort", sort=False):
+        cols = [m for m in metrics if d[m].notna().any()]
+        out.append(
+            f"\n**{cohort}**"
+            + (
+                f" ({int(d['n_pathways'].max())} PROGENy pathways scored)"
+                if "n_pathways" in d and d["n_pathways"].notna().any()
+                else ""
+            )
+            + "\n"
+        )
+        out.append("| model | scores | " + " | ".join(f"{m} {'↓' if m == 'purity_rho' else '↑'}" for m in cols) + " |")
+        out.append("|---|---|" + "---:|" * len(cols))
+        for (model, kind), g in d.groupby(["model", "scores"], sort=False):
+            cells = [f"{g[m].mean():.3f} ± {g[m].std(ddof=1) if len(g) > 1 else 0:.3f}" for m in cols]
+            out.append(f"| {model} | {kind} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def plot(df: pd.DataFrame, path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    panels = [(c, m) for c in df["cohort"].unique() for m in ("purity_rho", "program_rho", "PAM50_F1", "grade_F1")]
+    panels = [(c, m) for c, m in panels if m in df and df.loc[df["cohort"] == c, m].notna().any()]
+    fig = Figure(figsize=(3.0 * len(panels), 3.2))
+    for ax, (c, m) in zip(np.atleast_1d(fig.subplots(1, len(panels))), panels):
+        d = df[df["cohort"] == c].groupby(["model", "scores"], sort=False)[m].agg(["mean", "std"]).reset_index()
+        x = np.arange(d["model"].nunique())
+        for i, kind in enumerate(("raw", "purified")):
+            e = d[d["scores"] == kind]
+            ax.bar(x + (i - 0.5) * 0.38, e["mean"], 0.38, yerr=e["std"].fillna(0), label=kind, color=["0.6", "C0"][i])
+        ax.set_xticks(x, list(d["model"].unique()), rotation=30, ha="right", fontsize=7)
+        ax.set_title(f"{c.replace('_paired_metagsca', '').replace('_breast_gsstda', '')}\n{m}", fontsize=8)
+    fig.axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parent))
+    a = ap.parse_args(argv)
+    logging.getLogger("twinpurify").setLevel(logging.WARNING)
+    root = data_dir(a.data_dir)
+    rows: list[dict] = []
+    for seed in [int(s) for s in a.seeds.split(",")]:
+        rows += simulator_rows(seed)
+        for name in ("tcga_brca_paired_metagsca", "gse42568_breast_gsstda"):
+            rows += cohort_rows(name, root, seed)
+        print(f"seed {seed} done", flush=True)
+    df = pd.DataFrame(rows)
+    out = Path(a.out)
+    write_table(df.round(4).set_index("cohort"), out / "pathways.csv")
+    with atomic_path(out / "pathways.md") as tmp:
+        tmp.write_text(summarise(df) + "\n")
+    plot(df, out / "pathways.png")
+
+
+if __name__ == "__main__":
+    main()
