@@ -28,7 +28,9 @@ CHECK=$(mktemp -d)
          _R_CHECK_FORCE_SUGGESTS_=false
   R CMD build "$ROOT" >build.log 2>&1 || { cat build.log; exit 1; }
   # the engine travels in the tarball (inst/python/twinpurify links to python/twinpurify; build copies it)
-  tar tzf twinpurify_*.tar.gz | grep -q "^twinpurify/inst/python/twinpurify/_rbridge.py$" \
+  # (the listing goes to a file first: with pipefail, grep -q closing the pipe early would fail tar)
+  tar tzf twinpurify_*.tar.gz > contents.txt
+  grep -q "^twinpurify/inst/python/twinpurify/_rbridge.py$" contents.txt \
     || { echo "the tarball does not carry the engine (inst/python/twinpurify)"; exit 1; }
   checked() {  # label, then R CMD check's arguments; passes on Status OK or NOTEs only
     R CMD check --no-manual -o "$CHECK/$1" "${@:2}" twinpurify_*.tar.gz >"$1.log" 2>&1 || true
