@@ -380,7 +380,8 @@ def fit_on_disk(
 
     Returns
     -------
-    model, fitted; ``model.stream_wait_s_`` is how long the training loop waited for data, in seconds.
+    model, fitted; ``model.stream_scan_s_`` is the statistics pass and ``model.stream_wait_s_`` how long the
+    training loop waited for data, in seconds.
 
     Under torch.distributed, every rank calls this with the same arguments; statistics are merged
     across ranks and each rank reads only its blocks.
@@ -404,7 +405,9 @@ def fit_on_disk(
         raise InputError(f"need at least 4 tumors and 2 normals, got {rows.n} and {normals.shape[0]}")
     cols = pd.Index(rows.genes).get_indexer(shared)
     pp = Preprocessor(model.input_scale, model.n_genes, model.fill_missing)
+    t0 = time.perf_counter()
     model.preprocessor_ = fit_preprocessor(pp, rows, cols, shared, normals, block_rows, ranks)
+    model.stream_scan_s_ = time.perf_counter() - t0
     model.n_features_in_ = len(shared)
     model.feature_names_in_ = np.asarray(shared, dtype=object)
     model.genes_ = list(pp.genes_)
