@@ -465,7 +465,8 @@ def transform_on_disk(
     """Embed every sample of an .h5ad file or .zarr store into `output` (.h5ad, .parquet, .csv/.tsv) by blocks.
 
     Gene matching and the fill policy are those of `transform`; the output file is written beside its
-    target and renamed into place when complete.
+    target and renamed into place when complete. In a distributed job, call it from one rank (the CLI
+    uses rank 0).
     """
     from .io import _kind, atomic_path
 
@@ -477,10 +478,10 @@ def transform_on_disk(
     with atomic_path(out) as tmp:
         writer = _writer(kind, tmp, rows.n, columns, out.name.endswith(".gz"))
         try:
-            for start in range(0, rows.n, block_rows):
-                stop = min(start + block_rows, rows.n)
-                m = Matrix(rows.read(start, stop), rows.samples(start, stop), rows.genes, named_genes=True, frame=True)
-                writer(model._output(m, fill_missing))
+            spans = [(s, min(s + block_rows, rows.n)) for s in range(0, rows.n, block_rows)]
+            blocks = ((rows.read(s, e), rows.samples(s, e)) for s, e in spans)
+            for values, names in prefetched(blocks, 2):  # the next block is read while this one is embedded
+                writer(model._output(Matrix(values, names, rows.genes, named_genes=True, frame=True), fill_missing))
         finally:
             writer(None)
     return out

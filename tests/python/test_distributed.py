@@ -270,3 +270,18 @@ def test_two_ranks_out_of_core_merge_statistics_and_agree(tmp_path):
     np.testing.assert_allclose(r0["std"], ref.std_, rtol=1e-4)
     for name, t in r0["state"].items():
         assert torch.equal(t, r1["state"][name]), name
+
+
+def test_without_torchrun_there_is_one_rank_and_no_group(monkeypatch):
+    from twinpurify.distributed import backend_for, process_group_from_env, spans_ranks
+
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    with process_group_from_env("cpu") as ranks:
+        assert (ranks.rank, ranks.world_size, ranks.active, ranks.lead) == (0, 1, False, True)
+        assert not dist.is_initialized()
+    with spanning_ranks():
+        assert not spans_ranks()  # no group: the gather and synced BatchNorm stay identities
+        x = torch.ones(3, 2)
+        assert gather_batch(x) is x
+    assert backend_for("cpu") == "gloo"
+    assert backend_for("auto") == ("nccl" if torch.cuda.is_available() else "gloo")
