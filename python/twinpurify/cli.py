@@ -151,14 +151,20 @@ def _check_output_file(path: Optional[str], overwrite: bool, flag: str) -> None:
 
 def _cmd_fit(a: argparse.Namespace) -> int:
     """Fit; under ``torchrun`` (WORLD_SIZE > 1) every rank trains and rank 0 alone saves and reports."""
-    from .distributed import barrier, process_group_from_env
+    from .distributed import process_group_from_env
 
     with process_group_from_env(a.device) as ranks:
         if not ranks.lead:
             a.quiet = True
-        code = _fit(a, ranks.world_size, ranks.lead)
-        barrier()  # nobody leaves (and tears the group down) before rank 0 has written the model
-    return code
+        return _fit(a, ranks.world_size, ranks.lead)
+
+
+def _saved(model: TwinPurify, a: argparse.Namespace) -> None:
+    """Save from rank 0; the other ranks wait for the model folder, then leave (the embedding is rank 0's)."""
+    from .distributed import barrier
+
+    model.save(a.model, overwrite=a.overwrite)
+    barrier()
 
 
 def _fit(a: argparse.Namespace, world_size: int = 1, lead: bool = True) -> int:
@@ -206,7 +212,7 @@ def _fit(a: argparse.Namespace, world_size: int = 1, lead: bool = True) -> int:
     else:
         raise InputError("give --tumor and --normal, or --input (with --samples unless it is an .h5ad)")
     Z = model.fit_transform(tumor, normal)
-    model.save(a.model, overwrite=a.overwrite)  # rank 0 only, in a distributed fit
+    _saved(model, a)
     where = f"{world_size} ranks ({model.device_})" if world_size > 1 else model.device_
     if not a.quiet:
         info = model.embedding_info()
@@ -231,7 +237,7 @@ def _fit_out_of_core(a: argparse.Namespace, model: TwinPurify, world_size: int, 
         )
     key = None if a.normal else a.normal_key
     fit_on_disk(model, source, a.normal, normal_key=key, normal_value=a.normal_value, block_rows=a.block_rows)
-    model.save(a.model, overwrite=a.overwrite)  # rank 0 only, in a distributed fit
+    _saved(model, a)
     if not a.quiet:
         print(
             f"fitted out of core on {world_size} rank(s), waiting {model.stream_wait_s_:.1f} s for data; "

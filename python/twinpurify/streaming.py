@@ -380,7 +380,8 @@ def fit_on_disk(
 
     Returns
     -------
-    model, fitted; ``model.stream_wait_s_`` is how long the training loop waited for data, in seconds.
+    model, fitted; ``model.stream_scan_s_`` is the statistics pass and ``model.stream_wait_s_`` how long the
+    training loop waited for data, in seconds.
 
     Under torch.distributed, every rank calls this with the same arguments; statistics are merged
     across ranks and each rank reads only its blocks.
@@ -404,7 +405,9 @@ def fit_on_disk(
         raise InputError(f"need at least 4 tumors and 2 normals, got {rows.n} and {normals.shape[0]}")
     cols = pd.Index(rows.genes).get_indexer(shared)
     pp = Preprocessor(model.input_scale, model.n_genes, model.fill_missing)
+    t0 = time.perf_counter()
     model.preprocessor_ = fit_preprocessor(pp, rows, cols, shared, normals, block_rows, ranks)
+    model.stream_scan_s_ = time.perf_counter() - t0
     model.n_features_in_ = len(shared)
     model.feature_names_in_ = np.asarray(shared, dtype=object)
     model.genes_ = list(pp.genes_)
@@ -462,7 +465,8 @@ def transform_on_disk(
     """Embed every sample of an .h5ad file or .zarr store into `output` (.h5ad, .parquet, .csv/.tsv) by blocks.
 
     Gene matching and the fill policy are those of `transform`; the output file is written beside its
-    target and renamed into place when complete.
+    target and renamed into place when complete. In a distributed job, call it from one rank (the CLI
+    uses rank 0).
     """
     from .io import _kind, atomic_path
 
@@ -474,10 +478,10 @@ def transform_on_disk(
     with atomic_path(out) as tmp:
         writer = _writer(kind, tmp, rows.n, columns, out.name.endswith(".gz"))
         try:
-            for start in range(0, rows.n, block_rows):
-                stop = min(start + block_rows, rows.n)
-                m = Matrix(rows.read(start, stop), rows.samples(start, stop), rows.genes, named_genes=True, frame=True)
-                writer(model._output(m, fill_missing))
+            spans = [(s, min(s + block_rows, rows.n)) for s in range(0, rows.n, block_rows)]
+            blocks = ((rows.read(s, e), rows.samples(s, e)) for s, e in spans)
+            for values, names in prefetched(blocks, 2):  # the next block is read while this one is embedded
+                writer(model._output(Matrix(values, names, rows.genes, named_genes=True, frame=True), fill_missing))
         finally:
             writer(None)
     return out

@@ -59,30 +59,52 @@ def _problem():
     return module, v1, v2, target
 
 
-def _loss(module, v1, v2, target):
+def _loss(module, v1, v2, target, content_weight=0.5):
     """TwinPurify's step on fixed views: Barlow Twins of the projections + content MSE of the head."""
     z, p = module(torch.cat([v1, v2]))
     p1, p2 = p.chunk(2)
     content = (module.head(z) - torch.cat([target, target])).pow(2).mean()
-    return barlow_twins_loss(p1, p2, 5e-3) + 0.5 * content
+    return barlow_twins_loss(p1, p2, 5e-3) + content_weight * content
 
 
 def _grads(module):
     return {k: v.grad.detach().clone() for k, v in module.named_parameters()}
 
 
+def _detached_gather(x):
+    """The known bug: other ranks' rows enter the statistics as constants (like an all_reduce outside autograd)."""
+    parts = [torch.empty_like(x) for _ in range(WORLD)]
+    dist.all_gather(parts, x.detach().contiguous())
+    parts[dist.get_rank()] = x
+    return torch.cat(parts)
+
+
+def _ddp_grads(rank: int, content: float = 0.5):
+    module, v1, v2, target = _problem()
+    rows = slice(rank * ROWS // WORLD, (rank + 1) * ROWS // WORLD)
+    with synced_batchnorm(module):
+        ddp = wrap(module, torch.device("cpu"))
+        with spanning_ranks():
+            loss = _loss(ddp, v1[rows], v2[rows], target[rows], content)
+        loss.backward()
+    return module, loss
+
+
 def _gradient_worker(rank: int, port: int, out: str) -> None:
+    import twinpurify.loss
+
     _join(rank, port)
     try:
-        module, v1, v2, target = _problem()
-        rows = slice(rank * ROWS // WORLD, (rank + 1) * ROWS // WORLD)
-        with synced_batchnorm(module):
-            ddp = wrap(module, torch.device("cpu"))
-            with spanning_ranks():
-                loss = _loss(ddp, v1[rows], v2[rows], target[rows])
-            loss.backward()
+        module, loss = _ddp_grads(rank)
         buffers = {k: v.clone() for k, v in module.named_buffers()}
-        torch.save({"loss": loss.detach(), "grads": _grads(module), "buffers": buffers}, Path(out) / f"{rank}.pt")
+        right = twinpurify.loss.gather_batch
+        twinpurify.loss.gather_batch = _detached_gather
+        try:
+            naive = _grads(_ddp_grads(rank, content=0.0)[0])
+        finally:
+            twinpurify.loss.gather_batch = right
+        result = {"loss": loss.detach(), "grads": _grads(module), "buffers": buffers, "naive": naive}
+        torch.save(result, Path(out) / f"{rank}.pt")
     finally:
         dist.destroy_process_group()
 
@@ -94,6 +116,9 @@ def test_two_ranks_match_one_process_on_the_global_batch(tmp_path):
     loss = _loss(module, v1, v2, target)
     loss.backward()
     ref, ref_buffers = _grads(module), dict(module.named_buffers())
+    module, v1, v2, target = _problem()
+    _loss(module, v1, v2, target, 0.0).backward()
+    ref_bt = _grads(module)  # Barlow Twins alone
 
     mp.spawn(_gradient_worker, args=(_free_port(), str(tmp_path)), nprocs=WORLD)
     results = [torch.load(tmp_path / f"{rank}.pt") for rank in range(WORLD)]
@@ -102,10 +127,14 @@ def test_two_ranks_match_one_process_on_the_global_batch(tmp_path):
     for got in results:
         for name, g in ref.items():
             assert g.abs().max() > 0, name
-            # a non-differentiable all-reduce of the cross-correlation would give half these gradients
             torch.testing.assert_close(got["grads"][name], g, rtol=1e-4, atol=1e-6, msg=name)
         for name, b in ref_buffers.items():  # running statistics of the global batch
             torch.testing.assert_close(got["buffers"][name], b, rtol=1e-5, atol=1e-6, msg=name)
+        # the negative control: with the other ranks' rows as constants, every gradient is 1 / world size of
+        # the right one, which the comparison above would catch
+        for name, g in ref_bt.items():
+            if "head" not in name:
+                torch.testing.assert_close(got["naive"][name] * WORLD, g, rtol=1e-4, atol=1e-6, msg=name)
 
 
 def _gather_worker(rank: int, port: int, out: str) -> None:
@@ -241,3 +270,18 @@ def test_two_ranks_out_of_core_merge_statistics_and_agree(tmp_path):
     np.testing.assert_allclose(r0["std"], ref.std_, rtol=1e-4)
     for name, t in r0["state"].items():
         assert torch.equal(t, r1["state"][name]), name
+
+
+def test_without_torchrun_there_is_one_rank_and_no_group(monkeypatch):
+    from twinpurify.distributed import backend_for, process_group_from_env, spans_ranks
+
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    with process_group_from_env("cpu") as ranks:
+        assert (ranks.rank, ranks.world_size, ranks.active, ranks.lead) == (0, 1, False, True)
+        assert not dist.is_initialized()
+    with spanning_ranks():
+        assert not spans_ranks()  # no group: the gather and synced BatchNorm stay identities
+        x = torch.ones(3, 2)
+        assert gather_batch(x) is x
+    assert backend_for("cpu") == "gloo"
+    assert backend_for("auto") == ("nccl" if torch.cuda.is_available() else "gloo")
