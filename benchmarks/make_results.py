@@ -155,6 +155,7 @@ def main() -> None:
         section("Cross-platform transfer (RNA-seq <-> microarray)", "transfer.md"),
         section("Speed and memory (CPU)", "speed_cpu.md"),
         section("Speed and memory (GPU)", "speed_cuda.md"),
+        section("Distributed training (2 gloo ranks on CPU)", "distributed.md"),
         section("Out of core (CPU)", "outofcore_cpu.md", OUTOFCORE_NOTE),
         section("Scaling: 1,000,000 x 20,000 on 8 GPUs (projection)", "SCALING.md"),
     ]
