@@ -95,13 +95,19 @@ def headline() -> str:
 
 
 OUTOFCORE_NOTE = (
-    "`benchmarks/outofcore.py`: synthetic cohorts of 50,000 / 100,000 / 200,000 tumors x 5,000 genes written to "
-    "disk as dense .h5ad, each fitted for one full epoch in a fresh process. Peak memory is flat in the number of "
-    "tumors (+3% for 4x the tumors; about 0.46 GiB of it is torch and the libraries before the fit starts); the "
-    "training loop waited for data 1-2 s of each run. The samples/s and ceiling-share columns are not clean: "
-    "other jobs used both cores during these runs (load average 4-5.5 on 2 cores), so throughput fell as the runs "
-    "went on; for unloaded throughput see the CPU speed section above. In a same-moment comparison on 10,000 x "
-    "5,000 (one epoch each, alternating), streaming from .h5ad was not slower than fitting in memory.\n\n"
+    "`benchmarks/outofcore.py`, this machine (2 CPU cores, no GPU), 2026-11-27, code at commit 02b3afc: synthetic "
+    "cohorts of 50,000 / 100,000 / 200,000 tumors x 5,000 genes written to disk as dense .h5ad, each fitted for one "
+    "full epoch in a fresh process.\n\n"
+    "**Peak memory is flat in the number of tumors** (+3% for 4x the tumors, 3.7 GiB of data at 200k; about "
+    "0.45 GiB of it is torch and the libraries before the fit starts; an earlier run at commit 394543b gave "
+    "954 / 981 / 985 MiB). The training loop waited for data 0.4-1.1 s per run (under 0.6% of the training time): "
+    "the background reader kept ahead of the steps.\n\n"
+    "**The throughput columns are not a clean measurement**: other jobs used both cores throughout (load average "
+    "4-6 on 2 cores), so samples/s varied from 460 to 1,830 across two runs with no pattern in the cohort size, "
+    "and the matmul ceiling (measured at the start of each run, under the same load) is too low for the share "
+    "column to mean much. In a same-moment comparison on 10,000 x 5,000 (one epoch each, alternating) in memory "
+    "took 39.2 s and 34.9 s, streamed from .h5ad 27.2 s and 24.0 s: streaming did not make the fit slower. For "
+    "unloaded throughput see the CPU speed section above.\n\n"
 )
 
 
@@ -154,7 +160,16 @@ def main() -> None:
         ),
         section("Cross-platform transfer (RNA-seq <-> microarray)", "transfer.md"),
         section("Speed and memory (CPU)", "speed_cpu.md"),
-        section("Speed and memory (GPU)", "speed_cuda.md"),
+        section(
+            "Speed and memory (GPU)",
+            "speed_cuda.md",
+            "`benchmarks/speed.py --device cuda` on one lent NVIDIA H200, 2026-11-27 (the device image's torch); the "
+            "GPU tests (`tests/python/test_gpu.py`) passed in the same session. The default network (1.6 M "
+            "parameters, batches of 256) is far too small to load an H200: steps are bound by kernel launches and "
+            "Python, not by matrix throughput, hence a share of the bf16 ceiling that rounds to 0%; the fit times "
+            "include preprocessing on the host. The per-step costs behind the 8-GPU projection are in "
+            "`step_cost_h200.json`.\n\n",
+        ),
         section("Distributed training (2 gloo ranks on CPU)", "distributed.md"),
         section("Out of core (CPU)", "outofcore_cpu.md", OUTOFCORE_NOTE),
         section("Scaling: 1,000,000 x 20,000 on 8 GPUs (projection)", "SCALING.md"),
