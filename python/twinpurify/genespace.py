@@ -7,6 +7,7 @@ embedding say are active". `BaseEmbedder` inherits them; this module imports not
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
@@ -36,8 +37,16 @@ class GeneSpaceMixin:
         if m.shape[0] < 3 and not required:  # fit() on 1-2 tumors still fits the embedding, without a readout
             self.readout_ = None
             return
-        Xs = self.preprocessor_.transform(m, "tumor", policy)
-        self.readout_ = Readout.fit(self._embed(Xs), Xs)
+        pp = self.preprocessor_
+
+        def blocks(size: int = 2048) -> Iterator[tuple[int, np.ndarray]]:  # never the whole standardised matrix
+            for i in range(0, m.shape[0], size):
+                rows = np.zeros(m.shape[0], dtype=bool)
+                rows[i : i + size] = True
+                yield i, pp.transform(m.subset(rows), "tumor", policy)
+
+        Z = np.concatenate([self._embed(Xb) for _, Xb in blocks()])
+        self.readout_ = Readout.fit_blocks(Z, blocks)
 
     def fit_readout(self, tumor: Any, layer: Optional[str] = None, fill_missing: Optional[str] = None) -> Any:
         """(Re)fit the gene-space readout on `tumor` (samples x genes) without refitting the embedding.

@@ -14,7 +14,8 @@ deconvolved cancer-cell profile.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -32,40 +33,65 @@ class Readout:
         self.train_r2 = float(train_r2)
 
     @classmethod
-    def fit(cls, Z: np.ndarray, Xs: np.ndarray, alphas: np.ndarray = ALPHA_GRID) -> Readout:
+    def fit(cls, Z: np.ndarray, Xs: np.ndarray, alphas: np.ndarray = ALPHA_GRID, block: int = 2048) -> Readout:
+        """Ridge from the embedding `Z` (n, k) to the genes `Xs` (n, genes); see `fit_blocks`."""
+        X = np.asarray(Xs)
+        return cls.fit_blocks(Z, lambda: ((i, X[i : i + block]) for i in range(0, len(X), block)), alphas)
+
+    @classmethod
+    def fit_blocks(
+        cls, Z: np.ndarray, blocks: Callable[[], Iterator[tuple[int, np.ndarray]]], alphas: np.ndarray = ALPHA_GRID
+    ) -> Readout:
         """Ridge from the embedding to the genes, one shared strength chosen by leave-one-out error.
 
+        `blocks()` yields (first row, rows of the standardised genes) in order; it is called twice, so
+        the genes never need to be in memory at once (or in float64): memory is O(n k + k genes).
         Leave-one-out residuals come in closed form from one SVD of the standardised embedding
-        (e_i / (1 - h_ii)), so the choice costs one fit per candidate, not n.
+        (e_i / (1 - h_ii)), and their squared norms from k x k algebra per candidate strength, so the
+        choice costs two passes over the genes in all, not one fit per sample or per candidate.
         """
         Z = np.asarray(Z, dtype=np.float64)
-        Y = np.asarray(Xs, dtype=np.float64)
-        n = len(Z)
+        n, k = Z.shape
         if n < 3:
             raise ValueError(f"the readout needs at least 3 training samples, got {n}")
         z_mean, z_sd = Z.mean(0), Z.std(0)
         z_sd = np.where(
             z_sd > 1e-12 * max(1.0, float(z_sd.max(initial=0.0))), z_sd, np.inf
         )  # constant columns drop out
-        y_mean = Y.mean(0)
         U, s, Vt = np.linalg.svd((Z - z_mean) / z_sd, full_matrices=False)
-        UtY = U.T @ (Y - y_mean)
-        best = (np.inf, float(alphas[0]) * n)
+        # pass 1: gene means and C = U' Y (U's columns are orthogonal to the ones vector: U'Y = U'(Y - mean))
+        y_sum: Optional[np.ndarray] = None
+        C: Optional[np.ndarray] = None
+        for i, Yb in blocks():
+            Yb = np.asarray(Yb, dtype=np.float64)
+            y_sum = Yb.sum(0) if y_sum is None else y_sum + Yb.sum(0)
+            part = U[i : i + len(Yb)].T @ Yb
+            C = part if C is None else C + part
+        assert y_sum is not None and C is not None
+        y_mean = y_sum / n
+        # pass 2: per-sample squared norms of the centred genes and their projections P = Yc C'
+        q = np.empty(n)
+        P = np.empty((n, len(s)))
+        for i, Yb in blocks():
+            Yc = np.asarray(Yb, dtype=np.float64) - y_mean
+            q[i : i + len(Yc)] = np.einsum("ij,ij->i", Yc, Yc)
+            P[i : i + len(Yc)] = Yc @ C.T
+        G = C @ C.T
+        best: tuple[float, float, float] = (np.inf, float(alphas[0]) * n, 0.0)
         for a in np.asarray(alphas, dtype=np.float64) * n:
             d = s**2 / (s**2 + a)
-            h = (U**2) @ d + 1.0 / n  # leverage, the intercept included
-            resid = (Y - y_mean) - U @ (d[:, None] * UtY)
-            loo = float(((resid / (1.0 - h)[:, None]) ** 2).sum())
+            Ud = U * d
+            h = (U * Ud).sum(1) + 1.0 / n  # leverage, the intercept included
+            rss_i = q - 2.0 * (Ud * P).sum(1) + ((Ud @ G) * Ud).sum(1)  # ||y_i - fitted_i||^2
+            loo = float((rss_i / (1.0 - h) ** 2).sum())
             if loo < best[0]:
-                best = (loo, float(a))
-        a = best[1]
-        beta = Vt.T @ ((s / (s**2 + a))[:, None] * UtY)  # on standardised Z
+                best = (loo, float(a), float(rss_i.sum()))
+        _, a, rss = best
+        beta = Vt.T @ ((s / (s**2 + a))[:, None] * C)  # on standardised Z
         coef = beta / z_sd[:, None]
         intercept = y_mean - z_mean @ coef
-        fitted = Z @ coef + intercept
-        ss_res = ((Y - fitted) ** 2).sum()
-        ss_tot = ((Y - y_mean) ** 2).sum()
-        return cls(coef, intercept, a / n, 1.0 - ss_res / ss_tot if ss_tot > 0 else 0.0)
+        ss_tot = float(q.sum())
+        return cls(coef, intercept, a / n, 1.0 - rss / ss_tot if ss_tot > 0 else 0.0)
 
     def predict(self, Z: np.ndarray) -> np.ndarray:
         return np.asarray(Z, dtype=np.float32) @ self.coef + self.intercept

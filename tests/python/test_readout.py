@@ -106,3 +106,17 @@ def test_log_expression_is_the_models_own_log2(cohort):
     m = tp.PCAEmbedding(4, verbose=False).fit(cohort.tumors)
     L = m.log_expression(cohort.tumors)
     np.testing.assert_allclose(L.mean().to_numpy(), m.preprocessor_.mean_, rtol=1e-5, atol=1e-4)
+
+
+def test_streamed_fit_does_not_depend_on_the_block_size():
+    """The two-pass, block-wise fit (the genes are never held whole) equals one block of everything."""
+    rng = np.random.default_rng(3)
+    Z = rng.normal(size=(101, 6))
+    Y = Z @ rng.normal(size=(6, 40)) + rng.normal(0, 0.7, (101, 40))
+    whole = Readout.fit(Z, Y, block=101)
+    for block in (1, 7, 50):
+        r = Readout.fit(Z, Y, block=block)
+        assert r.alpha == whole.alpha
+        np.testing.assert_allclose(r.coef, whole.coef, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(r.intercept, whole.intercept, rtol=1e-5, atol=1e-6)
+        assert r.train_r2 == pytest.approx(whole.train_r2)
