@@ -222,9 +222,7 @@ setMethod("predict", "TwinPurifyModel", function(object, newdata,
 #' }
 #' @export
 saveTwinPurify <- function(model, path, overwrite = FALSE) {
-    if (!methods::is(model, "TwinPurifyModel")) {
-        .abort("'model' must be a TwinPurifyModel, not a ", class(model)[1])
-    }
+    .checkModel(model)
     if (file.exists(path) && !isTRUE(overwrite)) {
         .abort(path, " exists; pass overwrite = TRUE to replace it")
     }

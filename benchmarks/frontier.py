@@ -66,15 +66,14 @@ def methods(seed: int) -> dict[str, Callable[[], tp.base.BaseEmbedder]]:
         "TP IP-linear, content only": lambda: tp.TwinPurify(
             K, random_state=seed, invariance_weight=0.0, **IP_LINEAR, **q
         ),
-        "TP IP-linear, content only, front 0.5": lambda: tp.TwinPurify(
-            K, random_state=seed, invariance_weight=0.0, invariant_shrinkage=0.5, **IP_LINEAR, **q
-        ),
-        "TP IP-linear, content only, front 2": lambda: tp.TwinPurify(
-            K, random_state=seed, invariance_weight=0.0, invariant_shrinkage=2.0, **IP_LINEAR, **q
-        ),
-        "TP IP-linear, content only, front 4": lambda: tp.TwinPurify(
-            K, random_state=seed, invariance_weight=0.0, invariant_shrinkage=4.0, **IP_LINEAR, **q
-        ),
+        **{
+            f"TP IP-linear, content only, front {f:g}": (
+                lambda f=f: tp.TwinPurify(
+                    K, random_state=seed, invariance_weight=0.0, invariant_shrinkage=f, **IP_LINEAR, **q
+                )
+            )
+            for f in (0.5, 2.0, 4.0)
+        },
         "TP IP-linear, content only, beta 0.9": lambda: tp.TwinPurify(
             K, random_state=seed, invariance_weight=0.0, **{**IP_LINEAR, "beta_max": 0.9}, **q
         ),

@@ -25,6 +25,7 @@ sys.path.insert(0, str(HERE))
 
 import twinpurify as tp  # noqa: E402
 from cohorts import HELD_OUT, TUNING, Cohort, add_external_labels, data_dir, load_cohort  # noqa: E402
+from frontier import IP_LINEAR as LEARNED_INV  # noqa: E402  (the same learned-invariance variant)
 from twinpurify import metrics as M  # noqa: E402
 from twinpurify.io import atomic_path, write_table  # noqa: E402
 from twinpurify.plotting import plot_embeddings  # noqa: E402
@@ -37,9 +38,6 @@ def simulated_cohort() -> tuple[Cohort, pd.DataFrame]:
     c = tp.datasets.simulate_cohort(n_tumors=400, n_normals=60, n_genes=2000, seed=0)
     labels = c.truth.rename(columns={"purity": "purity_CPE"})
     return Cohort("simulated", c.tumors, c.normals, labels, []), labels
-
-
-LEARNED_INV = dict(encoder_input="invariant", hidden_dims=(), content_weight=1.0, lr=3e-3, mask_prob=0.0, noise_std=0.0)
 
 
 def methods(seed: int, n_genes: int | None) -> dict[str, tp.base.BaseEmbedder]:

@@ -95,10 +95,7 @@ class GeneSpaceMixin:
         m = as_matrix(X, "X", layer=layer)
         pp = self.preprocessor_
         Xs_hat = readout.predict(self._embed(pp.transform(m, "X", fill_missing)))
-        out = Xs_hat * pp.std_ + pp.mean_
-        if m.frame:
-            return pd.DataFrame(out, index=pd.Index(m.samples), columns=pd.Index(pp.genes_))
-        return out
+        return self._genes_out(m, Xs_hat * pp.std_ + pp.mean_)
 
     def log_expression(self, X: Any, layer: Optional[str] = None, fill_missing: Optional[str] = None) -> Any:
         """The samples' own log2 profiles of the model's genes, as the model reads them (before purification).
@@ -108,10 +105,13 @@ class GeneSpaceMixin:
         self._check_fitted()
         m = as_matrix(X, "X", layer=layer)
         pp = self.preprocessor_
-        out = pp.log2(pp.select(m, "X", fill_missing), m.samples, "X")
+        return self._genes_out(m, pp.log2(pp.select(m, "X", fill_missing), m.samples, "X"))
+
+    def _genes_out(self, m: Matrix, values: np.ndarray) -> Any:
+        """Samples x model genes: a DataFrame when the input had sample names, else the array."""
         if m.frame:
-            return pd.DataFrame(out, index=pd.Index(m.samples), columns=pd.Index(pp.genes_))
-        return out
+            return pd.DataFrame(values, index=pd.Index(m.samples), columns=pd.Index(self.preprocessor_.genes_))
+        return values
 
     def pathway_activity(
         self,

@@ -41,6 +41,11 @@ def top_two_pcs(Z: Any) -> np.ndarray:
     return out if out.shape[1] == 2 else np.column_stack([out, np.zeros(len(out))])
 
 
+def _aligned(values: Any, index: pd.Index) -> pd.Series:
+    """Per-sample values as a Series on `index`: a Series is aligned by its index, anything else by position."""
+    return values.reindex(index) if isinstance(values, pd.Series) else pd.Series(values, index=index)
+
+
 def _new_axes(ax: Optional[Axes], figsize: tuple[float, float] = (4.2, 3.6)) -> Axes:
     return ax if ax is not None else Figure(figsize=figsize).subplots()
 
@@ -319,7 +324,7 @@ def pathway_heatmap(
     (['A', 'B'], ['P1', 'P2'])
     """
     act = activity.astype(float)
-    g = pd.Series(groups, index=act.index) if not isinstance(groups, pd.Series) else groups.reindex(act.index)
+    g = _aligned(groups, act.index)
     if scale:
         sd = act.std(ddof=0).replace(0.0, 1.0)
         act = (act - act.mean()) / sd
@@ -381,7 +386,7 @@ def pathway_vs_purity(raw: pd.DataFrame, purified: pd.DataFrame, purity: Any, pa
             raise KeyError(
                 f"pathway {pathway!r} is not among the {name} scores ({', '.join(map(str, df.columns[:8]))})"
             )
-    p = pd.Series(purity, index=raw.index) if not isinstance(purity, pd.Series) else purity.reindex(raw.index)
+    p = _aligned(purity, raw.index)
     fig = Figure(figsize=(7.6, 3.4))
     for ax, (name, df) in zip(fig.subplots(1, 2, sharex=True), (("raw", raw), ("purified", purified))):
         y = df[pathway].reindex(p.index).to_numpy(dtype=float)

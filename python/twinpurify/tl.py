@@ -7,6 +7,15 @@ from typing import Any, Optional
 from .estimator import TwinPurify
 
 
+def _target(adata: Any, copy: bool, caller: str, hint: str = "") -> Any:
+    """The AnnData a tool writes into (a copy with `copy=True`); anything else is refused."""
+    from .data import _is_anndata
+
+    if not _is_anndata(adata):
+        raise TypeError(f"{caller} takes an AnnData, got {type(adata).__name__}{hint}")
+    return adata.copy() if copy else adata
+
+
 def twinpurify(
     adata: Any,
     normal_key: str = "sample_type",
@@ -69,12 +78,7 @@ def twinpurify(
     >>> sorted(adata.uns["X_twinpurify"])
     ['genes', 'loss', 'params']
     """
-    from .data import _is_anndata
-
-    if not _is_anndata(adata):
-        raise TypeError(f"twinpurify() takes an AnnData, got {type(adata).__name__}; use TwinPurify() for arrays")
-    if copy:
-        adata = adata.copy()
+    adata = _target(adata, copy, "twinpurify()", "; use TwinPurify() for arrays")
     model = TwinPurify(**params).fit(adata, normal_key=normal_key, normal_value=normal_value, layer=layer)
     adata.obsm[key_added] = model.transform(adata, layer=layer)
     adata.uns[key_added] = {
@@ -152,12 +156,7 @@ def pathway_activity(
     >>> adata.uns["twinpurify_pathways"]["pathways"]
     ['program_1', 'program_2', 'program_3']
     """
-    from .data import _is_anndata
-
-    if not _is_anndata(adata):
-        raise TypeError(f"pathway_activity() takes an AnnData, got {type(adata).__name__}")
-    if copy:
-        adata = adata.copy()
+    adata = _target(adata, copy, "pathway_activity()")
     act = model.pathway_activity(adata, gene_sets, method=method, min_size=min_size, layer=layer)
     act.index = adata.obs_names
     adata.obsm[key_added] = act

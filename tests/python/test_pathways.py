@@ -135,6 +135,10 @@ def test_bad_expression_inputs():
     dup.columns = ["A", "A", "C", "D"]
     with pytest.raises(pw.GeneSetError, match="duplicated gene"):
         pw.activity(dup, SETS, min_size=2)
+    text = EXPR.astype(object)
+    text.iloc[0, 0] = "high"
+    with pytest.raises(TypeError, match="numbers only"):
+        pw.activity(text, SETS, min_size=2)
 
 
 def test_progeny_resource_is_shipped():

@@ -2,6 +2,7 @@
 
 import matplotlib
 import numpy as np
+import pandas as pd
 import pytest
 import twinpurify as tp
 from matplotlib.axes import Axes
@@ -43,3 +44,26 @@ def test_draws_into_a_given_axes_and_refuses_unfitted(cohort):
     assert tp.pl.embedding(np.random.default_rng(0).normal(size=(20, 5)), ax=ax) is ax
     with pytest.raises(ValueError, match="no training history"):
         tp.pl.loss_curve(tp.PCAEmbedding(3))
+
+
+def test_pathway_heatmap_means_per_group_and_skips_missing_labels():
+    act = pd.DataFrame({"P1": [1.0, 3.0, 5.0, 7.0], "P2": [0.0, 0.0, 2.0, 2.0]}, index=list("abcd"))
+    act.attrs["method"] = "ulm"
+    groups = pd.Series(["x", "x", "y", None], index=list("abcd"))
+    ax = tp.pl.pathway_heatmap(act, groups, scale=False)
+    img = ax.get_images()[0].get_array()
+    assert img.shape == (2, 2)  # pathways x groups; the unlabelled sample d is left out
+    np.testing.assert_allclose(np.asarray(img), [[2.0, 5.0], [0.0, 2.0]])
+    assert "ulm" in ax.get_title()
+
+
+def test_pathway_vs_purity_reports_spearman_and_names_missing_pathways():
+    idx = [f"s{i}" for i in range(6)]
+    purity = pd.Series(np.linspace(0.3, 0.9, 6), index=idx)
+    raw = pd.DataFrame({"TGFb": purity.to_numpy()}, index=idx)  # rises with purity
+    pur = pd.DataFrame({"TGFb": purity.to_numpy()[::-1]}, index=idx)  # falls with it
+    fig = tp.pl.pathway_vs_purity(raw, pur, purity, "TGFb")
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["raw: Spearman ρ = 1.00", "purified: Spearman ρ = -1.00"]
+    with pytest.raises(KeyError, match="'EGFR' is not among the raw scores"):
+        tp.pl.pathway_vs_purity(raw, pur, purity, "EGFR")

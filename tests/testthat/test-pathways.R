@@ -77,6 +77,7 @@ test_that("pathwayActivity refuses bad gene sets and arguments with clear messag
     expect_error(pathwayActivity(model, tumors, 42), "GMT file path")
     expect_error(pathwayActivity(model, tumors, list(A = g[1:6]), method = "gsva"), "should be one of")
     expect_error(pathwayActivity(model, tumors, list(A = g[1:6]), minSize = 0), "minSize")
+    expect_error(pathwayActivity(model, tumors, list(A = g[1:6]), purified = NA), "'purified' must be TRUE or FALSE")
     expect_error(pathwayActivity(model, tumors, list(A = c("X1", "X2"))), "Ensembl")
     expect_error(purifiedExpression("model", tumors), "TwinPurifyModel")
     expect_warning(pathwayActivity(model, tumors, list(A = g[1:6], SMALL = g[7:8])), "SMALL")
