@@ -58,7 +58,7 @@ class TwinPurifyObjective:
         scale = None
         if self.clean_anchor:  # the first view of each pair is never mixed (beta scaled by 0)
             scale = torch.cat([torch.zeros(b, device=tumor_lin.device), torch.ones(b, device=tumor_lin.device)])
-        v = self.views(torch.cat([tumor_lin, tumor_lin]), generator, scale)  # both views in one pass
+        v = self.views(tumor_lin, generator, scale, repeats=2)  # both views in one pass
         z, p = module(v)
         p1, p2 = p.chunk(2)
         out = {"invariance": barlow_twins_loss(p1, p2, self.lambd)}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Callable, Optional, Protocol, Union
 
@@ -106,7 +106,22 @@ class TensorBatches:
             if w > 1:
                 share = len(idx) // w
                 idx = idx[r * share : (r + 1) * share]
-            yield self.data[idx]
+            yield self.data.index_select(0, idx)  # several times faster than data[idx] on a CPU
+
+
+def adamw(params: Iterable[nn.Parameter], lr: float, weight_decay: float, device: torch.device) -> torch.optim.AdamW:
+    """AdamW, fused into one kernel per step where torch has that kernel for `device` (CPU and CUDA).
+
+    torch uses a loop over the parameters by default on a CPU: for the default network (1.6 M weights)
+    that took 5.7 ms a step on two cores, against 0.5 ms fused, and the whole step takes about 40 ms.
+    """
+    params = list(params)
+    if device.type in ("cpu", "cuda"):
+        try:
+            return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
+        except (RuntimeError, TypeError, ValueError):  # an older torch, or parameters the kernel does not take
+            pass
+    return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
 
 
 def train_module(
@@ -137,7 +152,7 @@ def train_module(
 
     batches = TensorBatches(data, schedule, generator) if isinstance(data, torch.Tensor) else data
     device = batches.device
-    opt = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=weight_decay)
+    opt = adamw(module.parameters(), lr, weight_decay, device)
     total = schedule.epochs * schedule.steps_per_epoch
     warmup = max(1, total // 20)
 

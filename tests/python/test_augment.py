@@ -86,3 +86,81 @@ def test_beta_scale_zero_gives_an_unmixed_anchor_view():
     out = v(torch.exp2(t_log), _gen(), scale)
     assert torch.allclose(out[:2], t_log[:2], atol=1e-5)  # anchors untouched
     assert not torch.allclose(out[2:], t_log[2:], atol=1e-3)  # the others mixed
+
+
+def test_mask_and_noise_against_hand_computed_values():
+    from scipy.stats import norm
+    from twinpurify.augment import mask_and_noise
+
+    p, sd = 0.25, 0.5
+    x = torch.tensor([[1.0, 2.0, 3.0, 4.0]])
+    u = torch.tensor([[0.1, 0.7, 0.2, 0.25]])
+    # below p: masked, noise from u / p; at or above p: kept, noise from (u - p) / (1 - p)
+    v = np.array([0.1 / p, (0.7 - p) / (1 - p), 0.2 / p, 2.0**-24])
+    expected = np.array([0.0, 2.0, 0.0, 4.0]) + sd * norm.ppf(v)
+    out = mask_and_noise(x, u.clone(), p, sd)
+    assert out is x  # in place
+    np.testing.assert_allclose(out.numpy()[0], expected, rtol=1e-4, atol=1e-4)
+    # mask only, noise only
+    assert torch.equal(mask_and_noise(torch.ones(1, 4), u.clone(), p, 0.0), torch.tensor([[0.0, 1.0, 0.0, 1.0]]))
+    noise_only = mask_and_noise(torch.zeros(1, 4), u.clone(), 0.0, sd)
+    np.testing.assert_allclose(noise_only.numpy()[0], sd * norm.ppf(u.numpy()[0]), rtol=1e-4, atol=1e-4)
+
+
+def test_mask_and_noise_are_independent_and_have_the_stated_distributions():
+    from scipy.stats import kstest
+    from twinpurify.augment import mask_and_noise, uniforms
+
+    p, sd = 0.2, 0.3
+    u = uniforms((400, 500), _gen(0), torch.device("cpu"))
+    x = mask_and_noise(torch.full((400, 500), 5.0), u, p, sd).numpy().ravel()
+    masked = np.abs(x) < 2.5  # masked entries are 0 + noise, kept ones 5 + noise
+    assert masked.mean() == pytest.approx(p, abs=0.005)
+    noise_masked, noise_kept = x[masked] / sd, (x[~masked] - 5.0) / sd
+    # within each branch the noise is standard normal (it would not be if the mask's uniform were reused raw)
+    assert kstest(noise_masked, "norm").pvalue > 1e-3
+    assert kstest(noise_kept, "norm").pvalue > 1e-3
+    assert abs(noise_masked.mean() - noise_kept.mean()) < 0.02
+
+
+def test_cpu_uniforms_are_midpoints_of_a_16_bit_grid_and_reproducible():
+    from twinpurify.augment import uniforms
+
+    cpu = torch.device("cpu")
+    g1, g2 = _gen(5), _gen(5)
+    a = uniforms((300, 7), g1, cpu).numpy()
+    b = uniforms((300, 7), g2, cpu, out=np.empty((300, 7), np.float32)).numpy()
+    assert np.array_equal(a, b)
+    k = a * 65536 - 0.5
+    assert np.array_equal(k, np.round(k)) and k.min() >= 0 and k.max() <= 65535
+    assert 0.0 < a.min() and a.max() < 1.0 and a.mean() == pytest.approx(0.5, abs=0.02)
+    assert not np.array_equal(uniforms((300, 7), g1, cpu).numpy(), a)  # the generator moved on
+    assert uniforms((0, 7), g1, cpu).shape == (0, 7)
+
+
+def test_views_do_not_depend_on_the_cpu_block_size(monkeypatch):
+    import twinpurify.augment as augment
+
+    t = torch.rand(37, 11) * 100 + 1
+    v = ViewGenerator(torch.rand(4, 11) * 5, torch.zeros(11), torch.ones(11), ViewConfig())
+    whole = v(t, _gen(2))
+    monkeypatch.setattr(augment, "_CPU_BLOCK", 30)  # two rows per block, the last block a single row
+    assert torch.equal(v(t, _gen(2)), whole)
+
+
+def test_mix_with_normals_writes_into_out():
+    n_lin = torch.tensor([[1.0, 0.0], [0.0, 1.0], [3.0, 3.0]])
+    out = torch.full((1, 2), -1.0)
+    res = mix_with_normals(
+        torch.zeros(1, 2), n_lin, torch.tensor([1.0]), torch.tensor([[0.25, 0.75]]), torch.tensor([[0, 2]]), out=out
+    )
+    assert res.data_ptr() == out.data_ptr()
+    assert torch.allclose(out, torch.tensor([[2.5, 2.25]]))
+
+
+def test_repeats_equal_views_of_the_stacked_batch():
+    t = torch.rand(9, 13) * 50 + 1
+    v = ViewGenerator(torch.rand(5, 13) * 5, torch.zeros(13), torch.ones(13), ViewConfig())
+    scale = torch.linspace(0, 1, 18)
+    assert torch.equal(v(t, _gen(4), scale, repeats=2), v(torch.cat([t, t]), _gen(4), scale))
+    assert v(t, _gen(4), repeats=3).shape == (27, 13)
