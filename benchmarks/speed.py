@@ -23,8 +23,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def matmul_ceiling(device: str, n: int = 2048, reps: int = 10) -> float:
-    """Measured dense float32 (bf16 on CUDA) matmul throughput in FLOP/s."""
+def matmul_ceiling(device: str, n: int = 2048, reps: int = 5, trials: int = 5) -> float:
+    """Measured dense float32 (bf16 on CUDA) matmul throughput in FLOP/s: the best of `trials` timings.
+
+    A ceiling is a maximum: on a shared virtual machine one timing can land in a slow moment and make
+    the fit's share look higher than it is (it did once: 0.14 instead of ~0.18 TFLOP/s).
+    """
     import torch
 
     dt = torch.bfloat16 if device.startswith("cuda") else torch.float32
@@ -32,14 +36,17 @@ def matmul_ceiling(device: str, n: int = 2048, reps: int = 10) -> float:
     b = torch.randn(n, n, device=device, dtype=dt)
     for _ in range(2):
         a @ b
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    t = time.perf_counter()
-    for _ in range(reps):
-        a @ b
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    return 2 * n**3 * reps / (time.perf_counter() - t)
+    best = 0.0
+    for _ in range(trials):
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        t = time.perf_counter()
+        for _ in range(reps):
+            a @ b
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        best = max(best, 2 * n**3 * reps / (time.perf_counter() - t))
+    return best
 
 
 def make_data(n: int, g: int, folder: Path, seed: int = 0) -> tuple[Path, Path]:

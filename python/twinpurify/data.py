@@ -411,7 +411,9 @@ class Preprocessor:
                 f"{what}: has {m.shape[1]} genes (columns) but the model was fitted on {len(self.genes_in_)}; "
                 "without gene names the columns must be the training columns in the same order"
             )
-        return m.values[:, self.gene_index_]
+        # np.take, not m.values[:, idx]: fancy indexing of columns returns a column-major array, and
+        # training gathers rows of it (a strided gather per batch, 2.5 ms of a 35 ms step at 10k tumors)
+        return np.take(m.values, self.gene_index_, axis=1)
 
     def _fill(self, out: np.ndarray, missing: np.ndarray) -> np.ndarray:
         # Missing genes get the training mean on the log scale, i.e. 0 after standardisation; the

@@ -209,3 +209,20 @@ def test_small_paired_cohort_given_genes_by_samples_is_caught(cohort):
     n = cohort.normals.to_numpy()[:12, :150].T  # 150 genes x 12 paired normals
     with pytest.raises(InputError, match="are genes in rows"):
         fit(t, n)
+
+
+@pytest.mark.parametrize("named", [False, True])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_selected_training_rows_are_contiguous(named, order):
+    """Training gathers rows of the selected matrix every step; a column-major one made each gather strided."""
+    from twinpurify.data import Preprocessor
+
+    rng = np.random.default_rng(0)
+    values = np.asarray(rng.uniform(1, 10, (30, 12)).astype(np.float32), order=order)
+    x = pd.DataFrame(values, columns=[f"g{j}" for j in range(12)]) if named else values
+    m = as_matrix(x)
+    pp = Preprocessor(input_scale="log2", n_genes=7)
+    pp.fit(m)
+    sel = pp.select(m)
+    assert sel.flags.c_contiguous
+    np.testing.assert_array_equal(sel, values[:, pp.gene_index_])
