@@ -104,7 +104,9 @@ class _LinearEmbedding(BaseEmbedder):
     """Projection onto fitted components: Z = X_std @ components_.T."""
 
     def _embed(self, Xs: np.ndarray) -> np.ndarray:
-        return (Xs @ self.components_.T).astype(np.float32)
+        # float64 products: a float32 GEMM rounds a row differently depending on where it falls in the
+        # kernel's blocks, so a sample's embedding would depend on the order of the others
+        return (np.asarray(Xs, dtype=np.float64) @ self.components_.T.astype(np.float64)).astype(np.float32)
 
     def _state_arrays(self) -> dict[str, np.ndarray]:
         return {"components": self.components_}
