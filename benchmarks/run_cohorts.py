@@ -48,6 +48,8 @@ def methods(seed: int, n_genes: int | None) -> dict[str, tp.base.BaseEmbedder]:
         "cPCA": tp.ContrastivePCA(N_COMPONENTS, **common),
         "normal-difference": tp.NormalDifference(N_COMPONENTS, **common),
         "invariant projection": tp.InvariantProjection(N_COMPONENTS, **common),
+        # issue 9, round 4: the baseline with the stronger mixing that looked better on the simulator
+        "invariant projection, beta 0.9": tp.InvariantProjection(N_COMPONENTS, beta_max=0.9, **common),
         "autoencoder": tp.AutoencoderEmbedding(N_COMPONENTS, random_state=seed, **common),
         "TwinPurify": tp.TwinPurify(N_COMPONENTS, random_state=seed, **common),
         # issue 9, round 3: learned mixing invariance on the closed-form invariant front-end (benchmarks/TUNING.md)
