@@ -164,3 +164,14 @@ def test_repeats_equal_views_of_the_stacked_batch():
     scale = torch.linspace(0, 1, 18)
     assert torch.equal(v(t, _gen(4), scale, repeats=2), v(torch.cat([t, t]), _gen(4), scale))
     assert v(t, _gen(4), repeats=3).shape == (27, 13)
+
+
+@pytest.mark.parametrize("p", [0.0, 0.1])
+def test_mask_and_noise_stay_finite_at_the_ends_of_torch_rand(p):
+    """On an accelerator the uniforms come from torch.rand: multiples of 2**-24, 0 included."""
+    from twinpurify.augment import mask_and_noise
+
+    u = torch.tensor([[0.0, 2.0**-24, p, 1.0 - 2.0**-24, 0.5]])
+    out = mask_and_noise(torch.zeros(1, 5), u, p, 1.0)
+    assert torch.isfinite(out).all()
+    assert out.abs().max().item() < 5.4  # the quantile of 2**-24 is about 5.3 sd
