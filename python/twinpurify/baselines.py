@@ -100,13 +100,28 @@ class RawProfiles(BaseEmbedder):
         return list(self.genes_)
 
 
+PROJECT_BLOCK = 4096  # rows per float64 product in `project`
+
+
+def project(X: np.ndarray, components: np.ndarray) -> np.ndarray:
+    """``X @ components.T`` as float32, computed in float64 a block of rows at a time.
+
+    float64 because a float32 GEMM rounds a row differently depending on where it falls in the kernel's
+    blocks, so a sample's embedding would depend on the order of the others; in row blocks so that the
+    float64 copy is of a block, never of the whole matrix.
+    """
+    W = np.asarray(components, dtype=np.float64).T
+    out = np.empty((X.shape[0], W.shape[1]), dtype=np.float32)
+    for i in range(0, X.shape[0], PROJECT_BLOCK):
+        out[i : i + PROJECT_BLOCK] = np.asarray(X[i : i + PROJECT_BLOCK], dtype=np.float64) @ W
+    return out
+
+
 class _LinearEmbedding(BaseEmbedder):
     """Projection onto fitted components: Z = X_std @ components_.T."""
 
     def _embed(self, Xs: np.ndarray) -> np.ndarray:
-        # float64 products: a float32 GEMM rounds a row differently depending on where it falls in the
-        # kernel's blocks, so a sample's embedding would depend on the order of the others
-        return (np.asarray(Xs, dtype=np.float64) @ self.components_.T.astype(np.float64)).astype(np.float32)
+        return project(Xs, self.components_)
 
     def _state_arrays(self) -> dict[str, np.ndarray]:
         return {"components": self.components_}
@@ -433,7 +448,7 @@ class NormalDifference(_LinearEmbedding):
 
     def _embed(self, Xs: np.ndarray) -> np.ndarray:
         T = self.target_scaler_.transform(normal_difference_np(self._linear(Xs), self.normal_mean_lin_))
-        return ((T - self.target_center_) @ self.components_.T).astype(np.float32)
+        return project(T - self.target_center_, self.components_)
 
     def _state_arrays(self) -> dict[str, np.ndarray]:
         return {

@@ -133,3 +133,18 @@ def test_invariant_projection_solves_the_generalised_eigenproblem(log_pair):
     Xs = m.preprocessor_.transform(Matrix(t.to_numpy(np.float32), list(t.index), list(t.columns), True))
     tumor_var = (Xs - Xs.mean(0)) @ m.components_.T
     np.testing.assert_allclose(tumor_var.var(0), m.explained_variance_, rtol=1e-3)
+
+
+def test_linear_embedding_is_blocked_and_row_order_free(monkeypatch):
+    import twinpurify as tp
+    import twinpurify.baselines as baselines
+
+    c = tp.datasets.simulate_cohort(n_tumors=60, n_normals=10, n_genes=80, seed=2)
+    m = tp.PCAEmbedding(5, verbose=False).fit(c.tumors)
+    Xs = m.preprocessor_.transform(tp.data.as_matrix(c.tumors))
+    whole = m._embed(Xs)
+    monkeypatch.setattr(baselines, "PROJECT_BLOCK", 7)
+    np.testing.assert_array_equal(m._embed(Xs), whole)  # blocks change nothing
+    perm = np.random.default_rng(0).permutation(len(Xs))
+    np.testing.assert_array_equal(m._embed(np.ascontiguousarray(Xs[perm])), whole[perm])
+    np.testing.assert_allclose(whole, Xs.astype(np.float64) @ m.components_.T.astype(np.float64), rtol=1e-6, atol=1e-6)
