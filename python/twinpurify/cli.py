@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replace an existing model folder (only one holding a model) and embedding file",
     )
-    _out_of_core(f, "the tumors (--tumor or --input, an .h5ad or .zarr) are")
+    _out_of_core(f, "the tumors (--tumor or --input, an .h5ad, .zarr or .parquet) are")
     _shared(f)
 
     t = sub.add_parser("transform", help="embed samples with a saved model")
@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--device", default=None)
     t.add_argument("--overwrite", action="store_true", help="replace an existing output file")
-    _out_of_core(t, "--input (an .h5ad or .zarr) is")
+    _out_of_core(t, "--input (an .h5ad, .zarr or .parquet) is")
     _shared(t)
     return p
 
@@ -233,7 +233,8 @@ def _fit_out_of_core(a: argparse.Namespace, model: TwinPurify, world_size: int, 
     source = a.tumor or a.input
     if not source or (a.tumor and not a.normal):
         raise InputError(
-            "--out-of-core: give --tumor (.h5ad/.zarr) and --normal, or --input (.h5ad/.zarr with an obs column)"
+            "--out-of-core: give --tumor (.h5ad/.zarr/.parquet) and --normal, or --input (.h5ad/.zarr/.parquet "
+            "with an obs or annotation column that marks the normals)"
         )
     key = None if a.normal else a.normal_key
     fit_on_disk(model, source, a.normal, normal_key=key, normal_value=a.normal_value, block_rows=a.block_rows)

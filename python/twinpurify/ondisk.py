@@ -1,4 +1,4 @@
-"""Expression matrices on disk, read and written a block of rows at a time (.h5ad and anndata's .zarr).
+"""Expression matrices on disk, read and written a block of rows at a time (.h5ad, anndata's .zarr, .parquet).
 
 A compendium of a million profiles does not fit in memory, so out-of-core fitting and transforming
 (`twinpurify.streaming`) see a cohort only through `Rows`: its gene names, how many samples, and the
@@ -8,6 +8,9 @@ Dense and CSR ``X`` (or a layer) are both read; a CSR block is
 densified only for the rows asked for. Obs and var are read column by column, never as whole frames,
 so memory holds one block of values plus, at most, one string per sample.
 
+Samples-in-rows .parquet tables are read through `ParquetRows`, a row group at a time (`open_rows`
+chooses by the path); the row groups must be small enough to be a block.
+
 `H5adWriter` writes the same layout (chunked by rows) block by block, for streamed embeddings and for
 the synthetic cohorts of the benchmarks; files it writes open in anndata and scanpy.
 """
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Optional, Protocol, Union
 
 import numpy as np
 
@@ -164,9 +167,168 @@ class Rows:
         self.close()
 
 
+#: largest row group `ParquetRows` reads, in values (rows x genes): 2**26 float32 values are 256 MiB
+MAX_GROUP_VALUES = 2**26
+
+
+class ParquetRows:
+    """Samples x genes values of a .parquet table with samples in rows, read a row group at a time.
+
+    The numeric columns are the genes; the sample names are the pandas index stored with the table (row
+    numbers when there is none); the other columns are per-sample annotations (`obs_column`), e.g. the
+    label that marks normals. Parquet stores a table by row groups of columns, so a row group is the
+    smallest read: tables whose row groups hold more than `MAX_GROUP_VALUES` values are refused with the
+    fix (pandas writes up to 1,048,576 rows per group by default).
+
+    Parameters
+    ----------
+    path : path-like
+        The .parquet file (opened read-only for the lifetime of the object).
+    rows : array of int, optional
+        File rows that make up this cohort (sorted); all by default.
+    """
+
+    def __init__(self, path: PathLike, rows: Optional[np.ndarray] = None):
+        try:
+            import pyarrow.parquet as pq
+        except ImportError as exc:  # pragma: no cover - pyarrow is a core dependency
+            raise ImportError("reading .parquet needs pyarrow: pip install pyarrow") from exc
+        import pyarrow.types as pat
+
+        self.path = Path(path)
+        try:
+            self._file = pq.ParquetFile(self.path)
+        except Exception as exc:  # pyarrow raises several types for a file that is not parquet
+            raise InputError(f"{self.path}: not a readable .parquet file ({type(exc).__name__}: {exc})") from None
+        schema = self._file.schema_arrow
+        meta = schema.pandas_metadata or {}
+        stored = [c for c in meta.get("index_columns", []) if isinstance(c, str)]
+        self._index = stored[0] if len(stored) == 1 else None
+        numeric = [f.name for f in schema if (pat.is_integer(f.type) or pat.is_floating(f.type))]
+        self.genes = [c for c in numeric if c not in stored]
+        self._obs = [f.name for f in schema if f.name not in self.genes and f.name not in stored]
+        if not self.genes:
+            raise InputError(f"{self.path}: no numeric columns; expected samples in rows and one column per gene")
+        md = self._file.metadata
+        sizes = np.array([md.row_group(i).num_rows for i in range(md.num_row_groups)], dtype=np.int64)
+        self._starts = np.concatenate([[0], np.cumsum(sizes)])
+        self.n_file_rows = int(self._starts[-1])
+        biggest = int(sizes.max(initial=0))
+        if biggest * len(self.genes) > MAX_GROUP_VALUES:
+            fit = max(1, MAX_GROUP_VALUES // len(self.genes))
+            raise InputError(
+                f"{self.path}: row groups of up to {biggest:,} rows x {len(self.genes):,} genes are too large to read "
+                f"a block at a time; rewrite it with smaller row groups, e.g. "
+                f"df.to_parquet(path, row_group_size={min(fit, 4096)})"
+            )
+        self.rows = None if rows is None else np.asarray(rows, dtype=np.int64)
+        self._cache: tuple[Any, Any] = (None, None)  # (row group, columns) -> the table last read
+
+    @property
+    def n(self) -> int:
+        """Number of samples in this cohort."""
+        return self.n_file_rows if self.rows is None else len(self.rows)
+
+    def subset(self, rows: np.ndarray) -> ParquetRows:
+        """The same file restricted to file rows `rows`."""
+        return ParquetRows(self.path, rows)
+
+    def obs_column(self, key: str) -> np.ndarray:
+        """A per-sample annotation column for every file row (as strings; None where missing)."""
+        if key not in self._obs:
+            raise InputError(f"{self.path}: no annotation column {key!r} (columns: {', '.join(self._obs[:10])})")
+        values = self._file.read(columns=[key]).column(0).to_pylist()
+        return np.array([None if v is None else str(v) for v in values], dtype=object)
+
+    def _groups(self, lo: int, hi: int, columns: list[str]) -> Any:
+        """File rows lo..hi of `columns` as one pyarrow table (whole row groups read, then sliced)."""
+        import pyarrow as pa
+
+        first = int(np.searchsorted(self._starts, lo, side="right")) - 1
+        last = int(np.searchsorted(self._starts, hi, side="left"))
+        parts = []
+        for gi in range(first, last):
+            key = (gi, tuple(columns))
+            if self._cache[0] != key:  # blocks read in order often fall in the same group
+                self._cache = (key, self._file.read_row_group(gi, columns=columns))
+            parts.append(self._cache[1])
+        table = pa.concat_tables(parts)
+        return table.slice(lo - int(self._starts[first]), hi - lo)
+
+    def _file_range(self, start: int, stop: int) -> tuple[int, int, Optional[np.ndarray]]:
+        if self.rows is None:
+            return start, stop, None
+        sel = self.rows[start:stop]
+        return int(sel[0]), int(sel[-1]) + 1, sel - sel[0]
+
+    def samples(self, start: int, stop: int) -> list[str]:
+        """Sample names of cohort rows start..stop."""
+        if stop <= start:
+            return []
+        lo, hi, pick = self._file_range(start, stop)
+        if self._index is None:
+            names = np.array([str(i) for i in range(lo, hi)], dtype=object)
+        else:
+            names = np.array([str(v) for v in self._groups(lo, hi, [self._index]).column(0).to_pylist()], dtype=object)
+        return list(names if pick is None else names[pick])
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Values of cohort rows start..stop as a dense float32 array (missing values as NaN)."""
+        if stop <= start:
+            return np.zeros((0, len(self.genes)), np.float32)
+        lo, hi, pick = self._file_range(start, stop)
+        table = self._groups(lo, hi, self.genes)
+        block = np.empty((hi - lo, len(self.genes)), dtype=np.float32)
+        for j in range(table.num_columns):
+            block[:, j] = table.column(j).to_numpy(zero_copy_only=False)
+        return block if pick is None else block[pick]
+
+    def close(self) -> None:
+        self._cache = (None, None)
+        self._file.close()
+
+    def __enter__(self) -> ParquetRows:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class RowSource(Protocol):
+    """What out-of-core fitting needs of a cohort on disk (`Rows` and `ParquetRows` provide it)."""
+
+    path: Path
+    genes: list[str]
+
+    @property
+    def n(self) -> int: ...
+
+    def subset(self, rows: np.ndarray) -> RowSource: ...
+
+    def obs_column(self, key: str) -> np.ndarray: ...
+
+    def samples(self, start: int, stop: int) -> list[str]: ...
+
+    def read(self, start: int, stop: int) -> np.ndarray: ...
+
+    def close(self) -> None: ...
+
+
+ON_DISK_SUFFIXES = (".h5ad", ".zarr", ".parquet")
+
+
 def is_on_disk(path: Any) -> bool:
-    """A path that `Rows` reads: an .h5ad file or a .zarr store."""
-    return isinstance(path, (str, os.PathLike)) and str(path).lower().rstrip("/").endswith((".h5ad", ".zarr"))
+    """A path that `open_rows` reads: an .h5ad file, a .zarr store or a .parquet table."""
+    return isinstance(path, (str, os.PathLike)) and str(path).lower().rstrip("/").endswith(ON_DISK_SUFFIXES)
+
+
+def open_rows(path: PathLike, rows: Optional[np.ndarray] = None, layer: Optional[str] = None) -> RowSource:
+    """`ParquetRows` for a .parquet table, `Rows` for .h5ad and .zarr."""
+    if str(path).lower().endswith(".parquet"):
+        if layer is not None:
+            raise InputError(f"{path}: a .parquet table has no layers (layer={layer!r})")
+        return ParquetRows(path, rows)
+    return Rows(path, rows, layer)
 
 
 class H5adWriter:

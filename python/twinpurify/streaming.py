@@ -1,4 +1,4 @@
-"""Fit and transform cohorts larger than memory, streamed from .h5ad or .zarr a block of rows at a time.
+"""Fit and transform cohorts larger than memory, streamed from .h5ad, .zarr or .parquet a block at a time.
 
 What stays in memory does not grow with the number of tumors: one window of blocks being shuffled, a
 few prepared batches queued ahead of the device, per-gene statistics, the normals (which the views mix
@@ -30,7 +30,7 @@ import torch
 
 from .data import InputError, Matrix, Preprocessor, _preview, as_matrix, detect_scale, to_log2
 from .distributed import Ranks, current_ranks, shared_seed
-from .ondisk import Rows, is_on_disk
+from .ondisk import RowSource, is_on_disk, open_rows
 from .train import Schedule
 
 logger = logging.getLogger("twinpurify")
@@ -89,7 +89,7 @@ def prefetched(items: Iterator[T], depth: int) -> Iterator[T]:
 class _Names(Sequence):
     """Sample names of a block, read from the file only if an error message needs them."""
 
-    def __init__(self, rows: Rows, start: int, stop: int):
+    def __init__(self, rows: RowSource, start: int, stop: int):
         self.rows, self.start, self.stop = rows, start, stop
 
     def __len__(self) -> int:
@@ -167,7 +167,7 @@ def _scale_from_evidence(e: np.ndarray) -> str:
     return detect_scale(np.array([[vmin, vmax, 0.5 if not integer else vmin]], dtype=np.float32))
 
 
-def _check_finite(block: np.ndarray, rows: Rows, start: int, what: str) -> None:
+def _check_finite(block: np.ndarray, rows: RowSource, start: int, what: str) -> None:
     bad = ~np.isfinite(block).all(axis=1)
     if bad.any():
         names = [rows.samples(start + i, start + i + 1)[0] for i in np.flatnonzero(bad)[:5]]
@@ -179,7 +179,7 @@ def _check_finite(block: np.ndarray, rows: Rows, start: int, what: str) -> None:
 
 def fit_preprocessor(
     pp: Preprocessor,
-    rows: Rows,
+    rows: RowSource,
     cols: np.ndarray,
     genes: list[str],
     normal: Optional[Matrix],
@@ -246,7 +246,7 @@ class StreamBatches:
 
     def __init__(
         self,
-        rows: Rows,
+        rows: RowSource,
         prepare: Callable[[np.ndarray, int, int], np.ndarray],
         schedule: Schedule,
         seed: int,
@@ -319,15 +319,15 @@ class StreamBatches:
 
 
 # ---- the estimator-level entry points -----------------------------------------------------------
-def _open(tumors: Any, layer: Optional[str]) -> Rows:
-    if isinstance(tumors, Rows):
+def _open(tumors: Any, layer: Optional[str]) -> RowSource:
+    if hasattr(tumors, "read") and hasattr(tumors, "genes") and hasattr(tumors, "subset"):  # already opened
         return tumors
     if not is_on_disk(tumors):
-        raise InputError(f"{tumors}: out-of-core input must be an .h5ad file or a .zarr store")
-    return Rows(tumors, layer=layer)
+        raise InputError(f"{tumors}: out-of-core input must be an .h5ad file, a .zarr store or a .parquet table")
+    return open_rows(tumors, layer=layer)
 
 
-def _split(rows: Rows, normal: Any, normal_key: Optional[str], normal_value: Any) -> tuple[Rows, Matrix]:
+def _split(rows: RowSource, normal: Any, normal_key: Optional[str], normal_value: Any) -> tuple[RowSource, Matrix]:
     """The tumors (on disk) and the normals (in memory) from a normals table, or from an obs column."""
     if normal is not None:
         if isinstance(normal, (str, Path)):
@@ -363,13 +363,13 @@ def fit_on_disk(
     window_blocks: int = 4,
     prefetch: int = 4,
 ) -> Any:
-    """Fit a `TwinPurify` on tumors read from .h5ad or .zarr in blocks; memory does not grow with the cohort.
+    """Fit a `TwinPurify` on tumors read from .h5ad, .zarr or .parquet in blocks; memory does not grow with the cohort.
 
     Parameters
     ----------
     model : TwinPurify
         An unfitted estimator; ``encoder_input="log"`` and ``content_weight=0`` (the defaults) are supported.
-    tumors : path to .h5ad or .zarr, or Rows
+    tumors : path to .h5ad, .zarr or .parquet, or an opened `twinpurify.ondisk.RowSource`
         The tumors; with `normal_key`, all samples, the normals marked in an obs column.
     normal : DataFrame, AnnData, array or path to a table, optional
         The normals, held in memory (the views mix them on the device).
@@ -462,7 +462,7 @@ def transform_on_disk(
     layer: Optional[str] = None,
     block_rows: int = 4096,
 ) -> Path:
-    """Embed every sample of an .h5ad file or .zarr store into `output` (.h5ad, .parquet, .csv/.tsv) by blocks.
+    """Embed every sample of an .h5ad, .zarr or .parquet input into `output` (.h5ad, .parquet, .csv/.tsv) by blocks.
 
     Gene matching and the fill policy are those of `transform`; the output file is written beside its
     target and renamed into place when complete. In a distributed job, call it from one rank (the CLI

@@ -186,3 +186,77 @@ def test_zarr_store_reads_and_fits_like_h5ad(tmp_path, h5ad, big):
     np.testing.assert_allclose(
         pd.read_parquet(out).loc[big.tumors.index], fz.transform(big.tumors), rtol=1e-4, atol=1e-5
     )
+
+
+@pytest.fixture
+def parquet(tmp_path, big):
+    """The same cohort as `h5ad`, as a samples-in-rows .parquet table in row groups of 32 samples."""
+    X = pd.concat([big.tumors, big.normals]).astype(np.float32)
+    X.insert(0, "sample_type", ["tumor"] * len(big.tumors) + ["normal"] * len(big.normals))
+    path = tmp_path / "cohort.parquet"
+    X.to_parquet(path, row_group_size=32)
+    return path
+
+
+def test_parquet_table_reads_and_fits_like_h5ad(tmp_path, parquet, h5ad, big):
+    from twinpurify.ondisk import ParquetRows, open_rows
+
+    with open_rows(parquet) as p, Rows(h5ad) as h:
+        assert isinstance(p, ParquetRows)
+        assert p.n == h.n and p.genes == h.genes and p.samples(5, 9) == h.samples(5, 9)
+        np.testing.assert_array_equal(p.read(20, 101), h.read(20, 101))  # spans four row groups
+        np.testing.assert_array_equal(p.read(33, 34), h.read(33, 34))
+        assert list(p.obs_column("sample_type")) == list(h.obs_column("sample_type"))
+        sub = p.subset(np.array([3, 40, 41, 150]))
+        assert sub.samples(0, 4) == [h.samples(i, i + 1)[0] for i in (3, 40, 41, 150)]
+        np.testing.assert_array_equal(sub.read(1, 4), h.read(0, 170)[[40, 41, 150]])
+    fp = fit_on_disk(TwinPurify(**FIT, verbose=False), parquet, normal_key="sample_type")
+    fh = fit_on_disk(TwinPurify(**FIT, verbose=False), h5ad, normal_key="sample_type")
+    assert fp.history_ == fh.history_  # same rows in the same blocks: the same fit
+    out = transform_on_disk(fp, parquet, tmp_path / "p.tsv")
+    np.testing.assert_allclose(
+        pd.read_csv(out, sep="\t", index_col=0).loc[big.tumors.index], fp.transform(big.tumors), rtol=1e-4, atol=1e-5
+    )
+
+
+def test_parquet_errors_name_the_file_and_the_fix(tmp_path, parquet, monkeypatch):
+    import twinpurify.ondisk as ondisk
+    from twinpurify.ondisk import ParquetRows, open_rows
+
+    monkeypatch.setattr(ondisk, "MAX_GROUP_VALUES", 32 * 200 - 1)  # one row group of 32 x 200 is one too many
+    with pytest.raises(InputError, match=r"cohort.parquet: row groups of up to 32 rows x 200 genes.*row_group_size="):
+        ParquetRows(parquet)
+    monkeypatch.undo()
+    with pytest.raises(InputError, match="no layers"):
+        open_rows(parquet, layer="counts")
+    with ParquetRows(parquet) as p, pytest.raises(InputError, match="no annotation column 'kind'.*sample_type"):
+        p.obs_column("kind")
+    pd.DataFrame({"name": ["a", "b"], "kind": ["x", "y"]}).to_parquet(tmp_path / "text.parquet")
+    with pytest.raises(InputError, match="text.parquet: no numeric columns"):
+        ParquetRows(tmp_path / "text.parquet")
+    (tmp_path / "broken.parquet").write_text("not parquet")
+    with pytest.raises(InputError, match="broken.parquet: not a readable .parquet file"):
+        ParquetRows(tmp_path / "broken.parquet")
+    with pytest.raises(InputError, match="out-of-core input must be"):
+        fit_on_disk(TwinPurify(**FIT), tmp_path / "cohort.feather", normal_key="sample_type")
+
+
+def test_parquet_without_a_stored_index_names_samples_by_row(tmp_path, big):
+    from twinpurify.ondisk import ParquetRows
+
+    big.tumors.iloc[:10].reset_index(drop=True).to_parquet(tmp_path / "t.parquet", row_group_size=4)
+    with ParquetRows(tmp_path / "t.parquet") as p:
+        assert p.samples(2, 6) == ["2", "3", "4", "5"]
+        np.testing.assert_array_equal(p.read(0, 10), big.tumors.iloc[:10].to_numpy(np.float32))
+
+
+def test_cli_out_of_core_reads_parquet(tmp_path, parquet):
+    from twinpurify.cli import main
+
+    fit = ["fit", "--input", str(parquet), "--out-of-core", "--block-rows", "40", "--model", str(tmp_path / "m")]
+    assert main(fit + ["--n-components", "4", "--epochs", "2", "--quiet"]) == 0
+    out = tmp_path / "e.tsv"
+    argv = ["transform", "--model", str(tmp_path / "m"), "--input", str(parquet), "--output", str(out)]
+    assert main(argv + ["--out-of-core", "--quiet"]) == 0
+    emb = pd.read_csv(out, sep="\t", index_col=0)
+    assert emb.shape == (170, 4) and emb.index[0] == "T0001"
