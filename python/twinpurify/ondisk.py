@@ -71,7 +71,52 @@ def _open_store(path: Path) -> Any:
         raise InputError(f"{path}: not a readable .h5ad (HDF5) file ({exc})") from None
 
 
-class Rows:
+class _FileRows:
+    """What `Rows` and `ParquetRows` share: a cohort as sorted rows of one file, read by ranges of rows.
+
+    Subclasses set `rows` (None = every file row), `n_file_rows` and `genes`, and read file rows lo..hi
+    in `_names` and `_values`.
+    """
+
+    rows: Optional[np.ndarray]
+    n_file_rows: int
+    genes: list[str]
+
+    @property
+    def n(self) -> int:
+        """Number of samples in this cohort."""
+        return self.n_file_rows if self.rows is None else len(self.rows)
+
+    def _file_range(self, start: int, stop: int) -> tuple[int, int, Optional[np.ndarray]]:
+        if self.rows is None:
+            return start, stop, None
+        sel = self.rows[start:stop]
+        return int(sel[0]), int(sel[-1]) + 1, sel - sel[0]
+
+    def samples(self, start: int, stop: int) -> list[str]:
+        """Sample names of cohort rows start..stop."""
+        if stop <= start:
+            return []
+        lo, hi, pick = self._file_range(start, stop)
+        names = self._names(lo, hi)
+        return list(names if pick is None else names[pick])
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Values of cohort rows start..stop as a dense float32 array."""
+        if stop <= start:
+            return np.zeros((0, len(self.genes)), np.float32)
+        lo, hi, pick = self._file_range(start, stop)
+        block = self._values(lo, hi)
+        return block if pick is None else block[pick]
+
+    def _names(self, lo: int, hi: int) -> np.ndarray:  # pragma: no cover - subclasses provide it
+        raise NotImplementedError
+
+    def _values(self, lo: int, hi: int) -> np.ndarray:  # pragma: no cover - subclasses provide it
+        raise NotImplementedError
+
+
+class Rows(_FileRows):
     """Samples x genes values of an .h5ad file or .zarr store, optionally only the file rows `rows` (sorted).
 
     Parameters
@@ -103,11 +148,6 @@ class Rows:
             raise InputError(f"{self.path}: var has {len(self.genes)} genes but X has {n_genes} columns")
         self.rows = None if rows is None else np.asarray(rows, dtype=np.int64)
 
-    @property
-    def n(self) -> int:
-        """Number of samples in this cohort."""
-        return self.n_file_rows if self.rows is None else len(self.rows)
-
     def subset(self, rows: np.ndarray) -> Rows:
         """The same file restricted to file rows `rows`."""
         return Rows(self.path, rows, self._layer_name())
@@ -124,26 +164,11 @@ class Rows:
             raise InputError(f"{self.path}: obs has no column {key!r} (columns: {', '.join(cols[:10])})")
         return _column(obs, key)
 
-    def _file_range(self, start: int, stop: int) -> tuple[int, int, Optional[np.ndarray]]:
-        if self.rows is None:
-            return start, stop, None
-        sel = self.rows[start:stop]
-        return int(sel[0]), int(sel[-1]) + 1, sel - sel[0]
-
-    def samples(self, start: int, stop: int) -> list[str]:
-        """Sample names of cohort rows start..stop."""
-        if stop <= start:
-            return []
-        lo, hi, pick = self._file_range(start, stop)
+    def _names(self, lo: int, hi: int) -> np.ndarray:
         obs = self._file["obs"]
-        names = _column(obs, obs.attrs["_index"], slice(lo, hi))
-        return list(names if pick is None else names[pick])
+        return _column(obs, obs.attrs["_index"], slice(lo, hi))
 
-    def read(self, start: int, stop: int) -> np.ndarray:
-        """Values of cohort rows start..stop as a dense float32 array."""
-        if stop <= start:
-            return np.zeros((0, len(self.genes)), np.float32)
-        lo, hi, pick = self._file_range(start, stop)
+    def _values(self, lo: int, hi: int) -> np.ndarray:
         if self._sparse:
             import scipy.sparse as sp
 
@@ -153,8 +178,7 @@ class Rows:
             block = sp.csr_matrix((data, idx, ptr - ptr[0]), shape=(hi - lo, len(self.genes))).toarray()
         else:
             block = self._x[lo:hi]
-        block = np.asarray(block, dtype=np.float32)
-        return block if pick is None else block[pick]
+        return np.asarray(block, dtype=np.float32)
 
     def close(self) -> None:
         if hasattr(self._file, "close"):  # zarr groups hold no handle
@@ -171,7 +195,7 @@ class Rows:
 MAX_GROUP_VALUES = 2**26
 
 
-class ParquetRows:
+class ParquetRows(_FileRows):
     """Samples x genes values of a .parquet table with samples in rows, read a row group at a time.
 
     The numeric columns are the genes; the sample names are the pandas index stored with the table (row
@@ -224,11 +248,6 @@ class ParquetRows:
         self.rows = None if rows is None else np.asarray(rows, dtype=np.int64)
         self._cache: tuple[Any, Any] = (None, None)  # (row group, columns) -> the table last read
 
-    @property
-    def n(self) -> int:
-        """Number of samples in this cohort."""
-        return self.n_file_rows if self.rows is None else len(self.rows)
-
     def subset(self, rows: np.ndarray) -> ParquetRows:
         """The same file restricted to file rows `rows`."""
         return ParquetRows(self.path, rows)
@@ -255,33 +274,17 @@ class ParquetRows:
         table = pa.concat_tables(parts)
         return table.slice(lo - int(self._starts[first]), hi - lo)
 
-    def _file_range(self, start: int, stop: int) -> tuple[int, int, Optional[np.ndarray]]:
-        if self.rows is None:
-            return start, stop, None
-        sel = self.rows[start:stop]
-        return int(sel[0]), int(sel[-1]) + 1, sel - sel[0]
-
-    def samples(self, start: int, stop: int) -> list[str]:
-        """Sample names of cohort rows start..stop."""
-        if stop <= start:
-            return []
-        lo, hi, pick = self._file_range(start, stop)
+    def _names(self, lo: int, hi: int) -> np.ndarray:
         if self._index is None:
-            names = np.array([str(i) for i in range(lo, hi)], dtype=object)
-        else:
-            names = np.array([str(v) for v in self._groups(lo, hi, [self._index]).column(0).to_pylist()], dtype=object)
-        return list(names if pick is None else names[pick])
+            return np.array([str(i) for i in range(lo, hi)], dtype=object)
+        return np.array([str(v) for v in self._groups(lo, hi, [self._index]).column(0).to_pylist()], dtype=object)
 
-    def read(self, start: int, stop: int) -> np.ndarray:
-        """Values of cohort rows start..stop as a dense float32 array (missing values as NaN)."""
-        if stop <= start:
-            return np.zeros((0, len(self.genes)), np.float32)
-        lo, hi, pick = self._file_range(start, stop)
+    def _values(self, lo: int, hi: int) -> np.ndarray:
         table = self._groups(lo, hi, self.genes)
         block = np.empty((hi - lo, len(self.genes)), dtype=np.float32)
-        for j in range(table.num_columns):
+        for j in range(table.num_columns):  # missing values arrive as NaN (and are refused by the readers)
             block[:, j] = table.column(j).to_numpy(zero_copy_only=False)
-        return block if pick is None else block[pick]
+        return block
 
     def close(self) -> None:
         self._cache = (None, None)
