@@ -201,7 +201,8 @@ def write_results(rows: list[dict]) -> None:
         "Shares of the measured matmul ceiling: *3 x fwd, fit* counts three times the forward FLOPs over the whole"
         " fit (how issue 14 measured 36-57%); *performed, fit* counts what autograd does (no input gradient for"
         " the first, largest layer: 0.69 of 3 x fwd); *performed, loop* the same over the training loop alone"
-        " (the fit less preprocessing, final embedding and readout), the share item 4 of issue 14 is about.",
+        " (the fit less preprocessing, final embedding and readout; it still carries torch's one-time optimiser"
+        " import).",
         "",
         "| tumors x genes | epochs | steps | fit (s) | training loop (s) | samples/s | matmul ceiling TFLOP/s | share: 3 x fwd, fit | share: performed, fit | share: performed, loop | input MiB | RSS growth during fit (x input) |"
         + (" CUDA peak MiB |" if rows[0]["cuda_peak_MiB"] else ""),
