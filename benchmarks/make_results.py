@@ -179,8 +179,8 @@ def main() -> None:
             "(~1 s), preprocessing, the final embedding and the gene-space readout. The step itself is broken "
             "down below (`benchmarks/step_breakdown.py`, the earlier view code rebuilt for comparison): views "
             "took 23 of 48 ms and now take 8 of 31 ms, and the step reaches 60% of the ceiling counting only "
-            "the FLOPs performed. In sum: by the issue's count the fits now reach 62-71% (they were at 48-63% "
-            "on the same machine before this work); by FLOPs performed, 43-49% per fit, 48-54% over the "
+            "the FLOPs performed. In sum: by the issue's count the fits now reach 62-71% (48-50% "
+            "at 10k and 100k on the same machine before); by FLOPs performed, 43-49% per fit, 48-54% over the "
             "training loop, 60% for the step alone.\n\n",
         ),
         section("One training step (CPU)", "step_breakdown_cpu.md"),
