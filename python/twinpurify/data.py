@@ -353,11 +353,21 @@ class Preprocessor:
             self.scale_ = self.input_scale
         logt = to_log2(tumor.values, self.scale_, tumor.samples, "tumor")
         mean_all, std = column_mean_std(logt)
+        return self.choose_genes(self.scale_, mean_all, std, list(tumor.genes), tumor.named_genes)
+
+    def choose_genes(
+        self, scale: str, mean: np.ndarray, std: np.ndarray, genes: list[str], named_genes: bool
+    ) -> Preprocessor:
+        """The fit from per-gene log2 statistics: drop constant genes, keep the `n_genes` most variable.
+
+        Shared by `fit` (statistics of a matrix in memory) and the streamed fit of
+        `twinpurify.streaming` (statistics merged over blocks and ranks).
+        """
         zero = std <= 1e-8
         if zero.all():
             raise InputError("tumor: every gene has zero variance across the tumors; nothing to learn from")
         if zero.any():
-            dropped = [tumor.genes[j] for j in np.flatnonzero(zero)]
+            dropped = [genes[j] for j in np.flatnonzero(zero)]
             logger.warning("dropping %d zero-variance genes: %s", len(dropped), _preview(dropped))
         candidates = np.flatnonzero(~zero)
         k = len(candidates) if self.n_genes is None else min(int(self.n_genes), len(candidates))
@@ -365,11 +375,12 @@ class Preprocessor:
             raise InputError(f"n_genes must leave at least 2 genes, got {k} ({k} feature(s) usable)")
         order = np.argsort(-std[candidates], kind="stable")[:k]
         idx = np.sort(candidates[order])
-        self.genes_in_ = list(tumor.genes)
-        self.named_genes_ = tumor.named_genes
+        self.scale_ = scale
+        self.genes_in_ = list(genes)
+        self.named_genes_ = named_genes
         self.gene_index_ = idx
-        self.genes_ = [tumor.genes[j] for j in idx]
-        self.mean_ = mean_all[idx].astype(np.float32)
+        self.genes_ = [genes[j] for j in idx]
+        self.mean_ = mean[idx].astype(np.float32)
         self.std_ = np.maximum(std[idx], 1e-6).astype(np.float32)
         return self
 

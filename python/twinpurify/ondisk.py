@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Optional, Protocol, Union
+from typing import Any, Optional, Protocol, Union, runtime_checkable
 
 import numpy as np
 
@@ -297,6 +297,7 @@ class ParquetRows(_FileRows):
         self.close()
 
 
+@runtime_checkable
 class RowSource(Protocol):
     """What out-of-core fitting needs of a cohort on disk (`Rows` and `ParquetRows` provide it)."""
 

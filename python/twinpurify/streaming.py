@@ -212,24 +212,7 @@ def fit_preprocessor(
     if pp.input_scale == "auto" and normal is not None and detect_scale(normal.values) != scale:
         raise InputError(f"tumors look like {scale} values but normals like {detect_scale(normal.values)}")
     std = np.sqrt(moments.m2 / max(moments.n, 1))
-    return _select_genes(pp, scale, moments.mean, std, genes)
-
-
-def _select_genes(pp: Preprocessor, scale: str, mean: np.ndarray, std: np.ndarray, genes: list[str]) -> Preprocessor:
-    """Preprocessor.fit's choice from per-gene statistics: drop constant genes, keep the most variable."""
-    usable = np.flatnonzero(std > 1e-8)
-    if len(usable) == 0:
-        raise InputError("tumor: every gene has zero variance across the tumors; nothing to learn from")
-    if len(usable) < len(std):
-        logger.warning("dropping %d zero-variance genes", len(std) - len(usable))
-    k = len(usable) if pp.n_genes is None else min(int(pp.n_genes), len(usable))
-    if k < 2:
-        raise InputError(f"n_genes must leave at least 2 genes, got {k} ({k} feature(s) usable)")
-    idx = np.sort(usable[np.argsort(-std[usable], kind="stable")[:k]])
-    pp.scale_, pp.genes_in_, pp.named_genes_, pp.gene_index_ = scale, list(genes), True, idx
-    pp.genes_ = [genes[j] for j in idx]
-    pp.mean_, pp.std_ = mean[idx].astype(np.float32), np.maximum(std[idx], 1e-6).astype(np.float32)
-    return pp
+    return pp.choose_genes(scale, moments.mean, std, genes, named_genes=True)
 
 
 # ---- batches streamed to the training loop ------------------------------------------------------
@@ -320,7 +303,7 @@ class StreamBatches:
 
 # ---- the estimator-level entry points -----------------------------------------------------------
 def _open(tumors: Any, layer: Optional[str]) -> RowSource:
-    if hasattr(tumors, "read") and hasattr(tumors, "genes") and hasattr(tumors, "subset"):  # already opened
+    if isinstance(tumors, RowSource):  # already opened
         return tumors
     if not is_on_disk(tumors):
         raise InputError(f"{tumors}: out-of-core input must be an .h5ad file, a .zarr store or a .parquet table")
