@@ -198,8 +198,9 @@ MAX_GROUP_VALUES = 2**26
 class ParquetRows(_FileRows):
     """Samples x genes values of a .parquet table with samples in rows, read a row group at a time.
 
-    The numeric columns are the genes; the sample names are the pandas index stored with the table (row
-    numbers when there is none); the other columns are per-sample annotations (`obs_column`), e.g. the
+    The numeric columns are the genes; the sample names are the pandas index stored with the table, or else
+    a first non-numeric column (as `twinpurify.io.read_table` reads it), or else row numbers; the other
+    columns are per-sample annotations (`obs_column`), e.g. the
     label that marks normals. Parquet stores a table by row groups of columns, so a row group is the
     smallest read: tables whose row groups hold more than `MAX_GROUP_VALUES` values are refused with the
     fix (pandas writes up to 1,048,576 rows per group by default).
@@ -227,10 +228,14 @@ class ParquetRows(_FileRows):
         schema = self._file.schema_arrow
         meta = schema.pandas_metadata or {}
         stored = [c for c in meta.get("index_columns", []) if isinstance(c, str)]
-        self._index = stored[0] if len(stored) == 1 else None
         numeric = [f.name for f in schema if (pat.is_integer(f.type) or pat.is_floating(f.type))]
+        if len(stored) == 1:
+            self._index: Optional[str] = stored[0]
+        else:  # as `twinpurify.io.read_table`: a first non-numeric column names the rows
+            first = schema.names[0] if len(schema.names) else None
+            self._index = first if first is not None and first not in numeric else None
         self.genes = [c for c in numeric if c not in stored]
-        self._obs = [f.name for f in schema if f.name not in self.genes and f.name not in stored]
+        self._obs = [f.name for f in schema if f.name not in self.genes and f.name not in stored + [self._index]]
         if not self.genes:
             raise InputError(f"{self.path}: no numeric columns; expected samples in rows and one column per gene")
         md = self._file.metadata
@@ -318,7 +323,8 @@ class RowSource(Protocol):
     def close(self) -> None: ...
 
 
-ON_DISK_SUFFIXES = (".h5ad", ".zarr", ".parquet")
+PARQUET_SUFFIXES = (".parquet", ".pq")  # as `twinpurify.io.read_table`
+ON_DISK_SUFFIXES = (".h5ad", ".zarr", *PARQUET_SUFFIXES)
 
 
 def is_on_disk(path: Any) -> bool:
@@ -328,7 +334,7 @@ def is_on_disk(path: Any) -> bool:
 
 def open_rows(path: PathLike, rows: Optional[np.ndarray] = None, layer: Optional[str] = None) -> RowSource:
     """`ParquetRows` for a .parquet table, `Rows` for .h5ad and .zarr."""
-    if str(path).lower().endswith(".parquet"):
+    if str(path).lower().endswith(PARQUET_SUFFIXES):
         if layer is not None:
             raise InputError(f"{path}: a .parquet table has no layers (layer={layer!r})")
         return ParquetRows(path, rows)

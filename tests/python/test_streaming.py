@@ -242,12 +242,21 @@ def test_parquet_errors_name_the_file_and_the_fix(tmp_path, parquet, monkeypatch
 
 
 def test_parquet_without_a_stored_index_names_samples_by_row(tmp_path, big):
-    from twinpurify.ondisk import ParquetRows
+    from twinpurify.io import read_table
+    from twinpurify.ondisk import ParquetRows, open_rows
 
     big.tumors.iloc[:10].reset_index(drop=True).to_parquet(tmp_path / "t.parquet", row_group_size=4)
     with ParquetRows(tmp_path / "t.parquet") as p:
         assert p.samples(2, 6) == ["2", "3", "4", "5"]
         np.testing.assert_array_equal(p.read(0, 10), big.tumors.iloc[:10].to_numpy(np.float32))
+    # a first non-numeric column names the rows, as read_table does for a table in memory (.pq too)
+    named = big.tumors.iloc[:10].rename_axis("sample").reset_index()
+    named.insert(1, "batch", "b1")
+    named.to_parquet(tmp_path / "n.pq", index=False, row_group_size=4)
+    with open_rows(tmp_path / "n.pq") as p:
+        assert isinstance(p, ParquetRows)
+        assert p.samples(2, 6) == list(read_table(tmp_path / "n.pq").index[2:6]) == list(big.tumors.index[2:6])
+        assert p.genes == list(big.tumors.columns) and list(p.obs_column("batch")) == ["b1"] * 10
 
 
 def test_cli_out_of_core_reads_parquet(tmp_path, parquet):
