@@ -98,9 +98,8 @@ def one_fit(tpath: str, npath: str, device: str, seed: int = 0) -> dict:
     d, p = model.n_components, list(model.projector_dims)
     dims = [len(model.genes_), *h, d, *p]  # the first layer sees the selected genes, not all inputs
     layers = [2 * a * b for a, b in zip(dims[:-1], dims[1:])]  # forward FLOPs per view row, per layer
-    # rows the network saw: the last batch of an epoch is the remainder (dropped when under 2 rows)
-    rest = n % sched.batch_size
-    per_epoch = n if rest >= 2 else n - rest
+    # rows the network saw per epoch: the last batch is the remainder, or none when the schedule drops it
+    per_epoch = min(n, sched.steps_per_epoch * sched.batch_size)
     rows = 2 * per_epoch * model.n_epochs_  # two views per sample
     flops = 3 * sum(layers) * rows  # the usual "3 x forward" count, as the 36-57% in issue 14 was measured
     # what autograd performs: forward, weight gradients, and input gradients of every layer but the first
