@@ -49,6 +49,17 @@ def matmul_ceiling(device: str, n: int = 2048, reps: int = 5, trials: int = 5) -
     return best
 
 
+def flops_per_row(dims: list[int]) -> tuple[int, int]:
+    """Training FLOPs per view row of an MLP with layer widths `dims`: (3 x forward, what autograd performs).
+
+    Autograd computes the forward pass, every weight gradient, and the input gradient of every layer but
+    the first (the input needs none); the first layer is most of the default network, so the second
+    count is ~0.69 of the first.
+    """
+    layers = [2 * a * b for a, b in zip(dims[:-1], dims[1:])]
+    return 3 * sum(layers), 3 * sum(layers) - layers[0]
+
+
 def make_data(n: int, g: int, folder: Path, seed: int = 0) -> tuple[Path, Path]:
     """Low-rank log2 expression plus noise, float32, written in blocks (no float64 copy of the whole)."""
     import numpy as np
@@ -97,14 +108,12 @@ def one_fit(tpath: str, npath: str, device: str, seed: int = 0) -> dict:
     h = list(model.hidden_dims)
     d, p = model.n_components, list(model.projector_dims)
     dims = [len(model.genes_), *h, d, *p]  # the first layer sees the selected genes, not all inputs
-    layers = [2 * a * b for a, b in zip(dims[:-1], dims[1:])]  # forward FLOPs per view row, per layer
     # rows the network saw per epoch: the last batch is the remainder, or none when the schedule drops it
     per_epoch = min(n, sched.steps_per_epoch * sched.batch_size)
     rows = 2 * per_epoch * model.n_epochs_  # two views per sample
-    flops = 3 * sum(layers) * rows  # the usual "3 x forward" count, as the 36-57% in issue 14 was measured
-    # what autograd performs: forward, weight gradients, and input gradients of every layer but the first
-    # (the input needs none); the first layer is most of the network, so this is ~0.69 of 3 x forward
-    performed = (3 * sum(layers) - layers[0]) * rows
+    three_fwd, done = flops_per_row(dims)
+    flops = three_fwd * rows  # the usual "3 x forward" count, as the 36-57% in issue 14 was measured
+    performed = done * rows
     return {
         "n_tumors": n,
         "n_genes": g,

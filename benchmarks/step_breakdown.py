@@ -91,22 +91,9 @@ def breakdown(variant: str, genes: int, batch: int, steps: int, repeats: int) ->
     return {k: [r[k] for r in per_repeat] for k in parts}
 
 
-def ceiling(n: int = 2048, trials: int = 5) -> float:
-    import torch
-
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    a @ b
-    best = 0.0
-    for _ in range(trials):
-        t = time.perf_counter()
-        for _ in range(5):
-            a @ b
-        best = max(best, 2 * n**3 * 5 / (time.perf_counter() - t))
-    return best
-
-
 def main() -> None:
     import torch
+    from speed import flops_per_row, matmul_ceiling  # this folder is on sys.path when run as a script
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
@@ -115,14 +102,14 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=256)
     a = ap.parse_args()
     dims = [a.genes, 512, 128, 128, 128]
-    layers = [2 * x * y for x, y in zip(dims[:-1], dims[1:])]
-    performed = (3 * sum(layers) - layers[0]) * 2 * a.batch  # FLOPs autograd performs per step
+    three_fwd, done = flops_per_row(dims)
+    performed = done * 2 * a.batch  # FLOPs autograd performs per step (two views per tumor)
     results: dict[str, dict[str, list[float]]] = {"before": {}, "now": {}}
     for _ in range(a.repeats):  # interleaved, so a slow spell of a shared machine hits both alike
         for v in results:
             for part, vals in breakdown(v, a.genes, a.batch, a.steps, 1).items():
                 results[v].setdefault(part, []).extend(vals)
-    top = ceiling()
+    top = matmul_ceiling("cpu")
     rows = []
     for v, parts in results.items():
         totals = [sum(vals) for vals in zip(*parts.values())]
@@ -130,7 +117,7 @@ def main() -> None:
         shares = [performed / (t / 1e3) / top for t in totals]
         rows.append(
             f"| {v} | " + " | ".join(cells) + f" | {statistics.mean(totals):.1f} ± {statistics.stdev(totals):.1f} | "
-            f"{statistics.mean(shares):.0%} | {statistics.mean(shares) * 3 * sum(layers) * 2 * a.batch / performed:.0%} |"
+            f"{statistics.mean(shares):.0%} | {statistics.mean(shares) * three_fwd / done:.0%} |"
         )
     text = "\n".join(
         [
