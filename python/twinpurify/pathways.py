@@ -37,6 +37,8 @@ from typing import Any, Union
 import numpy as np
 import pandas as pd
 
+from .data import _preview
+
 METHODS = ("ulm", "wmean", "zscore", "aucell")
 PathLike = Union[str, os.PathLike]
 
@@ -234,11 +236,6 @@ def progeny(top: int = 100) -> pd.DataFrame:
     t = _progeny_table()
     t = t.sort_values(["source", "p_value"], kind="stable").groupby("source", sort=True).head(int(top))
     return t[["source", "target", "weight"]].reset_index(drop=True)
-
-
-def _preview(names: list[str], limit: int = 5) -> str:
-    shown = ", ".join(str(n) for n in names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def match_net(net: pd.DataFrame, genes: pd.Index, min_size: int) -> pd.DataFrame:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 
 import numpy as np
 
+from .data import _preview
 from .io import default_mode
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -84,7 +85,7 @@ def check_model_target(path: PathLike, overwrite: bool) -> Path:
         if not empty and not is_model_folder(p):
             raise FileExistsError(
                 f"{p} is a folder that does not hold a TwinPurify model (it has "
-                f"{_preview(sorted(c.name for c in p.iterdir()))}); refusing to replace it, "
+                f"{_preview(sorted(c.name for c in p.iterdir()), limit=4)}); refusing to replace it, "
                 "even with overwrite: choose a new or empty folder"
             )
         if not empty and not overwrite:
@@ -105,11 +106,6 @@ def check_distinct(outputs: dict[str, Optional[PathLike]], inputs: dict[str, Opt
         if po in seen:
             raise FileExistsError(f"{ko} and {seen[po]} are the same path {po}")
         seen[po] = ko
-
-
-def _preview(names: list[str], limit: int = 4) -> str:
-    more = f" and {len(names) - limit} more" if len(names) > limit else ""
-    return ", ".join(names[:limit]) + more
 
 
 def _clean_leftovers(target: Path) -> None:
