@@ -108,7 +108,8 @@ def uniforms(
     for k uniform on 0..65535, four to each 64-bit draw of numpy's PCG64 seeded from `generator` (as
     reproducible from `random_state` as before, not the same numbers). 16 bits are plenty for a mask
     and for augmentation noise, whose normal quantiles then reach 3.8 to 4.3 sd, and cost half of
-    numpy's float32 draws. `out`, a C-contiguous float32 array of `shape`, is filled and shared.
+    numpy's float32 draws. `out`, a C-contiguous float32 array of `shape`, is filled and shared (a new
+    array when it is missing or of another shape; ignored on an accelerator).
     """
     if device.type != "cpu":
         return torch.rand(shape, device=device, generator=generator)
@@ -168,9 +169,9 @@ class ViewGenerator:
         weights = weights / weights.sum(1, keepdim=True)
         u = None
         if cfg.mask_prob > 0 or cfg.noise_std > 0:
-            if dev.type == "cpu" and (self._scratch is None or self._scratch.shape != (b, g)):
-                self._scratch = np.empty((b, g), dtype=np.float32)
-            u = uniforms((b, g), generator, dev, self._scratch if dev.type == "cpu" else None)
+            u = uniforms((b, g), generator, dev, self._scratch)
+            if dev.type == "cpu":
+                self._scratch = u.numpy()  # refilled by the next batch (a new array when its shape changes)
         out = tumor_lin.new_empty((b, g))
         rows = max(1, _CPU_BLOCK // max(g, 1)) if dev.type == "cpu" else max(n, 1)
         for r in range(int(repeats)):
