@@ -245,7 +245,7 @@ def _fit_out_of_core(a: argparse.Namespace, model: TwinPurify, world_size: int, 
             f"model saved to {a.model}"
         )
     if a.embedding and lead:
-        transform_on_disk(model, source, a.embedding, block_rows=a.block_rows)
+        transform_on_disk(model, source, a.embedding, block_rows=a.block_rows, overwrite=a.overwrite)
         if not a.quiet:
             print(f"embedding of every sample in {source} written to {a.embedding}")
     return 0
@@ -263,7 +263,7 @@ def _cmd_transform(a: argparse.Namespace) -> int:
     if a.out_of_core:
         from .streaming import transform_on_disk
 
-        transform_on_disk(model, a.input, a.output, block_rows=a.block_rows)
+        transform_on_disk(model, a.input, a.output, block_rows=a.block_rows, overwrite=a.overwrite)
         if not a.quiet:
             print(f"embedding of {a.input} written to {a.output}")
         return 0

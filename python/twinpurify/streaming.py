@@ -444,29 +444,40 @@ def transform_on_disk(
     fill_missing: Optional[str] = None,
     layer: Optional[str] = None,
     block_rows: int = 4096,
+    overwrite: bool = False,
 ) -> Path:
     """Embed every sample of an .h5ad, .zarr or .parquet input into `output` (.h5ad, .parquet, .csv/.tsv) by blocks.
 
     Gene matching and the fill policy are those of `transform`; the output file is written beside its
-    target and renamed into place when complete. In a distributed job, call it from one rank (the CLI
-    uses rank 0).
+    target and renamed into place when complete. An existing `output` is replaced only with
+    `overwrite`, and never when it is the input itself (which is read while the output is written).
+    In a distributed job, call it from one rank (the CLI uses rank 0).
     """
     from .io import _kind, atomic_path
 
     model._check_fitted()
-    rows = _open(source, layer)
     out = Path(output)
     kind = _kind(out)
+    if out.resolve() == Path(source.path if isinstance(source, RowSource) else source).resolve():
+        raise InputError(f"{out}: the output would replace the input it is read from; choose another file")
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"{out} exists; pass overwrite=True to replace it")
+    rows = _open(source, layer)
     columns = model.component_names()
-    with atomic_path(out) as tmp:
-        writer = _writer(kind, tmp, rows.n, columns, out.name.endswith(".gz"))
-        try:
-            spans = [(s, min(s + block_rows, rows.n)) for s in range(0, rows.n, block_rows)]
-            blocks = ((rows.read(s, e), rows.samples(s, e)) for s, e in spans)
-            for values, names in prefetched(blocks, 2):  # the next block is read while this one is embedded
-                writer(model._output(Matrix(values, names, rows.genes, named_genes=True, frame=True), fill_missing))
-        finally:
-            writer(None)
+    try:
+        with atomic_path(out) as tmp:
+            writer = _writer(kind, tmp, rows.n, columns, out.name.endswith(".gz"))
+            try:
+                spans = [(s, min(s + block_rows, rows.n)) for s in range(0, rows.n, block_rows)]
+                blocks = ((rows.read(s, e), rows.samples(s, e)) for s, e in spans)
+                for values, names in prefetched(blocks, 2):  # the next block is read while this one is embedded
+                    frame = Matrix(values, names, rows.genes, named_genes=True, frame=True)
+                    writer(model._output(frame, fill_missing))
+            finally:
+                writer(None)
+    finally:
+        if rows is not source:  # opened here: close it (a caller's open source stays open)
+            rows.close()
     return out
 
 

@@ -269,3 +269,24 @@ def test_cli_out_of_core_reads_parquet(tmp_path, parquet):
     assert main(argv + ["--out-of-core", "--quiet"]) == 0
     emb = pd.read_csv(out, sep="\t", index_col=0)
     assert emb.shape == (170, 4) and emb.index[0] == "T0001"
+
+
+def test_transform_on_disk_never_replaces_its_input_or_an_unasked_file(tmp_path, h5ad, parquet):
+    model = fit_on_disk(TwinPurify(**FIT, verbose=False), h5ad, normal_key="sample_type")
+    before = {p: p.read_bytes() for p in (h5ad, parquet)}
+    for src in (h5ad, parquet):
+        with pytest.raises(InputError, match="would replace the input it is read from"):
+            transform_on_disk(model, src, src, overwrite=True)
+    with Rows(h5ad) as opened, pytest.raises(InputError, match="would replace the input"):
+        transform_on_disk(model, opened, h5ad, overwrite=True)
+    mine = tmp_path / "mine.tsv"
+    mine.write_text("a user's file\n")
+    with pytest.raises(FileExistsError, match="mine.tsv exists; pass overwrite=True"):
+        transform_on_disk(model, h5ad, mine)
+    assert mine.read_text() == "a user's file\n"
+    assert all(p.read_bytes() == b for p, b in before.items())
+    out = transform_on_disk(model, h5ad, mine, overwrite=True)  # asked for: replaced
+    assert pd.read_csv(out, sep="\t", index_col=0).shape == (170, 4)
+    with Rows(h5ad) as opened:  # a caller's open source is left open
+        transform_on_disk(model, opened, tmp_path / "again.tsv")
+        assert opened.read(0, 1).shape == (1, 200)
