@@ -345,11 +345,22 @@ class H5adWriter:
     """Write an n x k float32 .h5ad (dense X chunked by rows) one block of rows at a time.
 
     The layout is anndata's (X, obs and var dataframes with string indices), so the result reads with
-    ``anndata.read_h5ad`` (in memory or backed) and with `Rows`.
+    ``anndata.read_h5ad`` (in memory or backed) and with `Rows`. An existing file at `path` is an error
+    unless `overwrite` (the package's own writes go to temporary files it created beside the target).
     """
 
-    def __init__(self, path: PathLike, n_rows: int, columns: list[str], chunk_rows: int = 256, compression: Any = None):
+    def __init__(
+        self,
+        path: PathLike,
+        n_rows: int,
+        columns: list[str],
+        chunk_rows: int = 256,
+        compression: Any = None,
+        overwrite: bool = False,
+    ):
         h5py = _h5py()
+        if Path(path).exists() and not overwrite:
+            raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
         self.f = h5py.File(path, "w")
         self.f.attrs.update({"encoding-type": "anndata", "encoding-version": "0.1.0"})
         k = len(columns)

@@ -486,7 +486,7 @@ def _writer(kind: str, path: Path, n: int, columns: list[str], gz: bool) -> Call
     if kind == "h5ad":
         from .ondisk import H5adWriter
 
-        h5 = H5adWriter(path, n, columns)
+        h5 = H5adWriter(path, n, columns, overwrite=True)  # `path` is the temporary file atomic_path made
 
         def to_h5ad(df: Optional[pd.DataFrame]) -> None:
             if df is None:

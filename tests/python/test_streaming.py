@@ -290,3 +290,15 @@ def test_transform_on_disk_never_replaces_its_input_or_an_unasked_file(tmp_path,
     with Rows(h5ad) as opened:  # a caller's open source is left open
         transform_on_disk(model, opened, tmp_path / "again.tsv")
         assert opened.read(0, 1).shape == (1, 200)
+
+
+def test_h5ad_writer_does_not_replace_an_existing_file(tmp_path):
+    mine = tmp_path / "mine.h5ad"
+    mine.write_bytes(b"a user's file")
+    with pytest.raises(FileExistsError, match="mine.h5ad exists; pass overwrite=True"):
+        H5adWriter(mine, 2, ["a", "b"])
+    assert mine.read_bytes() == b"a user's file"
+    with H5adWriter(mine, 1, ["a", "b"], overwrite=True) as w:
+        w.write(np.ones((1, 2), np.float32), ["s1"])
+    with Rows(mine) as r:
+        assert r.samples(0, 1) == ["s1"] and r.genes == ["a", "b"]
