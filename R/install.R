@@ -38,7 +38,8 @@
 #' @param torch the pip requirement for torch.
 #' @param torchIndexUrl `NULL`, or a pip index URL for torch (a CUDA build).
 #' @param extraPackages further pip requirements to install.
-#' @param reinstall delete an existing environment at `envDir` first?
+#' @param reinstall delete an existing environment at `envDir` first? Only
+#'   a folder Python's venv made (one holding `pyvenv.cfg`) is deleted.
 #' @param dryRun if `TRUE`, only return the commands that would run.
 #' @return The commands (a list of character vectors: program, then
 #'   arguments), invisibly; with `dryRun = FALSE` they have been run and the
@@ -59,7 +60,13 @@ installTwinPurify <- function(envDir = .envDirDefault(),
         extraPackages)
     if (isTRUE(dryRun)) return(invisible(cmds))
     if (dir.exists(envDir)) {
-        if (!isTRUE(reinstall) && !file.exists(.envPython(envDir))) {
+        # reinstall deletes the folder: only one that venv made (pyvenv.cfg)
+        marker <- if (isTRUE(reinstall)) {
+            file.path(envDir, "pyvenv.cfg")
+        } else {
+            .envPython(envDir)
+        }
+        if (!file.exists(marker)) {
             .abort("'envDir' ", envDir, " exists but is not a Python ",
                 "environment; choose another folder")
         }

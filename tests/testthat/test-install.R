@@ -68,6 +68,12 @@ test_that("installTwinPurify refuses bad arguments and never clobbers a folder t
     skip_if(!nzchar(py), "no python3 on PATH")
     expect_error(installTwinPurify(envDir = dir, python = py), "exists but is not a Python environment")
     expect_identical(readLines(file.path(dir, "notes.txt")), "keep")
+    # reinstall deletes only a folder venv made: a python inside is not enough
+    dir.create(file.path(dir, "bin"))
+    file.create(file.path(dir, "bin", "python"))
+    expect_error(installTwinPurify(envDir = dir, python = py, reinstall = TRUE),
+                 "exists but is not a Python environment")
+    expect_identical(readLines(file.path(dir, "notes.txt")), "keep")
 })
 
 test_that("installTwinPurify really installs a working engine (slow, downloads from PyPI)", {
