@@ -20,7 +20,6 @@ import json
 import os
 import platform
 import resource
-import shutil
 import subprocess
 import sys
 import time
@@ -86,12 +85,6 @@ def one_fit(tumors: str, normals: str, epochs: int) -> dict:
     }
 
 
-def training_flops(n_samples: int, genes: int, hidden: int = 512, dims: int = 128, proj: int = 128) -> float:
-    """Matmul FLOPs of one epoch: two views, forward + backward (3x forward) of encoder and projector."""
-    per_row = 2 * (genes * hidden + hidden * dims + dims * proj + proj * proj)
-    return 3 * per_row * 2 * n_samples
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="50000,100000,200000")
@@ -105,9 +98,10 @@ def main() -> None:
         print(json.dumps(one_fit(a.one[0], a.one[1], int(a.one[2]))))
         return
     sys.path.insert(0, str(HERE))
-    from speed import matmul_ceiling
+    from speed import flops_per_row, matmul_ceiling
 
     folder = Path(a.folder)
+    made_folder = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
     ceiling = matmul_ceiling("cpu")
@@ -125,7 +119,8 @@ def main() -> None:
         )
         r = json.loads(run.stdout.strip().splitlines()[-1])
         sps = n * r["epochs"] / r["train_s"]
-        flops = training_flops(n * r["epochs"], r["genes_used"]) / r["train_s"]
+        # 3 x forward FLOPs of encoder and projector, two views per sample (as speed.py's first count)
+        flops = flops_per_row([r["genes_used"], 512, 128, 128, 128])[0] * 2 * n * r["epochs"] / r["train_s"]
         row = {
             "tumors": n,
             "genes": a.genes,
@@ -138,11 +133,12 @@ def main() -> None:
         }
         print(json.dumps(row), flush=True)
         rows.append(row)
-        if not a.keep:
+        if not a.keep:  # only the files this script wrote; --folder may hold the user's own
             tumors.unlink()
+            normals.unlink(missing_ok=True)
     write_results(rows, a)
-    if not a.keep:
-        shutil.rmtree(folder, ignore_errors=True)
+    if not a.keep and made_folder and not any(folder.iterdir()):
+        folder.rmdir()
 
 
 def write_results(rows: list[dict], a: argparse.Namespace) -> None:
