@@ -70,9 +70,7 @@ pathwayActivity <- function(model, x, geneSets = NULL,
     method <- match.arg(method)
     geneSets <- .checkGeneSets(geneSets)
     .checkMinSize(minSize)
-    if (!is.logical(purified) || length(purified) != 1 || is.na(purified)) {
-        .abort("'purified' must be TRUE or FALSE")
-    }
+    .checkFlag(purified, "purified")
     inp <- .input(x, .assayAlias(assay.type, assay), "x")
     res <- .pyr(.bridge()$pathway_activity(.enginePy(model), inp$values,
         inp$samples, inp$genes, geneSets, method, minSize, purified,

@@ -286,6 +286,13 @@
     invisible(model)
 }
 
+.checkFlag <- function(v, name) {
+    if (!is.logical(v) || length(v) != 1 || is.na(v)) {
+        .abort("'", name, "' must be TRUE or FALSE")
+    }
+    invisible(v)
+}
+
 .checkMinSize <- function(minSize) {
     if (!is.numeric(minSize) || length(minSize) != 1 || is.na(minSize) ||
         minSize < 1 || minSize %% 1 != 0) {
