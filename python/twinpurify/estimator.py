@@ -261,8 +261,6 @@ class TwinPurify(NeuralEmbedder):
             objective.normal_mean_lin = torch.from_numpy(normal_mean.astype(np.float32)).to(dev)
             objective.target_mean = torch.from_numpy(scaler.mean).to(dev)
             objective.target_std = torch.from_numpy(scaler.std).to(dev)
-        if not t_log.flags.c_contiguous:  # batches are gathered by rows: keep each row contiguous
-            t_log = np.ascontiguousarray(t_log)
         t_lin = torch.from_numpy(t_log).to(dev).exp2_()  # in place: no second copy of the training matrix
         del t_log
         module = self._build(t_lin.shape[1]).to(dev)
