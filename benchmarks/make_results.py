@@ -127,7 +127,10 @@ def main() -> None:
         section(
             "Frontier on the simulated cohort (purity leakage vs intrinsic recovery)",
             "frontier.md",
-            "![frontier](frontier.png)\n\n",
+            "![frontier](frontier.png)\n\nThe baselines and `TP default` were rerun on 2026-11-27 on this project's "
+            "2-core CPU machine (torch 2.13.0+cpu) after the throughput work (new view random stream, fused "
+            "AdamW, float64 projections); every other TwinPurify variant comes from the earlier runs "
+            "(benchmarks/TUNING.md).\n\n",
         ),
         section(
             "Frontier across cohort sizes (issue 9, round 3)",
