@@ -119,7 +119,12 @@ def read_table(path: PathLike, genes_as_rows: bool = False) -> pd.DataFrame:
         elif kind == "parquet":
             df = pd.read_parquet(path)
             first = df.columns[0] if len(df.columns) else None
-            if first is not None and not pd.api.types.is_numeric_dtype(df[first]):
+            # a stored pandas index names the rows; only without one does a first text column (as `ParquetRows`)
+            if (
+                isinstance(df.index, pd.RangeIndex)
+                and first is not None
+                and not pd.api.types.is_numeric_dtype(df[first])
+            ):
                 df = df.set_index(first)
         else:
             sep = "\t" if kind == "tsv" else ","
@@ -135,6 +140,8 @@ def read_table(path: PathLike, genes_as_rows: bool = False) -> pd.DataFrame:
     df.columns = df.columns.astype(str)
     if kind in ("csv", "tsv"):
         _check_row_names(path, df)
+    elif kind == "parquet":
+        _check_unique_rows(path, df)
     return df.T if genes_as_rows else df
 
 
@@ -186,6 +193,10 @@ def _check_row_names(path: Path, df: pd.DataFrame) -> None:
             "the first column must name the samples (write the table with its index, e.g. "
             "DataFrame.to_csv(path) rather than index=False)"
         )
+    _check_unique_rows(path, df)
+
+
+def _check_unique_rows(path: Path, df: pd.DataFrame) -> None:
     if df.index.duplicated().any():
         dup = df.index[df.index.duplicated()].unique().tolist()
         raise InputError(f"{path}: duplicated sample names {', '.join(dup[:5])} in the first column")

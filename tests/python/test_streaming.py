@@ -199,6 +199,7 @@ def parquet(tmp_path, big):
 
 
 def test_parquet_table_reads_and_fits_like_h5ad(tmp_path, parquet, h5ad, big):
+    from twinpurify.io import read_table
     from twinpurify.ondisk import ParquetRows, open_rows
 
     with open_rows(parquet) as p, Rows(h5ad) as h:
@@ -207,6 +208,10 @@ def test_parquet_table_reads_and_fits_like_h5ad(tmp_path, parquet, h5ad, big):
         np.testing.assert_array_equal(p.read(20, 101), h.read(20, 101))  # spans four row groups
         np.testing.assert_array_equal(p.read(33, 34), h.read(33, 34))
         assert list(p.obs_column("sample_type")) == list(h.obs_column("sample_type"))
+        # in memory too, the stored index names the samples, not the first text column (was: 'tumor', 'normal')
+        table = read_table(parquet)
+        assert list(table.index) == list(big.tumors.index) + list(big.normals.index) == p.samples(0, p.n)
+        assert list(table.columns[1:]) == list(big.tumors.columns) and table.columns[0] == "sample_type"
         sub = p.subset(np.array([3, 40, 41, 150]))
         assert sub.samples(0, 4) == [h.samples(i, i + 1)[0] for i in (3, 40, 41, 150)]
         np.testing.assert_array_equal(sub.read(1, 4), h.read(0, 170)[[40, 41, 150]])
@@ -257,6 +262,12 @@ def test_parquet_without_a_stored_index_names_samples_by_row(tmp_path, big):
         assert isinstance(p, ParquetRows)
         assert p.samples(2, 6) == list(read_table(tmp_path / "n.pq").index[2:6]) == list(big.tumors.index[2:6])
         assert p.genes == list(big.tumors.columns) and list(p.obs_column("batch")) == ["b1"] * 10
+    # a label column first and no stored index: the labels would name the samples; refused, not merged
+    named.drop(columns="sample").assign(batch=["b1", "b2"] * 5)[["batch", *big.tumors.columns]].to_parquet(
+        tmp_path / "dup.parquet", index=False
+    )
+    with pytest.raises(InputError, match="dup.parquet: duplicated sample names b1, b2"):
+        read_table(tmp_path / "dup.parquet")
 
 
 def test_cli_out_of_core_reads_parquet(tmp_path, parquet):
