@@ -184,6 +184,11 @@ runTwinPurify <- function(x, normal, normalValue = "normal",
 #'
 #' @param nTumors,nNormals,nGenes cohort size.
 #' @param seed random seed.
+#' @param normalLikeness number in \[0, 1\]: strength of a tumor-intrinsic
+#'   differentiation axis towards the normal epithelium (subtype-dependent),
+#'   so that "tumor minus normal" is not a pure purity axis, as in real
+#'   cohorts. 0 (the default) leaves the cohort unchanged; when > 0 each
+#'   tumor's position on that axis is the `colData` column `normal_likeness`.
 #' @return A `SummarizedExperiment` with a `counts` assay (genes x samples) and
 #'   `colData` columns `sample_type` ("tumor"/"normal"), `purity`, `subtype`,
 #'   `immune_fraction`, `program_1..3`, `os_time`, `os_event` (NA for
@@ -197,8 +202,10 @@ runTwinPurify <- function(x, normal, normalValue = "normal",
 #' }
 #' @export
 simulateTwinPurifyCohort <- function(nTumors = 200, nNormals = 40,
-    nGenes = 1000, seed = 0) {
-    sim <- .pyr(.bridge()$simulate(nTumors, nNormals, nGenes, seed))
+    nGenes = 1000, seed = 0, normalLikeness = 0) {
+    .checkFraction(normalLikeness, "normalLikeness")
+    sim <- .pyr(.bridge()$simulate(nTumors, nNormals, nGenes, seed,
+        normalLikeness))
     counts <- sim$counts
     dimnames(counts) <- list(unlist(sim$genes), unlist(sim$samples))
     nT <- sim$n_tumors

@@ -286,6 +286,14 @@
     invisible(model)
 }
 
+.checkFraction <- function(v, name) {
+    if (!is.numeric(v) || length(v) != 1L || is.na(v) || v < 0 || v > 1) {
+        .abort("'", name, "' must be one number between 0 and 1, not ",
+            .preview(v))
+    }
+    invisible(v)
+}
+
 .checkFlag <- function(v, name) {
     if (!is.logical(v) || length(v) != 1 || is.na(v)) {
         .abort("'", name, "' must be TRUE or FALSE")

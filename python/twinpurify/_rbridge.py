@@ -230,11 +230,17 @@ def model_from_files(files: dict, device: Optional[str] = None) -> Any:
         return load_model(folder, device=device)
 
 
-def simulate(n_tumors: Any, n_normals: Any, n_genes: Any, seed: Any) -> dict[str, Any]:
+def simulate(n_tumors: Any, n_normals: Any, n_genes: Any, seed: Any, normal_likeness: Any = 0.0) -> dict[str, Any]:
     """The simulated cohort as plain arrays and lists (reticulate 1.28 trips over pandas indexes)."""
     from .datasets import simulate_cohort
 
-    c = simulate_cohort(n_tumors=int(n_tumors), n_normals=int(n_normals), n_genes=int(n_genes), seed=int(seed))
+    c = simulate_cohort(
+        n_tumors=int(n_tumors),
+        n_normals=int(n_normals),
+        n_genes=int(n_genes),
+        normal_likeness=float(normal_likeness),
+        seed=int(seed),
+    )
     counts = np.concatenate([c.tumors.to_numpy(), c.normals.to_numpy()]).T  # genes x samples
     truth = {k: (c.truth[k].astype(str).tolist() if k == "subtype" else c.truth[k].to_numpy()) for k in c.truth.columns}
     return {

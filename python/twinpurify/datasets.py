@@ -131,6 +131,7 @@ def simulate_cohort(
     subtype_effect: float = 1.0,
     program_effect: float = 1.0,
     platform: str = "rnaseq",
+    normal_likeness: float = 0.0,
     seed: int = 0,
 ) -> SimulatedCohort:
     """Simulate a tumor/normal cohort with a known tumor-intrinsic truth (genes named ``G0001``...).
@@ -152,6 +153,15 @@ def simulate_cohort(
         Multipliers of the subtype and program effect sizes (lower = subtler biology).
     platform : {"rnaseq", "microarray"}, default "rnaseq"
         Integer counts, or log2 intensities with background and additive noise.
+    normal_likeness : float, default 0.0
+        Strength of a tumor-intrinsic differentiation axis that points at normal tissue: each tumor's
+        cancer cells move (in log2) a fraction ``normal_likeness * d`` of the way towards the normal
+        epithelium's profile, with ``d`` in [0, 1] drawn per tumor around a subtype mean (some subtypes
+        are more normal-like than others, as luminal breast tumors are). With 0 the direction "tumor minus
+        normal" is almost purely a purity axis, which real cohorts do not show
+        (benchmarks/TUNING.md, round 5); ``d`` is recorded as ``truth["normal_likeness"]`` when > 0. Drawn
+        from its own random stream, so a seed's subtypes, programs and composition are the same as with 0
+        (the count noise and survival times, drawn after, are not).
     seed : int, default 0
         Random seed; the same seed gives the same cohort.
 
@@ -177,6 +187,8 @@ def simulate_cohort(
     ['purity', 'normal_fraction', 'immune_fraction', 'subtype']
     """
     _check_args(n_tumors, n_normals, n_genes, n_subtypes, n_programs, purity_range, platform)
+    if not 0.0 <= normal_likeness <= 1.0:
+        raise ValueError(f"normal_likeness must be between 0 and 1, got {normal_likeness}")
     rng = np.random.default_rng(seed)
     g = n_genes
     base = rng.normal(3.0, 2.0, g)  # log2 abundance of a gene in a generic cell
@@ -234,6 +246,11 @@ def simulate_cohort(
         program_loading[b] = loading
     private = rng.normal(0, 0.25, (n_tumors, g)) + rng.normal(0, 1, (n_tumors, 2)) @ rng.normal(0, 0.15, (2, g))
     cancer += private
+    if normal_likeness > 0:  # own stream: the cohort's other draws stay those of `seed`
+        side = np.random.default_rng([seed, 7919])
+        d_mean = np.linspace(0.1, 0.7, n_subtypes)[side.permutation(n_subtypes)][subtype]
+        likeness = np.clip(d_mean + side.normal(0, 0.15, n_tumors), 0.0, 1.0)
+        cancer += normal_likeness * likeness[:, None] * (normal_ref["epithelium"] - cancer_shared)
 
     # ---- composition: purity (subtype-dependent), immune share (subtype-dependent), normal-tissue mix
     lo, hi = purity_range
@@ -301,6 +318,8 @@ def simulate_cohort(
         },
         index=t_names,
     )
+    if normal_likeness > 0:
+        truth["normal_likeness"] = likeness
     gene_df = pd.DataFrame(
         {"role": role, "cell_type": cell_type, "loading": program_loading}, index=pd.Index(genes, name="gene")
     )

@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 from twinpurify.datasets import NORMAL_CELL_TYPES, simulate_cohort
 
@@ -66,6 +67,36 @@ def test_microarray_platform_is_log_scale():
     assert v.min() > 3 and v.max() < 25 and not np.allclose(v, np.round(v))
 
 
+def test_normal_likeness_is_an_intrinsic_axis_towards_normal_tissue():
+    kw = dict(n_tumors=300, n_normals=30, n_genes=600, seed=6)
+    a, b = simulate_cohort(**kw), simulate_cohort(**kw, normal_likeness=0.8)
+    # its own random stream: subtypes, programs and composition are the draws of the same seed
+    assert "normal_likeness" not in a.truth
+    same = ["purity", "normal_fraction", "immune_fraction", "subtype", "program_1", "program_2", "program_3"]
+    pd.testing.assert_frame_equal(a.truth[same], b.truth[same])
+    d = b.truth["normal_likeness"].to_numpy()
+    assert d.min() >= 0 and d.max() <= 1 and d.std() > 0.1
+    means = b.truth["normal_likeness"].groupby(b.truth.subtype, observed=True).mean()
+    assert means.max() - means.min() > 0.2  # some subtypes are more normal-like than others
+    # the change to the cancer cells is one gene vector, scaled per tumor by 0.8 * d
+    delta = (b.intrinsic - a.intrinsic).to_numpy()
+    s = np.linalg.svd(delta, compute_uv=False)
+    assert s[1] < 1e-8 * s[0]
+    v = delta[np.argmax(d)] / (0.8 * d.max())
+    np.testing.assert_allclose(delta, 0.8 * np.outer(d, v), atol=1e-9)
+
+    def tumor_minus_normal_score(c):
+        cpm = c.tumors.div(c.tumors.sum(1), axis=0).to_numpy() * 1e6
+        n = c.normals.div(c.normals.sum(1), axis=0).to_numpy().mean(0) * 1e6
+        m = cpm.mean(0)
+        w = 1 / (m + n)
+        score = pd.Series(((cpm - n) * w) @ ((m - n) * w))
+        return score.corr(pd.Series(c.truth.purity.to_numpy()), method="spearman")
+
+    # without it, "tumor minus normal" is nearly a purity axis; with it, much less so (as in TCGA-BRCA)
+    assert tumor_minus_normal_score(a) > 0.7 > 0.5 > tumor_minus_normal_score(b)
+
+
 @pytest.mark.parametrize(
     "kw,match",
     [
@@ -74,6 +105,8 @@ def test_microarray_platform_is_log_scale():
         (dict(n_programs=0), "n_programs"),
         (dict(purity_range=(0.5, 0.4)), "purity_range"),
         (dict(platform="nanostring"), "platform"),
+        (dict(normal_likeness=1.5), "normal_likeness must be between 0 and 1"),
+        (dict(normal_likeness=-0.1), "normal_likeness"),
     ],
 )
 def test_bad_arguments_are_named(kw, match):

@@ -98,3 +98,18 @@ test_that("fitted models predict other cohorts by gene name and save/load across
     expect_identical(predict(again, other), predict(model, other))
     expect_error(loadTwinPurify(file.path(path, "nope")), "no model folder")
 })
+
+test_that("simulateTwinPurifyCohort: normalLikeness adds its truth column and is validated in R", {
+    expect_error(simulateTwinPurifyCohort(normalLikeness = 1.5),
+                 "'normalLikeness' must be one number between 0 and 1, not 1.5")
+    expect_error(simulateTwinPurifyCohort(normalLikeness = c(0.1, 0.2)), "'normalLikeness' must be one number")
+    expect_error(simulateTwinPurifyCohort(normalLikeness = NA_real_), "'normalLikeness' must be one number")
+    skip_if_no_engine()
+    plain <- simulateTwinPurifyCohort(nTumors = 20, nNormals = 5, nGenes = 60, seed = 2)
+    liked <- simulateTwinPurifyCohort(nTumors = 20, nNormals = 5, nGenes = 60, seed = 2, normalLikeness = 0.8)
+    expect_false("normal_likeness" %in% names(SummarizedExperiment::colData(plain)))
+    nl <- SummarizedExperiment::colData(liked)$normal_likeness
+    tumor <- liked$sample_type == "tumor"
+    expect_true(all(nl[tumor] >= 0 & nl[tumor] <= 1) && all(is.na(nl[!tumor])))
+    expect_equal(liked$purity, plain$purity)  # the same composition draws
+})
