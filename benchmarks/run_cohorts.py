@@ -32,6 +32,8 @@ from twinpurify.plotting import plot_embeddings  # noqa: E402
 
 N_COMPONENTS = 128
 NEURAL = {"autoencoder", "TwinPurify"}
+# variants tried while tuning: run on the tuning cohorts only (the held-out protocol runs the final defaults)
+EXPERIMENTAL = {"invariant projection, beta 0.9", "TP learned invariance (front 2)", "TP learned invariance (beta 0.9)"}
 
 
 def simulated_cohort() -> tuple[Cohort, pd.DataFrame]:
@@ -140,6 +142,8 @@ def run_cohort(
             if mname not in NEURAL and seed != seeds[0]:
                 continue  # deterministic methods: one run
             if only and mname not in only:
+                continue
+            if mname in EXPERIMENTAL and name not in ["simulated", *TUNING]:
                 continue
             t0 = time.perf_counter()
             Z = model.fit_transform(c.tumors, c.normals)
