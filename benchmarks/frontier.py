@@ -194,20 +194,24 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--n-tumors", type=int, default=400)
     ap.add_argument("--n-normals", type=int, default=60)
     ap.add_argument("--n-genes", type=int, default=3000)
+    ap.add_argument("--normal-likeness", type=float, default=0.0, help="simulate_cohort's normal_likeness")
+    ap.add_argument("--name", default="frontier", help="file stem of the outputs (<name>.csv/.md/.png)")
     ap.add_argument("--methods", default=None, help="semicolon-separated subset of the method names")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent))
-    ap.add_argument("--append", action="store_true", help="add to (replace same method/seed rows of) frontier.csv")
-    ap.add_argument("--render-only", action="store_true", help="rebuild frontier.md/.png from frontier.csv")
+    ap.add_argument("--append", action="store_true", help="add to (replace same method/seed rows of) <name>.csv")
+    ap.add_argument("--render-only", action="store_true", help="rebuild <name>.md/.png from <name>.csv")
     a = ap.parse_args(argv)
     logging.getLogger("twinpurify").setLevel(logging.WARNING)
     out = Path(a.out)
     if a.render_only:
-        render(pd.read_csv(out / "frontier.csv"), out, a)
+        render(pd.read_csv(out / f"{a.name}.csv"), out, a)
         return
-    old = pd.read_csv(out / "frontier.csv") if a.append and (out / "frontier.csv").is_file() else None
+    old = pd.read_csv(out / f"{a.name}.csv") if a.append and (out / f"{a.name}.csv").is_file() else None
     rows = []
     for seed in [int(s) for s in a.seeds.split(",")]:
-        c = tp.datasets.simulate_cohort(n_tumors=a.n_tumors, n_normals=a.n_normals, n_genes=a.n_genes, seed=seed)
+        c = tp.datasets.simulate_cohort(
+            n_tumors=a.n_tumors, n_normals=a.n_normals, n_genes=a.n_genes, normal_likeness=a.normal_likeness, seed=seed
+        )
         for name, make in methods(seed).items():
             if a.methods and name not in a.methods.split(";"):
                 continue
@@ -221,7 +225,7 @@ def main(argv: list[str] | None = None) -> None:
             if old is not None:
                 keep = ~old.set_index(["method", "seed"]).index.isin(df.set_index(["method", "seed"]).index)
                 df = pd.concat([old[keep], df], ignore_index=True)
-            write_table(df.round(4).set_index("method"), out / "frontier.csv")
+            write_table(df.round(4).set_index("method"), out / f"{a.name}.csv")
     render(df, out, a)
 
 
@@ -229,12 +233,14 @@ def render(df: pd.DataFrame, out: Path, a: argparse.Namespace) -> None:
     order = [m for m in methods(0) if m in set(df["method"])]
     df = df.set_index("method").loc[order].reset_index()
     seeds = ",".join(str(s) for s in sorted(df["seed"].unique()))
-    with atomic_path(out / "frontier.md") as tmp:
+    with atomic_path(out / f"{a.name}.md") as tmp:
         tmp.write_text(
-            f"Simulated cohort: {a.n_tumors} tumors, {a.n_normals} normals, {a.n_genes} genes; "
+            f"Simulated cohort: {a.n_tumors} tumors, {a.n_normals} normals, {a.n_genes} genes"
+            + (f", normal_likeness {a.normal_likeness:g}" if a.normal_likeness else "")
+            + "; "
             f"seeds {seeds}; {K} dimensions; CV probes as in twinpurify.metrics.\n\n" + summarise(df) + "\n"
         )
-    plot(df, out / "frontier.png")
+    plot(df, out / f"{a.name}.png")
 
 
 if __name__ == "__main__":
