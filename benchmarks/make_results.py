@@ -201,7 +201,10 @@ def main() -> None:
             "mean |Spearman| of the scores with purity (simulated truth; ABSOLUTE for TCGA), F1 and C-index from "
             "the 14 scores as features. With 113 or 104 tumors and 128 dimensions, PCA's and the invariant "
             "projection's readouts give back almost the whole profile, so their purified scores equal raw ones "
-            "there. Rerun on 2026-11-27 after the view random stream changed.\n\n",
+            "there. The simulator's last row is the ceiling: the same cancer cells without normal or immune "
+            "cells (the pure-tumor twin of `headroom.py`); log-space de-attenuation, even with the true purity, "
+            "left program_rho at 0.93-0.94 (TUNING.md, round 5). Rerun on 2026-11-27 after the view random "
+            "stream changed.\n\n",
         ),
         section(
             "Cross-platform transfer (RNA-seq <-> microarray)",

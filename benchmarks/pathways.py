@@ -53,12 +53,17 @@ def mean_abs_rho(act: pd.DataFrame, y: pd.Series) -> float:
 
 def simulator_rows(seed: int) -> list[dict]:
     c = tp.datasets.simulate_cohort(n_tumors=400, n_normals=60, n_genes=3000, seed=seed)
+    # the ceiling: the same cancer cells without normal or immune cells (same seed and draws, purity ~1)
+    twin = tp.datasets.simulate_cohort(n_tumors=400, n_normals=60, n_genes=3000, seed=seed, purity_range=(0.99, 0.999))
     net = c.program_net()
     rows = []
-    for name, m in models(seed).items():
-        m.fit(c.tumors, c.normals)
-        for kind in ("raw", "purified"):
-            act = m.pathway_activity(c.tumors, net, purified=kind == "purified")
+    fitted = [(name, m.fit(c.tumors, c.normals), c.tumors) for name, m in models(seed).items()]
+    fitted.append(
+        ("pure-tumor twin (ceiling)", tp.PCAEmbedding(K, verbose=False, n_genes=None).fit(twin.tumors), twin.tumors)
+    )
+    for name, m, X in fitted:
+        for kind in ("raw", "purified") if X is c.tumors else ("raw",):
+            act = m.pathway_activity(X, net, purified=kind == "purified")
             rows.append(
                 {
                     "cohort": "simulated",
@@ -130,11 +135,12 @@ def plot(df: pd.DataFrame, path: Path) -> None:
     fig = Figure(figsize=(3.0 * len(panels), 3.2))
     for ax, (c, m) in zip(np.atleast_1d(fig.subplots(1, len(panels))), panels):
         d = df[df["cohort"] == c].groupby(["model", "scores"], sort=False)[m].agg(["mean", "std"]).reset_index()
-        x = np.arange(d["model"].nunique())
-        for i, kind in enumerate(("raw", "purified")):
-            e = d[d["scores"] == kind]
+        names = list(d["model"].unique())
+        x = np.arange(len(names))
+        for i, kind in enumerate(("raw", "purified")):  # the ceiling row has raw scores only: no purified bar
+            e = d[d["scores"] == kind].set_index("model").reindex(names)
             ax.bar(x + (i - 0.5) * 0.38, e["mean"], 0.38, yerr=e["std"].fillna(0), label=kind, color=["0.6", "C0"][i])
-        ax.set_xticks(x, list(d["model"].unique()), rotation=30, ha="right", fontsize=7)
+        ax.set_xticks(x, names, rotation=30, ha="right", fontsize=7)
         ax.set_title(f"{c.replace('_paired_metagsca', '').replace('_breast_gsstda', '')}\n{m}", fontsize=8)
     fig.axes[0].legend(fontsize=7)
     fig.tight_layout()
