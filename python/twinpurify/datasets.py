@@ -131,8 +131,8 @@ def simulate_cohort(
     subtype_effect: float = 1.0,
     program_effect: float = 1.0,
     platform: str = "rnaseq",
-    normal_likeness: float = 0.0,
     seed: int = 0,
+    normal_likeness: float = 0.0,
 ) -> SimulatedCohort:
     """Simulate a tumor/normal cohort with a known tumor-intrinsic truth (genes named ``G0001``...).
 
@@ -153,6 +153,8 @@ def simulate_cohort(
         Multipliers of the subtype and program effect sizes (lower = subtler biology).
     platform : {"rnaseq", "microarray"}, default "rnaseq"
         Integer counts, or log2 intensities with background and additive noise.
+    seed : int, default 0
+        Random seed; the same seed gives the same cohort.
     normal_likeness : float, default 0.0
         Strength of a tumor-intrinsic differentiation axis that points at normal tissue: each tumor's
         cancer cells move (in log2) a fraction ``normal_likeness * d`` of the way towards the normal
@@ -162,8 +164,6 @@ def simulate_cohort(
         (benchmarks/TUNING.md, round 5); ``d`` is recorded as ``truth["normal_likeness"]`` when > 0. Drawn
         from its own random stream, so a seed's subtypes, programs and composition are the same as with 0
         (the count noise and survival times, drawn after, are not).
-    seed : int, default 0
-        Random seed; the same seed gives the same cohort.
 
     Returns
     -------

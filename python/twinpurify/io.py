@@ -141,7 +141,7 @@ def read_table(path: PathLike, genes_as_rows: bool = False) -> pd.DataFrame:
     if kind in ("csv", "tsv"):
         _check_row_names(path, df)
     elif kind == "parquet":
-        _check_unique_rows(path, df)
+        _check_unique_rows(path, df, "the row names (the stored index, or else the first text column)")
     return df.T if genes_as_rows else df
 
 
@@ -196,10 +196,10 @@ def _check_row_names(path: Path, df: pd.DataFrame) -> None:
     _check_unique_rows(path, df)
 
 
-def _check_unique_rows(path: Path, df: pd.DataFrame) -> None:
+def _check_unique_rows(path: Path, df: pd.DataFrame, where: str = "the first column") -> None:
     if df.index.duplicated().any():
         dup = df.index[df.index.duplicated()].unique().tolist()
-        raise InputError(f"{path}: duplicated sample names {', '.join(dup[:5])} in the first column")
+        raise InputError(f"{path}: duplicated sample names {', '.join(dup[:5])} in {where}")
 
 
 def read_h5ad(path: PathLike) -> Any:
