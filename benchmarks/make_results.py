@@ -145,12 +145,12 @@ def main() -> None:
             "Headroom on the simulator: what is left to win (issue 9, round 5)",
             "headroom.md",
             "`benchmarks/headroom.py`, 2026-11-27, this machine. Reference points on the frontier's own cohorts: "
-            "the same tumors without any normal or immune cells (the pure-tumor twin: same seed, same draws, "
-            "purity 0.99-0.999), the representation that keeps exactly what the benchmark rewards (true "
+            "the same tumors without any normal or immune cells (the pure-tumor twin: same seed, same cancer "
+            "profiles, purity 0.99-0.999, count noise redrawn), the representation that keeps exactly what the benchmark rewards (true "
             "intrinsic PCs + true immune fraction: its purity R² is the leakage floor for a method that keeps "
             "immune signal), and an oracle that knows each tumor's normal fraction and undoes log-space "
             "compression gene by gene. Contamination costs PCA 0.16 programs R² against the twin, and knowing "
-            "purity exactly wins back almost none of it: the loss is the contaminating cells' read noise and "
+            "the normal fraction exactly wins back almost none of it: the loss is the contaminating cells' read noise and "
             "dilution, not a removable bias (benchmarks/TUNING.md, round 5). The last rows are a variant tried "
             "without the oracle: the same de-attenuation with each tumor's share estimated from the cohort's "
             "normals, alone or under the invariant projection.\n\n",
@@ -162,16 +162,17 @@ def main() -> None:
             "--name frontier_likeness`, 2026-11-27, this machine; the baselines, the TwinPurify defaults and the "
             "variants nearest the frontier. With `normal_likeness=0.8` the simulator's mean tumor-minus-normal "
             "direction tracks purity about as loosely as on TCGA-BRCA (TUNING.md, round 5) and raw leakage falls "
-            "to 0.86; the ranking does not change: the invariant projection is the frontier and the TwinPurify "
-            "defaults lie well inside it.\n\n",
+            "to 0.86. The invariant projection still dominates the TwinPurify defaults; the defaults and "
+            "normal-difference swap places on purity, and normal-difference now keeps more intrinsic, subtype and "
+            "immune signal than the invariant projection.\n\n",
         ),
         section(
             "Headroom variants on TCGA-BRCA (tuning folders)",
             "headroom_brca.md",
             "`benchmarks/headroom.py --data-dir`: the estimated-share variants on real tumors. The share estimate, "
-            "Spearman 0.77-0.80 with purity on the simulator, has Spearman 0.44 (divergence) and 0.27 (paired) "
-            "with ABSOLUTE purity here, and no variant is purer and keeps more copy-number signal than the "
-            "invariant projection. Not adopted.\n\n",
+            "Spearman 0.83 with purity on the simulator, has Spearman 0.48 (divergence) and 0.26 (paired) "
+            "with ABSOLUTE purity here, and no variant is as pure as the invariant projection while keeping "
+            "as much copy-number signal. Not adopted.\n\n",
         ),
         "## Summary of real cohorts (means over seeds; details per cohort below)\n\n" + headline(),
         section(
@@ -179,7 +180,7 @@ def main() -> None:
             "cohorts_tuning.md",
             "The TwinPurify rows were rerun on 2026-11-27 after views changed their random stream (same "
             "distribution, cheaper draws; CHANGELOG, Throughput); every score stayed within seed noise of the "
-            "earlier run. The experimental TP variants (learned invariance) come from the earlier stream.\n\n",
+            "earlier run.\n\n",
         ),
         section(
             "Held-out cohorts (defaults fixed before these were run)",
@@ -202,7 +203,7 @@ def main() -> None:
             "the 14 scores as features. With 113 or 104 tumors and 128 dimensions, PCA's and the invariant "
             "projection's readouts give back almost the whole profile, so their purified scores equal raw ones "
             "there. The simulator's last row is the ceiling: the same cancer cells without normal or immune "
-            "cells (the pure-tumor twin of `headroom.py`); log-space de-attenuation, even with the true purity, "
+            "cells (the pure-tumor twin of `headroom.py`); log-space de-attenuation, even with the true normal fraction, "
             "left program_rho at 0.93-0.94 (TUNING.md, round 5). Rerun on 2026-11-27 after the view random "
             "stream changed.\n\n",
         ),
