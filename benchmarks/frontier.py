@@ -204,9 +204,26 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("twinpurify").setLevel(logging.WARNING)
     out = Path(a.out)
     if a.render_only:
-        render(pd.read_csv(out / f"{a.name}.csv"), out, a)
+        render(with_cohort(pd.read_csv(out / f"{a.name}.csv")), out, a.name)
         return
-    old = pd.read_csv(out / f"{a.name}.csv") if a.append and (out / f"{a.name}.csv").is_file() else None
+    if a.normal_likeness and a.name == "frontier":
+        raise SystemExit("--normal-likeness needs --name: the frontier.* files hold the default simulator's frontier")
+    unknown = sorted(set(a.methods.split(";")) - set(methods(0))) if a.methods else []
+    if unknown:
+        raise SystemExit(f"unknown method names: {'; '.join(unknown)} (see methods() in this file)")
+    cohort = {
+        "n_tumors": a.n_tumors,
+        "n_normals": a.n_normals,
+        "n_genes": a.n_genes,
+        "normal_likeness": a.normal_likeness,
+    }
+    old = with_cohort(pd.read_csv(out / f"{a.name}.csv")) if a.append and (out / f"{a.name}.csv").is_file() else None
+    if old is not None:
+        theirs = old[list(cohort)].drop_duplicates().to_dict("records")
+        if theirs != [cohort]:
+            raise SystemExit(
+                f"{a.name}.csv holds runs on other cohorts {theirs}; this run is {cohort}: use another --name"
+            )
     rows = []
     for seed in [int(s) for s in a.seeds.split(",")]:
         c = tp.datasets.simulate_cohort(
@@ -219,28 +236,40 @@ def main(argv: list[str] | None = None) -> None:
             Z = np.asarray(make().fit_transform(c.tumors, c.normals))
             fit_s = time.perf_counter() - t0
             s = score_simulated(Z, c, seed=seed)
-            rows.append({"method": name, "seed": seed, "n_tumors": a.n_tumors, "fit_s": fit_s, **s})
+            rows.append({"method": name, "seed": seed, **cohort, "fit_s": fit_s, **s})
             print(f"seed {seed} {name:<42s} " + " ".join(f"{k} {v:.3f}" for k, v in s.items()), flush=True)
             df = pd.DataFrame(rows)
             if old is not None:
                 keep = ~old.set_index(["method", "seed"]).index.isin(df.set_index(["method", "seed"]).index)
                 df = pd.concat([old[keep], df], ignore_index=True)
             write_table(df.round(4).set_index("method"), out / f"{a.name}.csv")
-    render(df, out, a)
+    render(df, out, a.name)
 
 
-def render(df: pd.DataFrame, out: Path, a: argparse.Namespace) -> None:
+def with_cohort(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows written before the cohort columns existed were all run on the default cohort (60 normals, 3000 genes)."""
+    for col, default in {"n_normals": 60, "n_genes": 3000, "normal_likeness": 0.0}.items():
+        df[col] = df[col].fillna(default) if col in df else default
+    return df
+
+
+def render(df: pd.DataFrame, out: Path, name: str) -> None:
+    """`<name>.md` and `.png`; the cohort described is the one recorded in the rows (one only)."""
+    cohorts = df[["n_tumors", "n_normals", "n_genes", "normal_likeness"]].drop_duplicates()
+    if len(cohorts) != 1:
+        raise SystemExit(f"{name}.csv mixes cohorts:\n{cohorts.to_string(index=False)}")
+    c = cohorts.iloc[0]
     order = [m for m in methods(0) if m in set(df["method"])]
     df = df.set_index("method").loc[order].reset_index()
     seeds = ",".join(str(s) for s in sorted(df["seed"].unique()))
-    with atomic_path(out / f"{a.name}.md") as tmp:
+    with atomic_path(out / f"{name}.md") as tmp:
         tmp.write_text(
-            f"Simulated cohort: {a.n_tumors} tumors, {a.n_normals} normals, {a.n_genes} genes"
-            + (f", normal_likeness {a.normal_likeness:g}" if a.normal_likeness else "")
+            f"Simulated cohort: {int(c.n_tumors)} tumors, {int(c.n_normals)} normals, {int(c.n_genes)} genes"
+            + (f", normal_likeness {c.normal_likeness:g}" if c.normal_likeness else "")
             + "; "
             f"seeds {seeds}; {K} dimensions; CV probes as in twinpurify.metrics.\n\n" + summarise(df) + "\n"
         )
-    plot(df, out / f"{a.name}.png")
+    plot(df, out / f"{name}.png")
 
 
 if __name__ == "__main__":

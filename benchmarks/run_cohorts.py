@@ -28,10 +28,10 @@ from cohorts import HELD_OUT, TUNING, Cohort, add_external_labels, data_dir, loa
 from frontier import IP_LINEAR as LEARNED_INV  # noqa: E402  (the same learned-invariance variant)
 from twinpurify import metrics as M  # noqa: E402
 from twinpurify.io import atomic_path, write_table  # noqa: E402
+from twinpurify.neural import NeuralEmbedder  # noqa: E402
 from twinpurify.plotting import plot_embeddings  # noqa: E402
 
 N_COMPONENTS = 128
-NEURAL = {"autoencoder", "TwinPurify"}
 # variants tried while tuning: run on the tuning cohorts only (the held-out protocol runs the final defaults)
 EXPERIMENTAL = {"invariant projection, beta 0.9", "TP learned invariance (front 2)", "TP learned invariance (beta 0.9)"}
 
@@ -139,7 +139,7 @@ def run_cohort(
     )
     for seed in seeds:
         for mname, model in methods(seed, n_genes).items():
-            if mname not in NEURAL and seed != seeds[0]:
+            if not isinstance(model, NeuralEmbedder) and seed != seeds[0]:
                 continue  # deterministic methods: one run
             if only and mname not in only:
                 continue
