@@ -138,10 +138,11 @@ def read_table(path: PathLike, genes_as_rows: bool = False) -> pd.DataFrame:
         raise InputError(f"{path}: the table is empty")
     df.index = df.index.astype(str)
     df.columns = df.columns.astype(str)
+    unit = "gene" if genes_as_rows else "sample"  # what the rows of the file are
     if kind in ("csv", "tsv"):
-        _check_row_names(path, df)
+        _check_row_names(path, df, unit)
     elif kind == "parquet":
-        _check_unique_rows(path, df, "the row names (the stored index, or else the first text column)")
+        _check_unique_rows(path, df, unit, "the row names (the stored index, or else the first text column)")
     return df.T if genes_as_rows else df
 
 
@@ -179,8 +180,8 @@ def _check_header(path: Path, sep: str) -> None:
         )
 
 
-def _check_row_names(path: Path, df: pd.DataFrame) -> None:
-    """A table written without row names (index=False) would use its first gene as sample names."""
+def _check_row_names(path: Path, df: pd.DataFrame, unit: str = "sample") -> None:
+    """A table written without row names (index=False) would use its first value column as row names."""
     idx = pd.to_numeric(pd.Series(df.index), errors="coerce")
     if (
         len(idx) >= 2
@@ -189,17 +190,17 @@ def _check_row_names(path: Path, df: pd.DataFrame) -> None:
         and not (idx == np.arange(1, len(idx) + 1)).all()
     ):
         raise InputError(
-            f"{path}: the first column holds numbers ({df.index[0]}, {df.index[1]}, ...), not sample names; "
-            "the first column must name the samples (write the table with its index, e.g. "
+            f"{path}: the first column holds numbers ({df.index[0]}, {df.index[1]}, ...), not {unit} names; "
+            f"the first column must name the {unit}s (write the table with its index, e.g. "
             "DataFrame.to_csv(path) rather than index=False)"
         )
-    _check_unique_rows(path, df)
+    _check_unique_rows(path, df, unit)
 
 
-def _check_unique_rows(path: Path, df: pd.DataFrame, where: str = "the first column") -> None:
+def _check_unique_rows(path: Path, df: pd.DataFrame, unit: str = "sample", where: str = "the first column") -> None:
     if df.index.duplicated().any():
         dup = df.index[df.index.duplicated()].unique().tolist()
-        raise InputError(f"{path}: duplicated sample names {', '.join(dup[:5])} in {where}")
+        raise InputError(f"{path}: duplicated {unit} names {', '.join(dup[:5])} in {where}")
 
 
 def read_h5ad(path: PathLike) -> Any:

@@ -104,6 +104,15 @@ def test_malformed_tables_are_named(tmp_path, name, content, match):
     assert str(p) in str(err.value)
 
 
+def test_duplicated_row_names_say_what_the_rows_are(tmp_path):
+    p = tmp_path / "rows.csv"
+    p.write_text("name,a,b\nx,1,2\ny,3,4\nx,5,6\n")
+    with pytest.raises(InputError, match="duplicated sample names x in the first column"):
+        read_table(p)
+    with pytest.raises(InputError, match="duplicated gene names x in the first column"):
+        read_table(p, genes_as_rows=True)
+
+
 def test_truncated_and_empty_gzip_are_named(tmp_path):
     import gzip
 
