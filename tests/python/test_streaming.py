@@ -303,6 +303,19 @@ def test_transform_on_disk_never_replaces_its_input_or_an_unasked_file(tmp_path,
         assert opened.read(0, 1).shape == (1, 200)
 
 
+def test_transform_on_disk_refuses_repeated_sample_names(tmp_path, h5ad, big):
+    model = fit_on_disk(TwinPurify(**FIT, verbose=False), h5ad, normal_key="sample_type")
+    X = big.tumors.iloc[:60].astype(np.float32)
+    X.index = [f"s{i % 50}" for i in range(60)]  # s0..s9 repeat, in a later block than their first use
+    X.to_parquet(tmp_path / "dup.parquet", row_group_size=16)
+    out = tmp_path / "emb.tsv"
+    with pytest.raises(InputError, match=r"dup.parquet: duplicated sample names s0, s1, s2.*make them unique"):
+        transform_on_disk(model, tmp_path / "dup.parquet", out, block_rows=32)
+    assert not out.exists() and list(tmp_path.glob("*emb*")) == []  # no output, no partial file
+    with pytest.raises(InputError, match="duplicated sample names s0"):  # repeats inside one block too
+        transform_on_disk(model, tmp_path / "dup.parquet", out, block_rows=4096)
+
+
 def test_h5ad_writer_does_not_replace_an_existing_file(tmp_path):
     mine = tmp_path / "mine.h5ad"
     mine.write_bytes(b"a user's file")
