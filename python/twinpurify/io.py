@@ -115,7 +115,7 @@ def read_table(path: PathLike, genes_as_rows: bool = False) -> pd.DataFrame:
         raise InputError(f"{path}: no such file")
     try:
         if kind == "h5ad":
-            df = read_h5ad(path).to_df()
+            df = read_h5ad(path).to_df()  # obs_names may repeat in AnnData: checked below like every table
         elif kind == "parquet":
             df = pd.read_parquet(path)
             first = df.columns[0] if len(df.columns) else None
@@ -128,7 +128,7 @@ def read_table(path: PathLike, genes_as_rows: bool = False) -> pd.DataFrame:
                 df = df.set_index(first)
         else:
             sep = "\t" if kind == "tsv" else ","
-            _check_header(path, sep)
+            _check_header(path, sep, "sample" if genes_as_rows else "gene")
             df = pd.read_csv(path, sep=sep, index_col=0)
     except InputError:
         raise
@@ -143,6 +143,8 @@ def read_table(path: PathLike, genes_as_rows: bool = False) -> pd.DataFrame:
         _check_row_names(path, df, unit)
     elif kind == "parquet":
         _check_unique_rows(path, df, unit, "the row names (the stored index, or else the first text column)")
+    else:  # h5ad
+        _check_unique_rows(path, df, unit, "obs_names")
     return df.T if genes_as_rows else df
 
 
@@ -151,7 +153,7 @@ def _first_line(exc: Exception) -> str:
     return text[0][:200] if text else "no detail"
 
 
-def _check_header(path: Path, sep: str) -> None:
+def _check_header(path: Path, sep: str, columns: str = "gene") -> None:
     """The header line: the separator must split it, and column names must be unique."""
     import csv
     import gzip
@@ -165,7 +167,7 @@ def _check_header(path: Path, sep: str) -> None:
     if not header:
         raise InputError(f"{path}: the table is empty")
     if len(header) < 2 and not any(c in header[0] for c in ",;\t| "):
-        raise InputError(f"{path}: the table is empty (no gene columns after {header[0]!r})")
+        raise InputError(f"{path}: the table is empty (no {columns} columns after {header[0]!r})")
     if len(header) < 2:
         other = "tab" if sep == "," else "comma"
         raise InputError(
@@ -176,19 +178,19 @@ def _check_header(path: Path, sep: str) -> None:
     dup = names[names.duplicated()].unique().tolist()
     if dup:
         raise InputError(
-            f"{path}: duplicated column (gene) names {', '.join(map(str, dup[:5]))}; gene names must be unique"
+            f"{path}: duplicated column ({columns}) names {', '.join(map(str, dup[:5]))}; "
+            f"{columns} names must be unique"
         )
 
 
 def _check_row_names(path: Path, df: pd.DataFrame, unit: str = "sample") -> None:
     """A table written without row names (index=False) would use its first value column as row names."""
     idx = pd.to_numeric(pd.Series(df.index), errors="coerce")
-    if (
-        len(idx) >= 2
-        and idx.notna().all()
-        and not (idx == np.arange(len(idx))).all()
-        and not (idx == np.arange(1, len(idx) + 1)).all()
-    ):
+    numbers = len(idx) >= 2 and bool(idx.notna().all())
+    values = numbers and not (idx == np.arange(len(idx))).all() and not (idx == np.arange(1, len(idx) + 1)).all()
+    if values and unit == "gene":  # integer gene IDs (Entrez) are names; repeated integers are caught below
+        values = not bool((idx == idx.round()).all())
+    if values:
         raise InputError(
             f"{path}: the first column holds numbers ({df.index[0]}, {df.index[1]}, ...), not {unit} names; "
             f"the first column must name the {unit}s (write the table with its index, e.g. "

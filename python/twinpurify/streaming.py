@@ -465,14 +465,13 @@ def transform_on_disk(
     rows = _open(source, layer)
     columns = model.component_names()
     try:
+        _check_unique_samples(source, rows.samples(0, rows.n))  # before any work: the output is named by sample
         with atomic_path(out) as tmp:
             writer = _writer(kind, tmp, rows.n, columns, out.name.endswith(".gz"))
             try:
                 spans = [(s, min(s + block_rows, rows.n)) for s in range(0, rows.n, block_rows)]
                 blocks = ((rows.read(s, e), rows.samples(s, e)) for s, e in spans)
-                seen: set[str] = set()  # output rows are named by sample: repeated names would not identify them
                 for values, names in prefetched(blocks, 2):  # the next block is read while this one is embedded
-                    _check_new_names(source, names, seen)
                     frame = Matrix(values, names, rows.genes, named_genes=True, frame=True)
                     writer(model._output(frame, fill_missing))
             finally:
@@ -483,17 +482,15 @@ def transform_on_disk(
     return out
 
 
-def _check_new_names(source: Any, names: list[str], seen: set[str]) -> None:
-    """Refuse a sample name met before (in this block or an earlier one); add this block's names to `seen`."""
-    block = set(names)
-    if len(block) < len(names) or not seen.isdisjoint(block):
-        counts = pd.Index(names).value_counts()
-        dup = sorted(set(counts.index[counts > 1]) | (seen & block))
+def _check_unique_samples(source: Any, names: list[str]) -> None:
+    """Refuse repeated sample names (the names alone are read: one column of the file)."""
+    index = pd.Index(names)
+    if index.has_duplicates:
         where = source.path if isinstance(source, RowSource) else source
+        dup = index[index.duplicated()].unique().tolist()
         raise InputError(
             f"{where}: duplicated sample names {_preview(dup)}; the output is named by sample, so make them unique"
         )
-    seen |= block
 
 
 def _writer(kind: str, path: Path, n: int, columns: list[str], gz: bool) -> Callable[[Optional[pd.DataFrame]], None]:

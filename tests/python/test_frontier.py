@@ -38,7 +38,9 @@ def fitted(request):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="issue 9 is open: the defaults do not dominate normal-difference yet")
+@pytest.mark.xfail(
+    strict=True, raises=AssertionError, reason="issue 9 is open: the defaults do not dominate normal-difference yet"
+)
 def test_defaults_dominate_the_normal_difference_baseline(fitted):
     tp_leak, tp_bio = fitted["twinpurify"]
     nd_leak, nd_bio = fitted["normal-difference"]

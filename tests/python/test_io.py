@@ -111,6 +111,33 @@ def test_duplicated_row_names_say_what_the_rows_are(tmp_path):
         read_table(p)
     with pytest.raises(InputError, match="duplicated gene names x in the first column"):
         read_table(p, genes_as_rows=True)
+    # genes in rows named by Entrez ID are names, not a lost index; a first column of values is not
+    ids = tmp_path / "entrez.csv"
+    ids.write_text("gene,s1,s2\n7157,1,2\n672,3,4\n1956,5,6\n")
+    assert list(read_table(ids, genes_as_rows=True).columns) == ["7157", "672", "1956"]
+    lost = tmp_path / "lost.csv"
+    lost.write_text("s1,s2\n1.5,2\n3.25,4\n5.5,6\n")
+    with pytest.raises(InputError, match="first column holds numbers .* not gene names"):
+        read_table(lost, genes_as_rows=True)
+    counts = tmp_path / "counts.csv"
+    counts.write_text("s1,s2\n0,2\n3,4\n0,6\n")
+    with pytest.raises(InputError, match="duplicated gene names 0"):
+        read_table(counts, genes_as_rows=True)
+    dupcols = tmp_path / "dupcols.csv"
+    dupcols.write_text("gene,s1,s1\ng1,1,2\n")
+    with pytest.raises(InputError, match=r"duplicated column \(sample\) names s1; sample names must be unique"):
+        read_table(dupcols, genes_as_rows=True)
+
+
+@pytest.mark.filterwarnings("ignore:Observation names are not unique")
+def test_h5ad_with_repeated_obs_names_is_refused(tmp_path):
+    import anndata as ad
+
+    a = ad.AnnData(np.ones((3, 2), dtype=np.float32))
+    a.obs_names, a.var_names = ["s1", "s2", "s1"], ["g1", "g2"]
+    a.write_h5ad(tmp_path / "rep.h5ad")
+    with pytest.raises(InputError, match="rep.h5ad: duplicated sample names s1 in obs_names"):
+        read_table(tmp_path / "rep.h5ad")
 
 
 def test_truncated_and_empty_gzip_are_named(tmp_path):
