@@ -217,6 +217,10 @@ def main(argv: list[str] | None = None) -> None:
         "n_genes": a.n_genes,
         "normal_likeness": a.normal_likeness,
     }
+    if a.methods and not a.append and (out / f"{a.name}.csv").is_file():
+        raise SystemExit(
+            f"{a.name}.csv exists: --methods without --append would replace it with a subset; add --append"
+        )
     old = with_cohort(pd.read_csv(out / f"{a.name}.csv")) if a.append and (out / f"{a.name}.csv").is_file() else None
     if old is not None:
         theirs = old[list(cohort)].drop_duplicates().to_dict("records")
@@ -242,7 +246,7 @@ def main(argv: list[str] | None = None) -> None:
             if old is not None:
                 keep = ~old.set_index(["method", "seed"]).index.isin(df.set_index(["method", "seed"]).index)
                 df = pd.concat([old[keep], df], ignore_index=True)
-            write_table(df.round(4).set_index("method"), out / f"{a.name}.csv")
+            write_table(df.round({m: 4 for m in [*METRICS, "fit_s"]}).set_index("method"), out / f"{a.name}.csv")
     render(df, out, a.name)
 
 

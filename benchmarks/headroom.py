@@ -113,7 +113,7 @@ def invariant_on(f, tumor_lin: np.ndarray, normal_lin: np.ndarray, genes: np.nda
     Xs = (F - mu) / sd
     rng = np.random.default_rng(seed)
     D = []
-    for _ in range(4):  # as InvariantProjection: beta ~ U(0, 0.5), backgrounds = mean of 3 random normals
+    for _ in range(4):  # beta ~ U(0, 0.5) as InvariantProjection; backgrounds = plain mean of 3 random normals
         b = rng.uniform(0, 0.5, (len(tumor_lin), 1))
         bg = normal_lin[rng.integers(0, len(normal_lin), (len(tumor_lin), 3))].mean(1)
         D.append((f((1 - b) * tumor_lin + b * bg)[:, genes] - mu) / sd - Xs)

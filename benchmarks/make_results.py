@@ -131,7 +131,8 @@ def main() -> None:
             "(torch 2.13.0+cpu) after the throughput work (new view random stream, fused AdamW, float64 "
             "projections): the baselines and `TP default` first, the other TwinPurify variants later that day "
             "while other benchmarks shared the machine (their fit times are inflated by that). Against the earlier "
-            "runs, 44 of the 45 changed means stayed within 2 pooled seed sd (largest change 0.038, one subtype "
+            "runs, 44 of the 45 changed means (purity, programs, intrinsic, subtype, immune) stayed within 2 pooled "
+            "seed sd (largest change 0.038, one subtype "
             "F1); the variants first run in round 3 on the H200 (`frontier_sizes`) are now here too.\n\n",
         ),
         section(
@@ -165,8 +166,8 @@ def main() -> None:
             "variants nearest the frontier. With `normal_likeness=0.8` the simulator's mean tumor-minus-normal "
             "direction tracks purity about as loosely as on TCGA-BRCA (TUNING.md, round 5) and raw leakage falls "
             "to 0.86. The invariant projection still dominates the TwinPurify defaults; the defaults and "
-            "normal-difference swap places on purity, and normal-difference now keeps more intrinsic, subtype and "
-            "immune signal than the invariant projection.\n\n",
+            "normal-difference swap places on purity, and normal-difference now also keeps more intrinsic signal "
+            "than the invariant projection (it already kept more subtype and immune signal).\n\n",
         ),
         section(
             "Headroom variants on TCGA-BRCA (tuning folders)",

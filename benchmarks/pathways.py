@@ -53,7 +53,7 @@ def mean_abs_rho(act: pd.DataFrame, y: pd.Series) -> float:
 
 def simulator_rows(seed: int) -> list[dict]:
     c = tp.datasets.simulate_cohort(n_tumors=400, n_normals=60, n_genes=3000, seed=seed)
-    # the ceiling: the same cancer cells without normal or immune cells (same seed and draws, purity ~1)
+    # the ceiling: the same cancer cells without normal or immune cells (same seed and cancer profiles, purity ~1, count noise redrawn)
     twin = tp.datasets.simulate_cohort(n_tumors=400, n_normals=60, n_genes=3000, seed=seed, purity_range=(0.99, 0.999))
     net = c.program_net()
     rows = []
