@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .data import InputError, Matrix, Preprocessor, _preview, as_matrix, detect_scale, to_log2
+from .data import InputError, Matrix, Preprocessor, _check_unique, _preview, as_matrix, detect_scale, to_log2
 from .distributed import Ranks, current_ranks, shared_seed
 from .ondisk import RowSource, is_on_disk, open_rows
 from .train import Schedule
@@ -465,12 +465,13 @@ def transform_on_disk(
     rows = _open(source, layer)
     columns = model.component_names()
     try:
-        _check_unique_samples(source, rows.samples(0, rows.n))  # before any work: the output is named by sample
+        every = rows.samples(0, rows.n)  # one string per sample, read once: checked here, then names the blocks
+        _check_unique(every, str(rows.path), "sample")  # before any work: the output is named by sample
         with atomic_path(out) as tmp:
             writer = _writer(kind, tmp, rows.n, columns, out.name.endswith(".gz"))
             try:
                 spans = [(s, min(s + block_rows, rows.n)) for s in range(0, rows.n, block_rows)]
-                blocks = ((rows.read(s, e), rows.samples(s, e)) for s, e in spans)
+                blocks = ((rows.read(s, e), every[s:e]) for s, e in spans)
                 for values, names in prefetched(blocks, 2):  # the next block is read while this one is embedded
                     frame = Matrix(values, names, rows.genes, named_genes=True, frame=True)
                     writer(model._output(frame, fill_missing))
@@ -480,17 +481,6 @@ def transform_on_disk(
         if rows is not source:  # opened here: close it (a caller's open source stays open)
             rows.close()
     return out
-
-
-def _check_unique_samples(source: Any, names: list[str]) -> None:
-    """Refuse repeated sample names (the names alone are read: one column of the file)."""
-    index = pd.Index(names)
-    if index.has_duplicates:
-        where = source.path if isinstance(source, RowSource) else source
-        dup = index[index.duplicated()].unique().tolist()
-        raise InputError(
-            f"{where}: duplicated sample names {_preview(dup)}; the output is named by sample, so make them unique"
-        )
 
 
 def _writer(kind: str, path: Path, n: int, columns: list[str], gz: bool) -> Callable[[Optional[pd.DataFrame]], None]:

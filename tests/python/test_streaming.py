@@ -309,10 +309,12 @@ def test_transform_on_disk_refuses_repeated_sample_names(tmp_path, h5ad, big):
     X.index = [f"s{i % 50}" for i in range(60)]  # s0..s9 repeat, in a later block than their first use
     X.to_parquet(tmp_path / "dup.parquet", row_group_size=16)
     out = tmp_path / "emb.tsv"
-    with pytest.raises(InputError, match=r"dup.parquet: duplicated sample names s0, s1, s2.*make them unique"):
+    with pytest.raises(
+        InputError, match=r"dup.parquet: duplicate sample names: s0, s1, s2.*sample names must be unique"
+    ):
         transform_on_disk(model, tmp_path / "dup.parquet", out, block_rows=32)
     assert not out.exists() and list(tmp_path.glob("*emb*")) == []  # no output, no partial file
-    with pytest.raises(InputError, match="duplicated sample names s0"):  # repeats inside one block too
+    with pytest.raises(InputError, match="duplicate sample names: s0"):  # repeats inside one block too
         transform_on_disk(model, tmp_path / "dup.parquet", out, block_rows=4096)
 
 
