@@ -43,13 +43,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import twinpurify as tp
+from frontier import METRICS  # the frontier's yardsticks, in its order
 from sklearn.decomposition import PCA
 from twinpurify.datasets import SimulatedCohort
 from twinpurify.io import atomic_path, write_table
 from twinpurify.metrics import score_simulated
 
 K = 128
-METRICS = ["purity_R2", "normal_R2", "programs_R2", "intrinsic_R2", "subtype_F1", "immune_R2", "C_index"]
 
 
 def cpm(counts: np.ndarray) -> np.ndarray:
@@ -64,14 +64,26 @@ def pca_scores(L: np.ndarray, k: int = K) -> np.ndarray:
     return PCA(min(k, *L.shape), random_state=0).fit_transform(L)
 
 
-def deattenuated(tumor_cpm: np.ndarray, normal_cpm: np.ndarray, share: np.ndarray, min_share: float) -> np.ndarray:
-    """Log2 profiles with each gene's deviation scaled back by that gene's cancer share (see module doc)."""
-    n = normal_cpm.mean(0)
+def cancer_mean(lin: np.ndarray, normal_mean: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """Least-squares mean cancer profile c of x = p c + (1 - p) n (linear space), clipped at 0."""
     p = np.asarray(share, dtype=np.float64)[:, None]
-    c = np.maximum((p * (tumor_cpm - (1 - p) * n)).sum(0) / (p**2).sum(), 0.0)
-    expected = p * c + (1 - p) * n
-    a = np.maximum(p * c / np.maximum(expected, 1e-12), min_share)
-    return np.log2(c + 1) + (np.log2(tumor_cpm + 1) - np.log2(expected + 1)) / a
+    return np.maximum((p * (lin - (1 - p) * normal_mean)).sum(0) / (p**2).sum(), 0.0)
+
+
+def deattenuate(
+    lin: np.ndarray, normal_mean: np.ndarray, cancer: np.ndarray, share: np.ndarray, min_share: float
+) -> np.ndarray:
+    """Log2 profiles with each gene's deviation from its expected value divided by its cancer share."""
+    p = np.asarray(share, dtype=np.float64)[:, None]
+    expected = p * cancer + (1 - p) * normal_mean
+    a = np.maximum(p * cancer / np.maximum(expected, 1e-12), min_share)
+    return np.log2(cancer + 1) + (np.log2(lin + 1) - np.log2(expected + 1)) / a
+
+
+def deattenuated(tumor_cpm: np.ndarray, normal_cpm: np.ndarray, share: np.ndarray, min_share: float) -> np.ndarray:
+    """The oracle: de-attenuation with a given (true) share per tumor (see module doc)."""
+    n = normal_cpm.mean(0)
+    return deattenuate(tumor_cpm, n, cancer_mean(tumor_cpm, n, share), share, min_share)
 
 
 class Deattenuation:
@@ -86,8 +98,7 @@ class Deattenuation:
         self.w = 1.0 / np.maximum(m + self.n, 1e-12)
         self.d = (m - self.n) * self.w
         self.k = self.anchor / np.quantile(self.relative(tumor_lin), 0.95)  # before clipping
-        p = self.share(tumor_lin)[:, None]
-        self.c = np.maximum((p * (tumor_lin - (1 - p) * self.n)).sum(0) / (p**2).sum(), 0.0)
+        self.c = cancer_mean(tumor_lin, self.n, self.share(tumor_lin))
         return self
 
     def relative(self, lin: np.ndarray) -> np.ndarray:
@@ -98,10 +109,7 @@ class Deattenuation:
         return np.clip(self.relative(lin) * self.k, 0.05, 1.0)
 
     def __call__(self, lin: np.ndarray) -> np.ndarray:
-        p = self.share(lin)[:, None]
-        expected = p * self.c + (1 - p) * self.n
-        a = np.maximum(p * self.c / np.maximum(expected, 1e-12), self.min_share)
-        return np.log2(self.c + 1) + (np.log2(lin + 1) - np.log2(expected + 1)) / a
+        return deattenuate(lin, self.n, self.c, self.share(lin), self.min_share)
 
 
 def invariant_on(f, tumor_lin: np.ndarray, normal_lin: np.ndarray, genes: np.ndarray, shrinkage: float, seed: int):
