@@ -10,11 +10,13 @@ import torch
 
 from .augment import ViewConfig, ViewGenerator
 from .data import Matrix
-from .invariance import invariant_directions, mixing_perturbations
+from .invariance import fixed_front, invariant_directions, mixing_perturbations, principal_directions
 from .model import BarlowTwinsModule, FixedLinearInput, NormalDifferenceInput
 from .neural import NeuralEmbedder
 from .objective import TwinPurifyObjective
 from .targets import TargetScaler, normal_difference_np
+
+FIXED_FRONTS = ("invariant", "pca")  # encoder inputs read through a fixed, closed-form first layer
 
 
 class TwinPurify(NeuralEmbedder):
@@ -55,10 +57,14 @@ class TwinPurify(NeuralEmbedder):
         Experimental. Weight of a head that predicts each tumor's purity-free target (its unit-length
         linear-space difference from the mean normal, `twinpurify.targets`) from each mixed view's
         embedding; 0 = no head. See benchmarks/TUNING.md, round 2.
-    encoder_input : {"log", "normal_difference", "invariant"}, default "log"
-        Experimental. What the encoder reads: standardised log2 profiles, the purity-free target, or the
-        closed-form invariant directions of `twinpurify.invariance` (both as fixed first layers). The
-        alternatives win on the simulator but lose PAM50 and copy-number signal on TCGA-BRCA.
+    encoder_input : {"log", "normal_difference", "invariant", "pca"}, default "log"
+        Experimental. What the encoder reads: standardised log2 profiles, the purity-free target, the
+        closed-form invariant directions of `twinpurify.invariance`, or the training tumors' top
+        `n_components` principal components (the last three as fixed first layers). "pca" gives Barlow
+        Twins, which standardises every dimension, a preference for directions of large tumor variance:
+        on the simulator it keeps far more biology than "log" and is purer, and on TCGA-BRCA it is purer
+        at equal copy-number signal (benchmarks/TUNING.md, round 6). The others win on the simulator but
+        lose PAM50 and copy-number signal on TCGA-BRCA.
     invariant_shrinkage : float, default 1.0
         Experimental; with ``encoder_input="invariant"`` only. The ridge of the closed-form invariant
         directions (`InvariantProjection`'s `shrinkage`): lower keeps fewer mixing-sensitive directions.
@@ -196,7 +202,7 @@ class TwinPurify(NeuralEmbedder):
 
     def _build(self, n_genes: int) -> BarlowTwinsModule:
         head = self._head_dim(n_genes)
-        inv = self._invariant_dims if self.encoder_input == "invariant" else 0
+        inv = self._invariant_dims if self.encoder_input in FIXED_FRONTS else 0
         if inv and head:
             head = inv  # the content target is the clean tumor's invariant coordinates
         return BarlowTwinsModule(
@@ -241,18 +247,20 @@ class TwinPurify(NeuralEmbedder):
             content_weight=float(self.content_weight),
             clean_anchor=bool(self.clean_anchor),
         )
-        if self.encoder_input not in ("log", "normal_difference", "invariant"):
+        if self.encoder_input not in ("log", "normal_difference", *FIXED_FRONTS):
             raise ValueError(
-                f"encoder_input must be 'log', 'normal_difference' or 'invariant', got {self.encoder_input!r}"
+                f"encoder_input must be 'log', 'normal_difference', 'invariant' or 'pca', got {self.encoder_input!r}"
             )
         front = None
         if self.encoder_input == "invariant":
             Xs = pp.standardize(t_log).astype(np.float64)
             D = mixing_perturbations(Xs, n_log, pp.mean_, pp.std_, self.beta_max, int(self.n_mix), 4, self.random_state)
             W, ev = invariant_directions(Xs, D, 256, float(self.invariant_shrinkage), 256)
-            W = W / np.sqrt(ev.mean())  # overall unit scale, the directions' relative variances kept
-            front = (torch.from_numpy(W.astype(np.float32)), torch.from_numpy(Xs.mean(0).astype(np.float32)))
-            self._invariant_dims = W.shape[0]
+            front = fixed_front(W, ev, Xs.mean(0))
+        elif self.encoder_input == "pca":  # summed block by block: no standardised copy of the tumors
+            front = fixed_front(*principal_directions(t_log, int(self.n_components), pp.standardize))
+        if front is not None:
+            self._invariant_dims = front[0].shape[0]
             objective.target_fn = _FrontTarget(front, pp.mean_, pp.std_, dev)
         needs_target = (objective.content_weight > 0 and front is None) or self.encoder_input == "normal_difference"
         if needs_target:
@@ -284,7 +292,7 @@ class TwinPurify(NeuralEmbedder):
 
     def _restore(self, fitted: dict, arrays: dict[str, np.ndarray]) -> None:
         self._restored_head = any(k.startswith("module.head.") for k in arrays)
-        if self.encoder_input == "invariant":
+        if self.encoder_input in FIXED_FRONTS:
             self._invariant_dims = int(arrays["module.encoder.0.weight"].shape[0])
         super()._restore(fitted, arrays)
 
@@ -324,7 +332,7 @@ def _target_scaler(t_log: np.ndarray, normal_mean_lin: np.ndarray, block: int = 
 
 
 class _FrontTarget:
-    """Content target for encoder_input='invariant': the clean tumor's invariant coordinates."""
+    """Content target with a fixed front (encoder_input 'invariant' or 'pca'): the clean tumor's front coordinates."""
 
     def __init__(self, front: tuple[torch.Tensor, torch.Tensor], mean: np.ndarray, std: np.ndarray, dev: torch.device):
         self.W, self.center = front[0].to(dev), front[1].to(dev)

@@ -13,7 +13,7 @@ the normal tissue; large s tends to PCA. Solved in the span of the tumors' top p
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -60,3 +60,90 @@ def invariant_directions(
     w, v = eigh(A, B)
     order = np.argsort(-w)[: min(int(n_components), r)]
     return (P @ v[:, order]).T, w[order]
+
+
+MAX_GRAM_GENES = 8192  # above this the genes x genes sums (8 bytes each) outgrow what a front is worth
+
+
+class CovarianceSums:
+    """Count, per-gene sums and X'X of the rows seen so far, in float64: the tumors' covariance over genes.
+
+    Filled block by block (in memory or streamed from disk, merged across ranks by summing), so the
+    principal directions never need a second copy of the training matrix.
+    """
+
+    def __init__(self, n_genes: int):
+        self.n = 0
+        self.sum = np.zeros(n_genes)
+        self.xtx = np.zeros((n_genes, n_genes))
+
+    def add_block(self, x: np.ndarray, rows: int = 1024) -> None:
+        for i in range(0, len(x), rows):
+            part = np.asarray(x[i : i + rows], dtype=np.float64)
+            self.n += len(part)
+            self.sum += part.sum(0)
+            self.xtx += part.T @ part
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self.sum / max(self.n, 1)
+
+    def directions(self, n_components: int) -> tuple[np.ndarray, np.ndarray]:
+        """(components (k, genes), variances (k,)), largest first, k capped at the rank; signs fixed."""
+        from scipy.linalg import eigh
+
+        if self.n < 2:
+            raise ValueError("the training tumors do not vary: no principal components to read")
+        mean = self.mean
+        cov = self.xtx / self.n - np.outer(mean, mean)
+        w, v = eigh(cov)
+        w, v = w[::-1], v[:, ::-1]
+        r = int((w > w[0] * 1e-9).sum()) if w[0] > 0 else 0
+        k = min(int(n_components), r)
+        if k < 1:
+            raise ValueError("the training tumors do not vary: no principal components to read")
+        return _fix_signs(v[:, :k].T), w[:k]
+
+
+def _fix_signs(components: np.ndarray) -> np.ndarray:
+    """Each component's largest-magnitude loading positive, so that every route gives the same front."""
+    big = np.abs(components).argmax(1)
+    return components * np.sign(components[np.arange(len(components)), big])[:, None]
+
+
+def principal_directions(
+    X: np.ndarray, n_components: int, prepare: Optional[Callable[[np.ndarray], np.ndarray]] = None, block: int = 4096
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(components (k, genes), variances (k,), mean (genes,)) of the standardised tumors, largest first.
+
+    The fixed first layer of ``TwinPurify(encoder_input="pca")``. Barlow Twins standardises every
+    embedding dimension, so by itself it has no preference for directions of large tumor variance
+    and fills dimensions with the most mixing-invariant ones, subtle or not (see the module
+    docstring: it is the s = 0 end). Reading only the cohort's top principal components gives it
+    that preference from outside. `prepare` maps a block of rows of `X` to standardised values (so
+    that no standardised copy of the whole matrix is made); k is at most the rank of the centred rows.
+    Up to `MAX_GRAM_GENES` genes the covariance is summed block by block; above, a thin SVD of one
+    standardised float64 copy is taken.
+    """
+    prep = prepare if prepare is not None else (lambda b: b)
+    g = X.shape[1]
+    if g <= MAX_GRAM_GENES:
+        sums = CovarianceSums(g)
+        for i in range(0, len(X), block):
+            sums.add_block(prep(X[i : i + block]))
+        W, var = sums.directions(n_components)
+        return W, var, sums.mean
+    Xs = np.asarray(prep(X), dtype=np.float64)
+    mean = Xs.mean(0)
+    _, s, vt = np.linalg.svd(Xs - mean, full_matrices=False)
+    r = int((s > s[0] * 1e-6).sum()) if s.size and s[0] > 0 else 0
+    k = min(int(n_components), r)
+    if k < 1:
+        raise ValueError("the training tumors do not vary: no principal components to read")
+    return _fix_signs(vt[:k]), s[:k] ** 2 / len(Xs), mean
+
+
+def fixed_front(W: np.ndarray, ev: np.ndarray, center: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """(weight, center) of a `FixedLinearInput`: directions scaled to unit overall variance, relative variances kept."""
+    W = W / np.sqrt(ev.mean())
+    return torch.from_numpy(W.astype(np.float32)), torch.from_numpy(np.asarray(center, np.float32))

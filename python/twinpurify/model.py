@@ -59,7 +59,8 @@ class NormalDifferenceInput(nn.Module):
 class FixedLinearInput(nn.Module):
     """A fixed first layer (x - center) @ weight.T / scale: buffers only, saved with the weights.
 
-    Carries the closed-form invariant directions (`twinpurify.invariance`) into the encoder.
+    Carries closed-form directions into the encoder: the invariant directions or the tumors' top
+    principal components (`twinpurify.invariance`).
     """
 
     weight: torch.Tensor
@@ -93,7 +94,7 @@ class BarlowTwinsModule(nn.Module):
         invariant_dims: int = 0,
     ):
         super().__init__()
-        if invariant_dims:  # closed-form invariant directions as a fixed first layer
+        if invariant_dims:  # closed-form directions (invariant or principal) as a fixed first layer
             self.encoder = nn.Sequential(
                 FixedLinearInput(n_genes, invariant_dims), *mlp([invariant_dims, *hidden_dims, n_components])
             )

@@ -78,7 +78,9 @@ SCHEMA: dict[str, Param] = {
     "lambd": _num("float", "weight of the Barlow Twins redundancy (off-diagonal) term", 0.0, 1e3),
     "invariance_weight": _num("float", "weight of the Barlow Twins invariance loss", 0.0, 1e3),
     "content_weight": _num("float", "weight of the content head's loss (0: no head)", 0.0, 1e3),
-    "encoder_input": Param("choice", "what the encoder reads", choices=("log", "normal_difference", "invariant")),
+    "encoder_input": Param(
+        "choice", "what the encoder reads", choices=("log", "normal_difference", "invariant", "pca")
+    ),
     "invariant_shrinkage": _num("float", "ridge of the invariant front-end's directions", 0.0, 1e6),
     "lr": _num("float", "AdamW learning rate", 0.0, 10.0, low_open=True),
     "weight_decay": _num("float", "AdamW weight decay", 0.0, 10.0),

@@ -30,6 +30,7 @@ import torch
 
 from .data import InputError, Matrix, Preprocessor, _check_unique, _preview, as_matrix, detect_scale, to_log2
 from .distributed import Ranks, current_ranks, shared_seed
+from .invariance import MAX_GRAM_GENES, CovarianceSums, fixed_front
 from .ondisk import RowSource, is_on_disk, open_rows
 from .train import Schedule
 
@@ -144,6 +145,19 @@ class _Moments:
         for p in parts:
             a = p.numpy()
             self.add(int(a[0]), a[1 : g + 1], a[g + 1 :])
+
+
+def _sum_over_ranks(sums: CovarianceSums, ranks: Ranks) -> None:
+    """Every rank ends with the sums over all ranks' blocks."""
+    if not ranks.active:
+        return
+    import torch.distributed as dist
+
+    g = len(sums.sum)
+    flat = torch.from_numpy(np.concatenate([[float(sums.n)], sums.sum, sums.xtx.ravel()]))
+    dist.all_reduce(flat)
+    a = flat.numpy()
+    sums.n, sums.sum, sums.xtx = int(round(a[0])), a[1 : g + 1].copy(), a[g + 1 :].reshape(g, g).copy()
 
 
 def _scale_evidence(x: np.ndarray) -> np.ndarray:
@@ -351,7 +365,8 @@ def fit_on_disk(
     Parameters
     ----------
     model : TwinPurify
-        An unfitted estimator; ``encoder_input="log"`` and ``content_weight=0`` (the defaults) are supported.
+        An unfitted estimator; ``encoder_input`` "log" or "pca" (the latter with one more pass over the file
+        and at most `twinpurify.invariance.MAX_GRAM_GENES` genes) and ``content_weight=0`` are supported.
     tumors : path to .h5ad, .zarr or .parquet, or an opened `twinpurify.ondisk.RowSource`
         The tumors; with `normal_key`, all samples, the normals marked in an obs column.
     normal : DataFrame, AnnData, array or path to a table, optional
@@ -373,8 +388,11 @@ def fit_on_disk(
     from .objective import TwinPurifyObjective
 
     model._validate_params()
-    if model.encoder_input != "log" or float(model.content_weight) > 0:
-        raise InputError("out-of-core fitting supports encoder_input='log' with content_weight=0 (the defaults)")
+    if model.encoder_input not in ("log", "pca") or float(model.content_weight) > 0:
+        raise InputError(
+            f"out-of-core fitting supports encoder_input 'log' or 'pca' with content_weight=0, got "
+            f"encoder_input={model.encoder_input!r}, content_weight={model.content_weight}"
+        )
     if int(model.n_components) < 1:
         raise ValueError(f"n_components must be positive, got {model.n_components}")
     ranks = current_ranks()
@@ -395,6 +413,11 @@ def fit_on_disk(
     model.feature_names_in_ = np.asarray(shared, dtype=object)
     model.genes_ = list(pp.genes_)
     model._restored_head = None
+    if model.encoder_input == "pca" and len(pp.genes_) > MAX_GRAM_GENES:
+        raise InputError(
+            f"out-of-core encoder_input='pca' sums a genes x genes covariance and takes at most {MAX_GRAM_GENES} "
+            f"genes; this fit selected {len(pp.genes_)}: set n_genes (default 3000)"
+        )
 
     # the objective TwinPurify._fit_values builds for encoder_input="log" without a content head
     dev = model._prepare()
@@ -412,6 +435,17 @@ def fit_on_disk(
         m = Matrix(values, [], rows.genes, named_genes=True)  # select() needs gene names only
         return pp.log2(pp.select(m, "tumor"), _Names(rows, start, stop), "tumor")
 
+    front = None
+    if model.encoder_input == "pca":  # a second pass: the tumors' covariance, summed over blocks and ranks
+        t1 = time.perf_counter()
+        sums = CovarianceSums(len(pp.genes_))
+        for start, stop in _blocks(rows.n, block_rows, ranks):
+            sums.add_block(pp.standardize(prepare(rows.read(start, stop), start, stop)))
+        _sum_over_ranks(sums, ranks)
+        front = fixed_front(*sums.directions(int(model.n_components)), sums.mean)
+        model._invariant_dims = front[0].shape[0]
+        model.stream_scan_s_ += time.perf_counter() - t1
+
     from .train import auto_schedule
 
     schedule = auto_schedule(rows.n, model.batch_size, model.max_epochs, world_size=ranks.world_size)
@@ -428,6 +462,10 @@ def fit_on_disk(
         finish=torch.exp2_,  # in place: the objective takes linear-space tumors
     )
     module = model._build(len(pp.genes_)).to(dev)
+    if front is not None:
+        with torch.no_grad():
+            module.encoder[0].weight.copy_(front[0])
+            module.encoder[0].center.copy_(front[1])
     try:
         model._train(module, batches, objective, "TwinPurify (streamed)", n_samples=rows.n)
     finally:

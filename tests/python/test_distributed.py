@@ -240,13 +240,13 @@ def test_torchrun_cli_fit_then_transform(tmp_path):
     np.testing.assert_allclose(model.transform(c.tumors).to_numpy(), emb.to_numpy(), rtol=1e-4, atol=1e-5)
 
 
-def _ondisk_worker(rank: int, port: int, out: str) -> None:
+def _ondisk_worker(rank: int, port: int, out: str, encoder_input: str) -> None:
     from twinpurify.streaming import fit_on_disk
 
     _join(rank, port)
     try:
         model = fit_on_disk(
-            TwinPurify(**FIT, random_state=0, verbose=False),
+            TwinPurify(**FIT, random_state=0, verbose=False, encoder_input=encoder_input),
             Path(out) / "c.h5ad",
             normal_key="sample_type",
             block_rows=16,
@@ -258,18 +258,24 @@ def _ondisk_worker(rank: int, port: int, out: str) -> None:
 
 
 @pytest.mark.slow
-def test_two_ranks_out_of_core_merge_statistics_and_agree(tmp_path):
+@pytest.mark.parametrize("encoder_input", ["log", "pca"])
+def test_two_ranks_out_of_core_merge_statistics_and_agree(tmp_path, encoder_input):
     from twinpurify.data import Preprocessor, as_matrix
 
     c = simulate_cohort(n_tumors=70, n_normals=10, n_genes=150, seed=3)
     c.to_anndata().write_h5ad(tmp_path / "c.h5ad")
-    mp.spawn(_ondisk_worker, args=(_free_port(), str(tmp_path)), nprocs=WORLD)
+    mp.spawn(_ondisk_worker, args=(_free_port(), str(tmp_path), encoder_input), nprocs=WORLD)
     r0, r1 = (torch.load(tmp_path / f"{r}.pt", weights_only=False) for r in range(WORLD))
     ref = Preprocessor("auto", FIT["n_genes"]).fit(as_matrix(c.tumors))
     assert r0["genes"] == r1["genes"] == ref.genes_  # statistics of all tumors, though each rank read half
     np.testing.assert_allclose(r0["std"], ref.std_, rtol=1e-4)
     for name, t in r0["state"].items():
         assert torch.equal(t, r1["state"][name]), name
+    if encoder_input == "pca":  # the front summed over both ranks' blocks is the front of all tumors
+        mem = TwinPurify(**FIT, random_state=0, verbose=False, encoder_input="pca").fit(c.tumors, c.normals)
+        ref_front = mem.module_.encoder[0]
+        np.testing.assert_allclose(r0["state"]["encoder.0.weight"].numpy(), ref_front.weight.numpy(), atol=1e-4)
+        np.testing.assert_allclose(r0["state"]["encoder.0.center"].numpy(), ref_front.center.numpy(), atol=1e-5)
 
 
 def test_without_torchrun_there_is_one_rank_and_no_group(monkeypatch):

@@ -5,6 +5,7 @@ import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from twinpurify import TwinPurify, load_model
+from twinpurify.data import as_matrix
 
 
 def test_api_contract(log_pair, fast):
@@ -233,3 +234,72 @@ def test_normal_difference_encoder_input_round_trip_and_errors(tmp_path, log_pai
     pd.testing.assert_frame_equal(again.transform(t), m.transform(t))
     with pytest.raises(ValueError, match="encoder_input"):
         TwinPurify(**fast, encoder_input="counts").fit(t, n)
+
+
+def test_pca_front_reads_the_tumors_top_principal_components(tmp_path, log_pair, fast):
+    """encoder_input='pca': the frozen first layer is the standardised tumors' top PCs, scaled to unit mean variance."""
+    t, n = log_pair
+    m = TwinPurify(**fast, encoder_input="pca").fit(t, n)
+    first = m.module_.encoder[0]
+    assert type(first).__name__ == "FixedLinearInput" and first.weight.shape == (fast["n_components"], t.shape[1])
+    Xs = m.preprocessor_.transform(as_matrix(t, "tumor"), "tumor").astype(np.float64)
+    Xc = Xs - Xs.mean(0)
+    _, s, vt = np.linalg.svd(Xc, full_matrices=False)
+    k = fast["n_components"]
+    var = s[:k] ** 2 / len(Xs)
+    expected = vt[:k] / np.sqrt(var.mean())
+    W = first.weight.double().numpy()
+    signs = np.sign((W * expected).sum(1))  # singular vectors are defined up to sign
+    np.testing.assert_allclose(W * signs[:, None], expected, atol=2e-4)
+    np.testing.assert_allclose(first.center.double().numpy(), Xs.mean(0), atol=1e-5)
+    coords = Xc @ W.T
+    np.testing.assert_allclose(coords.var(0).mean(), 1.0, rtol=1e-3)  # unit overall scale, relative variances kept
+    assert not any(p is first.weight for p in m.module_.parameters())  # a buffer: training leaves it alone
+    m.save(tmp_path / "pca")
+    again = load_model(tmp_path / "pca")
+    assert again.encoder_input == "pca"
+    pd.testing.assert_frame_equal(again.transform(t), m.transform(t))
+
+
+def test_fixed_fronts_are_capped_at_the_tumors_rank(log_pair, fast):
+    """Fewer tumors than n_components: the PCA front has one row per non-degenerate component."""
+    t, n = log_pair
+    few = t.iloc[:5]
+    m = TwinPurify(**{**fast, "batch_size": 5}, encoder_input="pca").fit(few, n)
+    assert m.module_.encoder[0].weight.shape[0] == 4  # 5 centred tumors have rank 4
+    assert m.transform(few).shape == (5, fast["n_components"])
+
+
+def test_invariant_front_round_trip(tmp_path, log_pair, fast):
+    t, n = log_pair
+    m = TwinPurify(**fast, encoder_input="invariant", content_weight=1.0, invariance_weight=0.0).fit(t, n)
+    assert type(m.module_.encoder[0]).__name__ == "FixedLinearInput"
+    m.save(tmp_path / "inv")
+    pd.testing.assert_frame_equal(load_model(tmp_path / "inv").transform(t), m.transform(t))
+
+
+def test_principal_directions_summed_in_blocks_equal_a_thin_svd(monkeypatch):
+    """The covariance summed block by block and the SVD route give the same front (signs fixed alike)."""
+    from twinpurify import invariance
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 12)) @ rng.normal(size=(12, 12)) + 3.0
+    W, var, mean = invariance.principal_directions(X, 5, prepare=lambda b: b * 2.0, block=7)
+    monkeypatch.setattr(invariance, "MAX_GRAM_GENES", 4)
+    W2, var2, mean2 = invariance.principal_directions(X, 5, prepare=lambda b: b * 2.0)
+    np.testing.assert_allclose(W, W2, atol=1e-8)
+    np.testing.assert_allclose(var, var2, rtol=1e-8)
+    np.testing.assert_allclose(mean, (2 * X).mean(0))
+    Xc = 2 * X - (2 * X).mean(0)
+    np.testing.assert_allclose(var, np.linalg.svd(Xc, compute_uv=False)[:5] ** 2 / 50, rtol=1e-8)
+    assert (np.abs(W).argmax(1) == np.argmax(W, 1)).all()  # largest loading positive
+
+
+@pytest.mark.parametrize("gram", [True, False])
+def test_principal_directions_refuses_tumors_that_do_not_vary(monkeypatch, gram):
+    from twinpurify import invariance
+
+    if not gram:
+        monkeypatch.setattr(invariance, "MAX_GRAM_GENES", 2)
+    with pytest.raises(ValueError, match="do not vary"):
+        invariance.principal_directions(np.ones((6, 4)), 3)

@@ -106,9 +106,31 @@ def test_transfer_to_a_cohort_with_other_genes(tmp_path, h5ad, big):
     np.testing.assert_allclose(pd.read_parquet(out).to_numpy(), ref.to_numpy(), rtol=1e-4, atol=1e-5)
 
 
-def test_out_of_core_refuses_what_it_cannot_do(h5ad, big):
+def test_fit_on_disk_pca_front_equals_the_in_memory_front(tmp_path, h5ad, big):
+    """encoder_input='pca' out of core: the covariance summed over blocks gives the in-memory front."""
+    model = fit_on_disk(
+        TwinPurify(**FIT, encoder_input="pca", verbose=False), h5ad, normal_key="sample_type", block_rows=32
+    )
+    mem = TwinPurify(**FIT, encoder_input="pca", verbose=False).fit(big.tumors, big.normals)
+    got, ref = model.module_.encoder[0], mem.module_.encoder[0]
+    assert got.weight.shape == (FIT["n_components"], FIT["n_genes"])
+    np.testing.assert_allclose(got.weight.numpy(), ref.weight.numpy(), atol=1e-4)
+    np.testing.assert_allclose(got.center.numpy(), ref.center.numpy(), atol=1e-5)
+    model.save(tmp_path / "model")
+    again = load_model(tmp_path / "model")
+    pd.testing.assert_frame_equal(again.transform(big.tumors), model.transform(big.tumors))
+
+
+def test_out_of_core_refuses_what_it_cannot_do(h5ad, big, monkeypatch):
     with pytest.raises(InputError, match="content_weight"):
         fit_on_disk(TwinPurify(**FIT, content_weight=1.0), h5ad, big.normals)
+    with pytest.raises(InputError, match="encoder_input='invariant'"):
+        fit_on_disk(TwinPurify(**FIT, encoder_input="invariant"), h5ad, big.normals)
+    import twinpurify.streaming as streaming
+
+    monkeypatch.setattr(streaming, "MAX_GRAM_GENES", 50)
+    with pytest.raises(InputError, match="at most 50 genes; this fit selected 80: set n_genes"):
+        fit_on_disk(TwinPurify(**FIT, encoder_input="pca"), h5ad, big.normals)
     with pytest.raises(InputError, match="normal_key"):
         fit_on_disk(TwinPurify(**FIT), h5ad)
     with pytest.raises(InputError, match="no sample has"):
