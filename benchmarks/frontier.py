@@ -33,6 +33,11 @@ IP_LINEAR = dict(encoder_input="invariant", hidden_dims=(), content_weight=1.0, 
 ND_LINEAR = dict(encoder_input="normal_difference", hidden_dims=(), content_weight=1.0, lr=3e-3)
 
 
+def tp_log(*args, **kw) -> tp.TwinPurify:
+    """TwinPurify reading standardised log2 profiles: the encoder input of every variant before round 6."""
+    return tp.TwinPurify(*args, **{"encoder_input": "log", **kw})
+
+
 def methods(seed: int) -> dict[str, Callable[[], tp.base.BaseEmbedder]]:
     """Name -> factory. Baselines first, then the TwinPurify variants tried."""
     q = dict(verbose=False)
@@ -54,32 +59,29 @@ def methods(seed: int) -> dict[str, Callable[[], tp.base.BaseEmbedder]]:
             for sh in (0.5, 1.0, 2.0, 4.0)
         },
         "autoencoder": lambda: tp.AutoencoderEmbedding(K, random_state=seed, **q),
-        "TP default": lambda: tp.TwinPurify(K, random_state=seed, **q),
-        "TP noise 0.5": lambda: tp.TwinPurify(K, noise_std=0.5, random_state=seed, **q),
-        "TP hybrid (BT 0.2 + content 1, beta 0.9)": lambda: tp.TwinPurify(K, random_state=seed, **HYBRID, **q),
-        "TP hybrid, ND input": lambda: tp.TwinPurify(
+        "TP default": lambda: tp.TwinPurify(random_state=seed, **q),
+        "TP log input, 128 dims (defaults to round 5)": lambda: tp_log(K, random_state=seed, **q),
+        "TP noise 0.5": lambda: tp_log(K, noise_std=0.5, random_state=seed, **q),
+        "TP hybrid (BT 0.2 + content 1, beta 0.9)": lambda: tp_log(K, random_state=seed, **HYBRID, **q),
+        "TP hybrid, ND input": lambda: tp_log(
             K, random_state=seed, encoder_input="normal_difference", lr=3e-3, **HYBRID, **q
         ),
-        "TP invariant input, BT 0.2 + content 1": lambda: tp.TwinPurify(
+        "TP invariant input, BT 0.2 + content 1": lambda: tp_log(
             K, random_state=seed, encoder_input="invariant", content_weight=1.0, invariance_weight=0.2, **q
         ),
-        "TP IP-linear, content only": lambda: tp.TwinPurify(
-            K, random_state=seed, invariance_weight=0.0, **IP_LINEAR, **q
-        ),
+        "TP IP-linear, content only": lambda: tp_log(K, random_state=seed, invariance_weight=0.0, **IP_LINEAR, **q),
         **{
             f"TP IP-linear, content only, front {f:g}": (
-                lambda f=f: tp.TwinPurify(
-                    K, random_state=seed, invariance_weight=0.0, invariant_shrinkage=f, **IP_LINEAR, **q
-                )
+                lambda f=f: tp_log(K, random_state=seed, invariance_weight=0.0, invariant_shrinkage=f, **IP_LINEAR, **q)
             )
             for f in (0.5, 2.0, 4.0)
         },
-        "TP IP-linear, content only, beta 0.9": lambda: tp.TwinPurify(
+        "TP IP-linear, content only, beta 0.9": lambda: tp_log(
             K, random_state=seed, invariance_weight=0.0, **{**IP_LINEAR, "beta_max": 0.9}, **q
         ),
         **{
             f"TP IP-linear, content only, front {f}, beta {b}": (
-                lambda f=f, b=b: tp.TwinPurify(
+                lambda f=f, b=b: tp_log(
                     K,
                     random_state=seed,
                     invariance_weight=0.0,
@@ -90,7 +92,7 @@ def methods(seed: int) -> dict[str, Callable[[], tp.base.BaseEmbedder]]:
             )
             for f, b in [(2.0, 0.9), (4.0, 0.9), (10.0, 0.9), (2.0, 0.7), (4.0, 0.7)]
         },
-        "TP IP-MLP, content only": lambda: tp.TwinPurify(
+        "TP IP-MLP, content only": lambda: tp_log(
             K,
             random_state=seed,
             encoder_input="invariant",
@@ -101,14 +103,14 @@ def methods(seed: int) -> dict[str, Callable[[], tp.base.BaseEmbedder]]:
             lr=3e-3,
             **q,
         ),
-        "TP IP-linear, BT 0.01": lambda: tp.TwinPurify(K, random_state=seed, invariance_weight=0.01, **IP_LINEAR, **q),
-        "TP IP-linear, BT 0.05": lambda: tp.TwinPurify(K, random_state=seed, invariance_weight=0.05, **IP_LINEAR, **q),
-        "TP IP-linear, BT 0.2": lambda: tp.TwinPurify(K, random_state=seed, invariance_weight=0.2, **IP_LINEAR, **q),
-        "TP IP-linear, BT 1": lambda: tp.TwinPurify(K, random_state=seed, invariance_weight=1.0, **IP_LINEAR, **q),
-        "TP IP-linear, BT 0.2, beta 0.9": lambda: tp.TwinPurify(
+        "TP IP-linear, BT 0.01": lambda: tp_log(K, random_state=seed, invariance_weight=0.01, **IP_LINEAR, **q),
+        "TP IP-linear, BT 0.05": lambda: tp_log(K, random_state=seed, invariance_weight=0.05, **IP_LINEAR, **q),
+        "TP IP-linear, BT 0.2": lambda: tp_log(K, random_state=seed, invariance_weight=0.2, **IP_LINEAR, **q),
+        "TP IP-linear, BT 1": lambda: tp_log(K, random_state=seed, invariance_weight=1.0, **IP_LINEAR, **q),
+        "TP IP-linear, BT 0.2, beta 0.9": lambda: tp_log(
             K, random_state=seed, invariance_weight=0.2, **{**IP_LINEAR, "beta_max": 0.9}, **q
         ),
-        "TP IP-MLP, BT 0.2, no mask/noise": lambda: tp.TwinPurify(
+        "TP IP-MLP, BT 0.2, no mask/noise": lambda: tp_log(
             K,
             random_state=seed,
             encoder_input="invariant",
@@ -118,23 +120,55 @@ def methods(seed: int) -> dict[str, Callable[[], tp.base.BaseEmbedder]]:
             noise_std=0.0,
             **q,
         ),
-        "TP default, no mask/noise": lambda: tp.TwinPurify(K, random_state=seed, mask_prob=0.0, noise_std=0.0, **q),
-        "TP ND-linear, content only": lambda: tp.TwinPurify(
+        "TP log input, no mask/noise": lambda: tp_log(K, random_state=seed, mask_prob=0.0, noise_std=0.0, **q),
+        "TP ND-linear, content only": lambda: tp_log(
             K, random_state=seed, invariance_weight=0.0, beta_max=0.3, **ND_LINEAR, **q
         ),
-        "TP ND-linear, BT 0.05, beta 0.3": lambda: tp.TwinPurify(
+        "TP ND-linear, BT 0.05, beta 0.3": lambda: tp_log(
             K, random_state=seed, invariance_weight=0.05, beta_max=0.3, **ND_LINEAR, **q
         ),
-        "TP ND-linear, BT 0.2, beta 0.3": lambda: tp.TwinPurify(
+        "TP ND-linear, BT 0.2, beta 0.3": lambda: tp_log(
             K, random_state=seed, invariance_weight=0.2, beta_max=0.3, **ND_LINEAR, **q
         ),
-        "TP ND-linear, BT 0.2, beta 0.9": lambda: tp.TwinPurify(
+        "TP ND-linear, BT 0.2, beta 0.9": lambda: tp_log(
             K, random_state=seed, invariance_weight=0.2, beta_max=0.9, **ND_LINEAR, **q
         ),
-        "TP ND-linear, BT 1, beta 0.9": lambda: tp.TwinPurify(
+        "TP ND-linear, BT 1, beta 0.9": lambda: tp_log(
             K, random_state=seed, invariance_weight=1.0, beta_max=0.9, **ND_LINEAR, **q
         ),
+        # round 6: Barlow Twins over the tumors' top principal components (as many as embedding dimensions),
+        # with the baselines and the default encoder at the same, smaller embedding size for a fair comparison
+        **{f"PCA, {d} dims": (lambda d=d: tp.PCAEmbedding(d, **q)) for d in (16, 32)},
+        "normal-difference, 16 dims": lambda: NormalDifference(16, **q),
+        **{
+            f"invariant projection, 16 dims, shrinkage {sh:g}": (
+                lambda sh=sh: InvariantProjection(16, shrinkage=sh, **q)
+            )
+            for sh in (0.25, 1.0, 4.0)
+        },
+        "TP log input, 16 dims": lambda: tp_log(16, random_state=seed, **q),
+        **{
+            f"TP PCA front, {d} dims": (lambda d=d: tp.TwinPurify(d, encoder_input="pca", random_state=seed, **q))
+            for d in (24, 32)
+        },
+        "TP PCA front, 16 dims, beta 0.9": lambda: tp.TwinPurify(
+            16, encoder_input="pca", beta_max=0.9, random_state=seed, **q
+        ),
     }
+
+
+ROUND6 = [
+    "PCA, 16 dims",
+    "PCA, 32 dims",
+    "normal-difference, 16 dims",
+    "invariant projection, 16 dims, shrinkage 0.25",
+    "invariant projection, 16 dims, shrinkage 1",
+    "invariant projection, 16 dims, shrinkage 4",
+    "TP log input, 16 dims",
+    "TP PCA front, 24 dims",
+    "TP PCA front, 32 dims",
+    "TP PCA front, 16 dims, beta 0.9",
+]
 
 
 METRICS = ["purity_R2", "normal_R2", "programs_R2", "intrinsic_R2", "subtype_F1", "immune_R2", "C_index"]

@@ -49,7 +49,7 @@ def header() -> str:
 
 
 def headline() -> str:
-    """One row per real cohort: the fair yardsticks for raw, PCA, normal-difference, autoencoder and TwinPurify."""
+    """One row per real cohort: the fair yardsticks for raw, PCA, normal-difference, autoencoder and TwinPurify (old, new)."""
     import pandas as pd
 
     frames = []
@@ -64,7 +64,8 @@ def headline() -> str:
     df = pd.concat(frames)
     df = df[df["cohort"] != "simulated"]  # the simulator has its own frontier table
     mean = df.groupby(["set", "cohort", "method"], sort=False).mean(numeric_only=True)
-    methods = ["raw", "PCA", "normal-difference", "autoencoder", "TwinPurify"]
+    old = "TwinPurify, log input, 128 dims (defaults to round 5)"
+    methods = ["raw", "PCA", "normal-difference", "autoencoder", old, "TwinPurify"]
     cols = [
         ("purity_R2", "purity R² CPE ↓"),
         ("purity_ABSOLUTE_R2", "purity R² ABSOLUTE ↓"),
@@ -73,7 +74,8 @@ def headline() -> str:
         ("C_index", "C-index ↑"),
     ]
     lines = [
-        "Each cell: raw / PCA / normal-difference / autoencoder / **TwinPurify**.",
+        "Each cell: raw / PCA / normal-difference / autoencoder / TwinPurify with the defaults to round 5 (log "
+        "input, 128 dims) / **TwinPurify** (defaults since round 6: PCA front, 16 dims).",
         "",
         "| cohort | set | " + " | ".join(t for _, t in cols) + " |",
         "|---|---|" + "---|" * len(cols),
@@ -97,7 +99,8 @@ def headline() -> str:
 OUTOFCORE_NOTE = (
     "`benchmarks/outofcore.py`, this machine (2 CPU cores, no GPU), 2026-11-27, code at commit 02b3afc: synthetic "
     "cohorts of 50,000 / 100,000 / 200,000 tumors x 5,000 genes written to disk as dense .h5ad, each fitted for one "
-    "full epoch in a fresh process.\n\n"
+    "full epoch in a fresh process, with the defaults to round 5 (log input, 128 dimensions; the script pins "
+    "them). The round-6 defaults read the file once more to sum the tumors' covariance; not benchmarked here.\n\n"
     "**Peak memory is flat in the number of tumors** (+3% for 4x the tumors, 3.7 GiB of data at 200k; about "
     "0.45 GiB of it is torch and the libraries before the fit starts; an earlier run at commit 394543b gave "
     "954 / 981 / 985 MiB). The training loop waited for data 0.4-1.1 s per run (under 0.6% of the training time): "
@@ -133,7 +136,13 @@ def main() -> None:
             "while other benchmarks shared the machine (their fit times are inflated by that). Against the earlier "
             "runs, 44 of the 45 changed means (purity, programs, intrinsic, subtype, immune) stayed within 2 pooled "
             "seed sd (largest change 0.038, one subtype "
-            "F1); the variants first run in round 3 on the H200 (`frontier_sizes`) are now here too.\n\n",
+            "F1); the variants first run in round 3 on the H200 (`frontier_sizes`) are now here too. The round-6 "
+            'rows ("16 dims", "PCA front": the Barlow Twins network over the tumors\' top principal '
+            "components, and the baselines at the same embedding size) were added later that day, and the defaults "
+            "changed with them: `TP default` is now the PCA front with 16 dimensions (rerun), the earlier "
+            "defaults' rows are `TP log input, 128 dims (defaults to round 5)`, and every TwinPurify variant "
+            "defined before round 6 reads log profiles (`tp_log` in `frontier.py`). The round-6 fit times are "
+            "inflated: up to five benchmark processes shared the two cores.\n\n",
         ),
         section(
             "Frontier across cohort sizes (issue 9, round 3)",
@@ -167,7 +176,18 @@ def main() -> None:
             "direction tracks purity about as loosely as on TCGA-BRCA (TUNING.md, round 5) and raw leakage falls "
             "to 0.86. The invariant projection still dominates the TwinPurify defaults; the defaults and "
             "normal-difference swap places on purity, and normal-difference now also keeps more intrinsic signal "
-            "than the invariant projection (it already kept more subtype and immune signal).\n\n",
+            "than the invariant projection (it already kept more subtype and immune signal). The round-6 rows "
+            '("16 dims", "PCA front", and `TP default`, now the PCA front with 16 dimensions) were added later '
+            "that day; the earlier defaults are `TP log input, 128 dims (defaults to round 5)`. The likeness "
+            "sentences above describe the earlier defaults.\n\n",
+        ),
+        section(
+            "Is purity removed or hidden? A nonlinear probe (issue 9, round 6)",
+            "nonlinear_leakage.md",
+            "`benchmarks/nonlinear_leakage.py`, 2026-11-27, this machine (shared with other benchmarks). Every "
+            "other leakage number is a linear ridge probe; an RBF kernel ridge probe reads what a network may have "
+            "bent out of a linear probe's reach. The rows of the defaults (PCA front, 16 dims) were computed "
+            "with the same settings before the front's sign convention was fixed (TUNING.md, round 6).\n\n",
         ),
         section(
             "Headroom variants on TCGA-BRCA (tuning folders)",
@@ -181,9 +201,10 @@ def main() -> None:
         section(
             "Tuning cohorts (defaults chosen here)",
             "cohorts_tuning.md",
-            "The TwinPurify rows were rerun on 2026-11-27 after views changed their random stream (same "
-            "distribution, cheaper draws; CHANGELOG, Throughput); every score stayed within seed noise of the "
-            "earlier run.\n\n",
+            "`TwinPurify` is the defaults since round 6 (PCA front, 16 dimensions; TUNING.md), run 2026-11-27; "
+            "the earlier defaults' rows, rerun that day after views changed their random stream (every score "
+            "within seed noise of the run before), are `TwinPurify, log input, 128 dims (defaults to round 5)`. "
+            "The rows from `invariant projection, beta 0.9` down are variants tried while tuning.\n\n",
         ),
         section(
             "Held-out cohorts (defaults fixed before these were run)",
@@ -196,7 +217,9 @@ def main() -> None:
             "were deleted unread and the table rerun without them (`run_cohorts.py` now skips them on held-out "
             "cohorts); both reruns gave the same scores. Against the 2026-11-23 run, 34 of the 36 TwinPurify "
             "means moved by less than 2 pooled seed sd; PRAD's protein-cluster F1 rose by 0.13 and THCA's "
-            "methylation-cluster F1 by 0.05.\n\n",
+            "methylation-cluster F1 by 0.05. Those rows are now `TwinPurify, log input, 128 dims (defaults to "
+            "round 5)`; `TwinPurify` is the defaults chosen in round 6 on the tuning cohorts, run here once "
+            "afterwards (2026-11-27, 3 seeds).\n\n",
         ),
         section(
             "Pathway scores on raw vs purified expression (issue 10)",
@@ -205,7 +228,7 @@ def main() -> None:
             "(raw) and of each model's purified expression (its embedding read back to genes). Simulator: the "
             "true program footprints as the net; breast cohorts: the 14 shipped PROGENy pathways. purity_rho = "
             "mean |Spearman| of the scores with purity (simulated truth; ABSOLUTE for TCGA), F1 and C-index from "
-            "the 14 scores as features. With 113 or 104 tumors and 128 dimensions, PCA's and the invariant "
+            "the 14 scores as features. TwinPurify has its default 16 dimensions. With 113 or 104 tumors and 128 dimensions, PCA's and the invariant "
             "projection's readouts give back almost the whole profile, so their purified scores equal raw ones "
             "there. The simulator's last row is the ceiling: the same cancer cells without normal or immune "
             "cells (the pure-tumor twin of `headroom.py`); log-space de-attenuation, even with the true normal fraction, "
@@ -220,7 +243,9 @@ def main() -> None:
         section(
             "Speed and memory (CPU)",
             "speed_cpu.md",
-            "`benchmarks/speed.py`: default fits of in-memory cohorts, each in its own process. Issue 14 (item 4) "
+            "`benchmarks/speed.py`: fits of in-memory cohorts with the defaults to round 5 (log input, 128 "
+            "dimensions; the script pins them, its FLOP count is for that network), each in its own process; not "
+            "rerun for the round-6 defaults. Issue 14 (item 4) "
             "asked that the work around the matmuls not hold training below 60% of the measured matmul ceiling; "
             "it measured 36-57% counting 3 x the forward FLOPs over the whole fit. That count is kept (column "
             "*3 x fwd, fit*), but it overstates the work: autograd computes no input gradient for the first layer, "

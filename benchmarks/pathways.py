@@ -42,7 +42,7 @@ def models(seed: int) -> dict[str, tp.base.BaseEmbedder]:
     return {
         "PCA": tp.PCAEmbedding(K, **q),
         "invariant projection": tp.InvariantProjection(K, **q),
-        "TwinPurify": tp.TwinPurify(K, random_state=seed, **q),
+        "TwinPurify": tp.TwinPurify(random_state=seed, **q),  # the defaults (16 dimensions)
     }
 
 

@@ -99,8 +99,15 @@ def stream_fit(path: Path, write_s: float, n_genes: int, device: str, batch: int
         names = rows.genes
     rng = np.random.default_rng(1)
     normal = pd.DataFrame(6.5 + rng.standard_normal((300, genes), dtype=np.float32), columns=names)
-    model = TwinPurify(
-        n_genes=n_genes or None, batch_size=batch, max_epochs=1, device=device, random_state=0, verbose=False
+    model = TwinPurify(  # the network the committed costs measured (the defaults to round 5)
+        128,
+        encoder_input="log",
+        n_genes=n_genes or None,
+        batch_size=batch,
+        max_epochs=1,
+        device=device,
+        random_state=0,
+        verbose=False,
     )
     t0 = time.perf_counter()
     fit_on_disk(model, path, normal, block_rows=4096)

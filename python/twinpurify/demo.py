@@ -39,7 +39,7 @@ def run_demo(
     """
     cohort = simulate_cohort(n_tumors=n_tumors, n_normals=n_normals, n_genes=n_genes, seed=seed)
     truth = cohort.truth
-    k = 128
+    k = int(TwinPurify().n_components)  # every method at the defaults' embedding size (16)
     methods = {
         "raw profiles": RawProfiles(verbose=False),
         "PCA": PCAEmbedding(k, verbose=False),
@@ -47,7 +47,7 @@ def run_demo(
         "normal-difference": NormalDifference(k, verbose=False),
         "invariant projection": InvariantProjection(k, verbose=False),
         "autoencoder": AutoencoderEmbedding(k, max_epochs=max_epochs, random_state=seed, verbose=verbose),
-        "TwinPurify": TwinPurify(k, max_epochs=max_epochs, random_state=seed, verbose=verbose),
+        "TwinPurify": TwinPurify(max_epochs=max_epochs, random_state=seed, verbose=verbose),
     }
     rows, embeddings = [], {}
     for name, model in methods.items():

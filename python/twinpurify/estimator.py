@@ -27,10 +27,18 @@ class TwinPurify(NeuralEmbedder):
     noise); the encoder is trained so that both views embed alike, so the embedding keeps what normal
     tissue cannot explain. No single-cell reference is needed.
 
+    By default the encoder reads the training tumors' top `n_components` principal components (a fixed
+    first layer): Barlow Twins standardises every embedding dimension and so, left to itself, prefers
+    the most mixing-invariant directions however little tumor variance they carry; reading only the
+    cohort's main axes of variation keeps its subtle programs. On the simulator that raised programs R²
+    from 0.36 to 0.80 at lower purity leakage, and on TCGA-BRCA it is purer at equal copy-number signal
+    (benchmarks/TUNING.md, round 6). ``encoder_input="log"`` with ``n_components=128`` gives the earlier
+    defaults.
+
     Parameters
     ----------
-    n_components : int, default 128
-        Embedding dimension.
+    n_components : int, default 16
+        Embedding dimension; with ``encoder_input="pca"`` also the number of principal components read.
     hidden_dims : sequence of int, default (512,)
         Encoder hidden-layer widths (the autoencoder baseline uses the same); ``()`` is a linear encoder.
     projector_dims : sequence of int, default (128, 128)
@@ -57,14 +65,14 @@ class TwinPurify(NeuralEmbedder):
         Experimental. Weight of a head that predicts each tumor's purity-free target (its unit-length
         linear-space difference from the mean normal, `twinpurify.targets`) from each mixed view's
         embedding; 0 = no head. See benchmarks/TUNING.md, round 2.
-    encoder_input : {"log", "normal_difference", "invariant", "pca"}, default "log"
-        Experimental. What the encoder reads: standardised log2 profiles, the purity-free target, the
-        closed-form invariant directions of `twinpurify.invariance`, or the training tumors' top
-        `n_components` principal components (the last three as fixed first layers). "pca" gives Barlow
-        Twins, which standardises every dimension, a preference for directions of large tumor variance:
-        on the simulator it keeps far more biology than "log" and is purer, and on TCGA-BRCA it is purer
-        at equal copy-number signal (benchmarks/TUNING.md, round 6). The others win on the simulator but
-        lose PAM50 and copy-number signal on TCGA-BRCA.
+    encoder_input : {"pca", "log", "normal_difference", "invariant"}, default "pca"
+        What the encoder reads: the training tumors' top `n_components` principal components (of the
+        standardised log2 profiles), the standardised log2 profiles themselves (the defaults up to
+        round 5), or (experimental) the purity-free target or the closed-form invariant directions of
+        `twinpurify.invariance`; all but "log" as fixed first layers saved with the model. "pca" gives
+        Barlow Twins, which standardises every dimension, a preference for directions of large tumor
+        variance (see above); "normal_difference" and "invariant" win on the simulator but lose PAM50 and
+        copy-number signal on TCGA-BRCA.
     invariant_shrinkage : float, default 1.0
         Experimental; with ``encoder_input="invariant"`` only. The ridge of the closed-form invariant
         directions (`InvariantProjection`'s `shrinkage`): lower keeps fewer mixing-sensitive directions.
@@ -143,7 +151,7 @@ class TwinPurify(NeuralEmbedder):
 
     def __init__(
         self,
-        n_components: int = 128,
+        n_components: int = 16,
         *,
         hidden_dims: Sequence[int] = (512,),
         projector_dims: Sequence[int] = (128, 128),
@@ -157,7 +165,7 @@ class TwinPurify(NeuralEmbedder):
         lambd: float = 5e-3,
         invariance_weight: float = 1.0,
         content_weight: float = 0.0,
-        encoder_input: str = "log",
+        encoder_input: str = "pca",
         invariant_shrinkage: float = 1.0,
         lr: float = 1e-3,
         weight_decay: float = 1e-4,

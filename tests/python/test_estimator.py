@@ -180,9 +180,10 @@ def test_cuda_request_without_cuda_is_clear(log_pair, fast):
 def test_purifies_the_simulated_cohort():
     """Less purity than PCA on a cohort with known truth, with subtype signal far above chance.
 
-    On the harder simulator (several normal cell types, immune cells, subtle programs) the default
-    trades some subtype signal for purity (benchmarks/frontier.md); this guards the direction of the
-    trade, not a win on both axes.
+    On the harder simulator (several normal cell types, immune cells, subtle programs) the defaults
+    trade a little subtype signal for purity (benchmarks/frontier.md); this guards the defaults (PCA
+    front, 16 dimensions): a third less leakage than PCA and most of its subtype signal (the earlier
+    log-input defaults kept 0.53 of PCA's 0.69 here).
     """
     from twinpurify import PCAEmbedding
     from twinpurify.datasets import simulate_cohort
@@ -190,13 +191,12 @@ def test_purifies_the_simulated_cohort():
 
     c = simulate_cohort(n_tumors=200, n_normals=30, n_genes=400, subtype_effect=2.5, seed=3)
     Zp = PCAEmbedding(16, verbose=False).fit_transform(c.tumors, c.normals)
-    Zt = TwinPurify(
-        16, hidden_dims=(128,), projector_dims=(128, 128), max_epochs=60, random_state=0, verbose=False
-    ).fit_transform(c.tumors, c.normals)
+    Zt = TwinPurify(random_state=0, verbose=False).fit_transform(c.tumors, c.normals)
     r2_pca, r2_tp = purity_leakage(Zp, c.truth.purity), purity_leakage(Zt, c.truth.purity)
     assert r2_tp < 0.75 * r2_pca, (r2_tp, r2_pca)
     shuffled = macro_f1(Zt, c.truth.subtype.sample(frac=1, random_state=0).to_numpy())
-    assert macro_f1(Zt, c.truth.subtype) > max(0.4, shuffled + 0.15)
+    f1_tp, f1_pca = macro_f1(Zt, c.truth.subtype), macro_f1(Zp, c.truth.subtype)
+    assert f1_tp > max(0.4, shuffled + 0.15) and f1_tp > 0.85 * f1_pca, (f1_tp, f1_pca)
 
 
 def test_content_head_saves_loads_and_old_folders_still_load(tmp_path, log_pair, fast):

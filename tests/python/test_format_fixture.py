@@ -37,7 +37,8 @@ def test_default_training_still_reproduces_the_committed_model():
     import torch
 
     cfg = json.loads((HERE / "model" / "config.json").read_text())
-    params = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg["params"].items()}
+    stored = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg["params"].items()}
+    params = {**TwinPurify.legacy_params, **stored}  # parameters added since keep the meaning the folder had
     tumors = pd.read_csv(HERE / "tumors.csv", index_col=0)
     normals = pd.read_csv(HERE / "normals.csv", index_col=0)
     threads = torch.get_num_threads()

@@ -126,7 +126,7 @@ def test_damaged_weights_are_named(tmp_path, pca):
 
 def test_folders_written_before_checksums_and_modules_still_load(tmp_path, log_pair, fast):
     t, n = log_pair
-    m = TwinPurify(**fast).fit(t, n)
+    m = TwinPurify(**fast, encoder_input="log").fit(t, n)  # what every model was before encoder_input existed
     m.save(tmp_path / "m")
     legacy = ("weights_sha256", "module")
     _damage(

@@ -36,7 +36,8 @@ test_that("calculateTwinPurify equals twinPurify; hyper-parameters pass through"
     expect_equal(m@info$params$hidden_dims, 16L)
     expect_equal(m@info$epochs, 3)
     defaults <- twinPurifyDefaults()
-    expect_equal(defaults$n_components, 128)
+    expect_equal(defaults$n_components, 16)
+    expect_equal(defaults$encoder_input, "pca")
     expect_equal(defaults$input_scale, "auto")
 })
 
