@@ -25,7 +25,8 @@
 #' @param ... engine hyper-parameters in camelCase, with the Python engine's
 #'   meaning and defaults (see [twinPurifyDefaults()]): `nComponents` (16),
 #'   `encoderInput` ("pca": the encoder reads the tumors' top `nComponents`
-#'   principal components; "log" for the earlier log-profile input), `hiddenDims`, `projectorDims`, `nGenes` (3000 top-variable genes),
+#'   principal components; "log" for the earlier log-profile input),
+#'   `hiddenDims`, `projectorDims`, `nGenes` (3000 top-variable genes),
 #'   `inputScale` ("auto", "counts", "linear", "log2"), `betaMax`, `nMix`,
 #'   `maskProb`, `noiseStd`, `cleanAnchor`, `lambd`, `lr`, `weightDecay`,
 #'   `batchSize`, `maxEpochs` ("auto" or a number), `earlyStopping`,

@@ -157,20 +157,6 @@ def methods(seed: int) -> dict[str, Callable[[], tp.base.BaseEmbedder]]:
     }
 
 
-ROUND6 = [
-    "PCA, 16 dims",
-    "PCA, 32 dims",
-    "normal-difference, 16 dims",
-    "invariant projection, 16 dims, shrinkage 0.25",
-    "invariant projection, 16 dims, shrinkage 1",
-    "invariant projection, 16 dims, shrinkage 4",
-    "TP log input, 16 dims",
-    "TP PCA front, 24 dims",
-    "TP PCA front, 32 dims",
-    "TP PCA front, 16 dims, beta 0.9",
-]
-
-
 METRICS = ["purity_R2", "normal_R2", "programs_R2", "intrinsic_R2", "subtype_F1", "immune_R2", "C_index"]
 ARROWS = {"purity_R2": "↓", "normal_R2": "↓"}
 
@@ -305,7 +291,8 @@ def render(df: pd.DataFrame, out: Path, name: str) -> None:
             f"Simulated cohort: {int(c.n_tumors)} tumors, {int(c.n_normals)} normals, {int(c.n_genes)} genes"
             + (f", normal_likeness {c.normal_likeness:g}" if c.normal_likeness else "")
             + "; "
-            f"seeds {seeds}; {K} dimensions; CV probes as in twinpurify.metrics.\n\n" + summarise(df) + "\n"
+            f"seeds {seeds}; {K} dimensions unless the method's name says otherwise (`TP default`: 16); "
+            "CV probes as in twinpurify.metrics.\n\n" + summarise(df) + "\n"
         )
     plot(df, out / f"{name}.png")
 

@@ -189,7 +189,7 @@ class BaseEmbedder(GeneSpaceMixin, TransformerMixin, BaseEstimator):
         return tags
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        """Names of the output columns (e.g. TP1..TP128, PC1.., or the genes for raw profiles)."""
+        """Names of the output columns (e.g. TP1..TP16, PC1.., or the genes for raw profiles)."""
         self._check_fitted()
         return np.asarray(self.component_names(), dtype=object)
 

@@ -54,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     _schema_option(f, "--epochs", "max_epochs", str)
     _schema_option(f, "--batch-size", "batch_size", str)
     _schema_option(f, "--beta-max", "beta_max", float)
+    _schema_option(
+        f, "--encoder-input", "encoder_input", str, extra=" ('log' with 128 components: the earlier defaults)"
+    )
     _schema_option(f, "--device", "device", str)
     _schema_option(f, "--seed", "random_state", int, default=0)
     f.add_argument(
@@ -183,6 +186,7 @@ def _fit(a: argparse.Namespace, world_size: int = 1, lead: bool = True) -> int:
         random_state=a.seed,
         verbose=not a.quiet,
         beta_max=a.beta_max,
+        encoder_input=a.encoder_input,
     )
     TwinPurify(**params)._validate_params()  # bad values are refused before any file is read
     # every output path is checked before any data is read or any training starts

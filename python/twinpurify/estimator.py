@@ -31,9 +31,9 @@ class TwinPurify(NeuralEmbedder):
     first layer): Barlow Twins standardises every embedding dimension and so, left to itself, prefers
     the most mixing-invariant directions however little tumor variance they carry; reading only the
     cohort's main axes of variation keeps its subtle programs. On the simulator that raised programs R²
-    from 0.36 to 0.80 at lower purity leakage, and on TCGA-BRCA it is purer at equal copy-number signal
-    (benchmarks/TUNING.md, round 6). ``encoder_input="log"`` with ``n_components=128`` gives the earlier
-    defaults.
+    from 0.36 to 0.80 at lower purity leakage; on TCGA-BRCA the new defaults are purer at equal
+    copy-number signal, partly because of the smaller embedding (benchmarks/TUNING.md, round 6).
+    ``encoder_input="log"`` with ``n_components=128`` gives the earlier defaults.
 
     Parameters
     ----------
@@ -265,7 +265,7 @@ class TwinPurify(NeuralEmbedder):
             D = mixing_perturbations(Xs, n_log, pp.mean_, pp.std_, self.beta_max, int(self.n_mix), 4, self.random_state)
             W, ev = invariant_directions(Xs, D, 256, float(self.invariant_shrinkage), 256)
             front = fixed_front(W, ev, Xs.mean(0))
-        elif self.encoder_input == "pca":  # summed block by block: no standardised copy of the tumors
+        elif self.encoder_input == "pca":  # summed block by block up to MAX_GRAM_GENES genes: no copy
             front = fixed_front(*principal_directions(t_log, int(self.n_components), pp.standardize))
         if front is not None:
             self._invariant_dims = front[0].shape[0]

@@ -89,20 +89,38 @@ class CovarianceSums:
         return self.sum / max(self.n, 1)
 
     def directions(self, n_components: int) -> tuple[np.ndarray, np.ndarray]:
-        """(components (k, genes), variances (k,)), largest first, k capped at the rank; signs fixed."""
+        """(components (k, genes), variances (k,)), largest first, k capped at the rank; signs fixed.
+
+        Consumes the sums (the covariance is formed in place) and computes only the top k eigenpairs.
+        """
         from scipy.linalg import eigh
 
         if self.n < 2:
             raise ValueError("the training tumors do not vary: no principal components to read")
+        g = len(self.sum)
         mean = self.mean
-        cov = self.xtx / self.n - np.outer(mean, mean)
-        w, v = eigh(cov)
+        floor = _variance_floor(np.diagonal(self.xtx).sum() / self.n)
+        cov = self.xtx
+        cov /= self.n
+        cov -= np.outer(mean, mean)
+        k = min(int(n_components), g)
+        w, v = eigh(cov, subset_by_index=[g - k, g - 1], overwrite_a=True, check_finite=False)
+        self.xtx = np.zeros((0, 0))  # consumed
         w, v = w[::-1], v[:, ::-1]
-        r = int((w > w[0] * 1e-9).sum()) if w[0] > 0 else 0
-        k = min(int(n_components), r)
-        if k < 1:
-            raise ValueError("the training tumors do not vary: no principal components to read")
-        return _fix_signs(v[:, :k].T), w[:k]
+        keep = _rank(w, floor)
+        return _fix_signs(v[:, :keep].T), w[:keep]
+
+
+def _variance_floor(second_moment_sum: float) -> float:
+    """Variances below this are round-off: 1e-10 of the rows' mean squared norm (a scale the data set)."""
+    return 1e-10 * float(second_moment_sum)
+
+
+def _rank(variances: np.ndarray, floor: float) -> int:
+    """How many of the (descending) variances are real: above the floor and above 1e-9 of the largest."""
+    if variances.size == 0 or variances[0] <= floor:
+        raise ValueError("the training tumors do not vary: no principal components to read")
+    return int((variances > max(floor, variances[0] * 1e-9)).sum())
 
 
 def _fix_signs(components: np.ndarray) -> np.ndarray:
@@ -122,8 +140,8 @@ def principal_directions(
     docstring: it is the s = 0 end). Reading only the cohort's top principal components gives it
     that preference from outside. `prepare` maps a block of rows of `X` to standardised values (so
     that no standardised copy of the whole matrix is made); k is at most the rank of the centred rows.
-    Up to `MAX_GRAM_GENES` genes the covariance is summed block by block; above, a thin SVD of one
-    standardised float64 copy is taken.
+    Up to `MAX_GRAM_GENES` genes the covariance is summed block by block (no copy of `X`); above, a
+    randomized SVD of one centred, standardised float32 copy finds the top k components.
     """
     prep = prepare if prepare is not None else (lambda b: b)
     g = X.shape[1]
@@ -133,14 +151,17 @@ def principal_directions(
             sums.add_block(prep(X[i : i + block]))
         W, var = sums.directions(n_components)
         return W, var, sums.mean
-    Xs = np.asarray(prep(X), dtype=np.float64)
-    mean = Xs.mean(0)
-    _, s, vt = np.linalg.svd(Xs - mean, full_matrices=False)
-    r = int((s > s[0] * 1e-6).sum()) if s.size and s[0] > 0 else 0
-    k = min(int(n_components), r)
-    if k < 1:
-        raise ValueError("the training tumors do not vary: no principal components to read")
-    return _fix_signs(vt[:k]), s[:k] ** 2 / len(Xs), mean
+    from sklearn.utils.extmath import randomized_svd
+
+    Xs = np.array(prep(X), dtype=np.float32)  # the one copy
+    mean = Xs.mean(0, dtype=np.float64)
+    floor = _variance_floor(float(np.einsum("ij,ij->", Xs, Xs, dtype=np.float64)) / len(Xs))
+    Xs -= mean.astype(np.float32)
+    k = min(int(n_components), *Xs.shape)
+    _, s, vt = randomized_svd(Xs, k, n_oversamples=10, n_iter=7, random_state=0)
+    var = s.astype(np.float64) ** 2 / len(Xs)
+    keep = _rank(var, floor)
+    return _fix_signs(vt[:keep].astype(np.float64)), var[:keep], mean
 
 
 def fixed_front(W: np.ndarray, ev: np.ndarray, center: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:

@@ -404,6 +404,12 @@ def fit_on_disk(
         )
     if rows.n < 4 or normals.shape[0] < 2:
         raise InputError(f"need at least 4 tumors and 2 normals, got {rows.n} and {normals.shape[0]}")
+    selected = len(shared) if model.n_genes is None else min(int(model.n_genes), len(shared))
+    if model.encoder_input == "pca" and selected > MAX_GRAM_GENES:  # before any pass over the file
+        raise InputError(
+            f"out-of-core encoder_input='pca' sums a genes x genes covariance and takes at most {MAX_GRAM_GENES} "
+            f"genes; this fit would select {selected}: set n_genes (default 3000)"
+        )
     cols = pd.Index(rows.genes).get_indexer(shared)
     pp = Preprocessor(model.input_scale, model.n_genes, model.fill_missing)
     t0 = time.perf_counter()
@@ -413,13 +419,8 @@ def fit_on_disk(
     model.feature_names_in_ = np.asarray(shared, dtype=object)
     model.genes_ = list(pp.genes_)
     model._restored_head = None
-    if model.encoder_input == "pca" and len(pp.genes_) > MAX_GRAM_GENES:
-        raise InputError(
-            f"out-of-core encoder_input='pca' sums a genes x genes covariance and takes at most {MAX_GRAM_GENES} "
-            f"genes; this fit selected {len(pp.genes_)}: set n_genes (default 3000)"
-        )
 
-    # the objective TwinPurify._fit_values builds for encoder_input="log" without a content head
+    # the objective TwinPurify._fit_values builds without a content head (encoder_input 'log' or 'pca')
     dev = model._prepare()
     n_log = pp.log2(pp.select(normals, "normal"), normals.samples, "normal")
     normal_log, mean, std = (torch.from_numpy(a).to(dev) for a in (n_log, pp.mean_, pp.std_))
@@ -435,16 +436,17 @@ def fit_on_disk(
         m = Matrix(values, [], rows.genes, named_genes=True)  # select() needs gene names only
         return pp.log2(pp.select(m, "tumor"), _Names(rows, start, stop), "tumor")
 
-    front = None
-    if model.encoder_input == "pca":  # a second pass: the tumors' covariance, summed over blocks and ranks
+    def pca_front() -> tuple[torch.Tensor, torch.Tensor]:
+        """A second pass: the tumors' covariance, summed over blocks and ranks (encoder_input='pca')."""
         t1 = time.perf_counter()
         sums = CovarianceSums(len(pp.genes_))
         for start, stop in _blocks(rows.n, block_rows, ranks):
             sums.add_block(pp.standardize(prepare(rows.read(start, stop), start, stop)))
         _sum_over_ranks(sums, ranks)
-        front = fixed_front(*sums.directions(int(model.n_components)), sums.mean)
-        model._invariant_dims = front[0].shape[0]
+        mean = sums.mean
+        front = fixed_front(*sums.directions(int(model.n_components)), mean)
         model.stream_scan_s_ += time.perf_counter() - t1
+        return front
 
     from .train import auto_schedule
 
@@ -461,12 +463,14 @@ def fit_on_disk(
         prefetch,
         finish=torch.exp2_,  # in place: the objective takes linear-space tumors
     )
-    module = model._build(len(pp.genes_)).to(dev)
-    if front is not None:
-        with torch.no_grad():
-            module.encoder[0].weight.copy_(front[0])
-            module.encoder[0].center.copy_(front[1])
     try:
+        front = pca_front() if model.encoder_input == "pca" else None
+        model._invariant_dims = front[0].shape[0] if front is not None else 0
+        module = model._build(len(pp.genes_)).to(dev)
+        if front is not None:
+            with torch.no_grad():
+                module.encoder[0].weight.copy_(front[0])
+                module.encoder[0].center.copy_(front[1])
         model._train(module, batches, objective, "TwinPurify (streamed)", n_samples=rows.n)
     finally:
         rows.close()

@@ -45,6 +45,10 @@ def test_fit_and_transform_files(files, cohort):
     assert emb.shape == (60, 4) and list(emb.index) == list(cohort.tumors.index)
     cfg = json.loads((files / "m" / "config.json").read_text())
     assert cfg["class"] == "TwinPurify" and cfg["params"]["n_components"] == 4
+    assert cfg["params"]["encoder_input"] == "pca"  # the default
+    log_args = ["fit", "--tumor", str(files / "tumors.csv"), "--normal", str(files / "normals.tsv.gz")]
+    assert main([*log_args, "--model", str(files / "m_log"), "--encoder-input", "log", *FAST]) == 0
+    assert json.loads((files / "m_log" / "config.json").read_text())["params"]["encoder_input"] == "log"
     assert (
         main(
             [

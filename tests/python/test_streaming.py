@@ -129,7 +129,8 @@ def test_out_of_core_refuses_what_it_cannot_do(h5ad, big, monkeypatch):
     import twinpurify.streaming as streaming
 
     monkeypatch.setattr(streaming, "MAX_GRAM_GENES", 50)
-    with pytest.raises(InputError, match="at most 50 genes; this fit selected 80: set n_genes"):
+    monkeypatch.setattr(streaming, "fit_preprocessor", lambda *a, **k: pytest.fail("the file was scanned first"))
+    with pytest.raises(InputError, match="at most 50 genes; this fit would select 80: set n_genes"):
         fit_on_disk(TwinPurify(**FIT, encoder_input="pca"), h5ad, big.normals)
     with pytest.raises(InputError, match="normal_key"):
         fit_on_disk(TwinPurify(**FIT), h5ad)
