@@ -204,7 +204,8 @@ def main() -> None:
             "`TwinPurify` is the defaults since round 6 (PCA front, 16 dimensions; TUNING.md), run 2026-11-27; "
             "the earlier defaults' rows, rerun that day after views changed their random stream (every score "
             "within seed noise of the run before), are `TwinPurify, log input, 128 dims (defaults to round 5)`. "
-            "The rows from `invariant projection, beta 0.9` down are variants tried while tuning.\n\n",
+            "Rows other than raw, PCA, cPCA, normal-difference, invariant projection, autoencoder and TwinPurify "
+            "are variants tried while tuning.\n\n",
         ),
         section(
             "Held-out cohorts (defaults fixed before these were run)",
@@ -232,13 +233,15 @@ def main() -> None:
             "projection's readouts give back almost the whole profile, so their purified scores equal raw ones "
             "there. The simulator's last row is the ceiling: the same cancer cells without normal or immune "
             "cells (the pure-tumor twin of `headroom.py`); log-space de-attenuation, even with the true normal fraction, "
-            "left program_rho at 0.93-0.94 (TUNING.md, round 5). Rerun on 2026-11-27 after the view random "
-            "stream changed.\n\n",
+            "left program_rho at 0.93-0.94 (TUNING.md, round 5). Rerun on 2026-11-27 with the round-6 defaults "
+            "(TwinPurify's purified program_rho was 0.66 with the earlier ones).\n\n",
         ),
         section(
             "Cross-platform transfer (RNA-seq <-> microarray)",
             "transfer.md",
-            "Rerun on 2026-11-27 after the view random stream changed (as the pathway table above).\n\n",
+            "Rerun on 2026-11-27 with the round-6 defaults (PCA front, 16 dimensions). The model transferred "
+            "from the microarrays to TCGA-BRCA is less pure there than one fitted on TCGA-BRCA itself (CPE R² "
+            "0.67 vs 0.55).\n\n",
         ),
         section(
             "Speed and memory (CPU)",
