@@ -14,6 +14,9 @@ import pandas as pd
 from twinpurify import TwinPurify, load_model
 
 HERE = Path(__file__).parent / "data" / "model_format1"
+# the round-6 defaults' encoder (encoder_input="pca"), fitted on the same data on 2 threads (twinpurify 0.99 dev,
+# 2026-11-27): its fixed first layer and its training must stay what they are unless changed on purpose
+PCA_FRONT = Path(__file__).parent / "data" / "model_pca_front"
 
 
 def test_format1_folder_loads_and_transforms_identically():
@@ -28,24 +31,43 @@ def test_format1_folder_loads_and_transforms_identically():
     np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-5, atol=1e-6)
 
 
-def test_default_training_still_reproduces_the_committed_model():
-    """Refitting with the stored parameters on the stored data gives the committed refit (CPU, same seed).
+def _refit(folder: Path) -> TwinPurify:
+    """Fit with the folder's stored parameters on the stored data, on 2 threads as the folders were written.
 
-    The folder was written with 2 intra-op threads; float32 reductions split over another thread count
-    round differently and three epochs amplify that to ~1e-3, so the refit uses 2 threads too.
+    Float32 reductions split over another thread count round differently, and three epochs amplify that to
+    ~1e-3. Parameters added since a folder was written keep the meaning it had (`legacy_params`).
     """
     import torch
 
-    cfg = json.loads((HERE / "model" / "config.json").read_text())
+    cfg = json.loads((folder / "config.json").read_text())
     stored = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg["params"].items()}
-    params = {**TwinPurify.legacy_params, **stored}  # parameters added since keep the meaning the folder had
-    tumors = pd.read_csv(HERE / "tumors.csv", index_col=0)
-    normals = pd.read_csv(HERE / "normals.csv", index_col=0)
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        Z = TwinPurify(**params).fit_transform(tumors, normals)
+        return TwinPurify(**{**TwinPurify.legacy_params, **stored}).fit(
+            pd.read_csv(HERE / "tumors.csv", index_col=0), pd.read_csv(HERE / "normals.csv", index_col=0)
+        )
     finally:
         torch.set_num_threads(threads)
+
+
+def test_default_training_still_reproduces_the_committed_model():
+    """Refitting with the stored parameters on the stored data gives the committed refit (CPU, same seed)."""
+    Z = _refit(HERE / "model").transform(pd.read_csv(HERE / "tumors.csv", index_col=0))
     expected = pd.read_csv(HERE / "expected_refit_embedding.csv", index_col=0)
     np.testing.assert_allclose(Z.to_numpy(), expected.to_numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_pca_front_folder_loads_transforms_and_refits_identically():
+    """The default encoder input: a committed folder loads with its front and embeds as committed; refitting
+    with its stored parameters on the stored data reproduces that embedding."""
+    model = load_model(PCA_FRONT / "model", device="cpu")
+    assert model.encoder_input == "pca" and tuple(model.module_.encoder[0].weight.shape) == (4, 60)
+    tumors = pd.read_csv(HERE / "tumors.csv", index_col=0)
+    expected = pd.read_csv(PCA_FRONT / "expected_embedding.csv", index_col=0)
+    np.testing.assert_allclose(model.transform(tumors).to_numpy(), expected.to_numpy(), rtol=1e-5, atol=1e-5)
+    refit = _refit(PCA_FRONT / "model")
+    np.testing.assert_allclose(
+        refit.module_.encoder[0].weight.numpy(), model.module_.encoder[0].weight.numpy(), atol=1e-5
+    )
+    np.testing.assert_allclose(refit.transform(tumors).to_numpy(), expected.to_numpy(), rtol=1e-4, atol=1e-4)
