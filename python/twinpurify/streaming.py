@@ -29,7 +29,7 @@ import pandas as pd
 import torch
 
 from .data import InputError, Matrix, Preprocessor, _check_unique, _preview, as_matrix, detect_scale, to_log2
-from .distributed import Ranks, current_ranks, shared_seed
+from .distributed import Ranks, current_ranks, rank_device, shared_seed
 from .invariance import MAX_GRAM_GENES, CovarianceSums, fixed_front
 from .ondisk import RowSource, is_on_disk, open_rows
 from .train import Schedule
@@ -137,13 +137,14 @@ class _Moments:
             return
         import torch.distributed as dist
 
-        mine = torch.from_numpy(np.concatenate([[float(self.n)], self.mean, self.m2]))
+        dev = rank_device("auto", ranks)  # nccl gathers device tensors only; gloo the host's
+        mine = torch.from_numpy(np.concatenate([[float(self.n)], self.mean, self.m2])).to(dev)
         parts = [torch.empty_like(mine) for _ in range(ranks.world_size)]
         dist.all_gather(parts, mine)
         g = len(self.mean)
         self.n, self.mean, self.m2 = 0, np.zeros(g), np.zeros(g)
         for p in parts:
-            a = p.numpy()
+            a = p.cpu().numpy()
             self.add(int(a[0]), a[1 : g + 1], a[g + 1 :])
 
 
@@ -153,11 +154,14 @@ def _sum_over_ranks(sums: CovarianceSums, ranks: Ranks) -> None:
         return
     import torch.distributed as dist
 
-    g = len(sums.sum)
-    flat = torch.from_numpy(np.concatenate([[float(sums.n)], sums.sum, sums.xtx.ravel()]))
-    dist.all_reduce(flat)
-    a = flat.numpy()
-    sums.n, sums.sum, sums.xtx = int(round(a[0])), a[1 : g + 1].copy(), a[g + 1 :].reshape(g, g).copy()
+    dev = rank_device("auto", ranks)  # nccl reduces device tensors only; gloo the host's
+    small = torch.from_numpy(np.concatenate([[float(sums.n)], sums.sum])).to(dev)
+    dist.all_reduce(small)
+    xtx = torch.from_numpy(sums.xtx).to(dev)  # no copy on the host; in place there
+    dist.all_reduce(xtx)
+    a = small.cpu().numpy()
+    sums.n, sums.sum = int(round(a[0])), a[1:].copy()
+    sums.xtx = xtx.cpu().numpy()
 
 
 def _scale_evidence(x: np.ndarray) -> np.ndarray:
