@@ -151,7 +151,8 @@ def main() -> None:
             "shrinkages (blue curve) against TwinPurify with a learned mixing invariance (the content term on "
             "the invariant front-end, red): the learned variants lie on the linear frontier, not above it "
             "(benchmarks/TUNING.md, round 3). Run on one lent NVIDIA H200 (16 CPU processes), 2026-11-27; "
-            "C-index is missing there (no scikit-survival on that machine).\n\n",
+            'C-index is missing there (no scikit-survival on that machine). The round-6 rows (`TP default`, "16 dims") '
+            "were run on this 2-core CPU machine on 2026-11-27 (400 tumors: the rows of the frontier above).\n\n",
         ),
         section(
             "Headroom on the simulator: what is left to win (issue 9, round 5)",
