@@ -90,10 +90,11 @@ def main(argv: list[str] | None = None) -> None:
         for seed in seeds:
             tumors, normals, purity = get(seed)
             for mname, make in methods(seed, min(3000, tumors.shape[1])).items():
-                deterministic = not isinstance(make(), tp.neural.NeuralEmbedder)
+                model = make()
+                deterministic = not isinstance(model, tp.neural.NeuralEmbedder)
                 if deterministic and seed != seeds[0] and not cname.startswith("simulated"):
                     continue  # a closed-form method on a fixed cohort: one run
-                Z = np.asarray(make().fit_transform(tumors, normals))
+                Z = np.asarray(model.fit_transform(tumors, normals))
                 r = {"cohort": cname, "method": mname, "seed": seed}
                 r["linear_R2"] = purity_leakage(Z, purity, seed=seed)
                 r["rbf_R2"] = rbf_r2(Z, purity, seed=seed)

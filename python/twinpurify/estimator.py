@@ -225,6 +225,20 @@ class TwinPurify(NeuralEmbedder):
 
     _invariant_dims: int = 0
 
+    def _build_with_front(self, n_genes: int, front: Optional[tuple[torch.Tensor, torch.Tensor]]) -> BarlowTwinsModule:
+        """The module, its fixed first layer (when `front` is given: `invariance.fixed_front`) loaded.
+
+        Shared by the in-memory and the out-of-core fit.
+        """
+        self._invariant_dims = front[0].shape[0] if front is not None else 0
+        module = self._build(n_genes)
+        if front is not None:
+            first = module.encoder[0]
+            assert isinstance(first, FixedLinearInput)
+            first.weight.copy_(front[0])
+            first.center.copy_(front[1])
+        return module
+
     def _head_dim(self, n_genes: int) -> int:
         """Width of the content head: the target has one value per gene; 0 = no head."""
         with_head = self._restored_head if self._restored_head is not None else float(self.content_weight) > 0
@@ -268,7 +282,6 @@ class TwinPurify(NeuralEmbedder):
         elif self.encoder_input == "pca":  # summed block by block up to MAX_GRAM_GENES genes: no copy
             front = fixed_front(*principal_directions(t_log, int(self.n_components), pp.standardize))
         if front is not None:
-            self._invariant_dims = front[0].shape[0]
             objective.target_fn = _FrontTarget(front, pp.mean_, pp.std_, dev)
         needs_target = (objective.content_weight > 0 and front is None) or self.encoder_input == "normal_difference"
         if needs_target:
@@ -279,12 +292,8 @@ class TwinPurify(NeuralEmbedder):
             objective.target_std = torch.from_numpy(scaler.std).to(dev)
         t_lin = torch.from_numpy(t_log).to(dev).exp2_()  # in place: no second copy of the training matrix
         del t_log
-        module = self._build(t_lin.shape[1]).to(dev)
+        module = self._build_with_front(t_lin.shape[1], front).to(dev)
         first = module.encoder[0]
-        if front is not None:
-            assert isinstance(first, FixedLinearInput)
-            first.weight.copy_(front[0])
-            first.center.copy_(front[1])
         if self.encoder_input == "normal_difference":
             assert isinstance(first, NormalDifferenceInput)
             assert objective.normal_mean_lin is not None and objective.target_mean is not None

@@ -468,13 +468,8 @@ def fit_on_disk(
         finish=torch.exp2_,  # in place: the objective takes linear-space tumors
     )
     try:
-        front = pca_front() if model.encoder_input == "pca" else None
-        model._invariant_dims = front[0].shape[0] if front is not None else 0
-        module = model._build(len(pp.genes_)).to(dev)
-        if front is not None:
-            with torch.no_grad():
-                module.encoder[0].weight.copy_(front[0])
-                module.encoder[0].center.copy_(front[1])
+        module = model._build_with_front(len(pp.genes_), pca_front() if model.encoder_input == "pca" else None)
+        module = module.to(dev)
         model._train(module, batches, objective, "TwinPurify (streamed)", n_samples=rows.n)
     finally:
         rows.close()
