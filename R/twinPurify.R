@@ -24,10 +24,13 @@
 #'   default. Ignored for a matrix.
 #' @param ... engine hyper-parameters in camelCase, with the Python engine's
 #'   meaning and defaults (see [twinPurifyDefaults()]): `nComponents` (16),
-#'   `encoderInput` ("pca": the encoder reads the tumors' top `nComponents`
-#'   principal components; "log" for the earlier log-profile input),
-#'   `hiddenDims`, `projectorDims`, `nGenes` (3000 top-variable genes),
-#'   `inputScale` ("auto", "counts", "linear", "log2"), `betaMax`, `nMix`,
+#'   `encoderInput` ("pca": the encoder reads the tumors' top principal
+#'   components; "log" for the earlier log-profile input), `dropMixingDims`
+#'   (2: the network is trained with `nComponents + dropMixingDims`
+#'   dimensions and the ones its cohort's mixing still moves most are
+#'   dropped), `hiddenDims`, `projectorDims`, `nGenes` (3000 top-variable
+#'   genes), `inputScale` ("auto", "counts", "linear", "log2"), `betaMax`
+#'   (0.7, the largest normal fraction mixed into a view), `nMix`,
 #'   `maskProb`, `noiseStd`, `cleanAnchor`, `lambd`, `lr`, `weightDecay`,
 #'   `batchSize`, `maxEpochs` ("auto" or a number), `earlyStopping`,
 #'   `patience`, `device` ("auto", "cpu", "cuda"), `bf16`, `fillMissing`

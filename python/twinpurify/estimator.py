@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Optional, Union
 
 import numpy as np
@@ -10,11 +10,14 @@ import torch
 
 from .augment import ViewConfig, ViewGenerator
 from .data import Matrix
+from .distributed import current_ranks, rank_seed, shared_seed
 from .invariance import fixed_front, invariant_directions, mixing_perturbations, principal_directions
 from .model import BarlowTwinsModule, FixedLinearInput, NormalDifferenceInput
 from .neural import NeuralEmbedder
 from .objective import TwinPurifyObjective
+from .rotation import MixingMoments, accumulate, mixing_only, reduce_over_ranks
 from .targets import TargetScaler, normal_difference_np
+from .train import make_generator
 
 FIXED_FRONTS = ("invariant", "pca")  # encoder inputs read through a fixed, closed-form first layer
 
@@ -27,18 +30,21 @@ class TwinPurify(NeuralEmbedder):
     noise); the encoder is trained so that both views embed alike, so the embedding keeps what normal
     tissue cannot explain. No single-cell reference is needed.
 
-    By default the encoder reads the training tumors' top `n_components` principal components (a fixed
-    first layer): Barlow Twins standardises every embedding dimension and so, left to itself, prefers
-    the most mixing-invariant directions however little tumor variance they carry; reading only the
-    cohort's main axes of variation keeps its subtle programs. On the simulator that raised programs R²
-    from 0.36 to 0.80 at lower purity leakage; on TCGA-BRCA the new defaults are purer at equal
-    copy-number signal, partly because of the smaller embedding (benchmarks/TUNING.md, round 6).
-    ``encoder_input="log"`` with ``n_components=128`` gives the earlier defaults.
+    By default the encoder reads the training tumors' top principal components (a fixed first layer):
+    Barlow Twins standardises every embedding dimension and so, left to itself, prefers the most
+    mixing-invariant directions however little tumor variance they carry; reading only the cohort's
+    main axes of variation keeps its subtle programs (benchmarks/TUNING.md, round 6). The network is
+    trained with ``n_components + drop_mixing_dims`` dimensions; after training, the embedding
+    directions that mixing with the cohort's normals still moves most are dropped by a fixed linear
+    last layer (`twinpurify.rotation`): the loss makes the projector's output invariant, not the
+    embedding before it (round 7). ``encoder_input="log"`` with ``n_components=128``,
+    ``beta_max=0.5`` and ``drop_mixing_dims=0`` gives the defaults up to round 5;
+    ``drop_mixing_dims=0, beta_max=0.5`` those of round 6.
 
     Parameters
     ----------
     n_components : int, default 16
-        Embedding dimension; with ``encoder_input="pca"`` also the number of principal components read.
+        Embedding dimension (columns of `transform`'s output).
     hidden_dims : sequence of int, default (512,)
         Encoder hidden-layer widths (the autoencoder baseline uses the same); ``()`` is a linear encoder.
     projector_dims : sequence of int, default (128, 128)
@@ -47,8 +53,8 @@ class TwinPurify(NeuralEmbedder):
         Top-variable genes (over the training tumors) to use; None keeps all.
     input_scale : {"auto", "counts", "linear", "log2"}, default "auto"
         Counts become log2(CPM + 1), linear values log2(x + 1), log data is used as is; "auto" detects it.
-    beta_max : float, default 0.5
-        Largest fraction of normal tissue mixed into a view.
+    beta_max : float, default 0.7
+        Largest fraction of normal tissue mixed into a view (0.5 before round 7).
     n_mix : int, default 3
         Normals averaged (Dirichlet weights) into each view's background profile.
     mask_prob : float, default 0.1
@@ -66,9 +72,9 @@ class TwinPurify(NeuralEmbedder):
         linear-space difference from the mean normal, `twinpurify.targets`) from each mixed view's
         embedding; 0 = no head. See benchmarks/TUNING.md, round 2.
     encoder_input : {"pca", "log", "normal_difference", "invariant"}, default "pca"
-        What the encoder reads: the training tumors' top `n_components` principal components (of the
-        standardised log2 profiles), the standardised log2 profiles themselves (the defaults up to
-        round 5), or (experimental) the purity-free target or the closed-form invariant directions of
+        What the encoder reads: the training tumors' top ``n_components + drop_mixing_dims`` principal
+        components (of the standardised log2 profiles), the standardised log2 profiles themselves (the
+        defaults up to round 5), or (experimental) the purity-free target or the closed-form invariant directions of
         `twinpurify.invariance`; all but "log" as fixed first layers saved with the model. "pca" gives
         Barlow Twins, which standardises every dimension, a preference for directions of large tumor
         variance (see above); "normal_difference" and "invariant" win on the simulator but lose PAM50 and
@@ -76,6 +82,14 @@ class TwinPurify(NeuralEmbedder):
     invariant_shrinkage : float, default 1.0
         Experimental; with ``encoder_input="invariant"`` only. The ridge of the closed-form invariant
         directions (`InvariantProjection`'s `shrinkage`): lower keeps fewer mixing-sensitive directions.
+    drop_mixing_dims : int, default 2
+        Extra dimensions the network is trained with (and, with ``encoder_input="pca"``, extra principal
+        components it reads), dropped after training: the tumors' embedding covariance is compared with
+        how mixed views of the same tumors move the embedding (a generalised eigenproblem, as in
+        `InvariantProjection`) and the `n_components` most invariant directions are kept, each scaled
+        by its invariance. 0: the embedding is the network's output, as before round 7. On the
+        simulator, dropping 2 lowered purity R² by about 0.07 at equal program, intrinsic and subtype
+        recovery (benchmarks/TUNING.md, round 7).
     lr : float, default 1e-3
         AdamW learning rate, with linear warm-up and cosine decay.
     weight_decay : float, default 1e-4
@@ -105,7 +119,8 @@ class TwinPurify(NeuralEmbedder):
     Attributes
     ----------
     module_ : torch.nn.Module
-        The trained network; ``module_.encoder`` maps standardised profiles to the embedding.
+        The trained network; ``module_.embedding_module()`` maps standardised profiles to the embedding
+        (``module_.encoder``, then the fixed last layer ``module_.output`` when `drop_mixing_dims` > 0).
     preprocessor_ : twinpurify.data.Preprocessor
         Scale, selected genes and per-gene mean/sd, applied identically at transform time.
     genes_ : list of str
@@ -147,6 +162,7 @@ class TwinPurify(NeuralEmbedder):
         "content_weight": 0.0,
         "encoder_input": "log",
         "invariant_shrinkage": 1.0,
+        "drop_mixing_dims": 0,
     }
 
     def __init__(
@@ -157,7 +173,7 @@ class TwinPurify(NeuralEmbedder):
         projector_dims: Sequence[int] = (128, 128),
         n_genes: Optional[int] = 3000,
         input_scale: str = "auto",
-        beta_max: float = 0.5,
+        beta_max: float = 0.7,
         n_mix: int = 3,
         mask_prob: float = 0.1,
         noise_std: float = 0.1,
@@ -167,6 +183,7 @@ class TwinPurify(NeuralEmbedder):
         content_weight: float = 0.0,
         encoder_input: str = "pca",
         invariant_shrinkage: float = 1.0,
+        drop_mixing_dims: int = 2,
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
         batch_size: Union[int, str] = "auto",
@@ -195,6 +212,7 @@ class TwinPurify(NeuralEmbedder):
         self.content_weight = content_weight
         self.encoder_input = encoder_input
         self.invariant_shrinkage = invariant_shrinkage
+        self.drop_mixing_dims = drop_mixing_dims
         self.lr = lr
         self.weight_decay = weight_decay
         self.batch_size = batch_size
@@ -216,12 +234,40 @@ class TwinPurify(NeuralEmbedder):
         return BarlowTwinsModule(
             n_genes,
             list(self.hidden_dims),
-            int(self.n_components),
+            self._width,
             list(self.projector_dims),
             head,
             normal_difference_input=self.encoder_input == "normal_difference",
             invariant_dims=inv,
+            output_dims=int(self.n_components) if int(self.drop_mixing_dims) else 0,
         )
+
+    @property
+    def _width(self) -> int:
+        """Dimensions the network is trained with: the embedding's plus those the last step drops."""
+        return int(self.n_components) + int(self.drop_mixing_dims)
+
+    def _set_output(self, module: BarlowTwinsModule, blocks: Iterable[torch.Tensor], views: ViewGenerator) -> None:
+        """Fill the fixed last layer (`twinpurify.rotation`) from this rank's tumor blocks (linear space).
+
+        The sums are merged across ranks, so every rank ends with the same layer.
+        """
+        if module.output is None:
+            return
+        ranks = current_ranks()
+        dev = module.output.weight.device
+        seed = None if self.random_state is None else int(self.random_state) + 1  # not the training stream
+        if ranks.active:
+            seed = rank_seed(shared_seed(seed, dev), ranks.rank)
+        generator = make_generator(dev, seed)
+        moments = MixingMoments(self._width)
+        module.eval()
+        for block in blocks:
+            accumulate(moments, module.encoder, block, views, generator)
+        reduce_over_ranks(moments, ranks)
+        weight, center = moments.solve(int(self.n_components))
+        module.output.weight.copy_(torch.from_numpy(weight))
+        module.output.center.copy_(torch.from_numpy(center))
 
     _invariant_dims: int = 0
 
@@ -257,13 +303,14 @@ class TwinPurify(NeuralEmbedder):
         assert normal is not None  # needs_normal: the base class refused a fit without normals
         t_log = pp.log2(pp.select(tumor, "tumor"), tumor.samples, "tumor")
         n_log = pp.log2(pp.select(normal, "normal"), normal.samples, "normal")
+        train_views = ViewGenerator(
+            torch.from_numpy(n_log).to(dev),
+            torch.from_numpy(pp.mean_).to(dev),
+            torch.from_numpy(pp.std_).to(dev),
+            views,
+        )
         objective = TwinPurifyObjective(
-            ViewGenerator(
-                torch.from_numpy(n_log).to(dev),
-                torch.from_numpy(pp.mean_).to(dev),
-                torch.from_numpy(pp.std_).to(dev),
-                views,
-            ),
+            train_views,
             lambd=float(self.lambd),
             invariance_weight=float(self.invariance_weight),
             content_weight=float(self.content_weight),
@@ -280,7 +327,7 @@ class TwinPurify(NeuralEmbedder):
             W, ev = invariant_directions(Xs, D, 256, float(self.invariant_shrinkage), 256)
             front = fixed_front(W, ev, Xs.mean(0))
         elif self.encoder_input == "pca":  # summed block by block up to MAX_GRAM_GENES genes: no copy
-            front = fixed_front(*principal_directions(t_log, int(self.n_components), pp.standardize))
+            front = fixed_front(*principal_directions(t_log, self._width, pp.standardize))
         if front is not None:
             objective.target_fn = _FrontTarget(front, pp.mean_, pp.std_, dev)
         needs_target = (objective.content_weight > 0 and front is None) or self.encoder_input == "normal_difference"
@@ -306,6 +353,9 @@ class TwinPurify(NeuralEmbedder):
                 objective.target_std,
             )
         self._train(module, t_lin, objective, "TwinPurify")
+        ranks = current_ranks()
+        mine = torch.arange(ranks.rank, t_lin.shape[0], ranks.world_size, device=dev)
+        self._set_output(module, [t_lin.index_select(0, mine)], mixing_only(train_views))
 
     def _restore(self, fitted: dict, arrays: dict[str, np.ndarray]) -> None:
         self._restored_head = any(k.startswith("module.head.") for k in arrays)

@@ -81,6 +81,8 @@ class BarlowTwinsModule(nn.Module):
     With `normal_difference_input`, the encoder starts with `NormalDifferenceInput`.
     With `target_dim`, a head embedding -> hidden -> target predicts each tumor's purity-free target
     (`twinpurify.targets`) from the embedding of a mixed view; it exists only for training.
+    With `output_dims`, a fixed last layer (`output`, filled after training by `twinpurify.rotation`)
+    keeps that many of the `n_components` trained dimensions; training never goes through it.
     """
 
     def __init__(
@@ -92,6 +94,7 @@ class BarlowTwinsModule(nn.Module):
         target_dim: int = 0,
         normal_difference_input: bool = False,
         invariant_dims: int = 0,
+        output_dims: int = 0,
     ):
         super().__init__()
         if invariant_dims:  # closed-form directions (invariant or principal) as a fixed first layer
@@ -104,10 +107,15 @@ class BarlowTwinsModule(nn.Module):
             self.encoder = nn.Sequential(NormalDifferenceInput(n_genes), *self.encoder)
         self.projector = mlp([n_components, *projector_dims]) if projector_dims else nn.Identity()
         self.head = mlp([n_components, *reversed(hidden_dims), target_dim]) if target_dim else None
+        self.output = FixedLinearInput(n_components, output_dims) if output_dims else None
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = self.encoder(x)
         return z, self.projector(z)
+
+    def embedding_module(self) -> nn.Module:
+        """Standardised profiles -> the embedding users get (the encoder, then `output` when there is one)."""
+        return self.encoder if self.output is None else nn.Sequential(self.encoder, self.output)
 
 
 class AutoencoderModule(nn.Module):
@@ -121,3 +129,6 @@ class AutoencoderModule(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = self.encoder(x)
         return z, self.decoder(z)
+
+    def embedding_module(self) -> nn.Module:
+        return self.encoder

@@ -1,6 +1,6 @@
 """What the two neural embedders (TwinPurify and the autoencoder baseline) share.
 
-Subclasses provide `_build(n_genes)` (the torch module, whose `.encoder` gives the embedding) and a
+Subclasses provide `_build(n_genes)` (the torch module, whose `.embedding_module()` gives the embedding) and a
 training step; this class runs the schedule, embeds, and saves/restores the weights.
 
 Under an initialised process group with several ranks (``torchrun``), fitting is data-parallel: every
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Union
+from typing import Callable, Union, cast
 
 import numpy as np
 import torch
@@ -109,9 +109,8 @@ class NeuralEmbedder(BaseEmbedder):
 
     def _embed(self, Xs: np.ndarray) -> np.ndarray:
         dev = next(self.module_.parameters()).device
-        encoder = self.module_.encoder
-        assert isinstance(encoder, torch.nn.Module)
-        return encode(encoder, torch.from_numpy(Xs).to(dev)).cpu().numpy()
+        embedder = cast(Callable[[], torch.nn.Module], self.module_.embedding_module)()
+        return encode(embedder, torch.from_numpy(Xs).to(dev)).cpu().numpy()
 
     def _state_arrays(self) -> dict[str, np.ndarray]:
         return {f"module.{k}": v.detach().cpu().numpy() for k, v in self.module_.state_dict().items()}

@@ -32,6 +32,7 @@ from .data import InputError, Matrix, Preprocessor, _check_unique, _preview, as_
 from .distributed import Ranks, current_ranks, rank_device, shared_seed
 from .invariance import MAX_GRAM_GENES, CovarianceSums, fixed_front
 from .ondisk import RowSource, is_on_disk, open_rows
+from .rotation import mixing_only
 from .train import Schedule
 
 logger = logging.getLogger("twinpurify")
@@ -448,7 +449,7 @@ def fit_on_disk(
             sums.add_block(pp.standardize(prepare(rows.read(start, stop), start, stop)))
         _sum_over_ranks(sums, ranks)
         mean = sums.mean
-        front = fixed_front(*sums.directions(int(model.n_components)), mean)
+        front = fixed_front(*sums.directions(model._width), mean)
         model.stream_scan_s_ += time.perf_counter() - t1
         return front
 
@@ -471,6 +472,14 @@ def fit_on_disk(
         module = model._build_with_front(len(pp.genes_), pca_front() if model.encoder_input == "pca" else None)
         module = module.to(dev)
         model._train(module, batches, objective, "TwinPurify (streamed)", n_samples=rows.n)
+        if module.output is not None:  # one more pass: how mixing moves each tumor's embedding
+            t2 = time.perf_counter()
+            blocks = (
+                torch.from_numpy(prepare(rows.read(start, stop), start, stop)).to(dev).exp2_()
+                for start, stop in _blocks(rows.n, block_rows, ranks)
+            )
+            model._set_output(module, blocks, mixing_only(objective.views))
+            model.stream_scan_s_ += time.perf_counter() - t2
     finally:
         rows.close()
     model.stream_wait_s_ = batches.wait_s

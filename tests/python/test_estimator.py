@@ -241,11 +241,11 @@ def test_pca_front_reads_the_tumors_top_principal_components(tmp_path, log_pair,
     t, n = log_pair
     m = TwinPurify(**fast, encoder_input="pca").fit(t, n)
     first = m.module_.encoder[0]
-    assert type(first).__name__ == "FixedLinearInput" and first.weight.shape == (fast["n_components"], t.shape[1])
+    k = fast["n_components"] + m.drop_mixing_dims  # the network's width: the embedding's and those dropped
+    assert type(first).__name__ == "FixedLinearInput" and first.weight.shape == (k, t.shape[1])
     Xs = m.preprocessor_.transform(as_matrix(t, "tumor"), "tumor").astype(np.float64)
     Xc = Xs - Xs.mean(0)
     _, s, vt = np.linalg.svd(Xc, full_matrices=False)
-    k = fast["n_components"]
     var = s[:k] ** 2 / len(Xs)
     expected = vt[:k] / np.sqrt(var.mean())
     W = first.weight.double().numpy()

@@ -71,3 +71,32 @@ def test_pca_front_folder_loads_transforms_and_refits_identically():
         refit.module_.encoder[0].weight.numpy(), model.module_.encoder[0].weight.numpy(), atol=1e-5
     )
     np.testing.assert_allclose(refit.transform(tumors).to_numpy(), expected.to_numpy(), rtol=1e-4, atol=1e-4)
+
+
+# the round-7 defaults (drop_mixing_dims=2, beta_max=0.7): the fixed last layer is saved as module.output.*
+MIXING_STEP = Path(__file__).parent / "data" / "model_mixing_step"
+
+
+def test_mixing_step_folder_loads_transforms_and_refits_identically():
+    """The default last layer: a committed folder loads with it and embeds as committed; refitting with its
+    stored parameters on the stored data reproduces that layer and that embedding."""
+    model = load_model(MIXING_STEP / "model", device="cpu")
+    assert model.drop_mixing_dims == 2 and model.beta_max == 0.7
+    assert tuple(model.module_.encoder[0].weight.shape) == (6, 60) and tuple(model.module_.output.weight.shape) == (
+        4,
+        6,
+    )
+    tumors = pd.read_csv(HERE / "tumors.csv", index_col=0)
+    expected = pd.read_csv(MIXING_STEP / "expected_embedding.csv", index_col=0)
+    np.testing.assert_allclose(model.transform(tumors).to_numpy(), expected.to_numpy(), rtol=1e-5, atol=1e-5)
+    refit = _refit(MIXING_STEP / "model")
+    np.testing.assert_allclose(refit.module_.output.weight.numpy(), model.module_.output.weight.numpy(), atol=1e-4)
+    np.testing.assert_allclose(refit.transform(tumors).to_numpy(), expected.to_numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_folders_from_before_the_mixing_step_load_without_it():
+    """Older folders have no drop_mixing_dims: they keep the meaning they had (no last layer)."""
+    for folder in (HERE / "model", PCA_FRONT / "model"):
+        assert "drop_mixing_dims" not in json.loads((folder / "config.json").read_text())["params"]
+        model = load_model(folder, device="cpu")
+        assert model.drop_mixing_dims == 0 and model.module_.output is None

@@ -113,7 +113,10 @@ def test_fit_on_disk_pca_front_equals_the_in_memory_front(tmp_path, h5ad, big):
     )
     mem = TwinPurify(**FIT, encoder_input="pca", verbose=False).fit(big.tumors, big.normals)
     got, ref = model.module_.encoder[0], mem.module_.encoder[0]
-    assert got.weight.shape == (FIT["n_components"], FIT["n_genes"])
+    assert got.weight.shape == (FIT["n_components"] + model.drop_mixing_dims, FIT["n_genes"])
+    last = model.module_.output  # the last mixing step, from one more pass over the file
+    assert last is not None and tuple(last.weight.shape) == (FIT["n_components"], FIT["n_components"] + 2)
+    assert torch.isfinite(last.weight).all() and last.weight.abs().sum() > 0
     np.testing.assert_allclose(got.weight.numpy(), ref.weight.numpy(), atol=1e-4)
     np.testing.assert_allclose(got.center.numpy(), ref.center.numpy(), atol=1e-5)
     model.save(tmp_path / "model")
