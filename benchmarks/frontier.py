@@ -33,9 +33,17 @@ IP_LINEAR = dict(encoder_input="invariant", hidden_dims=(), content_weight=1.0, 
 ND_LINEAR = dict(encoder_input="normal_difference", hidden_dims=(), content_weight=1.0, lr=3e-3)
 
 
+ROUND6 = dict(beta_max=0.5, drop_mixing_dims=0)  # what every variant before round 7 ran with
+
+
 def tp_log(*args, **kw) -> tp.TwinPurify:
     """TwinPurify reading standardised log2 profiles: the encoder input of every variant before round 6."""
-    return tp.TwinPurify(*args, **{"encoder_input": "log", **kw})
+    return tp.TwinPurify(*args, **{"encoder_input": "log", **ROUND6, **kw})
+
+
+def tp_r6(*args, **kw) -> tp.TwinPurify:
+    """TwinPurify as round 6 ran it: the PCA front, no last mixing step, beta_max 0.5 unless given."""
+    return tp.TwinPurify(*args, **{"encoder_input": "pca", **ROUND6, **kw})
 
 
 def methods(seed: int) -> dict[str, Callable[[], tp.base.BaseEmbedder]]:
@@ -60,6 +68,7 @@ def methods(seed: int) -> dict[str, Callable[[], tp.base.BaseEmbedder]]:
         },
         "autoencoder": lambda: tp.AutoencoderEmbedding(K, random_state=seed, **q),
         "TP default": lambda: tp.TwinPurify(random_state=seed, **q),
+        "TP PCA front, 16 dims (defaults of round 6)": lambda: tp_r6(16, random_state=seed, **q),
         "TP log input, 128 dims (defaults to round 5)": lambda: tp_log(K, random_state=seed, **q),
         "TP noise 0.5": lambda: tp_log(K, noise_std=0.5, random_state=seed, **q),
         "TP hybrid (BT 0.2 + content 1, beta 0.9)": lambda: tp_log(K, random_state=seed, **HYBRID, **q),
@@ -147,13 +156,11 @@ def methods(seed: int) -> dict[str, Callable[[], tp.base.BaseEmbedder]]:
             for sh in (0.25, 1.0, 4.0)
         },
         "TP log input, 16 dims": lambda: tp_log(16, random_state=seed, **q),
-        **{
-            f"TP PCA front, {d} dims": (lambda d=d: tp.TwinPurify(d, encoder_input="pca", random_state=seed, **q))
-            for d in (24, 32)
-        },
-        "TP PCA front, 16 dims, beta 0.9": lambda: tp.TwinPurify(
-            16, encoder_input="pca", beta_max=0.9, random_state=seed, **q
-        ),
+        **{f"TP PCA front, {d} dims": (lambda d=d: tp_r6(d, random_state=seed, **q)) for d in (24, 32)},
+        "TP PCA front, 16 dims, beta 0.9": lambda: tp_r6(16, beta_max=0.9, random_state=seed, **q),
+        # round 7: the last mixing step (twinpurify.rotation) and stronger mixing, one at a time
+        "TP PCA front, 16 dims, beta 0.7": lambda: tp_r6(16, beta_max=0.7, random_state=seed, **q),
+        "TP PCA front, 16 of 18 dims kept (beta 0.5)": lambda: tp_r6(16, drop_mixing_dims=2, random_state=seed, **q),
     }
 
 

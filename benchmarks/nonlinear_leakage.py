@@ -47,18 +47,16 @@ def rbf_r2(Z, y, seed: int = 0) -> float:
 
 def methods(seed: int, n_genes: int | None = 3000) -> dict[str, Callable[[], tp.base.BaseEmbedder]]:
     q = dict(verbose=False, n_genes=n_genes)
+    r6 = dict(beta_max=0.5, drop_mixing_dims=0, random_state=seed, **q)  # every variant before round 7
     return {
         "PCA, 16 dims": lambda: tp.PCAEmbedding(16, **q),
         "invariant projection, 16 dims": lambda: tp.InvariantProjection(16, **q),
         "invariant projection (128)": lambda: tp.InvariantProjection(128, **q),
-        "TP log input, 128 dims (defaults to round 5)": lambda: tp.TwinPurify(
-            128, encoder_input="log", random_state=seed, **q
-        ),
-        "TP log input, 16 dims": lambda: tp.TwinPurify(16, encoder_input="log", random_state=seed, **q),
-        "TP default (PCA front, 16 dims)": lambda: tp.TwinPurify(random_state=seed, **q),
-        "TP PCA front, 16 dims, beta 0.9": lambda: tp.TwinPurify(
-            16, encoder_input="pca", beta_max=0.9, random_state=seed, **q
-        ),
+        "TP log input, 128 dims (defaults to round 5)": lambda: tp.TwinPurify(128, encoder_input="log", **r6),
+        "TP log input, 16 dims": lambda: tp.TwinPurify(16, encoder_input="log", **r6),
+        "TP PCA front, 16 dims (defaults of round 6)": lambda: tp.TwinPurify(16, encoder_input="pca", **r6),
+        "TP PCA front, 16 dims, beta 0.9": lambda: tp.TwinPurify(16, encoder_input="pca", **{**r6, "beta_max": 0.9}),
+        "TP default (round 7: 16 of 18 dims kept, beta 0.7)": lambda: tp.TwinPurify(random_state=seed, **q),
     }
 
 

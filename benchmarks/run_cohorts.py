@@ -43,7 +43,8 @@ EXPERIMENTAL = {
     "TwinPurify, log input, 16 dims",
     "TP PCA front (16 dims, beta 0.9)",
 }
-OLD_DEFAULTS = dict(encoder_input="log")  # what TwinPurify read before round 6 (with 128 dimensions)
+ROUND6 = dict(beta_max=0.5, drop_mixing_dims=0)  # what every TwinPurify variant before round 7 ran with
+OLD_DEFAULTS = dict(encoder_input="log", **ROUND6)  # what TwinPurify read before round 6 (with 128 dimensions)
 
 
 def simulated_cohort() -> tuple[Cohort, pd.DataFrame]:
@@ -64,22 +65,36 @@ def methods(seed: int, n_genes: int | None) -> dict[str, tp.base.BaseEmbedder]:
         "invariant projection, beta 0.9": tp.InvariantProjection(N_COMPONENTS, beta_max=0.9, **common),
         "autoencoder": tp.AutoencoderEmbedding(N_COMPONENTS, random_state=seed, **common),
         "TwinPurify": tp.TwinPurify(random_state=seed, **common),
+        "TwinPurify, defaults of round 6 (PCA front, 16 dims)": tp.TwinPurify(
+            16, encoder_input="pca", random_state=seed, **ROUND6, **common
+        ),
         "TwinPurify, log input, 128 dims (defaults to round 5)": tp.TwinPurify(
             N_COMPONENTS, random_state=seed, **OLD_DEFAULTS, **common
         ),
         # issue 9, round 3: learned mixing invariance on the closed-form invariant front-end (benchmarks/TUNING.md)
         "TP learned invariance (front 2)": tp.TwinPurify(
-            N_COMPONENTS, random_state=seed, invariant_shrinkage=2.0, invariance_weight=0.0, **LEARNED_INV, **common
+            N_COMPONENTS,
+            random_state=seed,
+            invariant_shrinkage=2.0,
+            invariance_weight=0.0,
+            **LEARNED_INV,
+            drop_mixing_dims=0,
+            **common,
         ),
         "TP learned invariance (beta 0.9)": tp.TwinPurify(
-            N_COMPONENTS, random_state=seed, invariance_weight=0.0, **{**LEARNED_INV, "beta_max": 0.9}, **common
+            N_COMPONENTS,
+            random_state=seed,
+            invariance_weight=0.0,
+            **{**LEARNED_INV, "beta_max": 0.9},
+            drop_mixing_dims=0,
+            **common,
         ),
         # issue 9, round 6: the baselines and the earlier (log-input) network at the defaults' 16 dimensions
         "PCA, 16 dims": tp.PCAEmbedding(16, **common),
         "invariant projection, 16 dims": tp.InvariantProjection(16, **common),
         "TwinPurify, log input, 16 dims": tp.TwinPurify(16, random_state=seed, **OLD_DEFAULTS, **common),
         "TP PCA front (16 dims, beta 0.9)": tp.TwinPurify(
-            16, encoder_input="pca", beta_max=0.9, random_state=seed, **common
+            16, encoder_input="pca", beta_max=0.9, drop_mixing_dims=0, random_state=seed, **common
         ),
     }
 

@@ -100,7 +100,7 @@ def fast_cohort():
     return tp.datasets.simulate_cohort(n_tumors=80, n_normals=12, n_genes=150, seed=3)
 
 
-FAST = dict(hidden_dims=(32,), projector_dims=(32, 32), max_epochs=20, random_state=0, verbose=False)
+FAST = dict(hidden_dims=(32,), projector_dims=(32, 32), max_epochs=20, random_state=0, verbose=False, device="cpu")
 
 
 def test_fitted_layer_keeps_the_most_invariant_directions(fast_cohort, tmp_path):
