@@ -298,7 +298,7 @@ def render(df: pd.DataFrame, out: Path, name: str) -> None:
             f"Simulated cohort: {int(c.n_tumors)} tumors, {int(c.n_normals)} normals, {int(c.n_genes)} genes"
             + (f", normal_likeness {c.normal_likeness:g}" if c.normal_likeness else "")
             + "; "
-            f"seeds {seeds}; {K} dimensions unless the method's name says otherwise (`TP default`: 16); "
+            f"seeds {seeds}; {K} dimensions unless the method's name says otherwise (`TP default`: 16, of 18 trained); "
             "CV probes as in twinpurify.metrics.\n\n" + summarise(df) + "\n"
         )
     plot(df, out / f"{name}.png")

@@ -31,10 +31,11 @@ def render(df: pd.DataFrame, out: Path) -> None:
     text = [
         "Simulated cohorts of 150, 400 and 800 tumors (60 normals, 3000 genes), seeds "
         + ",".join(str(s) for s in sorted(df["seed"].unique()))
-        + "; 128 dimensions unless the method's name says otherwise (`TP default`: 16); rows sorted by purity "
-        "leakage. Written by benchmarks/frontier_sizes.py from benchmarks/frontier_sweep.sh runs (round 3, on an "
-        'H200) and, for the round-6 rows (`TP default`, "16 dims"), `frontier.py --n-tumors N` on the 2-core '
-        "CPU machine (400 tumors: the rows of frontier.csv).\n"
+        + "; 128 dimensions unless the method's name says otherwise (`TP default`: 16, trained with 18 and the 2 "
+        "most mixing-sensitive dropped, beta_max 0.7); rows sorted by purity leakage. Written by "
+        "benchmarks/frontier_sizes.py from benchmarks/frontier_sweep.sh runs (round 3, on an H200) and, for the "
+        'rounds-6 and 7 rows (`TP default`, "16 dims"), `frontier.py --n-tumors N` on the 2-core CPU machine '
+        "(400 tumors: the rows of frontier.csv).\n"
     ]
     for n, d in df.groupby("n_tumors"):
         order = d.groupby("method")["purity_R2"].mean().sort_values().index

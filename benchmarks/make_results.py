@@ -64,7 +64,7 @@ def headline() -> str:
     df = pd.concat(frames)
     df = df[df["cohort"] != "simulated"]  # the simulator has its own frontier table
     mean = df.groupby(["set", "cohort", "method"], sort=False).mean(numeric_only=True)
-    old = "TwinPurify, log input, 128 dims (defaults to round 5)"
+    old = "TwinPurify, defaults of round 6 (PCA front, 16 dims)"
     methods = ["raw", "PCA", "normal-difference", "autoencoder", old, "TwinPurify"]
     cols = [
         ("purity_R2", "purity R² CPE ↓"),
@@ -74,8 +74,9 @@ def headline() -> str:
         ("C_index", "C-index ↑"),
     ]
     lines = [
-        "Each cell: raw / PCA / normal-difference / autoencoder / TwinPurify with the defaults to round 5 (log "
-        "input, 128 dims) / **TwinPurify** (defaults since round 6: PCA front, 16 dims).",
+        "Each cell: raw / PCA / normal-difference / autoencoder / TwinPurify with the defaults of round 6 (PCA "
+        "front, 16 dims) / **TwinPurify** (defaults since round 7: 16 of 18 trained dimensions kept, beta_max "
+        "0.7). The defaults to round 5 are in the per-cohort tables below.",
         "",
         "| cohort | set | " + " | ".join(t for _, t in cols) + " |",
         "|---|---|" + "---|" * len(cols),
@@ -142,7 +143,12 @@ def main() -> None:
             "changed with them: `TP default` is now the PCA front with 16 dimensions (rerun), the earlier "
             "defaults' rows are `TP log input, 128 dims (defaults to round 5)`, and every TwinPurify variant "
             "defined before round 6 reads log profiles (`tp_log` in `frontier.py`). The round-6 fit times are "
-            "inflated: up to five benchmark processes shared the two cores.\n\n",
+            "inflated: up to five benchmark processes shared the two cores. Round 7 (same day, same machine): "
+            "`TP default` is now the PCA front trained with 18 dimensions, the 2 that mixing still moves most "
+            "dropped after training, beta_max 0.7 (rerun); the round-6 defaults' rows are `TP PCA front, 16 dims "
+            "(defaults of round 6)`, every variant defined before round 7 runs with beta_max 0.5 and no last step "
+            "(`tp_log`, `tp_r6`), and the two round-7 rows with one change each isolate beta 0.7 and the last step. "
+            "Every variant tried in round 7 is in the sweep below.\n\n",
         ),
         section(
             "Frontier across cohort sizes (issue 9, round 3)",
@@ -151,8 +157,18 @@ def main() -> None:
             "shrinkages (blue curve) against TwinPurify with a learned mixing invariance (the content term on "
             "the invariant front-end, red): the learned variants lie on the linear frontier, not above it "
             "(benchmarks/TUNING.md, round 3). Run on one lent NVIDIA H200 (16 CPU processes), 2026-11-27; "
-            'C-index is missing there (no scikit-survival on that machine). The round-6 rows (`TP default`, "16 dims") '
-            "were run on this 2-core CPU machine on 2026-11-27 (400 tumors: the rows of the frontier above).\n\n",
+            'C-index is missing there (no scikit-survival on that machine). The round-6 rows ("16 dims", `TP PCA front, '
+            "16 dims (defaults of round 6)`) and the round-7 defaults (`TP default`) were run on this 2-core CPU "
+            "machine on 2026-11-27 (400 tumors: the rows of the frontier above).\n\n",
+        ),
+        section(
+            "Every variant tried in round 7 (issue 9)",
+            "sweep_round7.md",
+            "`benchmarks/sweep_round7.py`: the round-6 defaults with one or two settings changed, each plain and "
+            "followed by the embedding-space invariant projection (the step the round-7 defaults keep as "
+            "`drop_mixing_dims`), on the simulator at 150, 400 and 800 tumors and both TCGA-BRCA folders. These "
+            "numbers come from another machine and torch version than the frontier above; the default's rows agree "
+            "with it (400 tumors: the round-6 defaults give purity R² 0.578 ± 0.048 in both). Choice and reasons: TUNING.md, round 7.\n\n",
         ),
         section(
             "Headroom on the simulator: what is left to win (issue 9, round 5)",
@@ -180,7 +196,10 @@ def main() -> None:
             "than the invariant projection (it already kept more subtype and immune signal). The round-6 rows "
             '("16 dims", "PCA front", and `TP default`, now the PCA front with 16 dimensions) were added later '
             "that day; the earlier defaults are `TP log input, 128 dims (defaults to round 5)`. The likeness "
-            "sentences above describe the earlier defaults.\n\n",
+            "sentences above describe the earlier defaults. Round 7: `TP default` is the round-7 defaults (rerun), "
+            "the round-6 ones are `TP PCA front, 16 dims (defaults of round 6)`; here the new defaults are as pure as "
+            "the 128-dimensional invariant projection and move along the frontier rather than above it (TUNING.md, "
+            "round 7).\n\n",
         ),
         section(
             "Is purity removed or hidden? A nonlinear probe (issue 9, round 6)",
@@ -202,9 +221,11 @@ def main() -> None:
         section(
             "Tuning cohorts (defaults chosen here)",
             "cohorts_tuning.md",
-            "`TwinPurify` is the defaults since round 6 (PCA front, 16 dimensions; TUNING.md), run 2026-11-27; "
-            "the earlier defaults' rows, rerun that day after views changed their random stream (every score "
-            "within seed noise of the run before), are `TwinPurify, log input, 128 dims (defaults to round 5)`. "
+            "`TwinPurify` is the defaults since round 7 (16 of 18 trained dimensions kept, beta_max 0.7; "
+            "TUNING.md), run 2026-11-27; the round-6 defaults' rows are `TwinPurify, defaults of round 6 (PCA "
+            "front, 16 dims)`; the defaults to round 5, rerun that day after views changed their random stream "
+            "(every score within seed noise of the run before), are `TwinPurify, log input, 128 dims (defaults "
+            "to round 5)`. "
             "Rows other than raw, PCA, cPCA, normal-difference, invariant projection, autoencoder and TwinPurify "
             "are variants tried while tuning.\n\n",
         ),
@@ -220,8 +241,9 @@ def main() -> None:
             "cohorts); both reruns gave the same scores. Against the 2026-11-23 run, 34 of the 36 TwinPurify "
             "means moved by less than 2 pooled seed sd; PRAD's protein-cluster F1 rose by 0.13 and THCA's "
             "methylation-cluster F1 by 0.05. Those rows are now `TwinPurify, log input, 128 dims (defaults to "
-            "round 5)`; `TwinPurify` is the defaults chosen in round 6 on the tuning cohorts, run here once "
-            "afterwards (2026-11-27, 3 seeds).\n\n",
+            "round 5)`; `TwinPurify, defaults of round 6 (PCA front, 16 dims)` is the defaults chosen in round 6 "
+            "on the tuning cohorts, run here once afterwards (2026-11-27, 3 seeds); `TwinPurify` is the defaults "
+            "chosen in round 7, likewise run here once afterwards (2026-11-27, 3 seeds).\n\n",
         ),
         section(
             "Pathway scores on raw vs purified expression (issue 10)",
@@ -249,7 +271,7 @@ def main() -> None:
             "speed_cpu.md",
             "`benchmarks/speed.py`: fits of in-memory cohorts with the defaults to round 5 (log input, 128 "
             "dimensions; the script pins them, its FLOP count is for that network), each in its own process; not "
-            "rerun for the round-6 defaults. Issue 14 (item 4) "
+            "rerun for the round-6 or round-7 defaults. Issue 14 (item 4) "
             "asked that the work around the matmuls not hold training below 60% of the measured matmul ceiling; "
             "it measured 36-57% counting 3 x the forward FLOPs over the whole fit. That count is kept (column "
             "*3 x fwd, fit*), but it overstates the work: autograd computes no input gradient for the first layer, "
