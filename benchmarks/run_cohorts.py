@@ -77,16 +77,14 @@ def methods(seed: int, n_genes: int | None) -> dict[str, tp.base.BaseEmbedder]:
             random_state=seed,
             invariant_shrinkage=2.0,
             invariance_weight=0.0,
-            **LEARNED_INV,
-            drop_mixing_dims=0,
+            **{**ROUND6, **LEARNED_INV},
             **common,
         ),
         "TP learned invariance (beta 0.9)": tp.TwinPurify(
             N_COMPONENTS,
             random_state=seed,
             invariance_weight=0.0,
-            **{**LEARNED_INV, "beta_max": 0.9},
-            drop_mixing_dims=0,
+            **{**ROUND6, **LEARNED_INV, "beta_max": 0.9},
             **common,
         ),
         # issue 9, round 6: the baselines and the earlier (log-input) network at the defaults' 16 dimensions

@@ -5,14 +5,17 @@
     .venv/bin/python benchmarks/sweep_round7.py --render-only   # sweep_round7.csv -> sweep_round7.md
 
 Every (cohort, seed, variant) is one job in a process pool (one torch thread each), so the grid runs
-on a many-core machine in minutes; rows are appended to ``DIR/sweep_round7.csv`` as jobs finish, so
-a run cut short keeps what it finished. Scores: the simulator's `score_simulated` yardsticks (no
-C-index where scikit-survival is missing) and `run_cohorts.score` on the real folders. Only the
-tuning cohorts (../shared/data/README.md) are allowed here.
+on a many-core machine in minutes; rows are written to ``DIR/sweep_round7.csv`` as jobs finish (a run
+cut short keeps what it finished; rows of an earlier run that this one does not redo are kept).
+Scores: the simulator's `score_simulated` yardsticks (no C-index where scikit-survival is missing) and
+`run_cohorts.score` on the real folders. Only the tuning cohorts (../shared/data/README.md) are
+allowed here.
 
 "post-IP" rows add a linear step after the network: the invariant projection solved in the
 embedding (tumor covariance of the embedding against the covariance of how mixed views of each
-tumor move it), keeping the `keep` most invariant of its directions.
+tumor move it), keeping the `keep` most invariant of its directions. It is an equivalent of
+`twinpurify.rotation` written before it (same eigenproblem, ridge and scaling; its views are drawn
+with the training seed, 8 per tumor). Each network is scored plain and with a few `keep`.
 """
 
 from __future__ import annotations
@@ -55,10 +58,6 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "TP 20 dims": dict(n_components=20),
     "TP 18 dims, beta 0.7": dict(n_components=18, beta_max=0.7),
     "TP 20 dims, beta 0.7": dict(n_components=20, beta_max=0.7),
-    "TP no projector": dict(projector_dims=()),
-    "TP no projector, beta 0.7": dict(projector_dims=(), beta_max=0.7),
-    "TP no projector, beta 0.9": dict(projector_dims=(), beta_max=0.9),
-    "TP projector 16": dict(projector_dims=(16,)),
     "TP beta 0.9, 2x steps": dict(beta_max=0.9, max_epochs="x2"),
 }
 POST_IP_SHRINK = 0.1
@@ -277,6 +276,8 @@ def main() -> None:
                 jobs.append((cname, seed, v))
     jobs.sort(key=lambda j: j[0] != "simulated_800")  # the longest first, for the pool's balance
     out = Path(a.out) / "sweep_round7.csv"
+    # rows of an earlier run are kept unless this run redoes them (same cohort, method and seed)
+    old = pd.read_csv(out) if out.is_file() else None
     rows: list[dict[str, Any]] = []
     with ProcessPoolExecutor(a.workers) as ex:
         futs = {ex.submit(job, c, s, v, a.data_dir): (c, s, v) for c, s, v in jobs}
@@ -292,7 +293,11 @@ def main() -> None:
                     x["cohort"], x["seed"], x["method"], {k: round(v, 3) for k, v in x.items() if isinstance(v, float)}
                 )
             sys.stdout.flush()
-            pd.DataFrame(rows).to_csv(out, index=False)
+            df = pd.DataFrame(rows)
+            if old is not None:
+                key = ["cohort", "method", "seed"]
+                df = pd.concat([old[~old.set_index(key).index.isin(df.set_index(key).index)], df], ignore_index=True)
+            df.to_csv(out, index=False)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ input, 2**value = x + c and a convex mixture keeps the same c, so going back to 
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from typing import Optional
@@ -138,6 +139,16 @@ class ViewGenerator:
         self.inv_std = 1.0 / std
         self.config = config
         self._scratch: Optional[np.ndarray] = None  # the CPU uniforms of the last batch, refilled by the next
+
+    def mixing_only(self) -> ViewGenerator:
+        """The same normals, fractions and standardisation, without masking or noise: mixing alone.
+
+        What `twinpurify.rotation` measures after training (how mixing moves each tumor's embedding).
+        """
+        out = copy.copy(self)
+        out.config = ViewConfig(self.config.beta_max, self.config.n_mix, 0.0, 0.0)
+        out._scratch = None  # a buffer of its own
+        return out
 
     def __call__(
         self,

@@ -158,8 +158,18 @@ class BaseEmbedder(GeneSpaceMixin, TransformerMixin, BaseEstimator):
         """
         self._validate_params()
         tumor, normal, _ = self._split_inputs(tumor, y, normal, normal_mask)
-        self._fit_matrices(*self._training_inputs(tumor, normal, normal_key, normal_value, layer))
+        try:
+            self._fit_matrices(*self._training_inputs(tumor, normal, normal_key, normal_value, layer))
+        except BaseException:
+            self._forget_fit()
+            raise
         return self
+
+    def _forget_fit(self) -> None:
+        """After a failed fit: no fitted attributes left, so the estimator cannot look fitted half-way."""
+        for name in ("preprocessor_", "module_", "readout_"):
+            if name in self.__dict__:
+                delattr(self, name)
 
     def fit_transform(
         self,

@@ -55,7 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     _schema_option(f, "--batch-size", "batch_size", str)
     _schema_option(f, "--beta-max", "beta_max", float)
     _schema_option(
-        f, "--encoder-input", "encoder_input", str, extra=" ('log' with 128 components: the earlier defaults)"
+        f,
+        "--encoder-input",
+        "encoder_input",
+        str,
+        extra=" ('log' with 128 components, --beta-max 0.5 --drop-mixing-dims 0: the defaults to round 5)",
     )
     _schema_option(
         f, "--drop-mixing-dims", "drop_mixing_dims", int, extra=" (0: the embedding is the network's output)"

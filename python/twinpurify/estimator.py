@@ -10,12 +10,12 @@ import torch
 
 from .augment import ViewConfig, ViewGenerator
 from .data import Matrix
-from .distributed import current_ranks, rank_seed, shared_seed
+from .distributed import current_ranks, rank_seed, shared_seed, unify_replicas
 from .invariance import fixed_front, invariant_directions, mixing_perturbations, principal_directions
 from .model import BarlowTwinsModule, FixedLinearInput, NormalDifferenceInput
 from .neural import NeuralEmbedder
 from .objective import TwinPurifyObjective
-from .rotation import MixingMoments, accumulate, mixing_only, reduce_over_ranks
+from .rotation import ROTATION_STREAM, VIEWS_PER_TUMOR, MixingMoments, accumulate, reduce_over_ranks
 from .targets import TargetScaler, normal_difference_np
 from .train import make_generator
 
@@ -250,24 +250,29 @@ class TwinPurify(NeuralEmbedder):
     def _set_output(self, module: BarlowTwinsModule, blocks: Iterable[torch.Tensor], views: ViewGenerator) -> None:
         """Fill the fixed last layer (`twinpurify.rotation`) from this rank's tumor blocks (linear space).
 
-        The sums are merged across ranks, so every rank ends with the same layer.
+        The sums are merged across ranks and rank 0's layer is broadcast, so every rank ends with the same
+        layer. Runs after training (`module_` is already set); if it fails, the fit fails and forgets what it
+        fitted (`BaseEmbedder._forget_fit`), so the estimator never looks fitted with an empty last layer.
         """
         if module.output is None:
             return
         ranks = current_ranks()
         dev = module.output.weight.device
-        seed = None if self.random_state is None else int(self.random_state) + 1  # not the training stream
+        # a stream of its own: not the training stream of this seed nor of any other seed
+        seed = None if self.random_state is None else rank_seed(int(self.random_state), ROTATION_STREAM)
         if ranks.active:
             seed = rank_seed(shared_seed(seed, dev), ranks.rank)
         generator = make_generator(dev, seed)
         moments = MixingMoments(self._width)
+        block = max(1, 2 * int(getattr(self, "batch_size_", 0) or 256) // VIEWS_PER_TUMOR)  # a step's rows
         module.eval()
-        for block in blocks:
-            accumulate(moments, module.encoder, block, views, generator)
+        for rows in blocks:
+            accumulate(moments, module.encoder, rows, views, generator, block=block)
         reduce_over_ranks(moments, ranks)
         weight, center = moments.solve(int(self.n_components))
         module.output.weight.copy_(torch.from_numpy(weight))
         module.output.center.copy_(torch.from_numpy(center))
+        unify_replicas(module)  # the layer as rank 0 solved it, not as each rank's LAPACK did
 
     _invariant_dims: int = 0
 
@@ -353,9 +358,8 @@ class TwinPurify(NeuralEmbedder):
                 objective.target_std,
             )
         self._train(module, t_lin, objective, "TwinPurify")
-        ranks = current_ranks()
-        mine = torch.arange(ranks.rank, t_lin.shape[0], ranks.world_size, device=dev)
-        self._set_output(module, [t_lin.index_select(0, mine)], mixing_only(train_views))
+        ranks = current_ranks()  # each rank embeds every world_size-th tumor (a strided view: no copy)
+        self._set_output(module, [t_lin[ranks.rank :: ranks.world_size]], train_views.mixing_only())
 
     def _restore(self, fitted: dict, arrays: dict[str, np.ndarray]) -> None:
         self._restored_head = any(k.startswith("module.head.") for k in arrays)

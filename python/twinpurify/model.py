@@ -1,4 +1,5 @@
-"""Networks: the encoder (whose output is the purified embedding), the projector, the decoder."""
+"""Networks: the encoder, the fixed first and last layers around it (`embedding_module` gives the purified
+embedding), the projector, the decoder."""
 
 from __future__ import annotations
 
@@ -57,10 +58,11 @@ class NormalDifferenceInput(nn.Module):
 
 
 class FixedLinearInput(nn.Module):
-    """A fixed first layer (x - center) @ weight.T / scale: buffers only, saved with the weights.
+    """A fixed linear layer (x - center) @ weight.T: buffers only, saved with the weights.
 
-    Carries closed-form directions into the encoder: the invariant directions or the tumors' top
-    principal components (`twinpurify.invariance`).
+    As the encoder's first layer it carries closed-form directions in (the invariant directions or the
+    tumors' top principal components, `twinpurify.invariance`); as `BarlowTwinsModule.output` it keeps the
+    embedding's most mixing-invariant directions (`twinpurify.rotation`). `n_genes` is its input width.
     """
 
     weight: torch.Tensor

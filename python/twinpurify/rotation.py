@@ -15,17 +15,17 @@ ranks by summing), so no embedding of the whole cohort is kept.
 
 from __future__ import annotations
 
-import copy
 from typing import Callable
 
 import numpy as np
 import torch
 
-from .augment import ViewConfig, ViewGenerator
+from .augment import ViewGenerator
 from .distributed import Ranks, rank_device
 
 VIEWS_PER_TUMOR = 8  # mixed views per tumor that estimate how mixing moves the embedding
 SHRINKAGE = 0.1  # ridge on the mixing covariance, as a fraction of its mean eigenvalue
+ROTATION_STREAM = 2**40 + 7  # `distributed.rank_seed(random_state, ROTATION_STREAM)`: the views' own random stream
 
 
 class MixingMoments:
@@ -54,6 +54,7 @@ class MixingMoments:
         return np.concatenate([[float(self.n), float(self.n_views)], self.sum, self.zz.ravel(), self.dd.ravel()])
 
     def set_flat(self, v: np.ndarray) -> None:
+        """Replace the sums by those of a vector written by `flat` (after the all-reduce)."""
         w = self.width
         self.n, self.n_views = int(round(v[0])), int(round(v[1]))
         self.sum = v[2 : 2 + w].copy()
@@ -61,12 +62,30 @@ class MixingMoments:
         self.dd = v[2 + w + w * w :].reshape(w, w).copy()
 
     def solve(self, keep: int, shrinkage: float = SHRINKAGE) -> tuple[np.ndarray, np.ndarray]:
-        """(weight (keep, width), center (width,)): the output layer ``(z - center) @ weight.T``.
+        """The output layer ``(z - center) @ weight.T`` that keeps the `keep` most mixing-invariant directions.
 
         Directions solve ``C_tumor v = w (C_mix + ridge) v``, largest w first; each is scaled to a
         tumor variance of ``w / w_max``, so the embedding's geometry (distances, a ridge probe's
         penalty) favours the most invariant directions as `InvariantProjection`'s does. With fewer
         tumors than dimensions the directions beyond the tumors' rank have w = 0: constant columns.
+
+        Parameters
+        ----------
+        keep : int
+            Directions kept, 1 to `width`.
+        shrinkage : float, default `SHRINKAGE`
+            Ridge added to the mixing covariance, as a fraction of its mean eigenvalue.
+
+        Returns
+        -------
+        weight : ndarray of shape (keep, width)
+        center : ndarray of shape (width,)
+            The tumors' mean embedding.
+
+        Raises
+        ------
+        ValueError
+            Fewer than 2 tumors or no view, `keep` out of range, or an embedding without tumor variance.
         """
         from scipy.linalg import eigh
 
@@ -80,6 +99,11 @@ class MixingMoments:
         B = B + float(shrinkage) * max(np.trace(B) / self.width, 1e-12) * np.eye(self.width)
         w, v = eigh((A + A.T) / 2, (B + B.T) / 2)
         order = np.argsort(-w)[:keep]
+        if not w[order][0] > 0:
+            raise ValueError(
+                "the embedding does not vary across the training tumors (the network collapsed): no direction "
+                "to keep; try other settings or another random_state"
+            )
         V = v[:, order]
         var = np.einsum("ij,ij->j", V, A @ V)
         # fewer tumors than dimensions: directions without tumor variance come out as constant (zero) columns
@@ -102,7 +126,22 @@ def accumulate(
     """Add a matrix of linear-space tumors (rows) to `moments`: their embedding and their views' displacements.
 
     The views are those of training (same normals, fractions ``U(0, beta_max)``) without masking or
-    noise: only the mixing is to be measured. `encoder` runs in eval mode, in float32.
+    noise (`ViewGenerator.mixing_only`): only the mixing is to be measured. The caller puts `encoder` in eval mode.
+
+    Parameters
+    ----------
+    moments : MixingMoments
+        Filled in place.
+    encoder : callable
+        Standardised profiles (rows) -> embedding of the network's full width.
+    tumor_lin : Tensor of shape (n, genes)
+        Tumors in linear space, on the encoder's device.
+    views : ViewGenerator
+        Makes the mixed, standardised views.
+    generator : torch.Generator
+        The views' random stream, on the same device.
+    block : int, default 1024
+        Tumors per forward pass; each pass embeds ``block * VIEWS_PER_TUMOR`` views.
     """
     with torch.no_grad():
         for i in range(0, tumor_lin.shape[0], block):
@@ -112,14 +151,6 @@ def accumulate(
             v = views(t, generator, repeats=VIEWS_PER_TUMOR)
             d = encoder(v).float() - z.repeat(VIEWS_PER_TUMOR, 1)
             moments.add(z.cpu().numpy(), d.cpu().numpy())
-
-
-def mixing_only(views: ViewGenerator) -> ViewGenerator:
-    """The training views' mixing alone (same normals and fractions; no masking, no noise)."""
-    out = copy.copy(views)
-    out.config = ViewConfig(views.config.beta_max, views.config.n_mix, 0.0, 0.0)
-    out._scratch = None  # its own scratch buffer
-    return out
 
 
 def reduce_over_ranks(moments: MixingMoments, ranks: Ranks) -> None:

@@ -32,7 +32,6 @@ from .data import InputError, Matrix, Preprocessor, _check_unique, _preview, as_
 from .distributed import Ranks, current_ranks, rank_device, shared_seed
 from .invariance import MAX_GRAM_GENES, CovarianceSums, fixed_front
 from .ondisk import RowSource, is_on_disk, open_rows
-from .rotation import mixing_only
 from .train import Schedule
 
 logger = logging.getLogger("twinpurify")
@@ -372,6 +371,8 @@ def fit_on_disk(
     model : TwinPurify
         An unfitted estimator; ``encoder_input`` "log" or "pca" (the latter with one more pass over the file
         and at most `twinpurify.invariance.MAX_GRAM_GENES` genes) and ``content_weight=0`` are supported.
+        With ``drop_mixing_dims`` > 0 (the default) one more pass after training embeds each tumor and 8
+        mixed views of it (`twinpurify.rotation`).
     tumors : path to .h5ad, .zarr or .parquet, or an opened `twinpurify.ondisk.RowSource`
         The tumors; with `normal_key`, all samples, the normals marked in an obs column.
     normal : DataFrame, AnnData, array or path to a table, optional
@@ -383,8 +384,9 @@ def fit_on_disk(
 
     Returns
     -------
-    model, fitted; ``model.stream_scan_s_`` is the statistics pass and ``model.stream_wait_s_`` how long the
-    training loop waited for data, in seconds.
+    model, fitted; ``model.stream_scan_s_`` is the time of the passes besides training (statistics, the PCA
+    front's covariance, the last layer's) and ``model.stream_wait_s_`` how long the training loop waited for
+    data, in seconds.
 
     Under torch.distributed, every rank calls this with the same arguments; statistics are merged
     across ranks and each rank reads only its blocks.
@@ -478,8 +480,11 @@ def fit_on_disk(
                 torch.from_numpy(prepare(rows.read(start, stop), start, stop)).to(dev).exp2_()
                 for start, stop in _blocks(rows.n, block_rows, ranks)
             )
-            model._set_output(module, blocks, mixing_only(objective.views))
+            model._set_output(module, blocks, objective.views.mixing_only())
             model.stream_scan_s_ += time.perf_counter() - t2
+    except BaseException:
+        model._forget_fit()  # a failed pass must not leave a model that looks fitted
+        raise
     finally:
         rows.close()
     model.stream_wait_s_ = batches.wait_s

@@ -36,7 +36,7 @@ def fitted():
         c = tp.datasets.simulate_cohort(n_tumors=200, n_normals=30, n_genes=600, seed=seed)
         q = dict(n_genes=None, verbose=False)
         emb = {
-            "twinpurify": tp.TwinPurify(random_state=seed, **q),
+            "twinpurify": tp.TwinPurify(random_state=seed, device="cpu", **q),  # CUDA draws other views
             "normal-difference": NormalDifference(K, **q),
             "invariant projection": InvariantProjection(K, **q),
             "pca": tp.PCAEmbedding(K, **q),

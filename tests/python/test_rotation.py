@@ -7,7 +7,7 @@ import torch
 import twinpurify as tp
 from scipy.linalg import eigh
 from twinpurify import load_model
-from twinpurify.rotation import MixingMoments, accumulate, mixing_only
+from twinpurify.rotation import MixingMoments, accumulate
 
 
 def _moments(z, d, block=None) -> MixingMoments:
@@ -79,20 +79,45 @@ def test_solve_refuses_what_it_cannot_do(toy):
 
 
 def test_accumulate_measures_mixing_only(fast_cohort):
-    """The views used are the training views without masking or noise: a tumor mixed with itself moves nothing."""
+    """The training views without masking or noise: a tumor mixed with itself does not move, however strong
+    the training views' masking and noise (which do move it: the negative control)."""
     from twinpurify.augment import ViewConfig, ViewGenerator
 
-    t_log = torch.tensor(np.log2(fast_cohort.tumors.to_numpy()[:20] + 1.0), dtype=torch.float32)
-    mean, std = t_log.mean(0), t_log.std(0) + 0.1
-    train = ViewGenerator(t_log, mean, std, ViewConfig(0.9, 1, 0.5, 2.0))  # "normals" = the tumors themselves
-    views = mixing_only(train)
+    one = torch.tensor(np.log2(fast_cohort.tumors.to_numpy()[:1] + 1.0), dtype=torch.float32)
+    same = one.repeat(5, 1)  # one profile as every tumor and every normal: mixing changes nothing
+    mean, std = same.mean(0), torch.ones(same.shape[1])
+    train = ViewGenerator(same, mean, std, ViewConfig(0.9, 2, 0.5, 2.0))
+    views = train.mixing_only()
+    assert (views.config.beta_max, views.config.n_mix) == (0.9, 2)
     assert (views.config.mask_prob, views.config.noise_std) == (0.0, 0.0) and train.config.noise_std == 2.0
-    same = t_log[:1].repeat(5, 1)  # one profile as every tumor and every normal: mixing changes nothing
-    only = ViewGenerator(same, mean, std, ViewConfig(0.9, 1, 0.0, 0.0))
-    m = MixingMoments(same.shape[1])
-    accumulate(m, lambda x: x, torch.exp2(same), only, torch.Generator().manual_seed(0), block=2)
-    assert m.n == 5 and m.n_views == 5 * 8
-    np.testing.assert_allclose(m.dd, 0.0, atol=1e-6)
+    moved = {}
+    for name, gen in [("mixing only", views), ("training views", train)]:
+        m = MixingMoments(same.shape[1])
+        accumulate(m, lambda x: x, torch.exp2(same), gen, torch.Generator().manual_seed(0), block=2)
+        assert m.n == 5 and m.n_views == 5 * 8
+        moved[name] = np.abs(m.dd).max()
+    assert moved["mixing only"] < 1e-8 and moved["training views"] > 1.0
+
+
+def test_collapsed_embedding_is_refused():
+    z = np.ones((10, 4))
+    with pytest.raises(ValueError, match="does not vary across the training tumors"):
+        _moments(z, np.random.default_rng(0).normal(size=(20, 4))).solve(2)
+
+
+def test_a_failed_last_step_leaves_the_estimator_unfitted(fast_cohort, monkeypatch):
+    from sklearn.exceptions import NotFittedError
+    from twinpurify import rotation
+
+    def broken(self, keep, shrinkage=0.1):
+        raise MemoryError("simulated")
+
+    monkeypatch.setattr(rotation.MixingMoments, "solve", broken)
+    m = tp.TwinPurify(4, **{**FAST, "max_epochs": 2})
+    with pytest.raises(MemoryError):
+        m.fit(fast_cohort.tumors, fast_cohort.normals)
+    with pytest.raises(NotFittedError):
+        m.transform(fast_cohort.tumors)
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +142,8 @@ def test_fitted_layer_keeps_the_most_invariant_directions(fast_cohort, tmp_path)
     normals = torch.from_numpy(pp.transform(as_matrix(c.normals, "normal"), "X", "error") * pp.std_ + pp.mean_)
     from twinpurify.augment import ViewConfig, ViewGenerator
 
-    views = ViewGenerator(normals, torch.from_numpy(pp.mean_), torch.from_numpy(pp.std_), ViewConfig(0.7, 3, 0, 0))
+    config = ViewConfig(m.beta_max, m.n_mix, 0.0, 0.0)
+    views = ViewGenerator(normals, torch.from_numpy(pp.mean_), torch.from_numpy(pp.std_), config)
     full, kept = MixingMoments(9), MixingMoments(6)
     lin = torch.exp2(Xs * torch.from_numpy(pp.std_) + torch.from_numpy(pp.mean_))
     with torch.no_grad():
@@ -146,3 +172,22 @@ def test_no_drop_is_the_network_output(fast_cohort):
     m = tp.TwinPurify(6, drop_mixing_dims=0, **FAST).fit(c.tumors, c.normals)
     assert m.module_.output is None and m.module_.encoder[0].weight.shape[0] == 6
     assert m.module_.embedding_module() is m.module_.encoder
+
+
+@pytest.mark.parametrize("encoder_input", ["log", "invariant"])
+def test_last_step_with_other_encoder_inputs(fast_cohort, encoder_input):
+    """The step does not depend on the encoder's input: log profiles, or the invariant front (content head)."""
+    c = fast_cohort
+    extra = dict(content_weight=1.0) if encoder_input == "invariant" else {}
+    m = tp.TwinPurify(5, drop_mixing_dims=2, encoder_input=encoder_input, **extra, **FAST).fit(c.tumors, c.normals)
+    assert tuple(m.module_.output.weight.shape) == (5, 7)
+    Z = m.transform(c.tumors)
+    assert Z.shape == (len(c.tumors), 5) and np.isfinite(Z.to_numpy()).all()
+
+
+@pytest.mark.parametrize("bad", [-1, 2.5, True, "2", None])
+def test_drop_mixing_dims_is_validated(bad):
+    from twinpurify.params import ParameterError
+
+    with pytest.raises(ParameterError, match="drop_mixing_dims"):
+        tp.TwinPurify(drop_mixing_dims=bad)._validate_params()

@@ -117,6 +117,12 @@ def test_fit_on_disk_pca_front_equals_the_in_memory_front(tmp_path, h5ad, big):
     last = model.module_.output  # the last mixing step, from one more pass over the file
     assert last is not None and tuple(last.weight.shape) == (FIT["n_components"], FIT["n_components"] + 2)
     assert torch.isfinite(last.weight).all() and last.weight.abs().sum() > 0
+    from twinpurify.data import as_matrix
+
+    Xs = torch.from_numpy(model.preprocessor_.transform(as_matrix(big.tumors, "tumor"), "X", "error"))
+    with torch.no_grad():  # transform goes through the streamed layer
+        expected = (model.module_.encoder.eval()(Xs) - last.center) @ last.weight.T
+    np.testing.assert_allclose(model.transform(big.tumors).to_numpy(), expected.numpy(), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(got.weight.numpy(), ref.weight.numpy(), atol=1e-4)
     np.testing.assert_allclose(got.center.numpy(), ref.center.numpy(), atol=1e-5)
     model.save(tmp_path / "model")
@@ -193,7 +199,7 @@ def test_cli_out_of_core_fit_and_transform(tmp_path, h5ad, big):
         )
         == 0
     )
-    np.testing.assert_allclose(pd.read_csv(out, sep="\t", index_col=0).to_numpy(), emb.to_numpy(), rtol=1e-5)
+    np.testing.assert_allclose(pd.read_csv(out, sep="\t", index_col=0).to_numpy(), emb.to_numpy(), rtol=1e-5, atol=1e-6)
     assert main(["fit", "--tumor", str(h5ad), "--out-of-core", "--model", str(tmp_path / "m2"), "--quiet"]) == 2
 
 
@@ -354,3 +360,18 @@ def test_h5ad_writer_does_not_replace_an_existing_file(tmp_path):
         w.write(np.ones((1, 2), np.float32), ["s1"])
     with Rows(mine) as r:
         assert r.samples(0, 1) == ["s1"] and r.genes == ["a", "b"]
+
+
+def test_a_failed_pass_after_training_leaves_the_model_unfitted(h5ad, big, monkeypatch):
+    from sklearn.exceptions import NotFittedError
+    from twinpurify import rotation
+
+    def broken(self, keep, shrinkage=0.1):
+        raise OSError("simulated read error")
+
+    monkeypatch.setattr(rotation.MixingMoments, "solve", broken)
+    model = TwinPurify(**FIT, verbose=False)
+    with pytest.raises(OSError, match="simulated"):
+        fit_on_disk(model, h5ad, normal_key="sample_type", block_rows=32)
+    with pytest.raises(NotFittedError):
+        model.transform(big.tumors)
