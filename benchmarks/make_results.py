@@ -101,7 +101,8 @@ OUTOFCORE_NOTE = (
     "`benchmarks/outofcore.py`, this machine (2 CPU cores, no GPU), 2026-11-27, code at commit 02b3afc: synthetic "
     "cohorts of 50,000 / 100,000 / 200,000 tumors x 5,000 genes written to disk as dense .h5ad, each fitted for one "
     "full epoch in a fresh process, with the defaults to round 5 (log input, 128 dimensions; the script pins "
-    "them). The round-6 defaults read the file once more to sum the tumors' covariance; not benchmarked here.\n\n"
+    "them). The round-6 and round-7 defaults read the file once more to sum the tumors' covariance, and round 7's "
+    "once more after training (the last step's views); not benchmarked here.\n\n"
     "**Peak memory is flat in the number of tumors** (+3% for 4x the tumors, 3.7 GiB of data at 200k; about "
     "0.45 GiB of it is torch and the libraries before the fit starts; an earlier run at commit 394543b gave "
     "954 / 981 / 985 MiB). The training loop waited for data 0.4-1.1 s per run (under 0.6% of the training time): "
@@ -148,7 +149,8 @@ def main() -> None:
             "dropped after training, beta_max 0.7 (rerun); the round-6 defaults' rows are `TP PCA front, 16 dims "
             "(defaults of round 6)`, every variant defined before round 7 runs with beta_max 0.5 and no last step "
             "(`tp_log`, `tp_r6`), and the two round-7 rows with one change each isolate beta 0.7 and the last step. "
-            "Every variant tried in round 7 is in the sweep below.\n\n",
+            "The variants of round 7's sweep are in the next section (two ad hoc seed-0 checks are only in "
+            "TUNING.md).\n\n",
         ),
         section(
             "Frontier across cohort sizes (issue 9, round 3)",
@@ -206,8 +208,8 @@ def main() -> None:
             "nonlinear_leakage.md",
             "`benchmarks/nonlinear_leakage.py`, 2026-11-27, this machine (shared with other benchmarks). Every "
             "other leakage number is a linear ridge probe; an RBF kernel ridge probe reads what a network may have "
-            "bent out of a linear probe's reach. The rows of the defaults (PCA front, 16 dims) were computed "
-            "with the same settings before the front's sign convention was fixed (TUNING.md, round 6).\n\n",
+            "bent out of a linear probe's reach. Rerun in full on 2026-11-27 for round 7: every TwinPurify variant "
+            "before round 7 runs with beta_max 0.5 and no last step; `TP default` is the round-7 defaults.\n\n",
         ),
         section(
             "Headroom variants on TCGA-BRCA (tuning folders)",
@@ -256,15 +258,15 @@ def main() -> None:
             "projection's readouts give back almost the whole profile, so their purified scores equal raw ones "
             "there. The simulator's last row is the ceiling: the same cancer cells without normal or immune "
             "cells (the pure-tumor twin of `headroom.py`); log-space de-attenuation, even with the true normal fraction, "
-            "left program_rho at 0.93-0.94 (TUNING.md, round 5). Rerun on 2026-11-27 with the round-6 defaults "
-            "(TwinPurify's purified program_rho was 0.66 with the earlier ones).\n\n",
+            "left program_rho at 0.93-0.94 (TUNING.md, round 5). Rerun on 2026-11-27 with the round-7 defaults "
+            "(TwinPurify's purified program_rho was 0.66 with the defaults to round 5, 0.90 with round 6's).\n\n",
         ),
         section(
             "Cross-platform transfer (RNA-seq <-> microarray)",
             "transfer.md",
-            "Rerun on 2026-11-27 with the round-6 defaults (PCA front, 16 dimensions). The model transferred "
-            "from the microarrays to TCGA-BRCA is less pure there than one fitted on TCGA-BRCA itself (CPE R² "
-            "0.67 vs 0.55).\n\n",
+            "Rerun on 2026-11-27 with the round-7 defaults (16 of 18 trained dimensions kept, beta_max 0.7). The "
+            "model transferred from the microarrays to TCGA-BRCA is much less pure there than one fitted on "
+            "TCGA-BRCA itself (CPE R² 0.63 vs 0.37).\n\n",
         ),
         section(
             "Speed and memory (CPU)",

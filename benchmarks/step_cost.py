@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from pins import ROUND5  # run as a script: this folder is on sys.path
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -100,8 +102,7 @@ def stream_fit(path: Path, write_s: float, n_genes: int, device: str, batch: int
     rng = np.random.default_rng(1)
     normal = pd.DataFrame(6.5 + rng.standard_normal((300, genes), dtype=np.float32), columns=names)
     model = TwinPurify(  # the network the committed costs measured (the defaults to round 5)
-        128,
-        encoder_input="log",
+        **ROUND5,
         n_genes=n_genes or None,
         batch_size=batch,
         max_epochs=1,

@@ -88,8 +88,8 @@ class TwinPurify(NeuralEmbedder):
         how mixed views of the same tumors move the embedding (a generalised eigenproblem, as in
         `InvariantProjection`) and the `n_components` most invariant directions are kept, each scaled
         by its invariance. 0: the embedding is the network's output, as before round 7. On the
-        simulator, dropping 2 lowered purity R² by about 0.07 at equal program, intrinsic and subtype
-        recovery (benchmarks/TUNING.md, round 7).
+        simulator (400 tumors, beta_max 0.7), dropping 2 lowered purity R² by about 0.07 at equal program,
+        intrinsic and subtype recovery; by 0.02-0.03 at 150 and 800 tumors (benchmarks/TUNING.md, round 7).
     lr : float, default 1e-3
         AdamW learning rate, with linear warm-up and cosine decay.
     weight_decay : float, default 1e-4

@@ -5,9 +5,9 @@ projector still moves a little when a tumor is mixed with its cohort's normals (
 ignore a direction the loss would punish). After training, the tumors' embedding covariance is
 compared with the covariance of how mixed views of the same tumors move the embedding (the
 generalised eigenproblem of `twinpurify.invariance`, solved in the embedding instead of the genes)
-and the least invariant directions are dropped. On the simulator, dropping 2 of 18 lowered purity
-leakage by about a sixth at equal program, intrinsic and subtype recovery (benchmarks/TUNING.md,
-round 7).
+and the least invariant directions are dropped. On the simulator (400 tumors), dropping 2 of 18
+lowered purity leakage by about a sixth at equal program, intrinsic and subtype recovery; less at 150
+and 800 tumors (benchmarks/TUNING.md, round 7).
 
 `MixingMoments` holds the sums, filled block by block (in memory, streamed from disk, merged across
 ranks by summing), so no embedding of the whole cohort is kept.
