@@ -296,7 +296,9 @@ def main() -> None:
             "parameters, batches of 256) is far too small to load an H200: steps are bound by kernel launches and "
             "Python, not by matrix throughput, hence a share of the bf16 ceiling that rounds to 0%; the fit times "
             "include preprocessing on the host. The per-step costs behind the 8-GPU projection are in "
-            "`step_cost_h200.json`.\n\n",
+            "`step_cost_h200.json`. On 2026-11-27 (round 7) the GPU tests, the last step's tests and the in-memory "
+            "distributed tests passed again on a lent H200 (the image's torch 2.11); the out-of-core distributed "
+            "tests could not run there (no anndata on that image).\n\n",
         ),
         section("Distributed training (2 gloo ranks on CPU)", "distributed.md"),
         section("Out of core (CPU)", "outofcore_cpu.md", OUTOFCORE_NOTE),
