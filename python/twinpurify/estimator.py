@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any, Optional, Union
 
@@ -270,6 +271,14 @@ class TwinPurify(NeuralEmbedder):
             accumulate(moments, module.encoder, rows, views, generator, block=block)
         reduce_over_ranks(moments, ranks)
         weight, center = moments.solve(int(self.n_components))
+        constant = int((np.abs(weight).sum(1) == 0).sum())
+        if constant:  # fewer tumors than dimensions: nothing can fill the rest
+            warnings.warn(
+                f"{moments.n} training tumors span at most {moments.n - 1} directions: {constant} of the "
+                f"{self.n_components} embedding columns are constant; use n_components <= "
+                f"{int(self.n_components) - constant}",
+                stacklevel=5,  # the caller of fit
+            )
         module.output.weight.copy_(torch.from_numpy(weight))
         module.output.center.copy_(torch.from_numpy(center))
         unify_replicas(module)  # the layer as rank 0 solved it, not as each rank's LAPACK did

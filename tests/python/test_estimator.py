@@ -265,7 +265,8 @@ def test_fixed_fronts_are_capped_at_the_tumors_rank(log_pair, fast):
     """Fewer tumors than n_components: the PCA front has one row per non-degenerate component."""
     t, n = log_pair
     few = t.iloc[:5]
-    m = TwinPurify(**{**fast, "batch_size": 5}, encoder_input="pca").fit(few, n)
+    with pytest.warns(UserWarning, match="4 of the 8 embedding columns are constant"):
+        m = TwinPurify(**{**fast, "batch_size": 5}, encoder_input="pca").fit(few, n)
     assert m.module_.encoder[0].weight.shape[0] == 4  # 5 centred tumors have rank 4
     assert m.transform(few).shape == (5, fast["n_components"])
 
