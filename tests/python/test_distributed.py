@@ -240,7 +240,7 @@ def test_torchrun_cli_fit_then_transform(tmp_path):
     np.testing.assert_allclose(model.transform(c.tumors).to_numpy(), emb.to_numpy(), rtol=1e-4, atol=1e-5)
 
 
-def _ondisk_worker(rank: int, port: int, out: str, encoder_input: str) -> None:
+def _ondisk_worker(rank: int, port: int, out: str, encoder_input: str, block_rows: int = 16) -> None:
     from twinpurify.streaming import fit_on_disk
 
     _join(rank, port)
@@ -249,7 +249,7 @@ def _ondisk_worker(rank: int, port: int, out: str, encoder_input: str) -> None:
             TwinPurify(**FIT, random_state=0, verbose=False, encoder_input=encoder_input),
             Path(out) / "c.h5ad",
             normal_key="sample_type",
-            block_rows=16,
+            block_rows=block_rows,
         )
         state = {k: v.detach().clone() for k, v in model.module_.state_dict().items()}
         torch.save({"state": state, "genes": model.genes_, "std": model.preprocessor_.std_}, Path(out) / f"{rank}.pt")
@@ -276,6 +276,18 @@ def test_two_ranks_out_of_core_merge_statistics_and_agree(tmp_path, encoder_inpu
         ref_front = mem.module_.encoder[0]
         np.testing.assert_allclose(r0["state"]["encoder.0.weight"].numpy(), ref_front.weight.numpy(), atol=1e-4)
         np.testing.assert_allclose(r0["state"]["encoder.0.center"].numpy(), ref_front.center.numpy(), atol=1e-5)
+
+
+@pytest.mark.slow
+def test_out_of_core_rank_with_no_block(tmp_path):
+    """70 tumors in one block of 128: rank 1 reads nothing, yet every pass (statistics, PCA front, training, the
+    last step) completes and both ranks end with the same model."""
+    simulate_cohort(n_tumors=70, n_normals=10, n_genes=150, seed=3).to_anndata().write_h5ad(tmp_path / "c.h5ad")
+    mp.spawn(_ondisk_worker, args=(_free_port(), str(tmp_path), "pca", 128), nprocs=WORLD)
+    r0, r1 = (torch.load(tmp_path / f"{r}.pt", weights_only=False) for r in range(WORLD))
+    for name, t in r0["state"].items():
+        assert torch.equal(t, r1["state"][name]), name
+    assert r0["state"]["output.weight"].abs().sum() > 0
 
 
 def test_without_torchrun_there_is_one_rank_and_no_group(monkeypatch):
