@@ -264,9 +264,11 @@ class TwinPurify(NeuralEmbedder):
         if ranks.active:
             seed = rank_seed(shared_seed(seed, dev), ranks.rank)
         generator = make_generator(dev, seed)
-        moments = MixingMoments(self._width)
-        block = max(1, 2 * int(getattr(self, "batch_size_", 0) or 256) // VIEWS_PER_TUMOR)  # a step's rows
         module.eval()
+        with torch.no_grad():  # the embedding of the training mean profile (standardised: 0), the same on every rank
+            shift = module.encoder(torch.zeros(1, len(self.preprocessor_.genes_), device=dev)).double().cpu().numpy()
+        moments = MixingMoments(self._width, shift)
+        block = max(1, 2 * int(getattr(self, "batch_size_", 0) or 256) // VIEWS_PER_TUMOR)  # a step's rows
         for rows in blocks:
             accumulate(moments, module.encoder, rows, views, generator, block=block)
         reduce_over_ranks(moments, ranks)

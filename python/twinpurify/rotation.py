@@ -15,7 +15,7 @@ ranks by summing), so no embedding of the whole cohort is kept.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -29,10 +29,16 @@ ROTATION_STREAM = 2**40 + 7  # `distributed.rank_seed(random_state, ROTATION_STR
 
 
 class MixingMoments:
-    """Sums of the embedded tumors (mean, covariance) and of each mixed view's displacement, in float64."""
+    """Sums of the embedded tumors (mean, covariance) and of each mixed view's displacement, in float64.
 
-    def __init__(self, width: int):
+    The tumors' sums are taken about `shift` (the same on every rank, e.g. the embedding of the training
+    mean profile), so the covariance ``zz / n - mean mean'`` does not cancel when the embedding's offset is
+    large against its spread.
+    """
+
+    def __init__(self, width: int, shift: Optional[np.ndarray] = None):
         self.width = int(width)
+        self.shift = np.zeros(width) if shift is None else np.asarray(shift, dtype=np.float64).reshape(width)
         self.n = 0
         self.n_views = 0
         self.sum = np.zeros(width)
@@ -41,7 +47,7 @@ class MixingMoments:
 
     def add(self, z: np.ndarray, displacement: np.ndarray) -> None:
         """`z` (b, width): embedded tumors; `displacement` (v, width): embedded view minus embedded tumor."""
-        z = np.asarray(z, dtype=np.float64)
+        z = np.asarray(z, dtype=np.float64) - self.shift
         d = np.asarray(displacement, dtype=np.float64)
         self.n += len(z)
         self.n_views += len(d)
@@ -93,7 +99,7 @@ class MixingMoments:
             raise ValueError(f"the mixing rotation needs at least 2 tumors and 1 view, got {self.n} and {self.n_views}")
         if not 1 <= keep <= self.width:
             raise ValueError(f"keep must be in [1, {self.width}], got {keep}")
-        mean = self.sum / self.n
+        mean = self.sum / self.n  # about the shift
         A = self.zz / self.n - np.outer(mean, mean)
         B = self.dd / self.n_views
         B = B + float(shrinkage) * max(np.trace(B) / self.width, 1e-12) * np.eye(self.width)
@@ -112,7 +118,7 @@ class MixingMoments:
         scale[~null] = np.sqrt(w[order][~null] / w[order][0] / var[~null])
         V = V * scale
         V = V * np.sign(V[np.abs(V).argmax(0), np.arange(V.shape[1])])  # a fixed sign per direction
-        return V.T.copy(), mean
+        return V.T.copy(), mean + self.shift
 
 
 def accumulate(

@@ -60,6 +60,17 @@ def test_blocks_flat_round_trip_and_linear_reparametrisation_invariance(toy):
     np.testing.assert_allclose(np.abs((z - c1) @ w1.T), np.abs((z @ M - c2) @ w2.T), rtol=1e-6, atol=1e-8)
 
 
+def test_a_large_offset_does_not_cancel_the_covariance(toy):
+    """Sums about a shift near the data: the same layer at an offset of 1e8 as at 0 (raw sums would lose it)."""
+    z, d = toy
+    w0, c0 = _moments(z, d).solve(3)
+    far = MixingMoments(5, shift=z.mean(0) + 1e8)
+    far.add(z + 1e8, d)
+    w1, c1 = far.solve(3)
+    np.testing.assert_allclose(np.abs(w1), np.abs(w0), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(c1, c0 + 1e8)
+
+
 def test_fewer_tumors_than_dimensions_give_constant_columns():
     rng = np.random.default_rng(0)
     z = rng.normal(size=(3, 6))
