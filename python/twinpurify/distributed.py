@@ -252,6 +252,20 @@ def rank_seed(seed: int, rank: int) -> int:
     return int(np.random.SeedSequence([int(seed) % 2**63, rank]).generate_state(1, np.uint64)[0]) >> 1
 
 
+def sum_arrays_over_ranks(values: np.ndarray, ranks: Ranks) -> np.ndarray:
+    """Element-wise float64 sum of an array over ranks, on every rank (`values` itself with one rank).
+
+    Statistics summed block by block on each rank (covariances, the last step's sums) are merged this way,
+    outside training (`sum_over_ranks` is the differentiable one inside it); the sum runs on the rank's
+    device, since nccl reduces device tensors only.
+    """
+    if not ranks.active:
+        return values
+    t = torch.from_numpy(np.ascontiguousarray(values, dtype=np.float64)).to(rank_device("auto", ranks))
+    dist.all_reduce(t)  # in place; on the host that is `values`' own memory, no copy
+    return t.cpu().numpy()
+
+
 def mean_over_ranks(value: torch.Tensor) -> torch.Tensor:
     """Average of a tensor over ranks (no gradient): epoch losses, so every rank stops at the same epoch."""
     if not current_ranks().active:

@@ -11,12 +11,12 @@ import torch
 
 from .augment import ViewConfig, ViewGenerator
 from .data import Matrix
-from .distributed import current_ranks, rank_seed, shared_seed, unify_replicas
+from .distributed import current_ranks, rank_seed, shared_seed, sum_arrays_over_ranks, unify_replicas
 from .invariance import fixed_front, invariant_directions, mixing_perturbations, principal_directions
 from .model import BarlowTwinsModule, FixedLinearInput, NormalDifferenceInput
 from .neural import NeuralEmbedder
 from .objective import TwinPurifyObjective
-from .rotation import ROTATION_STREAM, VIEWS_PER_TUMOR, MixingMoments, accumulate, reduce_over_ranks
+from .rotation import ROTATION_STREAM, VIEWS_PER_TUMOR, MixingMoments, accumulate
 from .targets import TargetScaler, normal_difference_np
 from .train import make_generator
 
@@ -268,10 +268,11 @@ class TwinPurify(NeuralEmbedder):
         with torch.no_grad():  # the embedding of the training mean profile (standardised: 0), the same on every rank
             shift = module.encoder(torch.zeros(1, len(self.preprocessor_.genes_), device=dev)).double().cpu().numpy()
         moments = MixingMoments(self._width, shift)
-        block = max(1, 2 * int(getattr(self, "batch_size_", 0) or 256) // VIEWS_PER_TUMOR)  # a step's rows
+        block = max(1, 2 * int(self.batch_size_) // VIEWS_PER_TUMOR)  # as many rows as a training step
         for rows in blocks:
             accumulate(moments, module.encoder, rows, views, generator, block=block)
-        reduce_over_ranks(moments, ranks)
+        if ranks.active:  # the sums over every rank's tumors
+            moments.set_flat(sum_arrays_over_ranks(moments.flat(), ranks))
         weight, center = moments.solve(int(self.n_components))
         constant = int((np.abs(weight).sum(1) == 0).sum())
         if constant:  # fewer tumors than dimensions: nothing can fill the rest

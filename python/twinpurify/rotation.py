@@ -21,7 +21,6 @@ import numpy as np
 import torch
 
 from .augment import ViewGenerator
-from .distributed import Ranks, rank_device
 
 VIEWS_PER_TUMOR = 8  # mixed views per tumor that estimate how mixing moves the embedding
 SHRINKAGE = 0.1  # ridge on the mixing covariance, as a fraction of its mean eigenvalue
@@ -157,14 +156,3 @@ def accumulate(
             v = views(t, generator, repeats=VIEWS_PER_TUMOR)
             d = encoder(v).float() - z.repeat(VIEWS_PER_TUMOR, 1)
             moments.add(z.cpu().numpy(), d.cpu().numpy())
-
-
-def reduce_over_ranks(moments: MixingMoments, ranks: Ranks) -> None:
-    """Every rank ends with the sums over all ranks' tumors."""
-    if not ranks.active:
-        return
-    import torch.distributed as dist
-
-    flat = torch.from_numpy(moments.flat()).to(rank_device("auto", ranks))  # nccl reduces device tensors only
-    dist.all_reduce(flat)
-    moments.set_flat(flat.cpu().numpy())

@@ -29,7 +29,7 @@ import pandas as pd
 import torch
 
 from .data import InputError, Matrix, Preprocessor, _check_unique, _preview, as_matrix, detect_scale, to_log2
-from .distributed import Ranks, current_ranks, rank_device, shared_seed
+from .distributed import Ranks, current_ranks, rank_device, shared_seed, sum_arrays_over_ranks
 from .invariance import MAX_GRAM_GENES, CovarianceSums, fixed_front
 from .ondisk import RowSource, is_on_disk, open_rows
 from .train import Schedule
@@ -152,16 +152,9 @@ def _sum_over_ranks(sums: CovarianceSums, ranks: Ranks) -> None:
     """Every rank ends with the sums over all ranks' blocks."""
     if not ranks.active:
         return
-    import torch.distributed as dist
-
-    dev = rank_device("auto", ranks)  # nccl reduces device tensors only; gloo the host's
-    small = torch.from_numpy(np.concatenate([[float(sums.n)], sums.sum])).to(dev)
-    dist.all_reduce(small)
-    xtx = torch.from_numpy(sums.xtx).to(dev)  # no copy on the host; in place there
-    dist.all_reduce(xtx)
-    a = small.cpu().numpy()
+    a = sum_arrays_over_ranks(np.concatenate([[float(sums.n)], sums.sum]), ranks)
     sums.n, sums.sum = int(round(a[0])), a[1:].copy()
-    sums.xtx = xtx.cpu().numpy()
+    sums.xtx = sum_arrays_over_ranks(sums.xtx, ranks)
 
 
 def _scale_evidence(x: np.ndarray) -> np.ndarray:
