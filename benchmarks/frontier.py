@@ -21,6 +21,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import twinpurify as tp
+from pins import ROUND6  # run as a script (or imported with this folder on sys.path)
 from twinpurify.baselines import InvariantProjection, NormalDifference
 from twinpurify.io import atomic_path, write_table
 from twinpurify.metrics import score_simulated
@@ -31,9 +32,6 @@ HYBRID = dict(content_weight=1.0, invariance_weight=0.2, beta_max=0.9)
 # the encoder reads the closed-form invariant coordinates, linear map, content head = those coordinates
 IP_LINEAR = dict(encoder_input="invariant", hidden_dims=(), content_weight=1.0, lr=3e-3, mask_prob=0.0, noise_std=0.0)
 ND_LINEAR = dict(encoder_input="normal_difference", hidden_dims=(), content_weight=1.0, lr=3e-3)
-
-
-ROUND6 = dict(beta_max=0.5, drop_mixing_dims=0)  # what every variant before round 7 ran with
 
 
 def tp_log(*args, **kw) -> tp.TwinPurify:

@@ -25,6 +25,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import twinpurify as tp  # noqa: E402
+from pins import ROUND6  # noqa: E402
 from sklearn.kernel_ridge import KernelRidge  # noqa: E402
 from sklearn.metrics import r2_score  # noqa: E402
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_predict  # noqa: E402
@@ -47,7 +48,7 @@ def rbf_r2(Z, y, seed: int = 0) -> float:
 
 def methods(seed: int, n_genes: int | None = 3000) -> dict[str, Callable[[], tp.base.BaseEmbedder]]:
     q = dict(verbose=False, n_genes=n_genes)
-    r6 = dict(beta_max=0.5, drop_mixing_dims=0, random_state=seed, **q)  # every variant before round 7
+    r6 = dict(**ROUND6, random_state=seed, **q)  # every variant before round 7
     return {
         "PCA, 16 dims": lambda: tp.PCAEmbedding(16, **q),
         "invariant projection, 16 dims": lambda: tp.InvariantProjection(16, **q),

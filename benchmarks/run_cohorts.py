@@ -26,6 +26,7 @@ sys.path.insert(0, str(HERE))
 import twinpurify as tp  # noqa: E402
 from cohorts import HELD_OUT, TUNING, Cohort, add_external_labels, data_dir, load_cohort  # noqa: E402
 from frontier import IP_LINEAR as LEARNED_INV  # noqa: E402  (the same learned-invariance variant)
+from pins import ROUND6  # noqa: E402
 from twinpurify import metrics as M  # noqa: E402
 from twinpurify.io import atomic_path, write_table  # noqa: E402
 from twinpurify.neural import NeuralEmbedder  # noqa: E402
@@ -43,7 +44,6 @@ EXPERIMENTAL = {
     "TwinPurify, log input, 16 dims",
     "TP PCA front (16 dims, beta 0.9)",
 }
-ROUND6 = dict(beta_max=0.5, drop_mixing_dims=0)  # what every TwinPurify variant before round 7 ran with
 OLD_DEFAULTS = dict(encoder_input="log", **ROUND6)  # what TwinPurify read before round 6 (with 128 dimensions)
 
 

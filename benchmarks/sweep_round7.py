@@ -37,9 +37,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "python"))
 
+from pins import ROUND6  # noqa: E402
+
 TUNING_COHORTS = ["simulated", "tcga_brca_paired_metagsca", "tcga_brca_divergence", "simulated_150", "simulated_800"]
 
-PCA = dict(encoder_input="pca", beta_max=0.5, drop_mixing_dims=0)  # the round-6 defaults every variant starts from
+PCA = dict(encoder_input="pca", **ROUND6)  # the round-6 defaults every variant starts from
 VARIANTS: dict[str, dict[str, Any]] = {
     "TP round-6 defaults": {},
     "TP beta 0.7": dict(beta_max=0.7),
