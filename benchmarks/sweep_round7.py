@@ -39,7 +39,14 @@ sys.path.insert(0, str(HERE.parent / "python"))
 
 from pins import ROUND6  # noqa: E402
 
-TUNING_COHORTS = ["simulated", "tcga_brca_paired_metagsca", "tcga_brca_divergence", "simulated_150", "simulated_800"]
+TUNING_COHORTS = [
+    "simulated",
+    "tcga_brca_paired_metagsca",
+    "tcga_brca_divergence",
+    "simulated_150",
+    "simulated_800",
+    "simulated_likeness",  # 400 tumors with normal_likeness=0.8 (TUNING.md, round 5)
+]
 
 PCA = dict(encoder_input="pca", **ROUND6)  # the round-6 defaults every variant starts from
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -78,6 +85,8 @@ def cohort(name: str, seed: int, root: str) -> Any:
     import twinpurify as tp
     from cohorts import add_external_labels, load_cohort
 
+    if name == "simulated_likeness":
+        return tp.datasets.simulate_cohort(n_tumors=400, n_normals=60, n_genes=3000, seed=seed, normal_likeness=0.8)
     if name.startswith("simulated"):
         n = int(name.split("_")[1]) if "_" in name else 400
         return tp.datasets.simulate_cohort(n_tumors=n, n_normals=60, n_genes=3000, seed=seed)
@@ -88,18 +97,27 @@ def tumors_normals(c: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
     return c.tumors, c.normals
 
 
+def baseline(name: str, common: dict[str, Any]) -> Any:
+    """The baseline rows of the sweeps (rounds 7 and 8), or None for a TwinPurify variant."""
+    import twinpurify as tp
+
+    makers = {
+        "raw": lambda: tp.RawProfiles(**common),
+        "PCA, 16 dims": lambda: tp.PCAEmbedding(16, **common),
+        "invariant projection, 16 dims": lambda: tp.InvariantProjection(16, **common),
+        "invariant projection": lambda: tp.InvariantProjection(128, **common),
+        "normal-difference": lambda: tp.NormalDifference(128, **common),
+    }
+    return makers[name]() if name in makers else None
+
+
 def make(name: str, seed: int, n_genes: int, n_tumors: int) -> Any:
     import twinpurify as tp
 
     common: dict[str, Any] = dict(n_genes=n_genes, verbose=False)
-    if name == "PCA, 16 dims":
-        return tp.PCAEmbedding(16, **common)
-    if name == "invariant projection, 16 dims":
-        return tp.InvariantProjection(16, **common)
-    if name == "invariant projection":
-        return tp.InvariantProjection(128, **common)
-    if name == "normal-difference":
-        return tp.NormalDifference(128, **common)
+    base = baseline(name, common)
+    if base is not None:
+        return base
     kw = {**PCA, **VARIANTS[name]}
     if kw.get("max_epochs") == "x2":
         from twinpurify.train import auto_schedule
@@ -116,7 +134,6 @@ def post_ip(
     joint: solve it over the embedding beside the encoder's input principal components (each block scaled
     to unit total variance), so the linear step can combine the network's invariants with the PCs.
     """
-    from scipy.linalg import eigh
     from twinpurify.data import as_matrix
     from twinpurify.invariance import mixing_perturbations
 
@@ -146,8 +163,18 @@ def post_ip(
         with torch.no_grad():
             p0 = model.module_.encoder[0](torch.from_numpy(Xs)).double().numpy()
         scale = [np.sqrt(((z0 - z0.mean(0)) ** 2).sum(1).mean()), np.sqrt(((p0 - p0.mean(0)) ** 2).sum(1).mean())]
-    Zt = feats(Xs)
-    Zv = feats((np.tile(Xs, (draws, 1)) + D).astype(np.float32))
+    return keep_invariant(feats(Xs), feats((np.tile(Xs, (draws, 1)) + D).astype(np.float32)), draws, keep, shrink)
+
+
+def keep_invariant(Zt: np.ndarray, Zv: np.ndarray, draws: int, keep: int, shrink: float) -> np.ndarray:
+    """The tumors' embedding `Zt` projected on its `keep` most mixing-invariant directions.
+
+    `Zv` embeds `draws` mixed views of every tumor (view block j: one view of each tumor, in order); the
+    generalised eigenproblem of tumor covariance against the views' displacement covariance (ridge
+    `shrink` times its mean eigenvalue), each kept direction scaled to tumor variance w / w_max.
+    """
+    from scipy.linalg import eigh
+
     Dz = Zv - np.tile(Zt, (draws, 1))
     Zc = Zt - Zt.mean(0)
     A = Zc.T @ Zc / len(Zc)
@@ -196,8 +223,16 @@ def job(cname: str, seed: int, variant: str, root: str) -> list[dict[str, Any]]:
     return rows
 
 
-SIM_COLS = ["purity_R2", "normal_R2", "programs_R2", "intrinsic_R2", "subtype_F1", "immune_R2"]
-REAL_COLS = ["purity_R2", "purity_ABSOLUTE_R2", "cluster_CNV_F1", "cluster_meth_F1", "cluster_protein_F1", "subtype_F1"]
+SIM_COLS = ["purity_R2", "normal_R2", "programs_R2", "intrinsic_R2", "subtype_F1", "immune_R2", "C_index"]
+REAL_COLS = [
+    "purity_R2",
+    "purity_ABSOLUTE_R2",
+    "cluster_CNV_F1",
+    "cluster_meth_F1",
+    "cluster_protein_F1",
+    "subtype_F1",
+    "C_index",
+]
 HEADS = {
     "purity_R2": "purity ↓",
     "normal_R2": "normal fraction ↓",
@@ -209,25 +244,29 @@ HEADS = {
     "cluster_CNV_F1": "CNV clusters ↑",
     "cluster_meth_F1": "methylation clusters ↑",
     "cluster_protein_F1": "protein clusters ↑",
+    "C_index": "C ↑",
 }
 REAL_HEADS = {**HEADS, "purity_R2": "CPE ↓", "subtype_F1": "PAM50 ↑"}
 
 
-def render(df: pd.DataFrame, path: Path) -> None:
-    """One table per cohort: mean over seeds (± sd for the first column), rows by purity leakage."""
-    parts = [
-        "<!-- written by benchmarks/sweep_round7.py --render-only from sweep_round7.csv -->\n",
-        "Seeds 0-2 (one run of the deterministic baselines on the real folders); run on 2026-11-27 on the host "
-        "CPUs of a lent H200 machine (16 processes, one thread each; torch 2.11, numpy 2.5), where "
-        "scikit-survival was missing, so there is no C-index column. `+ post-IP keep k`: the network's "
-        "embedding followed by the invariant projection solved in the embedding, keeping k directions (the step "
-        "`drop_mixing_dims` now makes part of the model); `+ joint post-IP`: solved over the embedding beside the "
-        'encoder\'s input PCs. "TP 18 dims, beta 0.7 + post-IP keep 16" is what the round-7 defaults do.\n',
-    ]
+ROUND7_NOTE = (
+    "<!-- written by benchmarks/sweep_round7.py --render-only from sweep_round7.csv -->\n",
+    "Seeds 0-2 (one run of the deterministic baselines on the real folders); run on 2026-11-27 on the host "
+    "CPUs of a lent H200 machine (16 processes, one thread each; torch 2.11, numpy 2.5), where "
+    "scikit-survival was missing, so there is no C-index column. `+ post-IP keep k`: the network's "
+    "embedding followed by the invariant projection solved in the embedding, keeping k directions (the step "
+    "`drop_mixing_dims` now makes part of the model); `+ joint post-IP`: solved over the embedding beside the "
+    'encoder\'s input PCs. "TP 18 dims, beta 0.7 + post-IP keep 16" is what the round-7 defaults do.\n',
+)
+
+
+def render_tables(df: pd.DataFrame, path: Path, note: str) -> None:
+    """`note`, then one table per cohort: mean over seeds (± sd for the first column), rows by purity leakage."""
+    parts = [note]
     for cohort in dict.fromkeys(df["cohort"]):
         x = df[df["cohort"] == cohort]
         sim = cohort.startswith("simulated")
-        cols = [c for c in (SIM_COLS if sim else REAL_COLS) if c in x]
+        cols = [c for c in (SIM_COLS if sim else REAL_COLS) if c in x and x[c].notna().any()]
         heads = HEADS if sim else REAL_HEADS
         g = x.groupby("method")[cols]
         mean, sd = g.mean(), g.std()
@@ -247,6 +286,35 @@ def render(df: pd.DataFrame, path: Path) -> None:
         tmp.write_text("\n".join(parts))
 
 
+def run_jobs(fn: Any, jobs: list[tuple], out: Path, workers: int) -> None:
+    """Run ``fn(*args)`` for every job in a process pool; each returns rows, written to `out` as they come.
+
+    Rows of an earlier run are kept unless this run redoes them (same cohort, method and seed); a job
+    that fails is reported and skipped, so one broken variant does not lose the others.
+    """
+    old = pd.read_csv(out) if out.is_file() else None
+    rows: list[dict[str, Any]] = []
+    with ProcessPoolExecutor(workers) as ex:
+        futs = {ex.submit(fn, *args): args for args in jobs}
+        for f in as_completed(futs):
+            try:
+                r = f.result()
+            except Exception as e:  # noqa: BLE001 - one broken variant must not lose the others
+                print("FAILED", futs[f][:3], repr(e), flush=True)
+                continue
+            rows.extend(r)
+            for x in r:
+                print(
+                    x["cohort"], x["seed"], x["method"], {k: round(v, 3) for k, v in x.items() if isinstance(v, float)}
+                )
+            sys.stdout.flush()
+            df = pd.DataFrame(rows)
+            if old is not None:
+                key = ["cohort", "method", "seed"]
+                df = pd.concat([old[~old.set_index(key).index.isin(df.set_index(key).index)], df], ignore_index=True)
+            df.to_csv(out, index=False)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--render-only", action="store_true", help="rebuild sweep_round7.md from sweep_round7.csv")
@@ -255,10 +323,12 @@ def main() -> None:
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--only", default=None)
-    ap.add_argument("--cohorts", default=",".join(TUNING_COHORTS))
+    ap.add_argument("--cohorts", default=",".join(TUNING_COHORTS[:5]))  # round 7 ran without the likeness one
     a = ap.parse_args()
     if a.render_only:
-        render(pd.read_csv(Path(a.out) / "sweep_round7.csv"), Path(a.out) / "sweep_round7.md")
+        render_tables(
+            pd.read_csv(Path(a.out) / "sweep_round7.csv"), Path(a.out) / "sweep_round7.md", "\n".join(ROUND7_NOTE)
+        )
         return
     if not a.data_dir:
         raise SystemExit("--data-dir is required (the shared/data folder)")
@@ -277,29 +347,7 @@ def main() -> None:
                     continue  # deterministic on a fixed cohort
                 jobs.append((cname, seed, v))
     jobs.sort(key=lambda j: j[0] != "simulated_800")  # the longest first, for the pool's balance
-    out = Path(a.out) / "sweep_round7.csv"
-    # rows of an earlier run are kept unless this run redoes them (same cohort, method and seed)
-    old = pd.read_csv(out) if out.is_file() else None
-    rows: list[dict[str, Any]] = []
-    with ProcessPoolExecutor(a.workers) as ex:
-        futs = {ex.submit(job, c, s, v, a.data_dir): (c, s, v) for c, s, v in jobs}
-        for f in as_completed(futs):
-            try:
-                r = f.result()
-            except Exception as e:  # noqa: BLE001 - one broken variant must not lose the others
-                print("FAILED", futs[f], repr(e), flush=True)
-                continue
-            rows.extend(r)
-            for x in r:
-                print(
-                    x["cohort"], x["seed"], x["method"], {k: round(v, 3) for k, v in x.items() if isinstance(v, float)}
-                )
-            sys.stdout.flush()
-            df = pd.DataFrame(rows)
-            if old is not None:
-                key = ["cohort", "method", "seed"]
-                df = pd.concat([old[~old.set_index(key).index.isin(df.set_index(key).index)], df], ignore_index=True)
-            df.to_csv(out, index=False)
+    run_jobs(job, [(c, sd, v, a.data_dir) for c, sd, v in jobs], Path(a.out) / "sweep_round7.csv", a.workers)
 
 
 if __name__ == "__main__":
