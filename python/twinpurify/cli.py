@@ -64,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     _schema_option(
         f, "--drop-mixing-dims", "drop_mixing_dims", int, extra=" (0: the embedding is the network's output)"
     )
+    _schema_option(f, "--n-networks", "n_networks", int, extra=" (each trained on its own views; one last step)")
     _schema_option(f, "--device", "device", str)
     _schema_option(f, "--seed", "random_state", int, default=0)
     f.add_argument(
@@ -195,6 +196,7 @@ def _fit(a: argparse.Namespace, world_size: int = 1, lead: bool = True) -> int:
         beta_max=a.beta_max,
         encoder_input=a.encoder_input,
         drop_mixing_dims=a.drop_mixing_dims,
+        n_networks=a.n_networks,
     )
     TwinPurify(**params)._validate_params()  # bad values are refused before any file is read
     # every output path is checked before any data is read or any training starts

@@ -3,6 +3,8 @@ embedding), the projector, the decoder."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -77,6 +79,22 @@ class FixedLinearInput(nn.Module):
         return (x - self.center.to(x.dtype)) @ self.weight.to(x.dtype).T
 
 
+class Members(nn.Module):
+    """Several encoder bodies over the same input, their outputs side by side (`n_networks` > 1).
+
+    At inference every member reads the same rows; in training each member reads its own views
+    (`BarlowTwinsModule.forward`), so the members are trained as independent networks that share
+    only their fixed first layer and the order of the batches.
+    """
+
+    def __init__(self, bodies: Sequence[nn.Module]):
+        super().__init__()
+        self.bodies = nn.ModuleList(bodies)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([b(x) for b in self.bodies], dim=1)
+
+
 class BarlowTwinsModule(nn.Module):
     """Encoder genes -> hidden -> embedding, projector embedding -> proj -> proj.
 
@@ -85,6 +103,9 @@ class BarlowTwinsModule(nn.Module):
     (`twinpurify.targets`) from the embedding of a mixed view; it exists only for training.
     With `output_dims`, a fixed last layer (`output`, filled after training by `twinpurify.rotation`)
     keeps that many of the `n_components` trained dimensions; training never goes through it.
+    With `n_networks` > 1 the encoder's trainable part and the projector exist that many times
+    (`Members`, `projectors`): the embedding before `output` is the members' `n_components`-wide
+    embeddings side by side, and `forward` takes one view pair per member.
     """
 
     def __init__(
@@ -97,23 +118,40 @@ class BarlowTwinsModule(nn.Module):
         normal_difference_input: bool = False,
         invariant_dims: int = 0,
         output_dims: int = 0,
+        n_networks: int = 1,
     ):
         super().__init__()
+        if n_networks > 1 and target_dim:
+            raise ValueError("the content head is not available with several networks (n_networks > 1)")
+        self.n_networks = int(n_networks)
+        fixed: list[nn.Module] = [NormalDifferenceInput(n_genes)] if normal_difference_input else []
         if invariant_dims:  # closed-form directions (invariant or principal) as a fixed first layer
-            self.encoder = nn.Sequential(
-                FixedLinearInput(n_genes, invariant_dims), *mlp([invariant_dims, *hidden_dims, n_components])
-            )
+            fixed.append(FixedLinearInput(n_genes, invariant_dims))
+        width_in = invariant_dims or n_genes
+        if n_networks == 1:  # the layout of every folder written before n_networks: layers in one Sequential
+            self.encoder = nn.Sequential(*fixed, *mlp([width_in, *hidden_dims, n_components]))
+            self.projector = mlp([n_components, *projector_dims]) if projector_dims else nn.Identity()
         else:
-            self.encoder = mlp([n_genes, *hidden_dims, n_components])
-        if normal_difference_input:  # the purity-free representation is the encoder's first layer
-            self.encoder = nn.Sequential(NormalDifferenceInput(n_genes), *self.encoder)
-        self.projector = mlp([n_components, *projector_dims]) if projector_dims else nn.Identity()
+            bodies = [mlp([width_in, *hidden_dims, n_components]) for _ in range(n_networks)]
+            self.encoder = nn.Sequential(*fixed, Members(bodies))
+            self.projectors = nn.ModuleList(
+                mlp([n_components, *projector_dims]) if projector_dims else nn.Identity() for _ in range(n_networks)
+            )
+        self.n_fixed = len(fixed)
         self.head = mlp([n_components, *reversed(hidden_dims), target_dim]) if target_dim else None
-        self.output = FixedLinearInput(n_components, output_dims) if output_dims else None
+        self.output = FixedLinearInput(n_components * n_networks, output_dims) if output_dims else None
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        z = self.encoder(x)
-        return z, self.projector(z)
+        """One network: (embedding, projection) of the rows. Several: `x` holds ``n_networks`` equal blocks
+        of rows (member k reads block k) and both outputs are stacked, shape (n_networks, rows, width)."""
+        if self.n_networks == 1:
+            z = self.encoder(x)
+            return z, self.projector(z)
+        h = self.encoder[: self.n_fixed](x)
+        members = self.encoder[self.n_fixed]
+        assert isinstance(members, Members)
+        zs = [body(part) for body, part in zip(members.bodies, h.chunk(self.n_networks))]
+        return torch.stack(zs), torch.stack([proj(z) for proj, z in zip(self.projectors, zs)])
 
     def embedding_module(self) -> nn.Module:
         """Standardised profiles -> the embedding users get (the encoder, then `output` when there is one)."""

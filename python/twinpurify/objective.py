@@ -55,13 +55,19 @@ class TwinPurifyObjective:
     def terms(self, module: nn.Module, tumor_lin: torch.Tensor, generator: torch.Generator) -> dict[str, torch.Tensor]:
         """Each term of the loss for one batch of linear-space tumors (unweighted)."""
         b = len(tumor_lin)
+        k = int(getattr(module, "n_networks", 1))  # several networks: a view pair of their own each
         scale = None
         if self.clean_anchor:  # the first view of each pair is never mixed (beta scaled by 0)
-            scale = torch.cat([torch.zeros(b, device=tumor_lin.device), torch.ones(b, device=tumor_lin.device)])
-        v = self.views(tumor_lin, generator, scale, repeats=2)  # both views in one pass
+            pair = torch.cat([torch.zeros(b, device=tumor_lin.device), torch.ones(b, device=tumor_lin.device)])
+            scale = pair.repeat(k)
+        v = self.views(tumor_lin, generator, scale, repeats=2 * k)  # every view in one pass
         z, p = module(v)
-        p1, p2 = p.chunk(2)
-        out = {"invariance": barlow_twins_loss(p1, p2, self.lambd)}
+        if k == 1:
+            p1, p2 = p.chunk(2)
+            out = {"invariance": barlow_twins_loss(p1, p2, self.lambd)}
+        else:  # (k, 2b, width): the members' losses summed, so each gets the gradient it would get alone
+            losses = [barlow_twins_loss(pk[:b], pk[b:], self.lambd) for pk in p]
+            out = {"invariance": torch.stack(losses).sum()}
         if self.content_weight > 0:
             head = getattr(module, "head", None)
             if head is None:

@@ -83,6 +83,7 @@ SCHEMA: dict[str, Param] = {
     ),
     "invariant_shrinkage": _num("float", "ridge of the invariant front-end's directions", 0.0, 1e6),
     "drop_mixing_dims": _num("int", "trained dimensions most moved by mixing, dropped after training", 0, 100_000),
+    "n_networks": _num("int", "networks trained side by side, one last step over all of them", 1, 64),
     "lr": _num("float", "AdamW learning rate", 0.0, 10.0, low_open=True),
     "weight_decay": _num("float", "AdamW weight decay", 0.0, 10.0),
     "batch_size": _num("int", "tumors per optimiser step", 2, None, auto=True),

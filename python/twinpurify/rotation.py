@@ -66,7 +66,7 @@ class MixingMoments:
         self.zz = v[2 + w : 2 + w + w * w].reshape(w, w).copy()
         self.dd = v[2 + w + w * w :].reshape(w, w).copy()
 
-    def solve(self, keep: int, shrinkage: float = SHRINKAGE) -> tuple[np.ndarray, np.ndarray]:
+    def solve(self, keep: int, shrinkage: float = SHRINKAGE, blocks: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """The output layer ``(z - center) @ weight.T`` that keeps the `keep` most mixing-invariant directions.
 
         Directions solve ``C_tumor v = w (C_mix + ridge) v``, largest w first; each is scaled to a
@@ -80,6 +80,9 @@ class MixingMoments:
             Directions kept, 1 to `width`.
         shrinkage : float, default `SHRINKAGE`
             Ridge added to the mixing covariance, as a fraction of its mean eigenvalue.
+        blocks : int, default 1
+            Equal blocks of the embedding (the members of `n_networks` > 1), each scaled to unit total
+            tumor variance before the ridge is added, so that no network's scale weighs more in it.
 
         Returns
         -------
@@ -98,11 +101,18 @@ class MixingMoments:
             raise ValueError(f"the mixing rotation needs at least 2 tumors and 1 view, got {self.n} and {self.n_views}")
         if not 1 <= keep <= self.width:
             raise ValueError(f"keep must be in [1, {self.width}], got {keep}")
+        if blocks < 1 or self.width % blocks:
+            raise ValueError(f"blocks must divide the width {self.width}, got {blocks}")
         mean = self.sum / self.n  # about the shift
         A = self.zz / self.n - np.outer(mean, mean)
         B = self.dd / self.n_views
-        B = B + float(shrinkage) * max(np.trace(B) / self.width, 1e-12) * np.eye(self.width)
-        w, v = eigh((A + A.T) / 2, (B + B.T) / 2)
+        size = self.width // blocks
+        block_var = np.add.reduceat(np.diag(A), np.arange(0, self.width, size))
+        d = np.repeat(1.0 / np.sqrt(np.maximum(block_var, 1e-300)), size) if blocks > 1 else np.ones(self.width)
+        As, Bs = A * np.outer(d, d), B * np.outer(d, d)  # each block at unit total variance
+        Bs = Bs + float(shrinkage) * max(np.trace(Bs) / self.width, 1e-12) * np.eye(self.width)
+        w, v = eigh((As + As.T) / 2, (Bs + Bs.T) / 2)
+        v = v * d[:, None]  # back to the embedding's own coordinates
         order = np.argsort(-w)[:keep]
         if not w[order][0] > 0:
             raise ValueError(

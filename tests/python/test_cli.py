@@ -54,6 +54,10 @@ def test_fit_and_transform_files(files, cohort):
     assert json.loads((files / "m_nodrop" / "config.json").read_text())["params"]["drop_mixing_dims"] == 0
     assert main([*log_args, "--model", str(files / "m_bad"), "--drop-mixing-dims", "-1", *FAST]) == 2
     assert not (files / "m_bad").exists()  # refused before anything was written
+    assert main([*log_args, "--model", str(files / "m_two"), "--n-networks", "2", *FAST]) == 0
+    assert json.loads((files / "m_two" / "config.json").read_text())["params"]["n_networks"] == 2
+    assert main([*log_args, "--model", str(files / "m_bad"), "--n-networks", "0", *FAST]) == 2
+    assert not (files / "m_bad").exists()
     assert (
         main(
             [

@@ -162,11 +162,12 @@ def test_gather_orders_by_rank_and_sums_gradients(tmp_path):
         assert tuple(got["outside"]) == (2, 3)
 
 
-def _fit_worker(rank: int, port: int, out: str) -> None:
+def _fit_worker(rank: int, port: int, out: str, n_networks: int = 1) -> None:
     _join(rank, port)
     try:
         c = simulate_cohort(n_tumors=64, n_normals=10, n_genes=150, seed=3)
-        model = TwinPurify(**FIT, device="cpu", random_state=0, verbose=False).fit(c.tumors, c.normals)
+        model = TwinPurify(**FIT, n_networks=n_networks, device="cpu", random_state=0, verbose=False)
+        model.fit(c.tumors, c.normals)
         model.save(Path(out) / "model")  # rank 0 only
         dist.barrier()
         state = {k: v.detach().clone() for k, v in model.module_.state_dict().items()}
@@ -177,8 +178,9 @@ def _fit_worker(rank: int, port: int, out: str) -> None:
 
 
 @pytest.mark.slow
-def test_distributed_fit_saves_once_and_loads_like_a_single_process_model(tmp_path):
-    mp.spawn(_fit_worker, args=(_free_port(), str(tmp_path)), nprocs=WORLD)
+@pytest.mark.parametrize("n_networks", [1, 2])  # several networks: every member's replicas agree too
+def test_distributed_fit_saves_once_and_loads_like_a_single_process_model(tmp_path, n_networks):
+    mp.spawn(_fit_worker, args=(_free_port(), str(tmp_path), n_networks), nprocs=WORLD)
     r0, r1 = (torch.load(tmp_path / f"{r}.pt", weights_only=False) for r in range(WORLD))
     for name, t in r0["state"].items():
         assert torch.equal(t, r1["state"][name]), name  # identical replicas

@@ -77,21 +77,25 @@ def test_pca_front_folder_loads_transforms_and_refits_identically():
 MIXING_STEP = Path(__file__).parent / "data" / "model_mixing_step"
 
 
-def test_mixing_step_folder_loads_transforms_and_refits_identically():
-    """The default last layer: a committed folder loads with it and embeds as committed; refitting with its
-    stored parameters on the stored data reproduces that layer and that embedding."""
-    model = load_model(MIXING_STEP / "model", device="cpu")
-    assert model.drop_mixing_dims == 2 and model.beta_max == 0.7
-    assert tuple(model.module_.encoder[0].weight.shape) == (6, 60) and tuple(model.module_.output.weight.shape) == (
-        4,
-        6,
-    )
+def _loads_transforms_and_refits_identically(folder: Path) -> TwinPurify:
+    """The folder loads and embeds as committed; refitting with its stored parameters on the stored data
+    reproduces its last layer and its embedding. Returns the loaded model for folder-specific checks."""
+    model = load_model(folder / "model", device="cpu")
     tumors = pd.read_csv(HERE / "tumors.csv", index_col=0)
-    expected = pd.read_csv(MIXING_STEP / "expected_embedding.csv", index_col=0)
+    expected = pd.read_csv(folder / "expected_embedding.csv", index_col=0)
     np.testing.assert_allclose(model.transform(tumors).to_numpy(), expected.to_numpy(), rtol=1e-5, atol=1e-5)
-    refit = _refit(MIXING_STEP / "model")
+    refit = _refit(folder / "model")
     np.testing.assert_allclose(refit.module_.output.weight.numpy(), model.module_.output.weight.numpy(), atol=1e-4)
     np.testing.assert_allclose(refit.transform(tumors).to_numpy(), expected.to_numpy(), rtol=1e-4, atol=1e-4)
+    return model
+
+
+def test_mixing_step_folder_loads_transforms_and_refits_identically():
+    """The default last layer."""
+    model = _loads_transforms_and_refits_identically(MIXING_STEP)
+    assert model.drop_mixing_dims == 2 and model.beta_max == 0.7
+    assert tuple(model.module_.encoder[0].weight.shape) == (6, 60)
+    assert tuple(model.module_.output.weight.shape) == (4, 6)
 
 
 def test_folders_from_before_the_mixing_step_load_without_it():
@@ -100,3 +104,20 @@ def test_folders_from_before_the_mixing_step_load_without_it():
         assert "drop_mixing_dims" not in json.loads((folder / "config.json").read_text())["params"]
         model = load_model(folder, device="cpu")
         assert model.drop_mixing_dims == 0 and model.module_.output is None
+
+
+# n_networks=2 (round 8): the members' bodies and projectors are saved as module.encoder.1.bodies.* and
+# module.projectors.*; written like the folder above, with n_networks=2 added (2 threads, 2026-11-28)
+NETWORKS = Path(__file__).parent / "data" / "model_networks"
+
+
+def test_networks_folder_loads_transforms_and_refits_identically():
+    model = _loads_transforms_and_refits_identically(NETWORKS)
+    assert model.n_networks == 2 and len(model.module_.encoder[1].bodies) == 2
+    assert tuple(model.module_.output.weight.shape) == (4, 12)
+
+
+def test_folders_from_before_n_networks_load_with_one():
+    for folder in (HERE / "model", PCA_FRONT / "model", MIXING_STEP / "model"):
+        assert "n_networks" not in json.loads((folder / "config.json").read_text())["params"]
+        assert load_model(folder, device="cpu").n_networks == 1

@@ -120,7 +120,7 @@ def test_a_failed_last_step_leaves_the_estimator_unfitted(fast_cohort, monkeypat
     from sklearn.exceptions import NotFittedError
     from twinpurify import rotation
 
-    def broken(self, keep, shrinkage=0.1):
+    def broken(self, keep, shrinkage=0.1, blocks=1):
         raise MemoryError("simulated")
 
     monkeypatch.setattr(rotation.MixingMoments, "solve", broken)

@@ -91,6 +91,7 @@ test_that("NA, NULL-like, recycled and mistyped engine arguments are refused, ne
     expect_error(twinPurify(se, "sample_type", hiddenDims = 0), "hiddenDims=\\(0,\\) is not allowed")
     expect_error(twinPurify(se, "sample_type", dropMixingDims = -1), "dropMixingDims=-1(\\.0)? is not allowed")
     expect_error(twinPurify(se, "sample_type", dropMixingDims = 1.5), "dropMixingDims=1.5 is not allowed")
+    expect_error(twinPurify(se, "sample_type", nNetworks = 0), "nNetworks=0(\\.0)? is not allowed")
 })
 
 test_that("NA in the colData column telling normals from tumors is an error naming the samples", {
