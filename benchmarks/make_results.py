@@ -173,6 +173,15 @@ def main() -> None:
             "with it (400 tumors: the round-6 defaults give purity R² 0.578 ± 0.048 in both). Choice and reasons: TUNING.md, round 7.\n\n",
         ),
         section(
+            "Every variant tried in round 8 (issue 9)",
+            "sweep_round8.md",
+            "`benchmarks/sweep_round8.py`: the round-7 defaults with several networks side by side (separate fits "
+            "joined by one last step, `ensemble xK`, and the package's `n_networks`), a linear skip in the encoder "
+            "and wider embeddings, 5 seeds, on the simulator at 150, 400 and 800 tumors, the normal-likeness "
+            "simulator and both TCGA-BRCA folders, this 2-core CPU machine, 2026-11-28. Not adopted as defaults yet "
+            "(TUNING.md, round 8). The round-7 defaults' rows here have 5 seeds; the tables above have 3.\n\n",
+        ),
+        section(
             "Headroom on the simulator: what is left to win (issue 9, round 5)",
             "headroom.md",
             "`benchmarks/headroom.py`, 2026-11-27, this machine. Reference points on the frontier's own cohorts: "
