@@ -85,6 +85,7 @@ def linear_skip(on: bool) -> Iterator[None]:
     class SkipModule(model.BarlowTwinsModule):
         def __init__(self, *args: Any, **kw: Any):
             super().__init__(*args, **kw)
+            assert self.n_networks == 1, "the linear skip is written for one network"
             first, *rest = list(self.encoder)
             width = first.weight.shape[0]
             self.encoder = nn.Sequential(first, Skip(nn.Sequential(*rest), width, rest[-1].out_features))
@@ -239,7 +240,8 @@ def main() -> None:
         if not (v in BASELINES and not cname.startswith("simulated") and seed != seeds[0])
     ]
     cost = {"simulated_800": 3, "simulated": 2}
-    jobs.sort(key=lambda j: -cost.get(j[0], 1) * int(VARIANTS.get(j[2], {}).get("ensemble", 1)))
+    spec = {v: VARIANTS.get(v, {}) for v in names}
+    jobs.sort(key=lambda j: -cost.get(j[0], 1) * int(spec[j[2]].get("ensemble", spec[j[2]].get("n_networks", 1))))
     run_jobs(job, [(c, sd, v, a.data_dir, a.embeddings) for c, sd, v in jobs], csv, a.workers)
 
 

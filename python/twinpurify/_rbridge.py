@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .estimator import TwinPurify
+from .params import SCHEMA
 from .settings import LOGGER_NAME
 
 
@@ -61,7 +62,7 @@ def _whole(v: Any) -> Any:
 
 
 def coerce_params(params: Optional[dict]) -> dict[str, Any]:
-    """R doubles -> ints where the engine wants ints; length-1 vectors -> tuples for layer sizes."""
+    """R doubles -> ints where the engine's schema wants ints; length-1 vectors -> tuples for layer sizes."""
     params = dict(params or {})
     d = defaults()
     unknown = sorted(set(params) - set(d))
@@ -76,7 +77,7 @@ def coerce_params(params: Optional[dict]) -> dict[str, Any]:
             out[k] = v
         elif isinstance(dv, bool) or isinstance(v, bool):
             out[k] = bool(v)
-        elif k in ("n_components", "n_genes", "n_mix", "patience", "random_state", "batch_size", "max_epochs"):
+        elif k in SCHEMA and SCHEMA[k].kind in ("int", "seed"):  # every integer parameter, by the schema
             out[k] = _whole(v)
         else:
             out[k] = float(v)

@@ -16,6 +16,7 @@ from .invariance import fixed_front, invariant_directions, mixing_perturbations,
 from .model import BarlowTwinsModule, FixedLinearInput, NormalDifferenceInput
 from .neural import NeuralEmbedder
 from .objective import TwinPurifyObjective
+from .params import ParameterError
 from .rotation import ROTATION_STREAM, VIEWS_PER_TUMOR, MixingMoments, accumulate
 from .targets import TargetScaler, normal_difference_np
 from .train import make_generator
@@ -97,9 +98,9 @@ class TwinPurify(NeuralEmbedder):
         keeps the `n_components` most mixing-invariant directions of all their embeddings together, so
         directions the networks agree on survive and each network's seed noise averages out. In round 8
         (benchmarks/TUNING.md) three networks with ``beta_max=0.9`` were purer and kept more biology than
-        the defaults on the simulator at 150-800 tumors; on TCGA-BRCA they were purer, with 0.01-0.02 less
-        methylation, PAM50 and C-index signal on one of the two folders. Not available with
-        `content_weight` > 0.
+        the defaults on the simulator at 150-800 tumors; on TCGA-BRCA they were purer by three of four
+        purity measures, with 0.01-0.02 less copy-number, methylation, PAM50 or C-index signal. The loss
+        in `history_` is the sum of the members' losses. Not available with `content_weight` > 0.
     lr : float, default 1e-3
         AdamW learning rate, with linear warm-up and cosine decay.
     weight_decay : float, default 1e-4
@@ -257,6 +258,15 @@ class TwinPurify(NeuralEmbedder):
             n_networks=int(self.n_networks),
         )
 
+    def _validate_params(self) -> None:
+        """The schema's checks, then the combinations it cannot express, before any data is touched."""
+        super()._validate_params()
+        if int(self.n_networks) > 1 and float(self.content_weight) > 0:
+            raise ParameterError(
+                f"content_weight={self.content_weight} with n_networks={self.n_networks}: the content head is "
+                "not available with several networks; use content_weight=0 or n_networks=1"
+            )
+
     @property
     def _width(self) -> int:
         """Dimensions the network is trained with: the embedding's plus those the last step drops."""
@@ -281,13 +291,13 @@ class TwinPurify(NeuralEmbedder):
         module.eval()
         with torch.no_grad():  # the embedding of the training mean profile (standardised: 0), the same on every rank
             shift = module.encoder(torch.zeros(1, len(self.preprocessor_.genes_), device=dev)).double().cpu().numpy()
-        moments = MixingMoments(self._width * int(self.n_networks), shift)
+        moments = MixingMoments(module.output.weight.shape[1], shift)  # every member's trained dimensions
         block = max(1, 2 * int(self.batch_size_) // VIEWS_PER_TUMOR)  # as many rows as a training step
         for rows in blocks:
             accumulate(moments, module.encoder, rows, views, generator, block=block)
         if ranks.active:  # the sums over every rank's tumors
             moments.set_flat(sum_arrays_over_ranks(moments.flat(), ranks))
-        weight, center = moments.solve(int(self.n_components), blocks=int(self.n_networks))
+        weight, center = moments.solve(int(self.n_components), blocks=module.n_networks)
         constant = int((np.abs(weight).sum(1) == 0).sum())
         if constant:  # fewer tumors than dimensions: nothing can fill the rest
             warnings.warn(

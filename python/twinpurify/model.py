@@ -102,7 +102,7 @@ class BarlowTwinsModule(nn.Module):
     With `target_dim`, a head embedding -> hidden -> target predicts each tumor's purity-free target
     (`twinpurify.targets`) from the embedding of a mixed view; it exists only for training.
     With `output_dims`, a fixed last layer (`output`, filled after training by `twinpurify.rotation`)
-    keeps that many of the `n_components` trained dimensions; training never goes through it.
+    keeps that many of the ``n_components * n_networks`` trained dimensions; training never goes through it.
     With `n_networks` > 1 the encoder's trainable part and the projector exist that many times
     (`Members`, `projectors`): the embedding before `output` is the members' `n_components`-wide
     embeddings side by side, and `forward` takes one view pair per member.

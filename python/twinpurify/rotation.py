@@ -82,7 +82,8 @@ class MixingMoments:
             Ridge added to the mixing covariance, as a fraction of its mean eigenvalue.
         blocks : int, default 1
             Equal blocks of the embedding (the members of `n_networks` > 1), each scaled to unit total
-            tumor variance before the ridge is added, so that no network's scale weighs more in it.
+            tumor variance before the ridge is added, so that no network's scale weighs more in it; a
+            block without tumor variance (a collapsed network) is refused.
 
         Returns
         -------
@@ -108,6 +109,12 @@ class MixingMoments:
         B = self.dd / self.n_views
         size = self.width // blocks
         block_var = np.add.reduceat(np.diag(A), np.arange(0, self.width, size))
+        flat = np.flatnonzero(block_var <= 1e-9 * max(float(block_var.max()), 0.0)) if blocks > 1 else np.array([])
+        if len(flat):  # scaled up to unit variance, its rounding noise would weigh like a trained network
+            raise ValueError(
+                f"network(s) {', '.join(str(i + 1) for i in flat)} of {blocks} collapsed (no variance across the "
+                "training tumors); try other settings or another random_state"
+            )
         d = np.repeat(1.0 / np.sqrt(np.maximum(block_var, 1e-300)), size) if blocks > 1 else np.ones(self.width)
         As, Bs = A * np.outer(d, d), B * np.outer(d, d)  # each block at unit total variance
         Bs = Bs + float(shrinkage) * max(np.trace(Bs) / self.width, 1e-12) * np.eye(self.width)

@@ -364,8 +364,8 @@ def fit_on_disk(
     model : TwinPurify
         An unfitted estimator; ``encoder_input`` "log" or "pca" (the latter with one more pass over the file
         and at most `twinpurify.invariance.MAX_GRAM_GENES` genes) and ``content_weight=0`` are supported.
-        With ``drop_mixing_dims`` > 0 (the default) one more pass after training embeds each tumor and 8
-        mixed views of it (`twinpurify.rotation`).
+        With ``drop_mixing_dims`` > 0 (the default) or ``n_networks`` > 1 one more pass after training
+        embeds each tumor and 8 mixed views of it (`twinpurify.rotation`).
     tumors : path to .h5ad, .zarr or .parquet, or an opened `twinpurify.ondisk.RowSource`
         The tumors; with `normal_key`, all samples, the normals marked in an obs column.
     normal : DataFrame, AnnData, array or path to a table, optional

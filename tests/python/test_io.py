@@ -65,6 +65,12 @@ def test_rbridge_parameter_coercion():
     assert coerce_params({"n_components": 8.5}) == {"n_components": 8.5}  # left for the schema to refuse
     from twinpurify import TwinPurify
 
+    # every integer parameter of the schema, not a list that new parameters can miss (R passes doubles)
+    got = coerce_params({"drop_mixing_dims": 2.0, "n_networks": 3.0, "lambd": 1.0})
+    assert got == {"drop_mixing_dims": 2, "n_networks": 3, "lambd": 1.0}
+    assert [type(got[k]) for k in ("drop_mixing_dims", "n_networks", "lambd")] == [int, int, float]
+    TwinPurify(**got)._validate_params()
+
     with pytest.raises(ValueError, match="n_components=8.5 is not allowed"):
         TwinPurify(**coerce_params({"n_components": 8.5})).fit(np.ones((5, 3)), np.ones((2, 3)))
     with pytest.raises(ValueError, match="unknown TwinPurify parameter"):

@@ -25,19 +25,32 @@ def _views(g=20):
     return ViewGenerator(normal_log, torch.full((g,), 2.0), torch.full((g,), 1.5), ViewConfig(0.5, 2, 0.1, 0.1))
 
 
-def test_loss_is_the_sum_of_each_members_loss_on_its_own_view_pair():
+@pytest.mark.parametrize("clean_anchor", [False, True])
+def test_loss_is_the_sum_of_each_members_loss_on_its_own_view_pair(clean_anchor):
     views = _views()
     torch.manual_seed(1)
     module = BarlowTwinsModule(20, [16], 4, [8], n_networks=3)
     tumors = torch.exp2(torch.rand(10, 20) * 4)
-    got = TwinPurifyObjective(views, lambd=0.01).terms(module, tumors, torch.Generator().manual_seed(3))
-    # by hand, same random stream: six views per tumor, member k reads views 2k and 2k + 1
-    v = views(torch.cat([tumors] * 6), torch.Generator().manual_seed(3))
-    expected = 0.0
-    for k, (body, proj) in enumerate(zip(module.encoder[0].bodies, module.projectors)):
+    obj = TwinPurifyObjective(views, lambd=0.01, clean_anchor=clean_anchor)
+    got = obj.terms(module, tumors, torch.Generator().manual_seed(3))["invariance"]
+    # by hand, same random stream: six views per tumor, member k reads views 2k and 2k + 1; with a clean
+    # anchor the first view of every member's pair is unmixed
+    scale = torch.cat([torch.zeros(10), torch.ones(10)]).repeat(3) if clean_anchor else None
+    v = views(torch.cat([tumors] * 6), torch.Generator().manual_seed(3), scale)
+    if clean_anchor:  # unmixed views differ from their tumor only by masking and noise
+        assert (v[:10] - (torch.log2(tumors) - 2.0) / 1.5).abs().mean() < (v[10:20] - v[:10]).abs().mean()
+    members = list(zip(module.encoder[0].bodies, module.projectors))
+    losses = []
+    for k, (body, proj) in enumerate(members):
         p = proj(body(v[20 * k : 20 * (k + 1)]))
-        expected = expected + barlow_twins_loss(p[:10], p[10:], 0.01)
-    assert torch.allclose(got["invariance"], expected)
+        losses.append(barlow_twins_loss(p[:10], p[10:], 0.01))
+    assert torch.allclose(got, sum(losses))
+    # each member gets the gradient of its own loss only: trained as if alone
+    params = list(members[1][0].parameters())
+    alone = torch.autograd.grad(losses[1], params, retain_graph=True)
+    together = torch.autograd.grad(got, params)
+    for a, b in zip(alone, together):
+        torch.testing.assert_close(a, b)
     # the embedding users get reads every member on the same rows, side by side
     x = torch.randn(5, 20)
     module.eval()
@@ -75,6 +88,10 @@ def test_block_scaling_makes_the_step_blind_to_a_members_scale():
     m.add(z, d)
     with pytest.raises(ValueError, match="blocks must divide the width 6"):
         m.solve(3, blocks=4)
+    dead = MixingMoments(6)  # the second member collapsed: its embedding is the same for every tumor
+    dead.add(z * [1, 1, 1, 0, 0, 0], d)
+    with pytest.raises(ValueError, match="network\\(s\\) 2 of 2 collapsed"):
+        dead.solve(3, blocks=2)
 
 
 def test_fit_save_load_and_refit_reproduce(cohort, tmp_path):
@@ -84,7 +101,7 @@ def test_fit_save_load_and_refit_reproduce(cohort, tmp_path):
     assert Z.shape == (len(c.tumors), 4) and np.isfinite(Z.to_numpy()).all()
     bodies = m.module_.encoder[1].bodies
     assert len(bodies) == 3 and tuple(m.module_.output.weight.shape) == (4, 18)
-    assert not torch.allclose(bodies[0][0].weight, bodies[1][0].weight)  # members trained apart
+    assert not torch.allclose(bodies[0][0].weight, bodies[1][0].weight)  # members start apart (own init)
     m.save(tmp_path / "m")
     again = load_model(tmp_path / "m", device="cpu")
     assert again.n_networks == 3
@@ -111,10 +128,14 @@ def test_n_networks_is_validated(bad):
         tp.TwinPurify(n_networks=bad)._validate_params()
 
 
-def test_content_head_with_several_networks_is_refused(cohort):
-    c = cohort
+def test_content_head_with_several_networks_is_refused_before_any_data_is_read():
+    bad = tp.TwinPurify(4, n_networks=2, content_weight=1.0, **FAST)
+    with pytest.raises(ParameterError, match=r"content_weight=1.0 with n_networks=2: the content head is not"):
+        bad._validate_params()
+    with pytest.raises(ParameterError, match="content_weight=1.0 with n_networks=2"):
+        bad.fit("/no/such/file.csv", "/no/such/normals.csv")  # refused before the paths are looked at
     with pytest.raises(ValueError, match="content head is not available with several networks"):
-        tp.TwinPurify(4, n_networks=2, content_weight=1.0, **FAST).fit(c.tumors, c.normals)
+        BarlowTwinsModule(20, [16], 4, [8], target_dim=20, n_networks=2)  # the module refuses it too
 
 
 def test_out_of_core_fit_trains_every_member(tmp_path, cohort):

@@ -366,7 +366,7 @@ def test_a_failed_pass_after_training_leaves_the_model_unfitted(h5ad, big, monke
     from sklearn.exceptions import NotFittedError
     from twinpurify import rotation
 
-    def broken(self, keep, shrinkage=0.1):
+    def broken(self, keep, shrinkage=0.1, blocks=1):
         raise OSError("simulated read error")
 
     monkeypatch.setattr(rotation.MixingMoments, "solve", broken)

@@ -119,3 +119,13 @@ test_that("the matrix (ANY), SummarizedExperiment and SingleCellExperiment metho
     d <- fast_fit(holder, "sample_type", altexp = "genes")
     expect_identical(unclass(d)[, ], unclass(a)[, ])
 })
+
+test_that("integer engine parameters arrive as integers (nNetworks, dropMixingDims)", {
+    skip_if_no_engine()
+    se <- toy_se()
+    model <- fitTwinPurify(se, "sample_type", nComponents = 3, nNetworks = 2, dropMixingDims = 1,
+                           hiddenDims = 8, projectorDims = 8, maxEpochs = 1, verbose = FALSE)
+    p <- twinPurifyParams(model)
+    expect_identical(c(p$nNetworks, p$dropMixingDims), c(2L, 1L))
+    expect_identical(ncol(predict(model, se)), 3L)
+})
