@@ -21,7 +21,7 @@ The round-7 network varies from seed to seed on TCGA-BRCA more than the gaps to 
 
 Every (cohort, seed, variant) is one job in a process pool (one torch thread each); rows go to
 ``DIR/sweep_round8.csv`` as jobs finish. With ``--embeddings DIR`` each embedding is also saved
-(``cohort__seed__method.npy``), so that a machine without scikit-survival can leave the C-index to
+(``cohort__seed__method.npy``, other characters as ``_``), so that a machine without scikit-survival can leave the C-index to
 ``--c-index``. Only the tuning cohorts (../shared/data/README.md) are allowed here.
 """
 
@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -59,6 +60,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "TP ensemble x3, step shrinkage 0.02": dict(ensemble=3, shrink=0.02),
     # the package's own version of the ensemble (`n_networks`): one fit, members trained side by side
     "TP n_networks 3, beta 0.9": dict(n_networks=3, beta_max=0.9),
+    "TP n_networks 3, beta 0.8": dict(n_networks=3, beta_max=0.8),
 }
 BASELINES = ["raw", "PCA, 16 dims", "invariant projection, 16 dims", "invariant projection", "normal-difference"]
 
@@ -142,6 +144,11 @@ def joint_step(
     return keep_invariant(np.hstack(Zt), np.hstack(Zv), draws, keep, shrink)
 
 
+def embedding_file(emb_dir: Path, cname: str, seed: int, method: str) -> Path:
+    """Where an embedding is saved: plain characters only (a lent machine returns no file with spaces or commas)."""
+    return emb_dir / re.sub(r"[^A-Za-z0-9.]+", "_", f"{cname}__{seed}__{method}.npy")
+
+
 def job(cname: str, seed: int, variant: str, root: str, emb_dir: str | None) -> list[dict[str, Any]]:
     import torch
 
@@ -169,7 +176,7 @@ def job(cname: str, seed: int, variant: str, root: str, emb_dir: str | None) -> 
             Z = np.asarray(make(variant, seed, n_genes).fit_transform(t, n))
     fit_s = time.perf_counter() - t0
     if emb_dir:
-        np.save(Path(emb_dir) / f"{cname}__{seed}__{variant}.npy", Z)
+        np.save(embedding_file(Path(emb_dir), cname, seed, variant), Z)
     s = score_simulated(Z, c, seed=seed) if cname.startswith("simulated") else score(cname, c, Z, seed)
     return [{"cohort": cname, "method": variant, "seed": seed, "fit_s": fit_s, **s}]
 
@@ -181,7 +188,7 @@ def add_c_index(csv: Path, emb_dir: Path, root: str) -> None:
 
     df = pd.read_csv(csv)
     for i, r in df.iterrows():
-        f = emb_dir / f"{r['cohort']}__{r['seed']}__{r['method']}.npy"
+        f = embedding_file(emb_dir, r["cohort"], int(r["seed"]), r["method"])
         if not f.is_file():
             continue
         c = cohort(r["cohort"], int(r["seed"]), root)
