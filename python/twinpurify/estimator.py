@@ -269,7 +269,7 @@ class TwinPurify(NeuralEmbedder):
 
     @property
     def _width(self) -> int:
-        """Dimensions the network is trained with: the embedding's plus those the last step drops."""
+        """Dimensions each network is trained with: the embedding's plus those the last step drops."""
         return int(self.n_components) + int(self.drop_mixing_dims)
 
     def _set_output(self, module: BarlowTwinsModule, blocks: Iterable[torch.Tensor], views: ViewGenerator) -> None:
