@@ -178,7 +178,7 @@ def main() -> None:
             "`benchmarks/sweep_round8.py`: the round-7 defaults with several networks side by side (separate fits "
             "joined by one last step, `ensemble xK`, and the package's `n_networks`), a linear skip in the encoder "
             "and wider embeddings, 5 seeds, on the simulator at 150, 400 and 800 tumors, the normal-likeness "
-            "simulator and both TCGA-BRCA folders, this 2-core CPU machine, 2026-11-28. Not adopted as defaults yet "
+            "simulator, the simulator on microarrays and both TCGA-BRCA folders, this 2-core CPU machine, 2026-11-28. Not adopted as defaults yet "
             "(TUNING.md, round 8). The round-7 defaults' rows here have 5 seeds; the tables above have 3.\n\n",
         ),
         section(

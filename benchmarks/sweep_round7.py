@@ -46,6 +46,7 @@ TUNING_COHORTS = [
     "simulated_150",
     "simulated_800",
     "simulated_likeness",  # 400 tumors with normal_likeness=0.8 (TUNING.md, round 5)
+    "simulated_microarray",  # 400 tumors measured as microarray intensities
 ]
 
 PCA = dict(encoder_input="pca", **ROUND6)  # the round-6 defaults every variant starts from
@@ -87,6 +88,8 @@ def cohort(name: str, seed: int, root: str) -> Any:
 
     if name == "simulated_likeness":
         return tp.datasets.simulate_cohort(n_tumors=400, n_normals=60, n_genes=3000, seed=seed, normal_likeness=0.8)
+    if name == "simulated_microarray":
+        return tp.datasets.simulate_cohort(n_tumors=400, n_normals=60, n_genes=3000, seed=seed, platform="microarray")
     if name.startswith("simulated"):
         n = int(name.split("_")[1]) if "_" in name else 400
         return tp.datasets.simulate_cohort(n_tumors=n, n_normals=60, n_genes=3000, seed=seed)

@@ -18,6 +18,7 @@ The round-7 network varies from seed to seed on TCGA-BRCA more than the gaps to 
 - ``n_networks 3``: the package's own version of the ensemble (`TwinPurify(n_networks=3)`): one fit, the
   members trained side by side with their own views, the last step solved over all of them.
 - ``simulated_likeness``: the 400-tumor simulator with ``normal_likeness=0.8`` (TUNING.md, round 5).
+- ``simulated_microarray``: the 400-tumor simulator measured as microarray intensities.
 
 Every (cohort, seed, variant) is one job in a process pool (one torch thread each); rows go to
 ``DIR/sweep_round8.csv`` as jobs finish. With ``--embeddings DIR`` each embedding is also saved
