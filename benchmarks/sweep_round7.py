@@ -289,6 +289,28 @@ def render_tables(df: pd.DataFrame, path: Path, note: str) -> None:
         tmp.write_text("\n".join(parts))
 
 
+def plan_jobs(cohorts: str, seeds: str, only: str | None, baselines: list[str], variants: list[str]) -> list[tuple]:
+    """(cohort, seed, method) for every job of a sweep, from the command line's comma/semicolon lists.
+
+    Only the tuning cohorts are allowed; seed-major, so a run cut short has every method on the first seeds;
+    the deterministic baselines run once (first seed) on the real folders.
+    """
+    names = [*baselines, *variants]
+    if only:
+        names = [x for x in names if x in only.split(";")]
+    chosen = cohorts.split(",")
+    if set(chosen) - set(TUNING_COHORTS):
+        raise SystemExit(f"only the tuning cohorts may be swept: {TUNING_COHORTS}")
+    seed_list = [int(x) for x in seeds.split(",")]
+    return [
+        (cname, seed, v)
+        for seed in seed_list
+        for cname in chosen
+        for v in names
+        if not (v in baselines and not cname.startswith("simulated") and seed != seed_list[0])
+    ]
+
+
 def run_jobs(fn: Any, jobs: list[tuple], out: Path, workers: int) -> None:
     """Run ``fn(*args)`` for every job in a process pool; each returns rows, written to `out` as they come.
 
@@ -335,20 +357,7 @@ def main() -> None:
         return
     if not a.data_dir:
         raise SystemExit("--data-dir is required (the shared/data folder)")
-    cohorts = a.cohorts.split(",")
-    if set(cohorts) - set(TUNING_COHORTS):
-        raise SystemExit(f"only the tuning cohorts may be swept: {TUNING_COHORTS}")
-    names = [*BASELINES, *VARIANTS]
-    if a.only:
-        names = [x for x in names if x in a.only.split(";")]
-    seeds = [int(s) for s in a.seeds.split(",")]
-    jobs = []
-    for seed in seeds:  # seed-major: a run cut short has every variant on the first seeds
-        for cname in cohorts:
-            for v in names:
-                if v in BASELINES and not cname.startswith("simulated") and seed != seeds[0]:
-                    continue  # deterministic on a fixed cohort
-                jobs.append((cname, seed, v))
+    jobs = plan_jobs(a.cohorts, a.seeds, a.only, BASELINES, list(VARIANTS))
     jobs.sort(key=lambda j: j[0] != "simulated_800")  # the longest first, for the pool's balance
     run_jobs(job, [(c, sd, v, a.data_dir) for c, sd, v in jobs], Path(a.out) / "sweep_round7.csv", a.workers)
 

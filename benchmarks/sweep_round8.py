@@ -46,7 +46,15 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "python"))
 
-from sweep_round7 import TUNING_COHORTS, baseline, cohort, keep_invariant, render_tables, run_jobs  # noqa: E402
+from sweep_round7 import (  # noqa: E402
+    TUNING_COHORTS,
+    baseline,
+    cohort,
+    keep_invariant,
+    plan_jobs,
+    render_tables,
+    run_jobs,
+)
 
 KEEP = 16
 SHRINK = 0.1  # twinpurify.rotation.SHRINKAGE
@@ -231,24 +239,11 @@ def main() -> None:
     if a.c_index:
         add_c_index(csv, Path(a.c_index), a.data_dir)
         return
-    cohorts = a.cohorts.split(",")
-    if set(cohorts) - set(TUNING_COHORTS):
-        raise SystemExit(f"only the tuning cohorts may be swept: {TUNING_COHORTS}")
-    names = [*BASELINES, *VARIANTS]
-    if a.only:
-        names = [x for x in names if x in a.only.split(";")]
+    jobs = plan_jobs(a.cohorts, a.seeds, a.only, BASELINES, list(VARIANTS))
     if a.embeddings:
         Path(a.embeddings).mkdir(parents=True, exist_ok=True)
-    seeds = [int(s) for s in a.seeds.split(",")]
-    jobs = [
-        (cname, seed, v)
-        for seed in seeds
-        for cname in cohorts
-        for v in names
-        if not (v in BASELINES and not cname.startswith("simulated") and seed != seeds[0])
-    ]
     cost = {"simulated_800": 3, "simulated": 2}
-    spec = {v: VARIANTS.get(v, {}) for v in names}
+    spec = {v: VARIANTS.get(v, {}) for v in [*BASELINES, *VARIANTS]}
     jobs.sort(key=lambda j: -cost.get(j[0], 1) * int(spec[j[2]].get("ensemble", spec[j[2]].get("n_networks", 1))))
     run_jobs(job, [(c, sd, v, a.data_dir, a.embeddings) for c, sd, v in jobs], csv, a.workers)
 
