@@ -8,7 +8,14 @@
 #' training tumors: the part of each profile that the purified embedding
 #' carries, on the model's log2 scale. It is not a deconvolved cancer-cell
 #' profile: it keeps what the embedding keeps (tumor programs, immune signal,
-#' and any purity the embedding still leaks). `pathwayActivity()` scores
+#' and any purity the embedding still leaks). With `residual = TRUE` it is
+#' instead each sample's own profile with only its coordinates along the
+#' contamination directions (the mean normal's difference from the mean
+#' tumor and the normals' leading principal directions, from the training
+#' normals) replaced by the readout's: it keeps the programs a few embedding
+#' dimensions cannot hold (see the package's `benchmarks/pathways.md`: on the
+#' simulator its program scores track the true programs better, and purity
+#' less, than raw scores). `pathwayActivity()` scores
 #' pathways on it (or, with `purified = FALSE`, on the samples' own log2
 #' profiles of the same genes) with decoupler's methods, offline.
 #'
@@ -26,6 +33,8 @@
 #'   are dropped, with a warning naming them.
 #' @param purified score the purified expression (`TRUE`) or the samples'
 #'   own log2 profiles (`FALSE`, for comparison).
+#' @param residual use the residual form of the purified expression (needs a
+#'   model fitted with normals).
 #' @param assay.type assay name or index of `x` (default `"counts"`).
 #' @param assay alias of `assay.type`.
 #' @param fillMissing `NULL` (the model's policy), `"error"` or `"mean"`.
@@ -48,16 +57,18 @@
 #' @name purifiedExpression
 #' @export
 purifiedExpression <- function(model, x, assay.type = "counts",
-    fillMissing = NULL, assay = NULL) {
+    fillMissing = NULL, assay = NULL, residual = FALSE) {
     .checkModel(model)
+    .checkFlag(residual, "residual")
     inp <- .input(x, .assayAlias(assay.type, assay), "x")
     res <- .pyr(.bridge()$purified(.enginePy(model), inp$values, inp$samples,
-        inp$genes, fillMissing, warn = .engineCondition))
+        inp$genes, fillMissing, warn = .engineCondition, residual = residual))
     values <- t(res$values)
     dimnames(values) <- list(as.character(unlist(res$genes)), inp$samples)
     SummarizedExperiment::SummarizedExperiment(
         assays = list(purified = values), colData = .sampleData(x),
-        metadata = list(twinpurify = "purified expression (log2)"))
+        metadata = list(twinpurify = "purified expression (log2)",
+            residual = residual))
 }
 
 #' @rdname purifiedExpression
@@ -65,16 +76,17 @@ purifiedExpression <- function(model, x, assay.type = "counts",
 pathwayActivity <- function(model, x, geneSets = NULL,
     method = c("ulm", "wmean", "zscore", "aucell"), minSize = 5,
     purified = TRUE, assay.type = "counts", fillMissing = NULL,
-    assay = NULL) {
+    assay = NULL, residual = FALSE) {
     .checkModel(model)
     method <- match.arg(method)
     geneSets <- .checkGeneSets(geneSets)
     .checkMinSize(minSize)
     .checkFlag(purified, "purified")
+    .checkFlag(residual, "residual")
     inp <- .input(x, .assayAlias(assay.type, assay), "x")
     res <- .pyr(.bridge()$pathway_activity(.enginePy(model), inp$values,
         inp$samples, inp$genes, geneSets, method, minSize, purified,
-        fillMissing, warn = .engineCondition))
+        fillMissing, warn = .engineCondition, residual = residual))
     pathways <- as.character(unlist(res$pathways))
     values <- t(matrix(res$values, ncol = length(pathways)))
     dimnames(values) <- list(pathways, inp$samples)
@@ -83,7 +95,7 @@ pathwayActivity <- function(model, x, geneSets = NULL,
         rowData = S4Vectors::DataFrame(nGenes = as.integer(unlist(res$n_genes)),
             row.names = pathways),
         metadata = list(method = method, purified = purified,
-            minSize = minSize))
+            residual = residual, minSize = minSize))
 }
 
 # colData of a SummarizedExperiment, or an empty one named by the columns.

@@ -262,10 +262,13 @@ def purified(
     genes: Any,
     fill_missing: Optional[str] = None,
     warn: Optional[Callable] = None,
+    residual: bool = False,
 ) -> dict[str, Any]:
     """Purified expression (samples x model genes) as a float64 array plus the gene names."""
     with _r_side(None, warn):
-        P = model.purified_expression(samples_by_genes(values, samples, genes), fill_missing=fill_missing)
+        P = model.purified_expression(
+            samples_by_genes(values, samples, genes), fill_missing=fill_missing, residual=bool(residual)
+        )
     return {"values": np.asarray(P, dtype=np.float64), "genes": [str(g) for g in P.columns]}
 
 
@@ -287,6 +290,7 @@ def pathway_activity(
     purified: bool,
     fill_missing: Optional[str] = None,
     warn: Optional[Callable] = None,
+    residual: bool = False,
 ) -> dict[str, Any]:
     """Pathway scores (samples x pathways) as a float64 array, with the pathway names and set sizes.
 
@@ -300,6 +304,7 @@ def pathway_activity(
             min_size=_whole(min_size),
             purified=bool(purified),
             fill_missing=fill_missing,
+            residual=bool(residual),
         )
     return {
         "values": np.asarray(act, dtype=np.float64),

@@ -220,7 +220,7 @@ class BaseEmbedder(GeneSpaceMixin, TransformerMixin, BaseEstimator):
             self.feature_names_in_ = np.asarray(t.genes, dtype=object)
         self.genes_ = list(self.preprocessor_.genes_)
         self._fit_values(t, n)
-        self._fit_readout_matrix(t, required=False)  # the way back to genes (purified_expression)
+        self._fit_readout_matrix(t, required=False, normal=n)  # the way back to genes (purified_expression)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "preprocessor_"):

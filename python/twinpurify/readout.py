@@ -10,6 +10,14 @@ kept (tumor-intrinsic programs, immune signal, and any purity it leaked) does.
 It is linear on purpose: a purified profile is then a fixed weighted combination of embedding
 coordinates, so pathway scores of it are linear in the embedding and can be audited. It is not a
 deconvolved cancer-cell profile.
+
+A low-dimensional embedding cannot carry every tumor-intrinsic program a pathway score reads, so
+the readout alone loses program signal that the bulk profile has (benchmarks/pathways.md). The
+*residual* form keeps the sample's own profile and replaces only its coordinates along the
+contamination directions (the mean normal's difference from the mean tumor and the leading ways
+the cohort's normals differ from one another, i.e. where mixing a tumor with its normals moves it,
+to first order) by the readout's values there: the purified embedding decides what stays along
+those directions, the profile itself everywhere else.
 """
 
 from __future__ import annotations
@@ -21,16 +29,53 @@ import numpy as np
 
 #: ridge strengths tried, relative to the number of training samples (embedding columns standardised)
 ALPHA_GRID = np.logspace(-4, 2, 13)
+#: leading principal directions of the normals kept among the contamination directions
+N_NORMAL_DIRECTIONS = 5
+
+
+def contamination_directions(
+    tumor_mean: np.ndarray, normals: np.ndarray, n_normal: int = N_NORMAL_DIRECTIONS
+) -> np.ndarray:
+    """Orthonormal basis (genes, q) of the directions mixing with normals moves a tumor, to first order.
+
+    Both inputs are on the model's standardised log2 scale: `tumor_mean` (genes,), `normals`
+    (n_normals, genes). The basis spans the mean normal's difference from `tumor_mean` and the
+    normals' `n_normal` leading principal directions (at most n_normals - 1); directions that add
+    nothing (e.g. a single normal, or normals identical to the tumors' mean) are left out.
+    """
+    N = np.asarray(normals, dtype=np.float64)
+    if N.ndim != 2 or N.shape[0] < 1 or N.shape[1] != len(tumor_mean):
+        raise ValueError(f"normals must be (n_normals, {len(tumor_mean)}), got {N.shape}")
+    cols = [N.mean(0) - np.asarray(tumor_mean, dtype=np.float64)]
+    if N.shape[0] > 1:
+        _, s, Vt = np.linalg.svd(N - N.mean(0), full_matrices=False)
+        keep = min(n_normal, N.shape[0] - 1)
+        cols += [Vt[i] for i in range(keep) if s[i] > 1e-8 * max(1.0, s[0])]
+    S = np.stack(cols, axis=1)
+    U, sv, _ = np.linalg.svd(S, full_matrices=False)
+    return U[:, sv > 1e-8 * max(1.0, float(sv.max(initial=0.0)))].astype(np.float32)
 
 
 class Readout:
-    """Z -> standardised genes: ``Xs_hat = Z @ coef + intercept`` (coef (k, genes), intercept (genes,))."""
+    """Z -> standardised genes: ``Xs_hat = Z @ coef + intercept`` (coef (k, genes), intercept (genes,)).
 
-    def __init__(self, coef: np.ndarray, intercept: np.ndarray, alpha: float, train_r2: float):
+    `directions` (genes, q), orthonormal, are the contamination directions of the residual form
+    (`purify`); None when the model was fitted without normals or saved before they existed.
+    """
+
+    def __init__(
+        self,
+        coef: np.ndarray,
+        intercept: np.ndarray,
+        alpha: float,
+        train_r2: float,
+        directions: Optional[np.ndarray] = None,
+    ):
         self.coef = np.asarray(coef, dtype=np.float32)
         self.intercept = np.asarray(intercept, dtype=np.float32)
         self.alpha = float(alpha)
         self.train_r2 = float(train_r2)
+        self.directions = None if directions is None else np.asarray(directions, dtype=np.float32)
 
     @classmethod
     def fit(cls, Z: np.ndarray, Xs: np.ndarray, alphas: np.ndarray = ALPHA_GRID, block: int = 2048) -> Readout:
@@ -96,9 +141,24 @@ class Readout:
     def predict(self, Z: np.ndarray) -> np.ndarray:
         return np.asarray(Z, dtype=np.float32) @ self.coef + self.intercept
 
+    def purify(self, Xs: np.ndarray, Z: np.ndarray) -> np.ndarray:
+        """The residual form: `Xs` with its part along `directions` replaced by the readout's.
+
+        ``Xs - (Xs - predict(Z)) Q Q'``: outside the contamination directions the sample's own
+        standardised profile, inside them what its embedding predicts.
+        """
+        if self.directions is None:
+            raise ValueError("this readout has no contamination directions (fitted without normals)")
+        X = np.asarray(Xs, dtype=np.float32)
+        Q = self.directions
+        return X - ((X - self.predict(Z)) @ Q) @ Q.T
+
     # ---- persistence: arrays in the weights file, scalars in config.json ------------------------
     def arrays(self) -> dict[str, np.ndarray]:
-        return {"readout.coef": self.coef, "readout.intercept": self.intercept}
+        out = {"readout.coef": self.coef, "readout.intercept": self.intercept}
+        if self.directions is not None:
+            out["readout.directions"] = self.directions
+        return out
 
     def config(self) -> dict[str, Any]:
         return {"alpha": self.alpha, "train_r2": self.train_r2}
@@ -109,9 +169,17 @@ class Readout:
     ) -> Readout:
         """Rebuild from a model folder; shapes are checked against the model (ValueError if they differ)."""
         coef, intercept = arrays["readout.coef"], arrays["readout.intercept"]
-        if coef.shape != (n_components, n_genes) or intercept.shape != (n_genes,):
+        directions = arrays.get("readout.directions")  # absent in folders written before the residual form
+        if (
+            coef.shape != (n_components, n_genes)
+            or intercept.shape != (n_genes,)
+            or (directions is not None and (directions.ndim != 2 or directions.shape[0] != n_genes))
+        ):
             raise ValueError(
-                f"readout arrays have shapes {coef.shape} and {intercept.shape}; "
-                f"the model has {n_components} components and {n_genes} genes"
+                f"readout arrays have shapes {coef.shape}, {intercept.shape}"
+                + ("" if directions is None else f" and {directions.shape}")
+                + f"; the model has {n_components} components and {n_genes} genes"
             )
-        return cls(coef, intercept, float(config.get("alpha", np.nan)), float(config.get("train_r2", np.nan)))
+        return cls(
+            coef, intercept, float(config.get("alpha", np.nan)), float(config.get("train_r2", np.nan)), directions
+        )

@@ -97,6 +97,7 @@ def pathway_activity(
     method: str = "ulm",
     min_size: int = 5,
     layer: Optional[str] = None,
+    residual: bool = False,
     key_added: str = "twinpurify_pathways",
     copy: bool = False,
 ) -> Any:
@@ -122,6 +123,10 @@ def pathway_activity(
         Pathways with fewer of their genes among the model's genes are dropped (with a warning).
     layer : str or None, default None
         Layer to read instead of ``adata.X``.
+    residual : bool, default False
+        Score the residual form of the purified expression (``model.purified_expression(...,
+        residual=True)``: the samples' own profiles with only the contamination directions read
+        from the embedding) instead of the readout alone.
     key_added : str, default "twinpurify_pathways"
         Key of the results in ``adata.obsm`` and ``adata.uns``.
     copy : bool, default False
@@ -157,11 +162,12 @@ def pathway_activity(
     ['program_1', 'program_2', 'program_3']
     """
     adata = _target(adata, copy, "pathway_activity()")
-    act = model.pathway_activity(adata, gene_sets, method=method, min_size=min_size, layer=layer)
+    act = model.pathway_activity(adata, gene_sets, method=method, min_size=min_size, layer=layer, residual=residual)
     act.index = adata.obs_names
     adata.obsm[key_added] = act
     adata.uns[key_added] = {
         "method": method,
+        "residual": bool(residual),
         "pathways": [str(c) for c in act.columns],
         "n_genes": {str(k): int(v) for k, v in act.attrs.get("n_genes", {}).items()},
     }

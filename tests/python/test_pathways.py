@@ -190,8 +190,8 @@ def test_tl_pathway_activity_stores_obsm_and_uns(cohort):
 def test_purified_program_scores_on_the_simulator():
     """With the true program footprints: scores of purified expression (invariant projection, whose
     embedding leaks little purity) correlate less with purity than raw scores and still track the
-    programs closely. (They do not track them *better*: raw weighted-footprint scores are already
-    at Spearman ~0.96 here; benchmarks/RESULTS.md, pathway section.)"""
+    programs closely. (The readout alone does not track them *better*: raw weighted-footprint scores
+    are already at Spearman ~0.96 here; the residual form does, see the test below.)"""
     from scipy.stats import spearmanr
 
     c = tp.datasets.simulate_cohort(n_tumors=300, n_normals=50, n_genes=2000, seed=0)
@@ -204,3 +204,34 @@ def test_purified_program_scores_on_the_simulator():
     pur_pur = np.mean([abs(spearmanr(pur[p], c.truth["purity"])[0]) for p in raw.columns])
     assert pur_pur < pur_raw
     assert track_pur > 0.8 and track_pur > track_raw - 0.1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("platform", "seed"), [("rnaseq", 1), ("rnaseq", 3), ("microarray", 0)])
+def test_residual_purified_scores_track_programs_better_and_purity_less_than_raw(platform, seed):
+    """Issue 10's criterion, with TwinPurify's defaults: on the EMT-like program 2 (half its genes are
+    fibroblast genes, so raw scores mix the program with the normal tissue), scores of the residual
+    purified expression track the true program better and purity less than raw scores; averaged
+    over the three programs they track at least as well and leak less. Margins: the smallest seen
+    over seeds 0-4 of this cohort size was +0.02 tracking and -0.08 purity on program 2
+    (benchmarks/pathways.md has the 400-tumor numbers)."""
+    from scipy.stats import spearmanr
+
+    c = tp.datasets.simulate_cohort(n_tumors=300, n_normals=50, n_genes=2000, seed=seed, platform=platform)
+    m = tp.TwinPurify(random_state=seed, verbose=False).fit(c.tumors, c.normals)
+    scores = {
+        kind: m.pathway_activity(c.tumors, c.program_net(), purified=kind != "raw", residual=kind == "residual")
+        for kind in ("raw", "residual")
+    }
+
+    def track(kind, p):
+        return spearmanr(scores[kind][p], c.truth[p])[0]
+
+    def purity(kind, p):
+        return abs(spearmanr(scores[kind][p], c.truth["purity"])[0])
+
+    assert track("residual", "program_2") > track("raw", "program_2") + 0.01
+    assert purity("residual", "program_2") < purity("raw", "program_2") - 0.05
+    programs = list(scores["raw"].columns)
+    assert np.mean([track("residual", p) for p in programs]) >= np.mean([track("raw", p) for p in programs])
+    assert np.mean([purity("residual", p) for p in programs]) < np.mean([purity("raw", p) for p in programs])

@@ -8,7 +8,7 @@ import pytest
 import twinpurify as tp
 from sklearn.exceptions import NotFittedError
 from twinpurify.persistence import ModelFormatError
-from twinpurify.readout import Readout
+from twinpurify.readout import Readout, contamination_directions
 
 
 def test_readout_matches_ridge_with_the_chosen_alpha():
@@ -83,21 +83,29 @@ def test_models_without_readout_load_and_say_how_to_add_one(cohort, tmp_path):
         m.purified_expression(tumors)
     m.fit_readout(tumors)
     assert m.purified_expression(tumors).shape == (len(tumors), len(m.genes_))
+    with pytest.raises(NotFittedError, match="contamination directions"):
+        m.purified_expression(tumors, residual=True)
+    m.fit_readout(tumors, pd.read_csv(old / "normals.csv", index_col=0))
+    assert m.purified_expression(tumors, residual=True).shape == (len(tumors), len(m.genes_))
 
 
-def test_readout_shape_mismatch_is_a_format_error(cohort, tmp_path):
+def _cut_readout_array(folder, name):
+    """Drop the last row of one readout array and re-sign the folder, as a careless edit would."""
     from safetensors.numpy import load_file, save_file
     from twinpurify.persistence import _sha256
 
-    tp.PCAEmbedding(4, verbose=False).fit(cohort.tumors).save(tmp_path / "m")
-    w = tmp_path / "m" / "weights.safetensors"
+    w = folder / "weights.safetensors"
     arrays = load_file(str(w))
-    arrays["readout.coef"] = arrays["readout.coef"][:3]
+    arrays[name] = arrays[name][:-1]
     save_file(arrays, str(w))
-    cfg_file = tmp_path / "m" / "config.json"
-    cfg = json.loads(cfg_file.read_text())
+    cfg = json.loads((folder / "config.json").read_text())
     cfg["weights_sha256"] = _sha256(w)
-    cfg_file.write_text(json.dumps(cfg))
+    (folder / "config.json").write_text(json.dumps(cfg))
+
+
+def test_readout_shape_mismatch_is_a_format_error(cohort, tmp_path):
+    tp.PCAEmbedding(4, verbose=False).fit(cohort.tumors).save(tmp_path / "m")
+    _cut_readout_array(tmp_path / "m", "readout.coef")
     with pytest.raises(ModelFormatError, match="readout"):
         tp.load_model(tmp_path / "m")
 
@@ -120,3 +128,65 @@ def test_streamed_fit_does_not_depend_on_the_block_size():
         np.testing.assert_allclose(r.coef, whole.coef, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(r.intercept, whole.intercept, rtol=1e-5, atol=1e-6)
         assert r.train_r2 == pytest.approx(whole.train_r2)
+
+
+def test_contamination_directions_span_the_normal_shift_and_the_normals_variation():
+    rng = np.random.default_rng(4)
+    genes = 12
+    tumor_mean = rng.normal(size=genes)
+    a, b = rng.normal(size=genes), rng.normal(size=genes)
+    shift = rng.normal(size=genes)
+    normals = tumor_mean + shift + np.outer(rng.normal(size=9), a) + np.outer(rng.normal(size=9), b)
+    Q = contamination_directions(tumor_mean, normals)
+    assert Q.shape == (genes, 3) and Q.dtype == np.float32  # the shift plus two directions of variation
+    np.testing.assert_allclose(Q.T @ Q, np.eye(3), atol=1e-5)
+    for v in (normals.mean(0) - tumor_mean, a, b):  # each lies in the span
+        np.testing.assert_allclose(Q @ (Q.T @ v), v, rtol=1e-4, atol=1e-4)
+    assert contamination_directions(tumor_mean, normals, n_normal=0).shape == (genes, 1)
+    # one normal: only the shift; a normal equal to the tumors' mean: no direction at all
+    assert contamination_directions(tumor_mean, normals[:1]).shape == (genes, 1)
+    assert contamination_directions(tumor_mean, tumor_mean[None, :]).shape == (genes, 0)
+    with pytest.raises(ValueError, match="normals must be"):
+        contamination_directions(tumor_mean, normals[:, :5])
+
+
+def test_purify_replaces_only_the_coordinates_along_the_directions():
+    """Hand-computed: with the directions e1 and (e2+e3)/sqrt(2), coordinate 1 and the mean of 2 and 3
+    come from the readout, gene 4 and the difference of 2 and 3 from the sample itself."""
+    r = Readout(np.array([[1.0, 2.0, 0.0, 5.0]]), np.zeros(4), 1.0, 1.0)
+    r.directions = np.array([[1.0, 0.0], [0.0, 0.5**0.5], [0.0, 0.5**0.5], [0.0, 0.0]])
+    Xs = np.array([[3.0, 4.0, 0.0, 7.0]])
+    # readout of z = 1: (1, 2, 0, 5); along (e2+e3)/sqrt(2) it has mean 1 per gene, the sample mean 2
+    np.testing.assert_allclose(r.purify(Xs, np.array([[1.0]])), [[1.0, 3.0, -1.0, 7.0]], atol=1e-6)
+    with pytest.raises(ValueError, match="no contamination directions"):
+        Readout(r.coef, r.intercept, 1.0, 1.0).purify(Xs, np.array([[1.0]]))
+
+
+def test_residual_purified_expression_round_trip_and_refusals(cohort, fast, tmp_path):
+    m = tp.TwinPurify(**fast).fit(cohort.tumors, cohort.normals)
+    P = m.purified_expression(cohort.tumors, residual=True)
+    assert list(P.columns) == m.genes_ and np.isfinite(P.to_numpy()).all()
+    # by hand: the standardised profile, its part along the directions swapped for the readout's
+    pp, r = m.preprocessor_, m.readout_
+    Xs = (m.log_expression(cohort.tumors).to_numpy() - pp.mean_) / pp.std_
+    Q = r.directions.astype(np.float64)
+    want = Xs - (Xs - r.predict(m.transform(cohort.tumors).to_numpy())) @ Q @ Q.T
+    np.testing.assert_allclose(P.to_numpy(), want * pp.std_ + pp.mean_, rtol=1e-4, atol=1e-3)
+    m.save(tmp_path / "m")
+    m2 = tp.load_model(tmp_path / "m")
+    np.testing.assert_array_equal(m2.readout_.directions, r.directions)
+    pd.testing.assert_frame_equal(m2.purified_expression(cohort.tumors, residual=True), P)
+    # fitted without normals: no directions, and the residual form says how to get them
+    pca = tp.PCAEmbedding(4, verbose=False).fit(cohort.tumors)
+    assert pca.readout_.directions is None
+    with pytest.raises(NotFittedError, match=r"fit_readout\(tumor, normal\)"):
+        pca.purified_expression(cohort.tumors, residual=True)
+    pca.fit_readout(cohort.tumors, cohort.normals)
+    assert pca.purified_expression(cohort.tumors, residual=True).shape == P.shape
+
+
+def test_readout_directions_of_the_wrong_shape_are_a_format_error(cohort, tmp_path):
+    tp.PCAEmbedding(4, verbose=False).fit(cohort.tumors, cohort.normals).save(tmp_path / "m")
+    _cut_readout_array(tmp_path / "m", "readout.directions")
+    with pytest.raises(ModelFormatError, match="readout"):
+        tp.load_model(tmp_path / "m")

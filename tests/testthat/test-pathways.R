@@ -32,6 +32,17 @@ test_that("purifiedExpression returns an SE of the model's genes, equal to the e
     saveTwinPurify(model, path)
     again <- purifiedExpression(loadTwinPurify(path), tumors)
     expect_identical(SummarizedExperiment::assay(again), SummarizedExperiment::assay(p))
+    # the residual form: the engine's too, flagged in the metadata, and it survives save/load
+    r <- purifiedExpression(model, tumors, residual = TRUE)
+    expect_true(S4Vectors::metadata(r)$residual)
+    expect_false(S4Vectors::metadata(p)$residual)
+    inp <- twinpurify:::.bridge()$samples_by_genes(SummarizedExperiment::assay(tumors), colnames(tumors),
+                                                   rownames(tumors))
+    py_r <- reticulate::py_to_r(twinPurifyEngine(model)$purified_expression(inp, residual = TRUE))
+    expect_equal(unname(SummarizedExperiment::assay(r)), unname(t(as.matrix(py_r))), tolerance = 1e-6)
+    expect_false(isTRUE(all.equal(SummarizedExperiment::assay(r), SummarizedExperiment::assay(p))))
+    expect_identical(SummarizedExperiment::assay(purifiedExpression(loadTwinPurify(path), tumors, residual = TRUE)),
+                     SummarizedExperiment::assay(r))
     unlink(withr_tmp, recursive = TRUE)
 })
 
@@ -55,6 +66,9 @@ test_that("pathwayActivity scores gene sets given as a list, a data frame or a G
     expect_equal(SummarizedExperiment::assay(pathwayActivity(model, tumors, gmt)), SummarizedExperiment::assay(act))
     raw <- pathwayActivity(model, tumors, sets, method = "wmean", purified = FALSE)
     expect_false(S4Vectors::metadata(raw)$purified)
+    res <- pathwayActivity(model, tumors, sets, residual = TRUE)
+    expect_true(S4Vectors::metadata(res)$residual)
+    expect_false(isTRUE(all.equal(SummarizedExperiment::assay(res), SummarizedExperiment::assay(act))))
     # wmean of the raw log2 profiles is the mean of the set's genes, by hand
     lg <- twinpurify:::.bridge()$samples_by_genes(SummarizedExperiment::assay(tumors), colnames(tumors),
                                                   rownames(tumors))
@@ -80,5 +94,7 @@ test_that("pathwayActivity refuses bad gene sets and arguments with clear messag
     expect_error(pathwayActivity(model, tumors, list(A = g[1:6]), purified = NA), "'purified' must be TRUE or FALSE")
     expect_error(pathwayActivity(model, tumors, list(A = c("X1", "X2"))), "Ensembl")
     expect_error(purifiedExpression("model", tumors), "TwinPurifyModel")
+    expect_error(purifiedExpression(model, tumors, residual = "yes"), "'residual' must be TRUE or FALSE")
+    expect_error(pathwayActivity(model, tumors, list(A = g[1:6]), residual = NA), "'residual' must be TRUE or FALSE")
     expect_warning(pathwayActivity(model, tumors, list(A = g[1:6], SMALL = g[7:8])), "SMALL")
 })
