@@ -34,7 +34,7 @@
 #' @param purified score the purified expression (`TRUE`) or the samples'
 #'   own log2 profiles (`FALSE`, for comparison).
 #' @param residual use the residual form of the purified expression (needs a
-#'   model fitted with normals).
+#'   model fitted with normals; with `pathwayActivity()`, `purified = TRUE`).
 #' @param assay.type assay name or index of `x` (default `"counts"`).
 #' @param assay alias of `assay.type`.
 #' @param fillMissing `NULL` (the model's policy), `"error"` or `"mean"`.
@@ -81,8 +81,7 @@ pathwayActivity <- function(model, x, geneSets = NULL,
     method <- match.arg(method)
     geneSets <- .checkGeneSets(geneSets)
     .checkMinSize(minSize)
-    .checkFlag(purified, "purified")
-    .checkFlag(residual, "residual")
+    .checkResidual(residual, purified)
     inp <- .input(x, .assayAlias(assay.type, assay), "x")
     res <- .pyr(.bridge()$pathway_activity(.enginePy(model), inp$values,
         inp$samples, inp$genes, geneSets, method, minSize, purified,

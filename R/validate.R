@@ -301,6 +301,16 @@
     invisible(v)
 }
 
+.checkResidual <- function(residual, purified = TRUE) {
+    .checkFlag(purified, "purified")
+    .checkFlag(residual, "residual")
+    if (residual && !purified) {
+        .abort("'residual = TRUE' scores the residual form of the purified ",
+            "expression; it needs 'purified = TRUE'")
+    }
+    invisible(residual)
+}
+
 .checkMinSize <- function(minSize) {
     if (!is.numeric(minSize) || length(minSize) != 1 || is.na(minSize) ||
         minSize < 1 || minSize %% 1 != 0) {

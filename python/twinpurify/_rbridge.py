@@ -255,6 +255,16 @@ def simulate(n_tumors: Any, n_normals: Any, n_genes: Any, seed: Any, normal_like
     }
 
 
+def _check_residual(model: Any, residual: Any) -> None:
+    """From R the hint is a refit: R has no fit_readout."""
+    readout = getattr(model, "readout_", None)
+    if residual and readout is not None and readout.directions is None:
+        raise ValueError(
+            "this model has no contamination directions (saved before the residual form existed, or fitted "
+            "without normals): refit it with fitTwinPurify() on tumors and normals, or use residual = FALSE"
+        )
+
+
 def purified(
     model: Any,
     values: Any,
@@ -265,6 +275,7 @@ def purified(
     residual: bool = False,
 ) -> dict[str, Any]:
     """Purified expression (samples x model genes) as a float64 array plus the gene names."""
+    _check_residual(model, residual)
     with _r_side(None, warn):
         P = model.purified_expression(
             samples_by_genes(values, samples, genes), fill_missing=fill_missing, residual=bool(residual)
@@ -296,6 +307,7 @@ def pathway_activity(
 
     Python warnings (e.g. gene sets dropped for too small an overlap) go to `warn` (R warnings).
     """
+    _check_residual(model, residual)
     with _r_side(None, warn):
         act = model.pathway_activity(
             samples_by_genes(values, samples, genes),

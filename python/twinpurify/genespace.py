@@ -50,16 +50,18 @@ class GeneSpaceMixin:
         Z = np.concatenate([self._embed(Xb) for _, Xb in blocks()])
         readout = Readout.fit_blocks(Z, blocks)
         if normal is not None and normal.shape[0] > 0:  # the residual form's contamination directions
-            tumor_mean = sum(Xb.astype(np.float64).sum(0) for _, Xb in blocks()) / m.shape[0]
+            # the training tumors' mean of the standardised genes, from the ridge's own algebra (no extra pass)
+            tumor_mean = readout.intercept.astype(np.float64) + Z.mean(0) @ readout.coef.astype(np.float64)
             readout.directions = contamination_directions(tumor_mean, pp.transform(normal, "normal", policy))
         self.readout_ = readout
 
     def fit_readout(
         self,
         tumor: Any,
-        normal: Any = None,
         layer: Optional[str] = None,
         fill_missing: Optional[str] = None,
+        *,
+        normal: Any = None,
     ) -> Any:
         """(Re)fit the gene-space readout on `tumor` (samples x genes) without refitting the embedding.
 
@@ -70,13 +72,14 @@ class GeneSpaceMixin:
         Parameters
         ----------
         tumor : DataFrame, array-like or AnnData of shape (n_tumors, n_genes)
-        normal : DataFrame, array-like or AnnData of shape (n_normals, n_genes), optional
-            The cohort's normals; they set the contamination directions of
-            ``purified_expression(..., residual=True)``. Without them that form is unavailable.
         layer : str, optional
-            AnnData layer to use instead of `.X`.
+            AnnData layer to use instead of `.X` (for `tumor` and `normal`).
         fill_missing : {"error", "mean"}, optional
             Missing-gene policy (default: the estimator's).
+        normal : DataFrame, array-like or AnnData of shape (n_normals, n_genes), optional
+            The cohort's normals; they set the contamination directions of
+            ``purified_expression(..., residual=True)``. Without them the refitted readout has
+            none, and that form is unavailable until `fit_readout` is called with normals.
 
         Returns
         -------
@@ -116,7 +119,7 @@ class GeneSpaceMixin:
         fill_missing : {"error", "mean"}, optional
             Missing-gene policy (default: the estimator's).
         residual : bool, default False
-            The residual form (needs a model fitted with normals, or ``fit_readout(tumor, normal)``).
+            The residual form (needs a model fitted with normals, or ``fit_readout(tumor, normal=normal)``).
 
         Returns
         -------
@@ -133,7 +136,7 @@ class GeneSpaceMixin:
         if residual and readout.directions is None:
             raise NotFittedError(
                 f"this {type(self).__name__}'s readout has no contamination directions (fitted without normals, or "
-                "saved before it existed); call fit_readout(tumor, normal) with the training cohort first"
+                "saved before it existed); call fit_readout(tumor, normal=normal) with the training cohort first"
             )
         m = as_matrix(X, "X", layer=layer)
         pp = self.preprocessor_
@@ -183,8 +186,8 @@ class GeneSpaceMixin:
             False scores the samples' own log2 profiles on the same genes instead (the raw
             comparison, as in `twinpurify.pl.pathway_vs_purity`).
         residual : bool, default False
-            With `purified`, score the residual form of the purified expression
-            (`purified_expression`'s `residual`).
+            Score the residual form of the purified expression (`purified_expression`'s
+            `residual`); a ValueError with ``purified=False``.
 
         Returns
         -------
@@ -192,6 +195,10 @@ class GeneSpaceMixin:
         """
         from .pathways import activity, progeny
 
+        if residual and not purified:
+            raise ValueError(
+                "residual=True scores the residual form of the purified expression; it needs purified=True"
+            )
         if purified:
             expr = self.purified_expression(X, layer=layer, fill_missing=fill_missing, residual=residual)
         else:

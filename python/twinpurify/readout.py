@@ -40,20 +40,37 @@ def contamination_directions(
 
     Both inputs are on the model's standardised log2 scale: `tumor_mean` (genes,), `normals`
     (n_normals, genes). The basis spans the mean normal's difference from `tumor_mean` and the
-    normals' `n_normal` leading principal directions (at most n_normals - 1); directions that add
-    nothing (e.g. a single normal, or normals identical to the tumors' mean) are left out.
+    normals' `n_normal` leading principal directions (at most n_normals - 1). A direction is left
+    out when its size (the shift's length, a component's root-mean-square spread) is below 1e-5 of
+    the normals' typical profile length: rounding noise (e.g. normals stored in float32 that equal
+    the tumors' mean) is not a direction. Memory is O((n_normals + genes) * n_normal) beyond the
+    inputs when there are more than a few thousand normals (a randomized SVD), O(n_normals²) else.
     """
     N = np.asarray(normals, dtype=np.float64)
-    if N.ndim != 2 or N.shape[0] < 1 or N.shape[1] != len(tumor_mean):
-        raise ValueError(f"normals must be (n_normals, {len(tumor_mean)}), got {N.shape}")
-    cols = [N.mean(0) - np.asarray(tumor_mean, dtype=np.float64)]
-    if N.shape[0] > 1:
-        _, s, Vt = np.linalg.svd(N - N.mean(0), full_matrices=False)
-        keep = min(n_normal, N.shape[0] - 1)
-        cols += [Vt[i] for i in range(keep) if s[i] > 1e-8 * max(1.0, s[0])]
-    S = np.stack(cols, axis=1)
+    t = np.asarray(tumor_mean, dtype=np.float64)
+    if N.ndim != 2 or N.shape[0] < 1 or N.shape[1] != len(t):
+        raise ValueError(f"normals must be (n_normals, {len(t)}), got {N.shape}")
+    n = N.shape[0]
+    scale = float(np.sqrt((N**2).sum() / n))  # the typical length of a normal's profile
+    floor = 1e-5 * max(scale, float(np.linalg.norm(t)), float(np.finfo(np.float64).tiny))
+    mean = N.mean(0)
+    cols = [mean - t]
+    keep = min(int(n_normal), n - 1)
+    if keep > 0:
+        Nc = N - mean
+        if n <= 4096:  # the normals' Gram matrix: n x n, exact
+            w, V = np.linalg.eigh(Nc @ Nc.T)
+            order = np.argsort(w)[::-1][:keep]
+            sv = np.sqrt(np.clip(w[order], 0.0, None))
+            dirs = (V[:, order].T @ Nc) / np.where(sv > 0, sv, 1.0)[:, None]
+        else:  # many normals: only the leading components
+            from sklearn.utils.extmath import randomized_svd
+
+            _, sv, dirs = randomized_svd(Nc, keep, random_state=0)
+        cols += [d * (s_ / np.sqrt(n)) for d, s_ in zip(dirs, sv)]  # scaled by their spread
+    S = np.stack([c for c in cols if np.linalg.norm(c) > floor] or [np.zeros(len(t))], axis=1)
     U, sv, _ = np.linalg.svd(S, full_matrices=False)
-    return U[:, sv > 1e-8 * max(1.0, float(sv.max(initial=0.0)))].astype(np.float32)
+    return np.ascontiguousarray(U[:, sv > max(floor, 1e-6 * float(sv.max(initial=0.0)))], dtype=np.float32)
 
 
 class Readout:
@@ -170,6 +187,10 @@ class Readout:
         """Rebuild from a model folder; shapes are checked against the model (ValueError if they differ)."""
         coef, intercept = arrays["readout.coef"], arrays["readout.intercept"]
         directions = arrays.get("readout.directions")  # absent in folders written before the residual form
+        if directions is not None and directions.ndim == 2 and directions.shape[0] == n_genes:
+            gram = directions.astype(np.float64).T @ directions.astype(np.float64)
+            if not np.allclose(gram, np.eye(gram.shape[0]), atol=1e-3):
+                raise ValueError("readout.directions are not orthonormal")
         if (
             coef.shape != (n_components, n_genes)
             or intercept.shape != (n_genes,)

@@ -413,6 +413,7 @@ def fit_on_disk(
     cols = pd.Index(rows.genes).get_indexer(shared)
     pp = Preprocessor(model.input_scale, model.n_genes, model.fill_missing)
     t0 = time.perf_counter()
+    model.readout_ = None  # no gene-space readout out of core (fit_readout on tumors in memory adds one)
     model.preprocessor_ = fit_preprocessor(pp, rows, cols, shared, normals, block_rows, ranks)
     model.stream_scan_s_ = time.perf_counter() - t0
     model.n_features_in_ = len(shared)

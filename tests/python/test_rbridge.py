@@ -63,3 +63,20 @@ def test_model_bytes_round_trip_and_refuse_paths(cohort):
     broken["weights.safetensors"] = bytearray(b"0" * 10)
     with pytest.raises(Exception, match="model"):
         bridge.model_from_files(broken)
+
+
+def test_the_residual_form_from_r_says_to_refit_when_directions_are_missing():
+    """R has no fit_readout: a model without contamination directions gets a refit hint."""
+    c = datasets.simulate_cohort(n_tumors=30, n_normals=6, n_genes=60, seed=1)
+    from twinpurify import PCAEmbedding
+
+    m = PCAEmbedding(3, verbose=False).fit(c.tumors)  # no normals: no directions
+    X = c.tumors.T
+    with pytest.raises(ValueError, match="fitTwinPurify"):
+        bridge.purified(m, X.to_numpy(), list(X.columns), list(X.index), residual=True)
+    with pytest.raises(ValueError, match="fitTwinPurify"):
+        bridge.pathway_activity(m, X.to_numpy(), list(X.columns), list(X.index), None, "ulm", 5, True, residual=True)
+    assert bridge.purified(m, X.to_numpy(), list(X.columns), list(X.index))["values"].shape == (
+        30,
+        m.readout_.coef.shape[1],
+    )

@@ -85,18 +85,18 @@ def test_models_without_readout_load_and_say_how_to_add_one(cohort, tmp_path):
     assert m.purified_expression(tumors).shape == (len(tumors), len(m.genes_))
     with pytest.raises(NotFittedError, match="contamination directions"):
         m.purified_expression(tumors, residual=True)
-    m.fit_readout(tumors, pd.read_csv(old / "normals.csv", index_col=0))
+    m.fit_readout(tumors, normal=pd.read_csv(old / "normals.csv", index_col=0))
     assert m.purified_expression(tumors, residual=True).shape == (len(tumors), len(m.genes_))
 
 
-def _cut_readout_array(folder, name):
-    """Drop the last row of one readout array and re-sign the folder, as a careless edit would."""
+def _cut_readout_array(folder, name, edit=lambda a: a[:-1]):
+    """Edit one readout array (default: drop its last row) and re-sign the folder, as a careless edit would."""
     from safetensors.numpy import load_file, save_file
     from twinpurify.persistence import _sha256
 
     w = folder / "weights.safetensors"
     arrays = load_file(str(w))
-    arrays[name] = arrays[name][:-1]
+    arrays[name] = np.ascontiguousarray(edit(arrays[name]))
     save_file(arrays, str(w))
     cfg = json.loads((folder / "config.json").read_text())
     cfg["weights_sha256"] = _sha256(w)
@@ -146,8 +146,25 @@ def test_contamination_directions_span_the_normal_shift_and_the_normals_variatio
     # one normal: only the shift; a normal equal to the tumors' mean: no direction at all
     assert contamination_directions(tumor_mean, normals[:1]).shape == (genes, 1)
     assert contamination_directions(tumor_mean, tumor_mean[None, :]).shape == (genes, 0)
+    # ... also when the normal went through float32 (rounding is not a direction)
+    assert contamination_directions(tumor_mean, tumor_mean[None, :].astype(np.float32)).shape == (genes, 0)
+    # a scale change of the data changes no direction (the tolerances are relative)
+    tiny = contamination_directions(tumor_mean * 1e-6, normals * 1e-6)
+    np.testing.assert_allclose(np.abs(tiny.T @ Q), np.eye(3), atol=1e-4)
     with pytest.raises(ValueError, match="normals must be"):
         contamination_directions(tumor_mean, normals[:, :5])
+
+
+def test_contamination_directions_with_many_normals_use_the_leading_components():
+    """More than 4096 normals: a randomized SVD of the leading components gives the same span."""
+    rng = np.random.default_rng(5)
+    genes = 15
+    basis = rng.normal(size=(3, genes))
+    normals = rng.normal(size=(5000, 3)) * [5.0, 3.0, 2.0] @ basis + rng.normal(0, 0.01, (5000, genes))
+    Q = contamination_directions(np.zeros(genes), normals, n_normal=3)
+    assert Q.shape == (genes, 4)
+    for v in (*basis, normals.mean(0)):
+        np.testing.assert_allclose(Q @ (Q.T @ v), v, rtol=1e-2, atol=1e-2 * np.linalg.norm(v))
 
 
 def test_purify_replaces_only_the_coordinates_along_the_directions():
@@ -179,10 +196,16 @@ def test_residual_purified_expression_round_trip_and_refusals(cohort, fast, tmp_
     # fitted without normals: no directions, and the residual form says how to get them
     pca = tp.PCAEmbedding(4, verbose=False).fit(cohort.tumors)
     assert pca.readout_.directions is None
-    with pytest.raises(NotFittedError, match=r"fit_readout\(tumor, normal\)"):
+    with pytest.raises(NotFittedError, match=r"fit_readout\(tumor, normal=normal\)"):
         pca.purified_expression(cohort.tumors, residual=True)
-    pca.fit_readout(cohort.tumors, cohort.normals)
+    with pytest.raises(NotFittedError, match="contamination directions"):
+        pca.pathway_activity(cohort.tumors, cohort.program_net(), residual=True, min_size=3)
+    pca.fit_readout(cohort.tumors, normal=cohort.normals)
     assert pca.purified_expression(cohort.tumors, residual=True).shape == P.shape
+    pca.fit_readout(cohort.tumors)  # re-anchored without normals: the directions go with the old readout
+    assert pca.readout_.directions is None
+    with pytest.raises(ValueError, match="needs purified=True"):
+        m.pathway_activity(cohort.tumors, cohort.program_net(), purified=False, residual=True, min_size=3)
 
 
 def test_readout_directions_of_the_wrong_shape_are_a_format_error(cohort, tmp_path):
@@ -190,3 +213,19 @@ def test_readout_directions_of_the_wrong_shape_are_a_format_error(cohort, tmp_pa
     _cut_readout_array(tmp_path / "m", "readout.directions")
     with pytest.raises(ModelFormatError, match="readout"):
         tp.load_model(tmp_path / "m")
+    tp.PCAEmbedding(4, verbose=False).fit(cohort.tumors, cohort.normals).save(tmp_path / "m2")
+    _cut_readout_array(tmp_path / "m2", "readout.directions", edit=lambda a: a * 2.0)
+    with pytest.raises(ModelFormatError, match="not orthonormal"):
+        tp.load_model(tmp_path / "m2")
+
+
+def test_committed_folder_without_directions_refuses_the_residual_form():
+    """tests/python/data/model_networks was saved with a readout but before contamination directions."""
+    from pathlib import Path
+
+    data = Path(__file__).parent / "data"
+    m = tp.load_model(data / "model_networks" / "model")
+    tumors = pd.read_csv(data / "model_format1" / "tumors.csv", index_col=0)
+    assert m.readout_ is not None and m.readout_.directions is None
+    with pytest.raises(NotFittedError, match="contamination directions"):
+        m.purified_expression(tumors.reindex(columns=m.genes_, fill_value=0.0), residual=True)

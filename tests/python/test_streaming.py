@@ -72,8 +72,10 @@ def test_sparse_x_and_subsets_read_the_right_rows(tmp_path, big):
 
 
 def test_fit_on_disk_then_transform_like_in_memory(tmp_path, h5ad, big):
-    model = fit_on_disk(TwinPurify(**FIT, verbose=False), h5ad, normal_key="sample_type", block_rows=32)
     mem = TwinPurify(**FIT, verbose=False).fit(big.tumors, big.normals)
+    refit = fit_on_disk(TwinPurify(**FIT, verbose=False).fit(big.tumors, big.normals), h5ad, normal_key="sample_type")
+    assert refit.readout_ is None  # a refit out of core keeps no readout of the in-memory fit
+    model = fit_on_disk(TwinPurify(**FIT, verbose=False), h5ad, normal_key="sample_type", block_rows=32)
     assert model.genes_ == mem.genes_  # same gene choice and statistics as in memory
     np.testing.assert_allclose(model.preprocessor_.std_, mem.preprocessor_.std_, rtol=1e-4)
     assert len(model.history_) == 2 and np.isfinite(model.history_[-1]["loss"])

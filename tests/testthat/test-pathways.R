@@ -96,5 +96,7 @@ test_that("pathwayActivity refuses bad gene sets and arguments with clear messag
     expect_error(purifiedExpression("model", tumors), "TwinPurifyModel")
     expect_error(purifiedExpression(model, tumors, residual = "yes"), "'residual' must be TRUE or FALSE")
     expect_error(pathwayActivity(model, tumors, list(A = g[1:6]), residual = NA), "'residual' must be TRUE or FALSE")
+    expect_error(pathwayActivity(model, tumors, list(A = g[1:6]), purified = FALSE, residual = TRUE),
+                 "needs 'purified = TRUE'")
     expect_warning(pathwayActivity(model, tumors, list(A = g[1:6], SMALL = g[7:8])), "SMALL")
 })
