@@ -5,12 +5,17 @@
 For each model (PCA, invariant projection, TwinPurify defaults; all genes kept, n_genes=None) the
 pathways are scored with `model.pathway_activity` (ULM) on the samples' own log2 profiles
 (``purified=False``, "raw"), on the model's purified expression (the readout alone, "purified") and
-on its residual form (``residual=True``, "residual"), and compared:
+on its residual form (``residual=True``, "residual"), and compared; one model-free row ("no embedding",
+"directions removed": the profile minus its part along the same contamination directions) shows what
+the embedding adds to the residual form:
 
-- simulator, RNA-seq and microarray platforms (true program footprints as the net,
-  `SimulatedCohort.program_net`): Spearman of each program's score with the true program (higher is
-  better) and |Spearman| with purity (lower), averaged over the programs and for the EMT-like
-  program 2 alone (half its genes are fibroblast genes: the one raw scores confound with the normal tissue);
+- simulator, RNA-seq and microarray platforms and the normal-likeness simulator (true program
+  footprints as the net, `SimulatedCohort.program_net`): Spearman of each program's score with the
+  true program (higher is better) and |Spearman| with purity (lower), averaged over the programs and
+  for the EMT-like program 2 alone (half its genes are fibroblast genes: the one raw scores confound
+  with the normal tissue); and what the expression itself still holds: CV R² of purity (lower), the
+  immune fraction and, on the normal-likeness simulator, the tumors' normal-likeness (higher) from
+  its top 20 principal components;
 - TCGA-BRCA (paired, 113 tumors) and GSE42568 (104 tumors; microarray), PROGENy's 14 pathways:
   mean |Spearman| of the scores with copy-number (ABSOLUTE) purity, macro-F1 of PAM50 / copy-number
   clusters / grade from the 14 scores (CV logistic probe), C-index of a Cox model on them.
@@ -32,7 +37,7 @@ import twinpurify as tp
 from scipy.stats import spearmanr
 from twinpurify.io import atomic_path, write_table
 from twinpurify.metrics import c_index, macro_f1
-from twinpurify.pathways import progeny
+from twinpurify.pathways import activity, progeny
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cohorts import add_external_labels, data_dir, load_cohort  # noqa: E402
@@ -54,36 +59,72 @@ def mean_abs_rho(act: pd.DataFrame, y: pd.Series) -> float:
     return float(np.nanmean([abs(spearmanr(act[c].to_numpy()[ok], y.to_numpy()[ok])[0]) for c in act.columns]))
 
 
-KINDS = {"raw": dict(purified=False), "purified": {}, "residual": dict(residual=True)}
+KINDS = ("raw", "purified", "residual", "directions removed")
+NO_EMBEDDING = "no embedding"  # the model-free row: the profile minus its part along the contamination directions
 
 
-def simulator_rows(seed: int, platform: str = "rnaseq") -> list[dict]:
-    q = dict(n_tumors=400, n_normals=60, n_genes=3000, seed=seed, platform=platform)
+def expression(m: tp.base.BaseEmbedder, X: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """The samples' log2 expression of the model's genes in one of the compared forms."""
+    if kind == "raw":
+        return m.log_expression(X)
+    if kind in ("purified", "residual"):
+        return m.purified_expression(X, residual=kind == "residual")
+    pp, Q = m.preprocessor_, m.readout_.directions  # "directions removed": no embedding involved
+    Xs = (m.log_expression(X).to_numpy() - pp.mean_) / pp.std_
+    return pd.DataFrame((Xs - (Xs @ Q) @ Q.T) * pp.std_ + pp.mean_, index=X.index, columns=m.genes_)
+
+
+def kinds_of(name: str) -> tuple[str, ...]:
+    return ("directions removed",) if name == NO_EMBEDDING else ("raw",) if "twin" in name else KINDS[:3]
+
+
+def pc_r2(E: pd.DataFrame, y: pd.Series, k: int = 20) -> float:
+    """CV R² of `y` from the expression's top `k` principal components (ridge): signal the profile still holds."""
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import RidgeCV
+    from sklearn.metrics import r2_score
+    from sklearn.model_selection import KFold, cross_val_predict
+
+    F = PCA(k, random_state=0).fit_transform(E.to_numpy(np.float64))
+    pred = cross_val_predict(
+        RidgeCV(alphas=np.logspace(-3, 3, 13)), F, y.to_numpy(), cv=KFold(5, shuffle=True, random_state=0)
+    )
+    return float(r2_score(y.to_numpy(), pred))
+
+
+def simulator_rows(seed: int, platform: str = "rnaseq", normal_likeness: float = 0.0) -> list[dict]:
+    q = dict(n_tumors=400, n_normals=60, n_genes=3000, seed=seed, platform=platform, normal_likeness=normal_likeness)
     c = tp.datasets.simulate_cohort(**q)
     # the ceiling: the same cancer cells without normal or immune cells (same seed and cancer profiles, purity ~1, count noise redrawn)
     twin = tp.datasets.simulate_cohort(**q, purity_range=(0.99, 0.999))
     net = c.program_net()
+    cohort = "simulated" + ("" if platform == "rnaseq" else f"_{platform}") + ("_likeness" if normal_likeness else "")
     rows = []
     fitted = [(name, m.fit(c.tumors, c.normals), c.tumors) for name, m in models(seed).items()]
+    fitted.append((NO_EMBEDDING, fitted[-1][1], c.tumors))  # TwinPurify's preprocessing and directions
     fitted.append(
         ("pure-tumor twin (ceiling)", tp.PCAEmbedding(K, verbose=False, n_genes=None).fit(twin.tumors), twin.tumors)
     )
     for name, m, X in fitted:
-        for kind in KINDS if X is c.tumors else ("raw",):
-            act = m.pathway_activity(X, net, **KINDS[kind])
-            rows.append(
-                {
-                    "cohort": "simulated" if platform == "rnaseq" else f"simulated_{platform}",
-                    "model": name,
-                    "scores": kind,
-                    "seed": seed,
-                    "program_rho": float(np.mean([spearmanr(act[p], c.truth[p])[0] for p in act.columns])),
-                    "purity_rho": mean_abs_rho(act, c.truth["purity"]),
-                    "program_2_rho": float(spearmanr(act["program_2"], c.truth["program_2"])[0]),
-                    "program_2_purity_rho": mean_abs_rho(act[["program_2"]], c.truth["purity"]),
-                    "subtype_F1": macro_f1(act.to_numpy(), c.truth["subtype"], seed=seed),
-                }
-            )
+        for kind in kinds_of(name):
+            E = expression(m, X, kind)
+            act = activity(E, net)
+            row = {
+                "cohort": cohort,
+                "model": name,
+                "scores": kind,
+                "seed": seed,
+                "program_rho": float(np.mean([spearmanr(act[p], c.truth[p])[0] for p in act.columns])),
+                "purity_rho": mean_abs_rho(act, c.truth["purity"]),
+                "program_2_rho": float(spearmanr(act["program_2"], c.truth["program_2"])[0]),
+                "program_2_purity_rho": mean_abs_rho(act[["program_2"]], c.truth["purity"]),
+                "subtype_F1": macro_f1(act.to_numpy(), c.truth["subtype"], seed=seed),
+                "PC_purity_R2": pc_r2(E, c.truth["purity"]),
+                "PC_immune_R2": pc_r2(E, c.truth["immune_fraction"]),
+            }
+            if normal_likeness:
+                row["PC_likeness_R2"] = pc_r2(E, c.truth["normal_likeness"])
+            rows.append(row)
     return rows
 
 
@@ -95,11 +136,11 @@ def cohort_rows(name: str, root: Path, seed: int) -> list[dict]:
         if mname != "TwinPurify" and seed != 0:  # deterministic methods: once
             continue
         m.fit(c.tumors, c.normals)
-        for kind, how in KINDS.items():
+        for model_name, kind in [(mname, k) for k in KINDS[:3]] + ([(NO_EMBEDDING, KINDS[3])] * (mname == "PCA")):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # pathways with < 5 measured genes are dropped (stated below)
-                act = m.pathway_activity(c.tumors, progeny(), **how)
-            row = {"cohort": name, "model": mname, "scores": kind, "seed": seed, "n_pathways": act.shape[1]}
+                act = activity(expression(m, c.tumors, kind), progeny())
+            row = {"cohort": name, "model": model_name, "scores": kind, "seed": seed, "n_pathways": act.shape[1]}
             if "purity_ABSOLUTE" in lab:
                 row["purity_rho"] = mean_abs_rho(act, lab["purity_ABSOLUTE"])
             for col, key in (("pam50_brca2015", "PAM50_F1"), ("pam50_genefu", "PAM50_F1"), ("cluster_CNV", "CNV_F1")):
@@ -155,14 +196,13 @@ def plot(df: pd.DataFrame, path: Path) -> None:
         d = df[df["cohort"] == c].groupby(["model", "scores"], sort=False)[m].agg(["mean", "std"]).reset_index()
         names = list(d["model"].unique())
         x = np.arange(len(names))
-        for i, kind in enumerate(KINDS):  # the ceiling row has raw scores only: no purified bars
+        for i, kind in enumerate(KINDS):  # the ceiling has raw scores only, the model-free row its own kind
             e = d[d["scores"] == kind].set_index("model").reindex(names)
-            ax.bar(
-                x + (i - 1) * 0.27, e["mean"], 0.27, yerr=e["std"].fillna(0), label=kind, color=["0.6", "C0", "C1"][i]
-            )
+            color = ["0.6", "C0", "C1", "C2"][i]
+            ax.bar(x + (i - 1.5) * 0.2, e["mean"], 0.2, yerr=e["std"].fillna(0), label=kind, color=color)
         ax.set_xticks(x, names, rotation=30, ha="right", fontsize=7)
         ax.set_title(f"{c.replace('_paired_metagsca', '').replace('_breast_gsstda', '')}\n{m}", fontsize=8)
-    fig.axes[0].legend(fontsize=7)
+    axes[0].legend(fontsize=7)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
@@ -178,7 +218,7 @@ def main(argv: list[str] | None = None) -> None:
     root = data_dir(a.data_dir)
     rows: list[dict] = []
     for seed in [int(s) for s in a.seeds.split(",")]:
-        rows += simulator_rows(seed) + simulator_rows(seed, "microarray")
+        rows += simulator_rows(seed) + simulator_rows(seed, "microarray") + simulator_rows(seed, normal_likeness=0.8)
         for name in ("tcga_brca_paired_metagsca", "gse42568_breast_gsstda"):
             rows += cohort_rows(name, root, seed)
         print(f"seed {seed} done", flush=True)
