@@ -106,8 +106,9 @@ class GeneSpaceMixin:
         normals' leading principal directions, set at fit time from the training normals) are
         replaced by the readout's. The readout alone keeps only what a few embedding dimensions
         hold and so loses program signal; the residual form keeps every program outside those
-        directions. Which to use (benchmarks/pathways.md): the residual form tracks simulated
-        programs better than raw profiles with less purity in the scores; the readout alone
+        directions. Which to use (benchmarks/pathways.md): scores of the residual form track
+        simulated programs at least as well as raw profiles with less purity (most for a program
+        sharing genes with fibroblasts); the readout alone is purer, tracks the programs less, and
         separates expression subtypes better on TCGA-BRCA.
 
         Parameters
