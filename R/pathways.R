@@ -14,8 +14,10 @@
 #' tumor and the normals' leading principal directions, from the training
 #' normals) replaced by the readout's: it keeps the programs a few embedding
 #' dimensions cannot hold (see the package's `benchmarks/pathways.md`: on the
-#' simulator its program scores track the true programs better, and purity
-#' less, than raw scores). `pathwayActivity()` scores
+#' simulators its program scores track the true programs as well as raw
+#' scores or better, with less purity in most runs, though not on every
+#' seed; it still carries most of the purity a raw profile carries).
+#' `pathwayActivity()` scores
 #' pathways on it (or, with `purified = FALSE`, on the samples' own log2
 #' profiles of the same genes) with decoupler's methods, offline.
 #'
@@ -39,9 +41,11 @@
 #' @param assay alias of `assay.type`.
 #' @param fillMissing `NULL` (the model's policy), `"error"` or `"mean"`.
 #' @return `purifiedExpression()`: a SummarizedExperiment with assay
-#'   `purified` (model genes x samples) and the colData of `x`.
+#'   `purified` (model genes x samples; either form), the colData of `x`
+#'   and `residual` in its metadata.
 #'   `pathwayActivity()`: a SummarizedExperiment of pathways x samples (assay
-#'   `activity`), with the method and whether it was purified in its
+#'   `activity`), with the method, whether it was purified and whether the
+#'   residual form was used in its
 #'   metadata and the genes used per pathway in its rowData (`nGenes`).
 #' @examples
 #' if (twinpurifyAvailable()) {

@@ -258,7 +258,12 @@ def simulate(n_tumors: Any, n_normals: Any, n_genes: Any, seed: Any, normal_like
 def _check_residual(model: Any, residual: Any) -> None:
     """From R the hint is a refit: R has no fit_readout."""
     readout = getattr(model, "readout_", None)
-    if residual and readout is not None and readout.directions is None:
+    if readout is None:
+        raise ValueError(
+            "this model has no gene-space readout (saved by twinpurify 0.1.0, or fitted on fewer than 3 tumors): "
+            "refit it with fitTwinPurify()"
+        )
+    if residual and readout.directions is None:
         raise ValueError(
             "this model has no contamination directions (saved before the residual form existed, or fitted "
             "without normals): refit it with fitTwinPurify() on tumors and normals, or use residual = FALSE"

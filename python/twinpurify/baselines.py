@@ -54,7 +54,8 @@ class RawProfiles(BaseEmbedder):
     feature_names_in_ : ndarray of str
         Gene names seen in `fit` (only when the input had names).
     readout_ : twinpurify.readout.Readout or None
-        Linear map from the embedding back to the genes (`purified_expression`); None when fewer
+        Linear map from the embedding back to the genes (`purified_expression`), with the
+        contamination directions of its residual form when fitted with normals; None when fewer
         than 3 tumors were fitted.
 
     See Also
@@ -177,7 +178,8 @@ class PCAEmbedding(_LinearEmbedding):
     feature_names_in_ : ndarray of str
         Gene names seen in `fit` (only when the input had names).
     readout_ : twinpurify.readout.Readout or None
-        Linear map from the embedding back to the genes (`purified_expression`); None when fewer
+        Linear map from the embedding back to the genes (`purified_expression`), with the
+        contamination directions of its residual form when fitted with normals; None when fewer
         than 3 tumors were fitted.
 
     See Also
@@ -273,7 +275,8 @@ class ContrastivePCA(_LinearEmbedding):
     feature_names_in_ : ndarray of str
         Gene names seen in `fit` (only when the input had names).
     readout_ : twinpurify.readout.Readout or None
-        Linear map from the embedding back to the genes (`purified_expression`); None when fewer
+        Linear map from the embedding back to the genes (`purified_expression`), with the
+        contamination directions of its residual form when fitted with normals; None when fewer
         than 3 tumors were fitted.
 
     See Also
@@ -382,7 +385,8 @@ class NormalDifference(_LinearEmbedding):
     feature_names_in_ : ndarray of str
         Gene names seen in `fit` (only when the input had names).
     readout_ : twinpurify.readout.Readout or None
-        Linear map from the embedding back to the genes (`purified_expression`); None when fewer
+        Linear map from the embedding back to the genes (`purified_expression`), with the
+        contamination directions of its residual form when fitted with normals; None when fewer
         than 3 tumors were fitted.
 
     See Also
@@ -521,7 +525,8 @@ class InvariantProjection(_LinearEmbedding):
     feature_names_in_ : ndarray of str
         Gene names seen in `fit` (only when the input had names).
     readout_ : twinpurify.readout.Readout or None
-        Linear map from the embedding back to the genes (`purified_expression`); None when fewer
+        Linear map from the embedding back to the genes (`purified_expression`), with the
+        contamination directions of its residual form when fitted with normals; None when fewer
         than 3 tumors were fitted.
 
     See Also
@@ -643,7 +648,8 @@ class AutoencoderEmbedding(NeuralEmbedder):
     feature_names_in_ : ndarray of str
         Gene names seen in `fit` (only when the input had names).
     readout_ : twinpurify.readout.Readout or None
-        Linear map from the embedding back to the genes (`purified_expression`); None when fewer
+        Linear map from the embedding back to the genes (`purified_expression`), with the
+        contamination directions of its residual form when fitted with normals; None when fewer
         than 3 tumors were fitted.
 
     See Also

@@ -7,6 +7,7 @@ embedding say are active". `BaseEmbedder` inherits them; this module imports not
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -53,6 +54,13 @@ class GeneSpaceMixin:
             # the training tumors' mean of the standardised genes, from the ridge's own algebra (no extra pass)
             tumor_mean = readout.intercept.astype(np.float64) + Z.mean(0) @ readout.coef.astype(np.float64)
             readout.directions = contamination_directions(tumor_mean, pp.transform(normal, "normal", policy))
+            if readout.directions.shape[1] == 0:
+                warnings.warn(
+                    "the normals add no contamination direction (they equal the tumors' mean): "
+                    "purified_expression(..., residual=True) will return the samples' own profiles",
+                    UserWarning,
+                    stacklevel=3,
+                )
         self.readout_ = readout
 
     def fit_readout(
@@ -91,7 +99,7 @@ class GeneSpaceMixin:
         return self
 
     def purified_expression(
-        self, X: Any, layer: Optional[str] = None, fill_missing: Optional[str] = None, residual: bool = False
+        self, X: Any, layer: Optional[str] = None, fill_missing: Optional[str] = None, *, residual: bool = False
     ) -> Any:
         """The part of each sample's profile that its embedding carries, on the model's log2 scale.
 
@@ -121,6 +129,9 @@ class GeneSpaceMixin:
             Missing-gene policy (default: the estimator's).
         residual : bool, default False
             The residual form (needs a model fitted with normals, or ``fit_readout(tumor, normal=normal)``).
+            Genes filled with ``fill_missing="mean"`` keep, in this form, the training mean plus
+            the readout's part along the contamination directions (the readout alone imputes them
+            whole).
 
         Returns
         -------
@@ -170,6 +181,7 @@ class GeneSpaceMixin:
         purified: bool = True,
         layer: Optional[str] = None,
         fill_missing: Optional[str] = None,
+        *,
         residual: bool = False,
     ) -> pd.DataFrame:
         """Pathway activities of the purified tumors: ``pathways.activity(purified_expression(X), ...)``.

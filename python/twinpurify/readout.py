@@ -42,9 +42,11 @@ def contamination_directions(
     (n_normals, genes). The basis spans the mean normal's difference from `tumor_mean` and the
     normals' `n_normal` leading principal directions (at most n_normals - 1). A direction is left
     out when its size (the shift's length, a component's root-mean-square spread) is below 1e-5 of
-    the normals' typical profile length: rounding noise (e.g. normals stored in float32 that equal
-    the tumors' mean) is not a direction. Memory is O((n_normals + genes) * n_normal) beyond the
-    inputs when there are more than a few thousand normals (a randomized SVD), O(n_normals²) else.
+    sqrt(genes), the length of a profile one standard deviation from the mean in every gene, or of
+    the normals' or the tumor mean's typical length if larger: rounding noise (e.g. normals stored in
+    float32 that equal the tumors' mean) is not a direction. Memory:
+    a few float64 copies of the normals, plus their n_normals x n_normals Gram matrix up to 4096
+    normals, past that a randomized SVD of the `n_normal` leading components.
     """
     N = np.asarray(normals, dtype=np.float64)
     t = np.asarray(tumor_mean, dtype=np.float64)
@@ -52,7 +54,7 @@ def contamination_directions(
         raise ValueError(f"normals must be (n_normals, {len(t)}), got {N.shape}")
     n = N.shape[0]
     scale = float(np.sqrt((N**2).sum() / n))  # the typical length of a normal's profile
-    floor = 1e-5 * max(scale, float(np.linalg.norm(t)), float(np.finfo(np.float64).tiny))
+    floor = 1e-5 * max(scale, float(np.linalg.norm(t)), float(np.sqrt(len(t))))
     mean = N.mean(0)
     cols = [mean - t]
     keep = min(int(n_normal), n - 1)

@@ -184,6 +184,14 @@ def test_tl_pathway_activity_stores_obsm_and_uns(cohort):
     assert adata.uns["twinpurify_pathways"]["pathways"] == list(act.columns)
     with pytest.raises(TypeError, match="AnnData"):
         tp.tl.pathway_activity(cohort.tumors, model)
+    assert adata.uns["twinpurify_pathways"]["residual"] is False
+    # the residual form needs normals: fitted with them, the scores differ from the readout's and say so
+    model.fit_readout(cohort.tumors, normal=cohort.normals)
+    out = tp.tl.pathway_activity(adata, model, cohort.program_net(), residual=True, min_size=3, copy=True)
+    assert out.uns["twinpurify_pathways"]["residual"] is True
+    want = model.pathway_activity(cohort.tumors, cohort.program_net(), residual=True, min_size=3)
+    np.testing.assert_allclose(out.obsm["twinpurify_pathways"].iloc[: len(want)].to_numpy(), want.to_numpy(), rtol=1e-5)
+    assert not np.allclose(out.obsm["twinpurify_pathways"].to_numpy(), act.to_numpy())
 
 
 @pytest.mark.slow
@@ -191,7 +199,7 @@ def test_purified_program_scores_on_the_simulator():
     """With the true program footprints: scores of purified expression (invariant projection, whose
     embedding leaks little purity) correlate less with purity than raw scores and still track the
     programs closely. (The readout alone does not track them *better*: raw weighted-footprint scores
-    are already at Spearman ~0.96 here; the residual form does, see the test below.)"""
+    are already at Spearman ~0.96 here; for the residual form see the test below.)"""
     from scipy.stats import spearmanr
 
     c = tp.datasets.simulate_cohort(n_tumors=300, n_normals=50, n_genes=2000, seed=0)
@@ -212,9 +220,11 @@ def test_residual_purified_scores_track_programs_better_and_purity_less_than_raw
     """Issue 10's criterion, with TwinPurify's defaults: on the EMT-like program 2 (half its genes are
     fibroblast genes, so raw scores mix the program with the normal tissue), scores of the residual
     purified expression track the true program better and purity less than raw scores; averaged
-    over the three programs they track at least as well and leak less. Margins: the smallest seen
-    over seeds 0-4 of this cohort size was +0.02 tracking and -0.08 purity on program 2
-    (benchmarks/pathways.md has the 400-tumor numbers)."""
+    over the three programs they track at least as well and leak less. At this size (300 tumors,
+    2,000 genes, the default gene selection) it held on each of seeds 0-4 (ad hoc; the smallest
+    margins on program 2 were +0.02 tracking and -0.08 purity); two of those seeds and one
+    microarray seed are kept here as a guard. It does not hold on every seed everywhere: in
+    benchmarks/pathways.md (400 tumors, all 3,000 genes) seed 1 shows no gain on program 2."""
     from scipy.stats import spearmanr
 
     c = tp.datasets.simulate_cohort(n_tumors=300, n_normals=50, n_genes=2000, seed=seed, platform=platform)

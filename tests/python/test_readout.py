@@ -148,9 +148,11 @@ def test_contamination_directions_span_the_normal_shift_and_the_normals_variatio
     assert contamination_directions(tumor_mean, tumor_mean[None, :]).shape == (genes, 0)
     # ... also when the normal went through float32 (rounding is not a direction)
     assert contamination_directions(tumor_mean, tumor_mean[None, :].astype(np.float32)).shape == (genes, 0)
-    # a scale change of the data changes no direction (the tolerances are relative)
-    tiny = contamination_directions(tumor_mean * 1e-6, normals * 1e-6)
-    np.testing.assert_allclose(np.abs(tiny.T @ Q), np.eye(3), atol=1e-4)
+    # a larger scale changes no direction (the tolerance grows with the data's length)
+    big = contamination_directions(tumor_mean * 1e6, normals * 1e6)
+    np.testing.assert_allclose(np.abs(big.T @ Q), np.eye(3), atol=1e-4)
+    # on the standardised scale a shift of 1e-7 sd per gene is rounding, not a direction
+    assert contamination_directions(np.zeros(genes), np.full((1, genes), 1e-7)).shape == (genes, 0)
     with pytest.raises(ValueError, match="normals must be"):
         contamination_directions(tumor_mean, normals[:, :5])
 
@@ -160,7 +162,8 @@ def test_contamination_directions_with_many_normals_use_the_leading_components()
     rng = np.random.default_rng(5)
     genes = 15
     basis = rng.normal(size=(3, genes))
-    normals = rng.normal(size=(5000, 3)) * [5.0, 3.0, 2.0] @ basis + rng.normal(0, 0.01, (5000, genes))
+    shift = rng.normal(size=genes)  # the normals' mean: a real fourth direction
+    normals = shift + rng.normal(size=(5000, 3)) * [5.0, 3.0, 2.0] @ basis + rng.normal(0, 0.01, (5000, genes))
     Q = contamination_directions(np.zeros(genes), normals, n_normal=3)
     assert Q.shape == (genes, 4)
     for v in (*basis, normals.mean(0)):
@@ -229,3 +232,12 @@ def test_committed_folder_without_directions_refuses_the_residual_form():
     assert m.readout_ is not None and m.readout_.directions is None
     with pytest.raises(NotFittedError, match="contamination directions"):
         m.purified_expression(tumors.reindex(columns=m.genes_, fill_value=0.0), residual=True)
+
+
+def test_normals_equal_to_the_tumor_mean_warn_that_the_residual_form_is_the_profile(log_pair):
+    tumors, _ = log_pair
+    flat = pd.DataFrame([tumors.mean()] * 2, index=["n1", "n2"])  # twice the tumors' mean: no direction at all
+    with pytest.warns(UserWarning, match="no contamination direction"):
+        m = tp.PCAEmbedding(4, verbose=False).fit(tumors, flat)
+    assert m.readout_.directions.shape == (len(m.genes_), 0)
+    np.testing.assert_allclose(m.purified_expression(tumors, residual=True), m.log_expression(tumors), atol=1e-4)
