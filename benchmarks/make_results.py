@@ -277,13 +277,17 @@ def main() -> None:
             "with the true normal fraction, left program_rho at 0.93-0.94 (TUNING.md, round 5). Rerun on "
             "2026-11-28 on this project's 2-core CPU machine with the round-7 defaults, the residual and "
             "model-free rows and two simulators added (TwinPurify's purified program_rho was 0.66 with the "
-            "defaults to round 5, 0.90 with round 6's). Per seed, TwinPurify's residual scores track the programs "
-            "at least as well as raw ones on all 9 simulator runs (+0.000 to +0.018) with less purity on 8; on "
-            "program_2 the gain reaches +0.05 (microarray) but one seed of three shows none on each simulator. "
-            "Removing the directions without an embedding tracks as well and is a little purer; the residual "
-            "form keeps more immune and normal-likeness signal (PC R²) and, on TCGA-BRCA, more copy-number-cluster "
-            "F1 (0.40 vs 0.29; PCA's residual form 0.47). On TCGA-BRCA TwinPurify's residual form is purer than raw but loses PAM50 F1 and "
-            "C-index; on GSE42568 it beats raw on PAM50, grade and C.\n\n",
+            "defaults to round 5, 0.90 with round 6's). Per seed, TwinPurify's residual scores, averaged over the "
+            "programs, track them as well as raw ones or better on all 9 simulator runs (+0.000 to +0.018, one tie) "
+            "with less purity on 8; on program_2 the gain reaches +0.05 (microarray), but seed 1 shows none on each "
+            "simulator (RNA-seq -0.001 with +0.034 purity). The residual expression is not purity-free (PC_purity_R2 "
+            "0.86 vs raw 0.97). `no embedding` uses the same directions (they depend only on the preprocessing, "
+            "tumors and normals, which all models here share); it tracks as well and is purer, while the residual "
+            "form puts back some immune and normal-likeness signal with some purity. On the breast cohorts PCA's "
+            "and the invariant projection's 128-dimensional readouts are almost exact, so their residual rows are "
+            "close to raw. On TCGA-BRCA TwinPurify's residual form is purer than raw with more copy-number-cluster "
+            "F1 (0.40 vs 0.36; one CV on 113 tumors, noisy: PCA's residual 0.47, no embedding 0.29) but less PAM50 "
+            "F1 and C-index; on GSE42568 it beats raw on PAM50 and C-index, and on grade on 2 of 3 seeds.\n\n",
         ),
         section(
             "Cross-platform transfer (RNA-seq <-> microarray)",
