@@ -182,6 +182,15 @@ def main() -> None:
             "(TUNING.md, round 8). The round-7 defaults' rows here have 5 seeds; the tables above have 3.\n\n",
         ),
         section(
+            "Every variant tried in round 9 (issue 9)",
+            "sweep_round9.md",
+            "`benchmarks/sweep_round9.py`: purity-aware mixing (each tumor's view fraction scaled by its purity as "
+            "estimated in the training batch, so the least pure tumors are diluted less), with the round-7 defaults "
+            "and with `n_networks=3, beta_max=0.9`; 5 seeds, the simulator, the normal-likeness simulator and both "
+            "TCGA-BRCA folders, this 2-core CPU machine, 2026-11-28. It moves along the frontier (less pure, more "
+            "subtype signal), not across it; not adopted (TUNING.md, round 9).\n\n",
+        ),
+        section(
             "Headroom on the simulator: what is left to win (issue 9, round 5)",
             "headroom.md",
             "`benchmarks/headroom.py`, 2026-11-27, this machine. Reference points on the frontier's own cohorts: "
