@@ -255,8 +255,9 @@ def simulate(n_tumors: Any, n_normals: Any, n_genes: Any, seed: Any, normal_like
     }
 
 
-def _check_residual(model: Any, residual: Any) -> None:
-    """From R the hint is a refit: R has no fit_readout."""
+def _check_readout(model: Any, residual: Any) -> None:
+    """Purified expression needs the readout (and the residual form its directions); from R the hint is a
+    refit, since R has no fit_readout."""
     readout = getattr(model, "readout_", None)
     if readout is None:
         raise ValueError(
@@ -280,7 +281,7 @@ def purified(
     residual: bool = False,
 ) -> dict[str, Any]:
     """Purified expression (samples x model genes) as a float64 array plus the gene names."""
-    _check_residual(model, residual)
+    _check_readout(model, residual)
     with _r_side(None, warn):
         P = model.purified_expression(
             samples_by_genes(values, samples, genes), fill_missing=fill_missing, residual=bool(residual)
@@ -312,7 +313,8 @@ def pathway_activity(
 
     Python warnings (e.g. gene sets dropped for too small an overlap) go to `warn` (R warnings).
     """
-    _check_residual(model, residual)
+    if purified:  # raw scores (purified=False) need no readout
+        _check_readout(model, residual)
     with _r_side(None, warn):
         act = model.pathway_activity(
             samples_by_genes(values, samples, genes),

@@ -80,3 +80,8 @@ def test_the_residual_form_from_r_says_to_refit_when_directions_are_missing():
         30,
         m.readout_.coef.shape[1],
     )
+    m.readout_ = None  # no readout at all (a 0.1.0 folder): purified refused with a refit hint, raw scores still work
+    with pytest.raises(ValueError, match="no gene-space readout"):
+        bridge.purified(m, X.to_numpy(), list(X.columns), list(X.index))
+    raw = bridge.pathway_activity(m, X.to_numpy(), list(X.columns), list(X.index), c.program_net(), "ulm", 1, False)
+    assert raw["values"].shape[0] == 30
