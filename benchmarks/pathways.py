@@ -74,10 +74,6 @@ def expression(m: tp.base.BaseEmbedder, X: pd.DataFrame, kind: str) -> pd.DataFr
     return pd.DataFrame((Xs - (Xs @ Q) @ Q.T) * pp.std_ + pp.mean_, index=X.index, columns=m.genes_)
 
 
-def kinds_of(name: str) -> tuple[str, ...]:
-    return ("directions removed",) if name == NO_EMBEDDING else ("raw",) if "twin" in name else KINDS[:3]
-
-
 def pc_r2(E: pd.DataFrame, y: pd.Series, k: int = 20) -> float:
     """CV R² of `y` from the expression's top `k` principal components (ridge): signal the profile still holds."""
     from sklearn.decomposition import PCA
@@ -100,13 +96,13 @@ def simulator_rows(seed: int, platform: str = "rnaseq", normal_likeness: float =
     net = c.program_net()
     cohort = "simulated" + ("" if platform == "rnaseq" else f"_{platform}") + ("_likeness" if normal_likeness else "")
     rows = []
-    fitted = [(name, m.fit(c.tumors, c.normals), c.tumors) for name, m in models(seed).items()]
-    fitted.append((NO_EMBEDDING, fitted[-1][1], c.tumors))  # TwinPurify's preprocessing and directions
-    fitted.append(
-        ("pure-tumor twin (ceiling)", tp.PCAEmbedding(K, verbose=False, n_genes=None).fit(twin.tumors), twin.tumors)
-    )
-    for name, m, X in fitted:
-        for kind in kinds_of(name):
+    # (name, model, samples, the forms scored)
+    fitted = [(name, m.fit(c.tumors, c.normals), c.tumors, KINDS[:3]) for name, m in models(seed).items()]
+    fitted.append((NO_EMBEDDING, fitted[-1][1], c.tumors, KINDS[3:]))  # TwinPurify's preprocessing and directions
+    twin_model = tp.PCAEmbedding(K, verbose=False, n_genes=None).fit(twin.tumors)
+    fitted.append(("pure-tumor twin (ceiling)", twin_model, twin.tumors, KINDS[:1]))
+    for name, m, X, kinds in fitted:
+        for kind in kinds:
             E = expression(m, X, kind)
             act = activity(E, net)
             row = {
