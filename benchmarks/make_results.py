@@ -235,8 +235,9 @@ def main() -> None:
             "`benchmarks/subtype_gap.py`, 2026-11-28, this project's 2-core CPU machine (two processes, seeds "
             "0,2,4 and 1,3, tables merged). The 400-tumor simulator; F1_S1..S4 = each subtype's own F1 (S4 is the "
             "smallest subtype and the least pure by construction); with_composition_F1 = the same probe with the "
-            "true purity, normal-tissue and immune fractions appended. TwinPurify's macro-F1 gap to the linear "
-            "baselines is almost all S4's (0.61 against 0.74-0.81; on S1-S3 within 0.03 of them or above); the true "
+            "true purity, normal-tissue and immune fractions appended (per-subtype F1 from the macro-F1's own "
+            "out-of-fold predictions). Most of TwinPurify's macro-F1 gap to the linear baselines is S4's (0.62-0.63 "
+            "against 0.80-0.85; S1 0.02-0.05 below, S2 0.00-0.03, S3 level); the true "
             "composition alone separates the subtypes well above chance (0.39 for four classes) and, appended, "
             "lifts TwinPurify by 0.03 and the leaky baselines by nothing.\n\n",
         ),

@@ -169,6 +169,21 @@ def macro_f1(Z, labels, folds: int = 5, seed: int = 0, exclude: Optional[list[st
     >>> round(metrics.macro_f1(Z, c.truth["subtype"]), 2)
     0.45
     """
+    y, pred = class_predictions(Z, labels, folds, seed, exclude)
+    if len(np.unique(y)) < 2:
+        return float("nan")
+    return float(f1_score(y, pred, average="macro"))
+
+
+def class_predictions(
+    Z, labels, folds: int = 5, seed: int = 0, exclude: Optional[list[str]] = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The out-of-fold classes behind `macro_f1`: (true labels, predicted labels) of the samples it scores.
+
+    Same cleaning, class filter and probe as `macro_f1`, so per-class scores (e.g.
+    ``f1_score(y, pred, average=None)``) add up to its number. Fewer than two classes left: the
+    labels and no prediction (an empty array).
+    """
     Z, y = _clean(Z, labels)
     y = y.astype(str)
     keep = np.ones(len(y), bool)
@@ -178,10 +193,10 @@ def macro_f1(Z, labels, folds: int = 5, seed: int = 0, exclude: Optional[list[st
     keep &= np.isin(y, counts[counts >= folds].index)
     Z, y = Z[keep], y[keep]
     if len(np.unique(y)) < 2:
-        return float("nan")
+        return y, np.array([], dtype=y.dtype)
     probe = _probe(LogisticRegressionCV(Cs=np.logspace(-1, 4, 6), cv=3, max_iter=5000, scoring="f1_macro"))
     pred = cross_val_predict(probe, Z, y, cv=StratifiedKFold(folds, shuffle=True, random_state=seed))
-    return float(f1_score(y, pred, average="macro"))
+    return y, pred
 
 
 def c_index(Z, time, event, folds: int = 5, seed: int = 0, n_pcs: int = 10, alpha: float = 1.0) -> float:

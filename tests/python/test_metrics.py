@@ -31,6 +31,20 @@ def test_macro_f1_and_exclusion(toy):
     assert np.isfinite(M.macro_f1(np.column_stack([onehot, noise]), labels))
 
 
+def test_class_predictions_are_what_macro_f1_scores(toy):
+    from sklearn.metrics import f1_score
+
+    rng, _, subtype, noise = toy
+    Z = np.column_stack([pd.get_dummies(subtype).to_numpy(float) * 0.5, noise])  # partly separable
+    labels = subtype.astype(object)
+    labels[:3] = None
+    y, pred = M.class_predictions(Z, labels, seed=3, exclude=["D"])
+    assert len(y) == len(pred) == 197 - 50 and set(y) == {"A", "B", "C"}  # missing and excluded rows left out
+    assert f1_score(y, pred, average="macro") == M.macro_f1(Z, labels, seed=3, exclude=["D"])
+    y1, p1 = M.class_predictions(Z, np.repeat("A", len(Z)))  # one class: nothing to predict
+    assert len(y1) == len(Z) and len(p1) == 0 and np.isnan(M.macro_f1(Z, np.repeat("A", len(Z))))
+
+
 def test_global_scaler_keeps_geometry():
     X = np.array([[1.0, 10.0], [3.0, 30.0], [8.0, 80.0]])
     Xs = M.GlobalScaler().fit_transform(X)
