@@ -111,7 +111,7 @@ def main() -> None:
         old = old[old["method"].isin(ROUND8_ROWS) & old["cohort"].isin(new["cohort"].unique())]
         note = (
             "<!-- written by benchmarks/sweep_round9.py --render-only from sweep_round9.csv and sweep_round8.csv -->"
-            "\n\nSeeds 0-4, this project's 2-core CPU machine (2 processes, one torch thread each), 2026-11-28. "
+            "\n\nSeeds 0-4, this project's 2-core CPU machine (2 processes, one torch thread each; torch 2.13, numpy 1.26), 2026-11-28. "
             "Rows without 'purity-aware' are round 8's (`sweep_round8.csv`: same seeds and scoring).\n"
         )
         render_tables(pd.concat([new, old], ignore_index=True), Path(a.out) / "sweep_round9.md", note)
