@@ -17,37 +17,22 @@ seeds, same scoring), shown beside these in the rendered tables.
 
 from __future__ import annotations
 
-import argparse
-import logging
-import os
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "python"))
 
-from sweep_round7 import TUNING_COHORTS, cohort, plan_jobs, render_tables, run_jobs  # noqa: E402
+from sweep_variants import fit_and_score, main_beside_round8  # noqa: E402
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "TP purity-aware mixing": {},
     "TP n_networks 3, beta 0.9, purity-aware mixing": dict(n_networks=3, beta_max=0.9),
 }
-ROUND8_ROWS = [
-    "TP defaults (round 7)",
-    "TP n_networks 3, beta 0.9",
-    "raw",
-    "PCA, 16 dims",
-    "invariant projection",
-    "normal-difference",
-]
 
 
 @contextmanager
@@ -74,54 +59,23 @@ def purity_aware_mixing() -> Iterator[None]:
 
 
 def job(cname: str, seed: int, variant: str, root: str) -> list[dict[str, Any]]:
-    import torch
-
-    torch.set_num_threads(1)
-    logging.getLogger("twinpurify").setLevel(logging.WARNING)
     import twinpurify as tp
-    from run_cohorts import score
-    from twinpurify.metrics import score_simulated
 
-    c = cohort(cname, seed, root)
-    t, n = c.tumors, c.normals
-    t0 = time.perf_counter()
-    with purity_aware_mixing():
-        model = tp.TwinPurify(
-            random_state=seed, device="cpu", n_genes=min(3000, t.shape[1]), verbose=False, **VARIANTS[variant]
-        )
-        Z = np.asarray(model.fit_transform(t, n))
-    fit_s = time.perf_counter() - t0
-    s = score_simulated(Z, c, seed=seed) if cname.startswith("simulated") else score(cname, c, Z, seed)
-    return [{"cohort": cname, "method": variant, "seed": seed, "fit_s": fit_s, **s}]
+    def build(seed: int, n_genes: int) -> Any:
+        return tp.TwinPurify(random_state=seed, device="cpu", n_genes=n_genes, verbose=False, **VARIANTS[variant])
+
+    return fit_and_score(cname, seed, variant, root, build, purity_aware_mixing())
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--render-only", action="store_true")
-    ap.add_argument("--data-dir")
-    ap.add_argument("--out", default=str(HERE))
-    ap.add_argument("--seeds", default="0,1,2,3,4")
-    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--cohorts", default="simulated,simulated_likeness,tcga_brca_paired_metagsca,tcga_brca_divergence")
-    a = ap.parse_args()
-    csv = Path(a.out) / "sweep_round9.csv"
-    if a.render_only:
-        new = pd.read_csv(csv)
-        old = pd.read_csv(HERE / "sweep_round8.csv")
-        old = old[old["method"].isin(ROUND8_ROWS) & old["cohort"].isin(new["cohort"].unique())]
-        note = (
-            "<!-- written by benchmarks/sweep_round9.py --render-only from sweep_round9.csv and sweep_round8.csv -->"
-            "\n\nSeeds 0-4, this project's 2-core CPU machine (2 processes, one torch thread each; torch 2.13, numpy 1.26), 2026-11-28. "
-            "Rows without 'purity-aware' are round 8's (`sweep_round8.csv`: same seeds and scoring).\n"
-        )
-        render_tables(pd.concat([new, old], ignore_index=True), Path(a.out) / "sweep_round9.md", note)
-        return
-    if not a.data_dir:
-        raise SystemExit("--data-dir is required (the shared/data folder)")
-    assert set(a.cohorts.split(",")) <= set(TUNING_COHORTS)
-    jobs = plan_jobs(a.cohorts, a.seeds, None, [], list(VARIANTS))
-    jobs.sort(key=lambda j: -(2 if j[0].startswith("simulated") else 1) * (3 if "n_networks" in j[2] else 1))
-    run_jobs(job, [(c, sd, v, a.data_dir) for c, sd, v in jobs], csv, a.workers)
+    main_beside_round8(
+        "sweep_round9",
+        __doc__,
+        list(VARIANTS),
+        job,
+        "Seeds 0-4, this project's 2-core CPU machine (2 processes, one torch thread each; torch 2.13, numpy 1.26), "
+        "2026-11-28. Rows without 'purity-aware' are round 8's (`sweep_round8.csv`: same seeds and scoring).\n",
+    )
 
 
 if __name__ == "__main__":
