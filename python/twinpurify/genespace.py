@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.exceptions import NotFittedError
 
-from .data import Matrix, as_matrix
+from .data import InputError, Matrix, _is_anndata, as_matrix, split_anndata
 from .readout import Readout, contamination_directions
 
 if TYPE_CHECKING:
@@ -70,6 +70,8 @@ class GeneSpaceMixin:
         fill_missing: Optional[str] = None,
         *,
         normal: Any = None,
+        normal_key: Optional[str] = None,
+        normal_value: Any = "normal",
     ) -> Any:
         """(Re)fit the gene-space readout on `tumor` (samples x genes) without refitting the embedding.
 
@@ -88,14 +90,35 @@ class GeneSpaceMixin:
             The cohort's normals; they set the contamination directions of
             ``purified_expression(..., residual=True)``. Without them the refitted readout has
             none, and that form is unavailable until `fit_readout` is called with normals.
+        normal_key, normal_value : str, default None, "normal"
+            With one AnnData holding tumors and normals (as `fit` takes it): the `.obs` column and
+            value that mark the normals; the other samples are the tumors.
 
         Returns
         -------
         self
+
+        Raises
+        ------
+        InputError
+            `normal_key` with `tumor` not an AnnData, or together with `normal`; `normal_key` not a
+            column of ``tumor.obs``, unlabelled samples, or no sample labelled `normal_value`.
         """
         self._check_fitted()
-        n = None if normal is None else as_matrix(normal, "normal", layer=layer)
-        self._fit_readout_matrix(as_matrix(tumor, "tumor", layer=layer), fill_missing, normal=n)
+        n: Optional[Matrix] = None
+        if normal_key is not None:
+            if normal is not None:
+                raise InputError("give the normals either as `normal` or through `normal_key`, not both")
+            if not _is_anndata(tumor):
+                raise InputError(
+                    f"normal_key={normal_key!r} needs an AnnData (its .obs marks the normals); got "
+                    f"{type(tumor).__name__}: pass the normals as `normal` instead"
+                )
+            t, n = split_anndata(tumor, normal_key, normal_value, layer)
+        else:
+            t = as_matrix(tumor, "tumor", layer=layer)
+            n = None if normal is None else as_matrix(normal, "normal", layer=layer)
+        self._fit_readout_matrix(t, fill_missing, normal=n)
         return self
 
     def purified_expression(

@@ -241,3 +241,30 @@ def test_normals_equal_to_the_tumor_mean_warn_that_the_residual_form_is_the_prof
         m = tp.PCAEmbedding(4, verbose=False).fit(tumors, flat)
     assert m.readout_.directions.shape == (len(m.genes_), 0)
     np.testing.assert_allclose(m.purified_expression(tumors, residual=True), m.log_expression(tumors), atol=1e-4)
+
+
+def test_fit_readout_splits_one_anndata_by_normal_key(cohort):
+    """As `fit` does: one AnnData with tumors and normals, split by an .obs column."""
+    pytest.importorskip("anndata")
+    from twinpurify.data import InputError
+
+    adata = cohort.to_anndata()
+    m = tp.PCAEmbedding(4, verbose=False).fit(cohort.tumors)
+    m.fit_readout(adata, normal_key="sample_type")
+    by_key = m.readout_
+    assert by_key.directions is not None
+    m.fit_readout(cohort.tumors, normal=cohort.normals)
+    np.testing.assert_allclose(by_key.coef, m.readout_.coef, rtol=1e-4, atol=1e-5)
+    Q1, Q2 = by_key.directions.astype(np.float64), m.readout_.directions.astype(np.float64)
+    np.testing.assert_allclose(Q1 @ Q1.T, Q2 @ Q2.T, atol=1e-4)  # the same span, whatever the signs
+    before = m.readout_
+    bad = [
+        (dict(tumor=cohort.tumors, normal_key="sample_type"), "needs an AnnData"),
+        (dict(tumor=adata, normal=cohort.normals, normal_key="sample_type"), "not both"),
+        (dict(tumor=adata, normal_key="kind"), "not a column of adata.obs"),
+        (dict(tumor=adata, normal_key="sample_type", normal_value="adjacent"), "no sample has sample_type"),
+    ]
+    for kwargs, message in bad:
+        with pytest.raises(InputError, match=message):
+            m.fit_readout(**kwargs)
+        assert m.readout_ is before  # a refused call leaves the fitted readout alone
