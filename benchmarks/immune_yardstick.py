@@ -1,24 +1,26 @@
-"""How much of the simulator's immune R² an embedding that ignores normal mixing can keep (issue 9, round 10).
+"""What the simulator's immune yardstick measures, beside two that mixing moves less or more (issue 9, round 10).
 
     .venv/bin/python benchmarks/immune_yardstick.py [--seeds 0,1,2,3,4] [--likeness 0,0.8] [--out benchmarks]
 
 The frontier scores immune retention as the CV R² of each tumor's immune *fraction*,
 ``(1 - purity) * immune_share``. Adding normal tissue to a tumor (what the views do, and what lower purity
-is) lowers that fraction, so an embedding that is exactly invariant to normal mixing cannot read it; a
-purity-leaky one reads part of it through purity. The yardsticks side by side:
+is) lowers that fraction, so an embedding that is exactly invariant to normal mixing cannot read all of
+it; a purity-leaky one reads part of it through purity. The yardsticks side by side:
 
 - ``immune_R2``: the frontier's (immune cells among all cells);
 - ``immune_ratio_R2``: the log ratio of immune to cancer cells, which mixing with normal tissue leaves
-  unchanged (normals carry almost no immune cells in this simulator) — what a purifier can keep in principle.
-  It still correlates with purity (at a given immune share a less pure tumor has more immune cells per cancer
-  cell), so a leaky embedding reads part of it through purity too (the "true purity only" row);
-- ``immune_share_R2``: immune cells among the non-cancer cells (moved by mixing, independent of purity).
+  unchanged (normals carry almost no immune cells in this simulator). It is not free of purity (at a given
+  immune share a less pure tumor has more immune cells per cancer cell: the "true purity only" row) nor of
+  subtype (the subtypes differ in immune share), so a leaky embedding reads part of it that way too;
+- ``immune_share_R2``: immune cells among the non-cancer cells (moved by mixing, so a purifier is expected to
+  lose it; independent of purity).
 
 Reference rows: true purity alone and the true intrinsic profiles' top 10 principal components. Methods as in
 `subtype_gap.py`, plus the autoencoder. 400 tumors, 60 normals, 3,000 genes; the default simulator and the
 one whose tumor biology also points at normal tissue (``normal_likeness`` 0.8).
 
-Writes immune_yardstick.csv (every run) and immune_yardstick.md (mean ± sd over seeds, per simulator).
+Writes immune_yardstick.csv (every run; rows of other seeds already there are kept) and
+immune_yardstick.md (mean ± sd over seeds, per simulator).
 """
 
 from __future__ import annotations
@@ -31,11 +33,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import twinpurify as tp
-from twinpurify.io import atomic_path, write_table
+from twinpurify.io import atomic_path
 from twinpurify.metrics import cv_r2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from subtype_gap import K, methods  # noqa: E402
+from subtype_gap import K, merge_runs, methods  # noqa: E402
 
 SKIP = {"true composition only"}  # holds the immune fraction itself
 
@@ -107,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
         df = pd.DataFrame(
             [r for lk in a.likeness.split(",") for s in a.seeds.split(",") for r in rows(int(s), float(lk))]
         )
-        write_table(df.round(4).set_index("method"), out / "immune_yardstick.csv")
+        df = merge_runs(out / "immune_yardstick.csv", df, ["likeness", "seed", "method"])
     with atomic_path(out / "immune_yardstick.md") as tmp:
         tmp.write_text(summarise(df) + "\n")
 

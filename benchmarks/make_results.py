@@ -194,27 +194,28 @@ def main() -> None:
             "Every variant tried in round 10 (issue 9)",
             "sweep_round10.md",
             "`benchmarks/sweep_round10.py`: an encoder over the 18 leading invariant-projection directions instead of "
-            "the 18 leading principal components (alone and with `n_networks=3, beta_max=0.9`), an explicit penalty "
-            "on how well the views' mixing fraction can be read from the embedding, and the last step keeping 32 "
-            "directions; 5 seeds, the simulator, the normal-likeness simulator and both TCGA-BRCA folders, this "
-            "2-core CPU machine, 2026-11-28. Not adopted (TUNING.md, round 10).\n\n",
+            "the 18 leading principal components (alone and with `n_networks=3, beta_max=0.9`), over the 18 leading "
+            "contrastive-PCA directions, an explicit penalty on how well the views' mixing fraction can be read from "
+            "the embedding, and the last step keeping 32 directions; 5 seeds, the simulator, the normal-likeness "
+            "simulator and both TCGA-BRCA folders, this 2-core CPU machine, 2026-11-28 (the contrastive-PCA rows "
+            "later that day). Not adopted (TUNING.md, round 10).\n\n",
         ),
         "## Every TwinPurify setting of rounds 7-10 on one frontier (issue 9)\n\n"
         "![every setting, simulator](sweeps_frontier.png)\n\n![every setting, normal-likeness](sweeps_frontier_likeness.png)"
         "\n\n`benchmarks/sweeps_frontier.py`, from the sweeps' own rows (round 7: 3 seeds, run on the host CPUs of a "
         "lent H200 machine, torch 2.11; rounds 8-10: 5 seeds, this 2-core machine) and, for contrastive PCA and the "
-        "autoencoder, `frontier.csv` (3 seeds, the same simulator). Every TwinPurify setting lies on or below the "
-        "subtype-F1 line through the linear baselines: none is purer with as much subtype signal as the invariant "
-        "projection.\n\n",
+        "autoencoder, `frontier.csv` (3 seeds, the same simulator). No setting of rounds 7-10 is as pure as the invariant projection (128 dimensions) with as much subtype F1: in "
+        "the middle panel every one lies below the line from the invariant projection's point to normal-difference's.\n\n",
         section(
-            "Which immune yardstick a purifier can meet (issue 9, round 10 diagnostic)",
+            "What the simulator's immune yardstick measures (issue 9, round 10 diagnostic)",
             "immune_yardstick.md",
             "`benchmarks/immune_yardstick.py`, 2026-11-28, this project's 2-core CPU machine (two processes, seeds "
-            "0,2,4 and 1,3, tables merged). The frontier's immune yardstick is the immune fraction of all cells, "
+            "0,2,4 and 1,3, rows merged). The frontier's immune yardstick is the immune fraction of all cells, "
             "which adding normal tissue lowers; `immune_ratio` (log immune-to-cancer cells) is left unchanged by "
-            "the views' mixing; `immune_ratio_beyond_purity` is its part that true purity does not linearly "
-            "explain; `immune_share` is immune cells among the non-cancer cells. Reference rows: true purity alone "
-            "and the true intrinsic profiles' top 10 principal components.\n\n",
+            "the views' mixing but still correlates with purity (true purity alone: R² 0.34) and with subtype; "
+            "`immune_share` (immune cells among the non-cancer cells) is what the mixing moves, so a purifier is "
+            "expected to lose it. Reference rows: true purity alone and the true intrinsic profiles' top 10 "
+            "principal components.\n\n",
         ),
         section(
             "Headroom on the simulator: what is left to win (issue 9, round 5)",
@@ -265,7 +266,9 @@ def main() -> None:
             "out-of-fold predictions). Most of TwinPurify's macro-F1 gap to the linear baselines is S4's (0.62-0.63 "
             "against 0.80-0.85; S1 0.02-0.05 below, S2 0.00-0.03, S3 level); the true "
             "composition alone separates the subtypes well above chance (0.39 for four classes) and, appended, "
-            "lifts TwinPurify by 0.03 and the leaky baselines by nothing.\n\n",
+            "lifts TwinPurify by 0.03 and the leaky baselines by nothing. Rerun later that day with round 10's "
+            "invariant-front variant added (`sweep_round10.py`, fitted inside its patch); every other row reproduced "
+            "exactly.\n\n",
         ),
         section(
             "Headroom variants on TCGA-BRCA (tuning folders)",

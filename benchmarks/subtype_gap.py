@@ -11,12 +11,16 @@ the composition cue a leaky embedding keeps), and each subtype's own F1 (from th
 `twinpurify.metrics.class_predictions`). Reference rows: the true composition alone and the true
 intrinsic profiles' top 10 principal components.
 
-Writes subtype_gap.csv (every run) and subtype_gap.md (mean ± sd over seeds).
+Also the round-10 variant with the best subtype F1 (`sweep_round10.py`, fitted inside its patch).
+
+Writes subtype_gap.csv (every run; rows of other seeds already there are kept) and subtype_gap.md (mean ± sd
+over seeds).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import warnings
 from pathlib import Path
 from typing import Callable, Optional
@@ -28,8 +32,11 @@ from sklearn.metrics import f1_score
 from twinpurify.io import atomic_path, write_table
 from twinpurify.metrics import class_predictions, macro_f1
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # sweep_round10, for the patched variant
+
 K = 128
 COMPOSITION = ["purity", "normal_fraction", "immune_fraction"]
+PATCHED = ["TP invariant front (18 dirs, shrinkage 4)"]  # round 10's best subtype F1 (sweep_round10.py)
 
 
 def methods(seed: int) -> dict[str, Optional[Callable[[], tp.base.BaseEmbedder]]]:
@@ -47,6 +54,16 @@ def methods(seed: int) -> dict[str, Optional[Callable[[], tp.base.BaseEmbedder]]
     }
 
 
+def patched_variant(name: str, seed: int, c: tp.datasets.SimulatedCohort) -> np.ndarray:
+    """The training tumors' embedding by a variant of `sweep_round10.py` (fitted inside its patch)."""
+    import sweep_round10
+
+    settings, patch = sweep_round10.VARIANTS[name]
+    with sweep_round10.PATCHES[patch]():
+        model = tp.TwinPurify(random_state=seed, verbose=False, **settings).fit(c.tumors, c.normals)
+        return np.asarray(model.transform(c.tumors), dtype=np.float64)
+
+
 def per_subtype_f1(Z: np.ndarray, y: pd.Series, seed: int) -> dict[str, float]:
     """Each subtype's F1 from the very out-of-fold predictions `macro_f1` scores."""
     truth, pred = class_predictions(Z, y, seed=seed)
@@ -59,11 +76,14 @@ def rows(seed: int) -> list[dict]:
     y = c.truth["subtype"].astype(str)
     comp = c.truth[COMPOSITION].to_numpy(np.float64)
     out = []
-    for name, make in methods(seed).items():
+    made = list(methods(seed).items())
+    for name, make in [*made[:2], *((v, None) for v in PATCHED), *made[2:]]:
         if name == "true composition only":
             Z = comp
         elif name == "true intrinsic PCs (10)":
             Z = c.intrinsic_components(10).to_numpy(np.float64)
+        elif name in PATCHED:
+            Z = patched_variant(name, seed, c)
         else:
             assert make is not None
             Z = np.asarray(make().fit(c.tumors, c.normals).transform(c.tumors), dtype=np.float64)
@@ -87,15 +107,27 @@ def summarise(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def merge_runs(path: Path, df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """`df` rounded to 4 decimals, with the rows of an earlier run in `path` that this one did not redo (so
+    that runs over different seeds, e.g. one process each, add up); written to `path` and returned."""
+    df = df.round(4)
+    if path.is_file():
+        old = pd.read_csv(path)
+        redone = old.set_index(keys).index.isin(df.set_index(keys).index)
+        df = pd.concat([old[~redone], df], ignore_index=True)
+    write_table(df.set_index("method"), path)
+    return df
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", default="0,1,2,3,4")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent))
     a = ap.parse_args(argv)
     warnings.simplefilter("ignore")  # the probes' convergence notes
-    df = pd.DataFrame([r for s in a.seeds.split(",") for r in rows(int(s))])
     out = Path(a.out)
-    write_table(df.round(4).set_index("method"), out / "subtype_gap.csv")
+    df = pd.DataFrame([r for s in a.seeds.split(",") for r in rows(int(s))])
+    df = merge_runs(out / "subtype_gap.csv", df, ["seed", "method"])
     with atomic_path(out / "subtype_gap.md") as tmp:
         tmp.write_text(summarise(df) + "\n")
 

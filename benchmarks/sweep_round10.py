@@ -1,4 +1,4 @@
-"""Issue 9, round 10: three changes that a first look (seed 0) put off the round-8 line, each on 5 seeds.
+"""Issue 9, round 10: other encoder fronts, a penalty on the mixing fraction and a wider last step, on 5 seeds.
 
     .venv/bin/python benchmarks/sweep_round10.py --data-dir ../shared/data --workers 2 --out DIR
         [--seeds 0,1,2,3,4] [--cohorts simulated,...] [--only NAME;NAME]
@@ -15,6 +15,8 @@ job, so that a pool worker's next job sees the package unchanged; see round 8's 
   fraction regressed (ridge 1e-3, standardised columns) on its embedding before the projector — an
   explicit penalty on what the embedding says about how much normal tissue was mixed in, which the
   Barlow Twins loss only asks of the projector's output (round 7).
+- ``contrastive-PCA front``: the fixed first layer holds the 18 leading directions of the tumors' minus the
+  normals' covariance (alpha 1, as `ContrastivePCA`) instead of the tumors' principal components.
 - ``32 kept``: ``n_networks=3, beta_max=0.9`` with the last step keeping 32 of the members' 54 trained
   dimensions instead of 16 (more room for the subtype signal the 128-dimensional baselines keep).
 
@@ -25,9 +27,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -35,10 +38,11 @@ sys.path.insert(0, str(HERE.parent / "python"))
 
 from sweep_variants import fit_and_score, main_beside_round8  # noqa: E402
 
-FRONT_WIDTH = 18  # the defaults' trained width: 16 kept + 2 dropped
+FRONT_WIDTH = 18  # the defaults' trained width: 16 kept + 2 dropped (n_components + drop_mixing_dims)
 FRONT_SHRINKAGE = 4.0
 PENALTY = 10.0
 WIDE_KEEP = 32
+CPCA_ALPHA = 1.0
 CANDIDATE = dict(n_networks=3, beta_max=0.9)
 
 VARIANTS: dict[str, tuple[dict[str, Any], str]] = {  # name: (estimator settings, patch)
@@ -50,22 +54,62 @@ VARIANTS: dict[str, tuple[dict[str, Any], str]] = {  # name: (estimator settings
         dict(encoder_input="invariant", invariant_shrinkage=FRONT_SHRINKAGE, **CANDIDATE),
         "front",
     ),
+    "TP contrastive-PCA front (18 dirs, alpha 1)": ({}, "contrastive"),
     "TP mixing-fraction penalty 10": ({}, "penalty"),
-    "TP n_networks 3, beta 0.9, 32 kept": (CANDIDATE, "wide"),
+    "TP n_networks 3, beta 0.9, 32 kept": (dict(n_components=WIDE_KEEP, **CANDIDATE), "wide"),
 }
 
 
 @contextmanager
 def narrow_invariant_front() -> Iterator[None]:
-    """While open, ``encoder_input="invariant"`` reads FRONT_WIDTH invariant directions, not 256."""
+    """While open, ``encoder_input="invariant"`` reads FRONT_WIDTH invariant directions (the defaults' network
+    width, ``n_components + drop_mixing_dims``), not 256.
+
+    The directions come from mixing perturbations drawn at the estimator's own `beta_max`, so a variant
+    with another `beta_max` also has another front.
+    """
     from twinpurify import estimator
 
     original = estimator.invariant_directions
-    estimator.invariant_directions = lambda Xs, D, k, shrinkage, rank: original(Xs, D, FRONT_WIDTH, shrinkage, rank)
-    try:
+
+    def narrow(Xs: Any, D: Any, k: int, shrinkage: float, rank: int) -> Any:
+        return original(Xs, D, FRONT_WIDTH, shrinkage, rank)
+
+    with patch.object(estimator, "invariant_directions", narrow):
         yield
-    finally:
-        estimator.invariant_directions = original
+
+
+@contextmanager
+def contrastive_front() -> Iterator[None]:
+    """While open, ``encoder_input="pca"`` reads the leading directions of the tumors' minus the normals'
+    covariance (contrastive PCA, alpha 1, both on the tumors' standardisation) instead of the tumors' PCs.
+
+    The normals are the fit's own, recorded when the estimator builds its view generator from them.
+    """
+    import numpy as np
+    from twinpurify import estimator
+
+    seen: dict[str, Any] = {}
+
+    class Recording(estimator.ViewGenerator):  # type: ignore[misc,valid-type]
+        def __init__(self, normal_log2: Any, *args: Any, **kwargs: Any):
+            seen["normal_log2"] = normal_log2.cpu().numpy()
+            super().__init__(normal_log2, *args, **kwargs)
+
+    def contrastive(t_log: Any, k: int, prepare: Any) -> Any:
+        Xt, Xn = prepare(t_log).astype(np.float64), prepare(seen["normal_log2"]).astype(np.float64)
+        center = Xt.mean(0)
+        At, An = Xt - center, Xn - Xn.mean(0)
+        w, v = np.linalg.eigh(At.T @ At / len(At) - CPCA_ALPHA * (An.T @ An) / len(An))
+        order = np.argsort(-w)[:k]
+        W = v[:, order].T
+        W = W * np.sign(W[np.arange(len(W)), np.abs(W).argmax(1)])[:, None]  # a fixed sign per direction
+        return W, w[order], center
+
+    with ExitStack() as stack:
+        stack.enter_context(patch.object(estimator, "ViewGenerator", Recording))
+        stack.enter_context(patch.object(estimator, "principal_directions", contrastive))
+        yield
 
 
 def fraction_r2(z: Any, y: Any) -> Any:
@@ -85,31 +129,32 @@ def fraction_r2(z: Any, y: Any) -> Any:
 def mixing_fraction_penalty() -> Iterator[None]:
     """While open, the loss adds PENALTY x the R² of each view's mixing fraction from its embedding.
 
-    The fractions are the views' own: read by replaying the generator's first draw of each call (the
-    generator's state is saved and restored, so the views drawn are the ones the fit would draw anyway).
+    The fractions are the views' own, collected from `twinpurify.augment.mix_with_normals` (called block by
+    block in row order); the rest of the loss (Barlow Twins, and the content term when it is on) is unchanged.
     """
     import torch
     from twinpurify import augment, objective
 
-    seen: dict[str, Any] = {}
-    view_call, terms, loss = (
+    seen: dict[str, Any] = {"beta": []}
+    mix, view_call, terms = (
+        augment.mix_with_normals,
         augment.ViewGenerator.__call__,
         objective.TwinPurifyObjective.terms,
-        objective.TwinPurifyObjective.__call__,
     )
 
-    def views(self: Any, tumor_lin: Any, generator: Any, beta_scale: Any = None, repeats: int = 1) -> Any:
-        state = generator.get_state()
-        beta = torch.rand(len(tumor_lin) * int(repeats), device=tumor_lin.device, generator=generator)
-        generator.set_state(state)
-        beta = beta * self.config.beta_max
-        seen["beta"] = beta if beta_scale is None else beta * beta_scale
-        return view_call(self, tumor_lin, generator, beta_scale, repeats)
+    def mix_and_keep(tumor_lin: Any, normal_lin: Any, beta: Any, *args: Any, **kwargs: Any) -> Any:
+        seen["beta"].append(beta)
+        return mix(tumor_lin, normal_lin, beta, *args, **kwargs)
+
+    def views(self: Any, *args: Any, **kwargs: Any) -> Any:
+        seen["beta"] = []
+        return view_call(self, *args, **kwargs)
 
     class Capture(torch.nn.Module):
         def __init__(self, module: Any):
             super().__init__()
-            self.inner, self.n_networks, self.head = module, getattr(module, "n_networks", 1), module.head
+            self.inner, self.n_networks = module, getattr(module, "n_networks", 1)
+            self.head = getattr(module, "head", None)
 
         def forward(self, v: Any) -> Any:
             z, p = self.inner(v)
@@ -118,58 +163,41 @@ def mixing_fraction_penalty() -> Iterator[None]:
 
     def with_penalty(self: Any, module: Any, tumor_lin: Any, generator: Any) -> Any:
         out = terms(self, Capture(module), tumor_lin, generator)
-        z, beta = seen["z"], seen["beta"]
+        z, beta = seen["z"], torch.cat(seen["beta"])
         blocks = [z] if z.dim() == 2 else list(z)
         out["mixing"] = sum(fraction_r2(zk, bk) for zk, bk in zip(blocks, beta.chunk(len(blocks))))
         return out
 
-    def call(self: Any, module: Any, tumor_lin: Any, generator: Any) -> Any:
+    def loss(self: Any, module: Any, tumor_lin: Any, generator: Any) -> Any:
         t = self.terms(module, tumor_lin, generator)
-        return self.invariance_weight * t["invariance"] + PENALTY * t["mixing"]
+        total = self.invariance_weight * t["invariance"] + PENALTY * t["mixing"]
+        return total + self.content_weight * t["content"] if "content" in t else total
 
-    augment.ViewGenerator.__call__ = views  # type: ignore[method-assign]
-    objective.TwinPurifyObjective.terms = with_penalty  # type: ignore[method-assign]
-    objective.TwinPurifyObjective.__call__ = call  # type: ignore[method-assign]
-    try:
+    with ExitStack() as stack:
+        stack.enter_context(patch.object(augment, "mix_with_normals", mix_and_keep))
+        stack.enter_context(patch.object(augment.ViewGenerator, "__call__", views))
+        stack.enter_context(patch.object(objective.TwinPurifyObjective, "terms", with_penalty))
+        stack.enter_context(patch.object(objective.TwinPurifyObjective, "__call__", loss))
         yield
-    finally:
-        augment.ViewGenerator.__call__ = view_call  # type: ignore[method-assign]
-        objective.TwinPurifyObjective.terms = terms  # type: ignore[method-assign]
-        objective.TwinPurifyObjective.__call__ = loss  # type: ignore[method-assign]
 
 
 @contextmanager
 def wider_last_step() -> Iterator[None]:
-    """While open, the last step keeps WIDE_KEEP directions (the output layer and names widened to match)."""
+    """While open, the network keeps the width of the settings' ``n_components + drop_mixing_dims`` (18)
+    while ``n_components`` (WIDE_KEEP, given with the variant's settings) sets how many directions the
+    last step keeps: the front, the members and their training are those of the 16-dimensional settings."""
     from twinpurify import estimator
-    from twinpurify.model import BarlowTwinsModule
 
-    cls = estimator.TwinPurify
-    build, n_out, solve = cls._build, cls._n_out, estimator.MixingMoments.solve
-
-    def wide_build(self: Any, n_genes: int) -> Any:
-        return BarlowTwinsModule(
-            n_genes,
-            list(self.hidden_dims),
-            self._width,
-            list(self.projector_dims),
-            0,
-            invariant_dims=self._invariant_dims,
-            output_dims=WIDE_KEEP,
-            n_networks=int(self.n_networks),
-        )
-
-    cls._build = wide_build  # type: ignore[method-assign]
-    cls._n_out = lambda self: WIDE_KEEP  # type: ignore[method-assign]
-    estimator.MixingMoments.solve = lambda self, keep, **kw: solve(self, WIDE_KEEP, **kw)  # type: ignore[method-assign]
-    try:
+    with patch.object(estimator.TwinPurify, "_width", property(lambda self: FRONT_WIDTH)):
         yield
-    finally:
-        cls._build, cls._n_out = build, n_out  # type: ignore[method-assign]
-        estimator.MixingMoments.solve = solve  # type: ignore[method-assign]
 
 
-PATCHES = {"front": narrow_invariant_front, "penalty": mixing_fraction_penalty, "wide": wider_last_step}
+PATCHES = {
+    "contrastive": contrastive_front,
+    "front": narrow_invariant_front,
+    "penalty": mixing_fraction_penalty,
+    "wide": wider_last_step,
+}
 
 
 def job(cname: str, seed: int, variant: str, root: str) -> list[dict[str, Any]]:
@@ -190,7 +218,7 @@ def main() -> None:
         list(VARIANTS),
         job,
         "Seeds 0-4, this project's 2-core CPU machine (2 processes, one torch thread each; torch 2.13, numpy 1.26), "
-        "2026-11-28. Rows without 'invariant front', 'penalty' or 'kept' are round 8's (`sweep_round8.csv`: same "
+        "2026-11-28. Rows without 'front', 'penalty' or 'kept' are round 8's (`sweep_round8.csv`: same "
         "seeds and scoring). `32 kept` has 32 dimensions, every other TwinPurify row 16.\n",
     )
 

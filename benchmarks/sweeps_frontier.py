@@ -6,8 +6,8 @@ Reads the sweeps' own rows (`sweep_round7.csv` to `sweep_round10.csv`; 3 seeds i
 for the two baselines the sweeps do not run, contrastive PCA and the autoencoder, `frontier.csv` (3 seeds, the
 same 400-tumor simulator). Three panels against purity leakage: intrinsic recovery, subtype F1 and immune R²
 (issue 9's bar asks for less leakage with no less of each). Grey: every other TwinPurify setting tried
-(variants, post-hoc steps); coloured, mean ± sd over seeds: the baselines, the defaults, the candidate of
-round 8 and the variants of rounds 9-10. Writes sweeps_frontier.png (the default simulator) and
+(variants, post-hoc steps); coloured, mean ± sd over seeds: the baselines, the defaults (round 7's own row for
+them is folded into the later rounds' rows), the candidate of round 8 and the variants of rounds 9-10. Writes sweeps_frontier.png (the default simulator) and
 sweeps_frontier_likeness.png (normal_likeness 0.8; no round-7 rows, no cPCA / autoencoder there).
 """
 
@@ -29,12 +29,16 @@ HIGHLIGHT = [
     "autoencoder",
     "TP defaults (round 7)",
     "TP n_networks 3, beta 0.9",
+    "TP purity-aware mixing",
     "TP n_networks 3, beta 0.9, purity-aware mixing",
     "TP invariant front (18 dirs, shrinkage 4)",
     "TP n_networks 3, beta 0.9, invariant front",
     "TP n_networks 3, beta 0.9, 32 kept",
     "TP mixing-fraction penalty 10",
+    "TP contrastive-PCA front (18 dirs, alpha 1)",
 ]
+SAME_AS = {"TP 18 dims, beta 0.7 + post-IP keep 16": "TP defaults (round 7)"}  # round 7's name for the defaults
+COLOURS = [*[f"C{i}" for i in range(10)], "black", "olive", "navy", "teal", "gold"]
 PANELS = {
     "intrinsic_R2": "intrinsic recovery (mean CV R² of true intrinsic PCs)",
     "subtype_F1": "subtype macro-F1",
@@ -51,17 +55,15 @@ def rows(cohort: str) -> pd.DataFrame:
     if cohort == "simulated":
         f = pd.read_csv(HERE / "frontier.csv")
         parts.append(f[f["method"].isin(["cPCA", "autoencoder"])].assign(cohort=cohort, round=0))
-    df = pd.concat(parts, ignore_index=True)
+    df = pd.concat(parts, ignore_index=True).replace({"method": SAME_AS})
     # a method rerun in a later round (baselines, the defaults) keeps its latest round's seeds only
     latest = df.groupby("method")["round"].transform("max")
     return df[df["round"] == latest]
 
 
 def plot(df: pd.DataFrame, path: Path, title: str) -> None:
-    from matplotlib import colormaps
     from matplotlib.figure import Figure  # the object API: no backend switch
 
-    cmap = colormaps["tab20"]
     fig = Figure(figsize=(18, 5.6))
     means = df.groupby("method")[["purity_R2", *PANELS]].mean()
     sds = df.groupby("method")[["purity_R2", *PANELS]].std(ddof=1)
@@ -75,11 +77,11 @@ def plot(df: pd.DataFrame, path: Path, title: str) -> None:
                 means.loc[m, y],
                 xerr=sds.loc[m, "purity_R2"],
                 yerr=sds.loc[m, y],
-                fmt="os^Dv<>phX*Pd"[i % 13],
+                fmt="os^Dv<>phX*Pd8H"[i % 15],
                 ms=7 if m.startswith("TP") else 6,
                 capsize=2,
                 label=m,
-                color=cmap(i % 20),
+                color=COLOURS[i % len(COLOURS)],
             )
         ax.set_xlabel("purity leakage: CV R² of purity (lower is purer)")
         ax.set_ylabel(label)
