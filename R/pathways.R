@@ -36,7 +36,8 @@
 #' @param purified score the purified expression (`TRUE`) or the samples'
 #'   own log2 profiles (`FALSE`, for comparison).
 #' @param residual use the residual form of the purified expression (needs a
-#'   model fitted with normals; with `pathwayActivity()`, `purified = TRUE`).
+#'   model fitted with normals, or one given them by [fitReadout()]; with
+#'   `pathwayActivity()`, `purified = TRUE`).
 #' @param assay.type assay name or index of `x` (default `"counts"`).
 #' @param assay alias of `assay.type`.
 #' @param fillMissing `NULL` (the model's policy), `"error"` or `"mean"`.
@@ -107,4 +108,50 @@ pathwayActivity <- function(model, x, geneSets = NULL,
         return(SummarizedExperiment::colData(x))
     }
     S4Vectors::DataFrame(row.names = colnames(x))
+}
+
+#' Refit the gene-space readout of a TwinPurify model
+#'
+#' [purifiedExpression()] maps embeddings back to genes with a linear readout
+#' fitted on the training tumors, and its residual form needs the
+#' contamination directions set from the training normals. Models saved by
+#' twinpurify 0.1.0, fitted out of core, or saved before the residual form
+#' existed lack one or the other; `fitReadout()` adds them without refitting
+#' the embedding, from a cohort's tumors and normals. It also re-anchors the
+#' readout on another cohort.
+#'
+#' @inheritParams fitTwinPurify
+#' @param model a [TwinPurifyModel-class].
+#' @param x a SummarizedExperiment, or a matrix with genes in rows and
+#'   samples in columns, on the scale the model was fitted on and carrying
+#'   the model's genes: the tumors, or tumors and normals marked by `normal`.
+#' @param fillMissing `NULL` (the model's policy), `"error"` or `"mean"`.
+#' @return A new [TwinPurifyModel-class] with the same embedding and the
+#'   refitted readout; `model` itself is unchanged.
+#' @seealso [purifiedExpression()], which uses the readout.
+#' @examples
+#' if (twinpurifyAvailable()) {
+#'     se <- simulateTwinPurifyCohort(nTumors = 40, nNormals = 8, nGenes = 200)
+#'     model <- fitTwinPurify(se, "sample_type", nComponents = 4,
+#'         maxEpochs = 2, verbose = FALSE)
+#'     model <- fitReadout(model, se, "sample_type")
+#'     tumors <- se[, se$sample_type == "tumor"]
+#'     dim(purifiedExpression(model, tumors, residual = TRUE))
+#' }
+#' @export
+fitReadout <- function(model, x, normal, normalValue = "normal",
+    assay.type = "counts", fillMissing = NULL, assay = NULL) {
+    .checkModel(model)
+    assay.type <- .assayAlias(assay.type, assay)
+    if (.isNormalSet(normal)) {
+        tumor <- .input(x, assay.type, "x")
+        nm <- .input(normal, assay.type, "normal")
+    } else {
+        mask <- .normalMask(x, normal, normalValue)
+        tumor <- .input(x[, !mask, drop = FALSE], assay.type, "x")
+        nm <- .input(x[, mask, drop = FALSE], assay.type, "x")
+    }
+    .newModel(.py(.bridge()$fit_readout(.enginePy(model), tumor$values,
+        tumor$samples, tumor$genes, nm$values, nm$samples, nm$genes,
+        fillMissing, warn = .engineCondition)))
 }

@@ -256,19 +256,46 @@ def simulate(n_tumors: Any, n_normals: Any, n_genes: Any, seed: Any, normal_like
 
 
 def _check_readout(model: Any, residual: Any) -> None:
-    """Purified expression needs the readout (and the residual form its directions); from R the hint is a
-    refit, since R has no fit_readout."""
+    """Purified expression needs the readout (and the residual form its directions); the hints name the R
+    functions (fitReadout(), fitTwinPurify()), not the engine's."""
     readout = getattr(model, "readout_", None)
     if readout is None:
         raise ValueError(
-            "this model has no gene-space readout (saved by twinpurify 0.1.0, or fitted on fewer than 3 tumors): "
-            "refit it with fitTwinPurify()"
+            "this model has no gene-space readout (saved by twinpurify 0.1.0, fitted out of core, or on fewer "
+            "than 3 tumors): add one with fitReadout(model, x, normal)"
         )
     if residual and readout.directions is None:
         raise ValueError(
             "this model has no contamination directions (saved before the residual form existed, or fitted "
-            "without normals): refit it with fitTwinPurify() on tumors and normals, or use residual = FALSE"
+            "without normals): add them with fitReadout(model, x, normal) on tumors and normals, or use "
+            "residual = FALSE"
         )
+
+
+def fit_readout(
+    model: Any,
+    tvalues: Any,
+    tsamples: Any,
+    tgenes: Any,
+    nvalues: Any,
+    nsamples: Any,
+    ngenes: Any,
+    fill_missing: Optional[str] = None,
+    warn: Optional[Callable] = None,
+) -> Any:
+    """A copy of `model` with its readout (and contamination directions) refitted on these tumors and normals.
+
+    A copy, rebuilt from the saved files: R objects are values, and the live model is shared by every R copy
+    of the original through its cache environment.
+    """
+    copy = model_from_files(model_files(model))
+    with _r_side(None, warn):
+        copy.fit_readout(
+            samples_by_genes(tvalues, tsamples, tgenes),
+            normal=samples_by_genes(nvalues, nsamples, ngenes),
+            fill_missing=fill_missing,
+        )
+    return copy
 
 
 def purified(

@@ -105,7 +105,7 @@ class GeneSpaceMixin:
             column of ``tumor.obs``, unlabelled samples, or no sample labelled `normal_value`.
         """
         self._check_fitted()
-        n: Optional[Matrix] = None
+        n: Optional[Matrix]
         if normal_key is not None:
             if normal is not None:
                 raise InputError("give the normals either as `normal` or through `normal_key`, not both")

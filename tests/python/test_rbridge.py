@@ -65,23 +65,35 @@ def test_model_bytes_round_trip_and_refuse_paths(cohort):
         bridge.model_from_files(broken)
 
 
-def test_the_residual_form_from_r_says_to_refit_when_directions_are_missing():
-    """R has no fit_readout: a model without contamination directions gets a refit hint."""
+def test_the_residual_form_from_r_names_fitreadout_when_directions_are_missing():
+    """From R the hints name R's fitReadout(), and bridge.fit_readout adds what was missing to a copy."""
     c = datasets.simulate_cohort(n_tumors=30, n_normals=6, n_genes=60, seed=1)
     from twinpurify import PCAEmbedding
 
     m = PCAEmbedding(3, verbose=False).fit(c.tumors)  # no normals: no directions
     X = c.tumors.T
-    with pytest.raises(ValueError, match="fitTwinPurify"):
+    with pytest.raises(ValueError, match=r"fitReadout\(model, x, normal\)"):
         bridge.purified(m, X.to_numpy(), list(X.columns), list(X.index), residual=True)
-    with pytest.raises(ValueError, match="fitTwinPurify"):
+    with pytest.raises(ValueError, match="fitReadout"):
         bridge.pathway_activity(m, X.to_numpy(), list(X.columns), list(X.index), None, "ulm", 5, True, residual=True)
     assert bridge.purified(m, X.to_numpy(), list(X.columns), list(X.index))["values"].shape == (
         30,
         m.readout_.coef.shape[1],
     )
-    m.readout_ = None  # no readout at all (a 0.1.0 folder): purified refused with a refit hint, raw scores still work
-    with pytest.raises(ValueError, match="no gene-space readout"):
+    N = c.normals.T
+    fixed = bridge.fit_readout(
+        m, X.to_numpy(), list(X.columns), list(X.index), N.to_numpy(), list(N.columns), list(N.index)
+    )
+    assert m.readout_.directions is None and fixed is not m  # the original is left as it was
+    want = fixed.purified_expression(c.tumors, residual=True).to_numpy()
+    got = bridge.purified(fixed, X.to_numpy(), list(X.columns), list(X.index), residual=True)["values"]
+    np.testing.assert_allclose(got, want)
+    direct = PCAEmbedding(3, verbose=False).fit(c.tumors).fit_readout(c.tumors, normal=c.normals)
+    np.testing.assert_allclose(
+        got, direct.purified_expression(c.tumors, residual=True).to_numpy(), rtol=1e-5, atol=1e-5
+    )
+    m.readout_ = None  # no readout at all (a 0.1.0 folder): purified refused with the hint, raw scores still work
+    with pytest.raises(ValueError, match="no gene-space readout.*fitReadout"):
         bridge.purified(m, X.to_numpy(), list(X.columns), list(X.index))
     raw = bridge.pathway_activity(m, X.to_numpy(), list(X.columns), list(X.index), c.program_net(), "ulm", 1, False)
     assert raw["values"].shape[0] == 30

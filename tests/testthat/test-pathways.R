@@ -100,3 +100,38 @@ test_that("pathwayActivity refuses bad gene sets and arguments with clear messag
                  "needs 'purified = TRUE'")
     expect_warning(pathwayActivity(model, tumors, list(A = g[1:6], SMALL = g[7:8])), "SMALL")
 })
+
+test_that("fitReadout adds missing contamination directions to a copy, from a column or a normal set", {
+    skip_if_no_engine()
+    fx <- pathway_fixture()
+    model <- fx$model
+    tumors <- fx$tumors
+    se <- toy_se(nGenes = 150)
+    # a model as saved before the residual form existed: a readout without contamination directions
+    files <- lapply(model@files, reticulate::r_to_py)
+    py <- twinpurify:::.bridge()$model_from_files(reticulate::dict(files))
+    reticulate::py_set_attr(py$readout_, "directions", NULL)
+    old <- twinpurify:::.newModel(py)
+    expect_error(purifiedExpression(old, tumors, residual = TRUE), "fitReadout\\(model, x, normal\\)")
+    fixed <- fitReadout(old, se, "sample_type")
+    expect_s4_class(fixed, "TwinPurifyModel")
+    expect_error(purifiedExpression(old, tumors, residual = TRUE), "fitReadout")  # the original is unchanged
+    # refitted on the training tumors and normals: the readout the fit itself made
+    want <- SummarizedExperiment::assay(purifiedExpression(model, tumors, residual = TRUE))
+    expect_equal(SummarizedExperiment::assay(purifiedExpression(fixed, tumors, residual = TRUE)), want,
+                 tolerance = 1e-5)
+    normals <- se[, se$sample_type == "normal"]
+    bySet <- fitReadout(old, tumors, normals)
+    expect_equal(SummarizedExperiment::assay(purifiedExpression(bySet, tumors, residual = TRUE)), want,
+                 tolerance = 1e-5)
+    # the embedding is untouched, and the new model survives saveRDS
+    expect_identical(predict(fixed, tumors), predict(model, tumors))
+    rds <- tempfile(fileext = ".rds")
+    saveRDS(fixed, rds)
+    expect_equal(SummarizedExperiment::assay(purifiedExpression(readRDS(rds), tumors, residual = TRUE)), want,
+                 tolerance = 1e-5)
+    unlink(rds)
+    expect_error(fitReadout("model", se, "sample_type"), "TwinPurifyModel")
+    expect_error(fitReadout(old, se, "no_such_column"), "no_such_column")
+    expect_error(fitReadout(old, se, "sample_type", normalValue = "adjacent"), "adjacent")
+})
