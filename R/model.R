@@ -65,11 +65,15 @@ setValidity("TwinPurifyModel", function(object) {
     cache <- object@cache
     py <- cache$py
     if (is.null(py) || reticulate::py_is_null_xptr(py)) {
-        files <- lapply(object@files, reticulate::r_to_py)
-        py <- .py(.bridge()$model_from_files(reticulate::dict(files)))
+        py <- .py(.bridge()$model_from_files(.pyFiles(object@files)))
         cache$py <- py
     }
     py
+}
+
+# A model's saved files as the Python dict the bridge rebuilds models from.
+.pyFiles <- function(files) {
+    reticulate::dict(lapply(files, reticulate::r_to_py))
 }
 
 #' Read a fitted TwinPurify model

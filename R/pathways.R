@@ -1,5 +1,5 @@
-# Gene-space results of a fitted model: purified expression and pathway
-# activity.
+# Gene-space results of a fitted model: purified expression, pathway activity
+# and the readout behind them (fitReadout).
 
 #' Purified expression and pathway activity of tumors
 #'
@@ -120,38 +120,61 @@ pathwayActivity <- function(model, x, geneSets = NULL,
 #' the embedding, from a cohort's tumors and normals. It also re-anchors the
 #' readout on another cohort.
 #'
+#' For a `SingleCellExperiment` whose model was fitted on an alternative
+#' experiment, pass `altExp(sce)` as `x` and the labels as a vector
+#' (`normal = sce$sample_type`).
+#'
 #' @inheritParams fitTwinPurify
-#' @param model a [TwinPurifyModel-class].
+#' @inheritParams purifiedExpression
 #' @param x a SummarizedExperiment, or a matrix with genes in rows and
 #'   samples in columns, on the scale the model was fitted on and carrying
 #'   the model's genes: the tumors, or tumors and normals marked by `normal`.
-#' @param fillMissing `NULL` (the model's policy), `"error"` or `"mean"`.
+#' @param normal the normals, as for [fitTwinPurify()] (a colData column of
+#'   `x`, a logical or character vector over its samples, or a separate
+#'   SummarizedExperiment or matrix), or `NULL`: a readout without
+#'   contamination directions (the residual form stays unavailable).
+#'   Normals missing some of the model's genes with `fillMissing = "mean"`
+#'   get the training mean there, and the residual form leaves those genes'
+#'   contamination in place (a warning says how many).
 #' @return A new [TwinPurifyModel-class] with the same embedding and the
 #'   refitted readout; `model` itself is unchanged.
-#' @seealso [purifiedExpression()], which uses the readout.
+#' @seealso [purifiedExpression()] and [pathwayActivity()], which use the
+#'   readout; [fitTwinPurify()], [loadTwinPurify()].
 #' @examples
 #' if (twinpurifyAvailable()) {
 #'     se <- simulateTwinPurifyCohort(nTumors = 40, nNormals = 8, nGenes = 200)
 #'     model <- fitTwinPurify(se, "sample_type", nComponents = 4,
 #'         maxEpochs = 2, verbose = FALSE)
-#'     model <- fitReadout(model, se, "sample_type")
-#'     tumors <- se[, se$sample_type == "tumor"]
-#'     dim(purifiedExpression(model, tumors, residual = TRUE))
+#'     # the readout re-anchored on another cohort; `model` is unchanged
+#'     other <- simulateTwinPurifyCohort(nTumors = 30, nNormals = 6,
+#'         nGenes = 200, seed = 2)
+#'     anchored <- fitReadout(model, other, "sample_type")
+#'     tumors <- other[, other$sample_type == "tumor"]
+#'     dim(purifiedExpression(anchored, tumors, residual = TRUE))
 #' }
 #' @export
-fitReadout <- function(model, x, normal, normalValue = "normal",
+fitReadout <- function(model, x, normal = NULL, normalValue = "normal",
     assay.type = "counts", fillMissing = NULL, assay = NULL) {
     .checkModel(model)
     assay.type <- .assayAlias(assay.type, assay)
-    if (.isNormalSet(normal)) {
+    if (!.isMatrixLike(x)) .checkSE(x, "x")
+    nm <- NULL
+    if (is.null(normal)) {
+        tumor <- .input(x, assay.type, "x")
+        .checkReadoutCounts(0, length(tumor$samples))
+    } else if (.isNormalSet(normal)) {
         tumor <- .input(x, assay.type, "x")
         nm <- .input(normal, assay.type, "normal")
+        .checkReadoutCounts(length(nm$samples), length(tumor$samples))
+        .checkDisjoint(tumor$samples, nm$samples)
     } else {
-        mask <- .normalMask(x, normal, normalValue)
+        mask <- .normalMask(x, normal, normalValue,
+            checkCounts = .checkReadoutCounts)
         tumor <- .input(x[, !mask, drop = FALSE], assay.type, "x")
         nm <- .input(x[, mask, drop = FALSE], assay.type, "x")
     }
-    .newModel(.py(.bridge()$fit_readout(.enginePy(model), tumor$values,
+    py <- .py(.bridge()$fit_readout(.pyFiles(model@files), tumor$values,
         tumor$samples, tumor$genes, nm$values, nm$samples, nm$genes,
-        fillMissing, warn = .engineCondition)))
+        fillMissing, warn = .engineCondition))
+    .newModel(py)
 }

@@ -139,7 +139,8 @@
 
 # `normal` as a logical vector over the columns of x (a SummarizedExperiment
 # or a matrix).
-.normalMask <- function(x, normal, normalValue = "normal") {
+.normalMask <- function(x, normal, normalValue = "normal",
+    checkCounts = .checkCounts) {
     if (length(normalValue) != 1 || is.na(normalValue)) {
         .abort("'normalValue' must be a single non-NA value, got ",
             if (length(normalValue) == 0) "nothing" else .preview(normalValue))
@@ -176,7 +177,7 @@
             "matrix of normal samples; got a ", class(normal)[1], " of length ",
             length(normal))
     }
-    .checkCounts(sum(mask), sum(!mask))
+    checkCounts(sum(mask), sum(!mask))
     mask
 }
 
@@ -214,6 +215,26 @@
     }
     if (nTumor < 4) {
         .abort("need at least 4 tumor samples to train on, got ", nTumor)
+    }
+    invisible()
+}
+
+# fitReadout() fits no network: 3 tumors for the readout's ridge (an empty
+# or all-tumor 'normal' is refused by .input() and .normalMask()).
+.checkReadoutCounts <- function(nNormal, nTumor) {
+    if (nTumor < 3) {
+        .abort("need at least 3 tumor samples to fit the readout, got ", nTumor)
+    }
+    invisible()
+}
+
+# Samples may not be both tumors and normals.
+.checkDisjoint <- function(tumors, normals) {
+    both <- intersect(tumors, normals)
+    if (length(both)) {
+        .abort("samples in both 'x' and 'normal': ", .preview(both),
+            "; give the tumors in 'x' and the normals in 'normal', or mark the ",
+            "normals of 'x' with a colData column")
     }
     invisible()
 }

@@ -256,8 +256,8 @@ def simulate(n_tumors: Any, n_normals: Any, n_genes: Any, seed: Any, normal_like
 
 
 def _check_readout(model: Any, residual: Any) -> None:
-    """Purified expression needs the readout (and the residual form its directions); the hints name the R
-    functions (fitReadout(), fitTwinPurify()), not the engine's."""
+    """Purified expression needs the readout (and the residual form its directions); the hints name R's
+    fitReadout(), not the engine's fit_readout."""
     readout = getattr(model, "readout_", None)
     if readout is None:
         raise ValueError(
@@ -273,29 +273,27 @@ def _check_readout(model: Any, residual: Any) -> None:
 
 
 def fit_readout(
-    model: Any,
+    files: dict,
     tvalues: Any,
     tsamples: Any,
     tgenes: Any,
-    nvalues: Any,
-    nsamples: Any,
-    ngenes: Any,
+    nvalues: Any = None,
+    nsamples: Any = None,
+    ngenes: Any = None,
     fill_missing: Optional[str] = None,
     warn: Optional[Callable] = None,
 ) -> Any:
-    """A copy of `model` with its readout (and contamination directions) refitted on these tumors and normals.
+    """The model saved in `files` (an R model's `files` slot) with its readout refitted on these tumors and,
+    when given, normals (which set the contamination directions).
 
-    A copy, rebuilt from the saved files: R objects are values, and the live model is shared by every R copy
-    of the original through its cache environment.
+    Rebuilt from the saved files, not the live model: R objects are values, and the live model is shared by
+    every R copy of the original through its cache environment.
     """
-    copy = model_from_files(model_files(model))
+    model = model_from_files(files)
+    normal = None if nvalues is None else samples_by_genes(nvalues, nsamples, ngenes)
     with _r_side(None, warn):
-        copy.fit_readout(
-            samples_by_genes(tvalues, tsamples, tgenes),
-            normal=samples_by_genes(nvalues, nsamples, ngenes),
-            fill_missing=fill_missing,
-        )
-    return copy
+        model.fit_readout(samples_by_genes(tvalues, tsamples, tgenes), normal=normal, fill_missing=fill_missing)
+    return model
 
 
 def purified(

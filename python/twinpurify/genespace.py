@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.exceptions import NotFittedError
 
-from .data import InputError, Matrix, _is_anndata, as_matrix, split_anndata
+from .data import InputError, Matrix, _is_anndata, as_matrix, detect_scale, split_anndata
 from .readout import Readout, contamination_directions
 
 if TYPE_CHECKING:
@@ -102,7 +102,9 @@ class GeneSpaceMixin:
         ------
         InputError
             `normal_key` with `tumor` not an AnnData, or together with `normal`; `normal_key` not a
-            column of ``tumor.obs``, unlabelled samples, or no sample labelled `normal_value`.
+            column of ``tumor.obs``, unlabelled samples, or no sample labelled `normal_value`; fewer
+            than 3 tumors; tumors and normals on different scales (a scale other than the model's
+            is a warning, as in `transform`).
         """
         self._check_fitted()
         n: Optional[Matrix]
@@ -118,8 +120,40 @@ class GeneSpaceMixin:
         else:
             t = as_matrix(tumor, "tumor", layer=layer)
             n = None if normal is None else as_matrix(normal, "normal", layer=layer)
+        self._check_readout_inputs(t, n, fill_missing or getattr(self, "fill_missing", None))
         self._fit_readout_matrix(t, fill_missing, normal=n)
         return self
+
+    def _check_readout_inputs(self, t: Matrix, n: Optional[Matrix], policy: Optional[str]) -> None:
+        """What `fit_readout` refuses or warns about before fitting (the fitted readout is kept when refused)."""
+        if t.shape[0] < 3:
+            raise InputError(f"tumor: the readout needs at least 3 tumor samples, got {t.shape[0]}")
+        fitted = self.preprocessor_.scale_
+        scales = {"tumor": detect_scale(t.values)}
+        if n is not None and n.shape[0]:
+            scales["normal"] = detect_scale(n.values)
+        if len(set(scales.values())) > 1:
+            raise InputError(
+                f"tumor and normal look like different scales ({scales['tumor']} vs {scales['normal']}); "
+                "give both on the scale the model was fitted on"
+            )
+        if fitted is not None and scales["tumor"] != fitted:
+            warnings.warn(
+                f"the input looks like {scales['tumor']} values but the model was fitted on {fitted} input; "
+                "the readout is fitted on what it is given",
+                UserWarning,
+                stacklevel=3,
+            )
+        if n is not None and n.named_genes and policy == "mean":
+            missing = len(set(self.preprocessor_.genes_) - set(n.genes))
+            if missing:
+                warnings.warn(
+                    f"{missing} of the model's genes are missing from the normals and are filled with the training "
+                    "mean: the contamination directions do not load on them, so the residual form leaves their "
+                    "contamination in place",
+                    UserWarning,
+                    stacklevel=3,
+                )
 
     def purified_expression(
         self, X: Any, layer: Optional[str] = None, fill_missing: Optional[str] = None, *, residual: bool = False

@@ -81,10 +81,13 @@ def test_the_residual_form_from_r_names_fitreadout_when_directions_are_missing()
         m.readout_.coef.shape[1],
     )
     N = c.normals.T
+    files = bridge.model_files(m)
     fixed = bridge.fit_readout(
-        m, X.to_numpy(), list(X.columns), list(X.index), N.to_numpy(), list(N.columns), list(N.index)
+        files, X.to_numpy(), list(X.columns), list(X.index), N.to_numpy(), list(N.columns), list(N.index)
     )
-    assert m.readout_.directions is None and fixed is not m  # the original is left as it was
+    assert m.readout_.directions is None  # the original is left as it was
+    tumors_only = bridge.fit_readout(files, X.to_numpy(), list(X.columns), list(X.index))
+    assert tumors_only.readout_ is not None and tumors_only.readout_.directions is None
     want = fixed.purified_expression(c.tumors, residual=True).to_numpy()
     got = bridge.purified(fixed, X.to_numpy(), list(X.columns), list(X.index), residual=True)["values"]
     np.testing.assert_allclose(got, want)

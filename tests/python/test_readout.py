@@ -264,7 +264,31 @@ def test_fit_readout_splits_one_anndata_by_normal_key(cohort):
         (dict(tumor=adata, normal_key="kind"), "not a column of adata.obs"),
         (dict(tumor=adata, normal_key="sample_type", normal_value="adjacent"), "no sample has sample_type"),
     ]
+    everyone_normal = adata.copy()
+    everyone_normal.obs["sample_type"] = "normal"
+    log_normals = np.log2(cohort.normals + 1)
+    lacking = cohort.normals.drop(columns=m.genes_[:5])
+    bad += [
+        (dict(tumor=everyone_normal, normal_key="sample_type"), "at least 3 tumor samples, got 0"),
+        (dict(tumor=cohort.tumors.iloc[:2], normal=cohort.normals), "at least 3 tumor samples, got 2"),
+        (dict(tumor=cohort.tumors, normal=log_normals), "different scales"),
+        (dict(tumor=cohort.tumors, normal=lacking, fill_missing="error"), "missing"),  # fails late, while fitting
+    ]
     for kwargs, message in bad:
         with pytest.raises(InputError, match=message):
             m.fit_readout(**kwargs)
         assert m.readout_ is before  # a refused call leaves the fitted readout alone
+
+
+def test_fit_readout_warns_about_another_scale_and_about_normal_genes_it_fills(cohort):
+    m = tp.PCAEmbedding(4, verbose=False).fit(cohort.tumors)  # counts
+    with pytest.warns(UserWarning, match="looks like log2 values but the model was fitted on counts"):
+        m.fit_readout(np.log2(cohort.tumors + 1), normal=np.log2(cohort.normals + 1))
+    logt, logn = np.log2(cohort.tumors + 1), np.log2(cohort.normals + 1)
+    m = tp.PCAEmbedding(4, verbose=False).fit(logt)  # mean-filling needs log2 or linear input
+    lacking = logn.drop(columns=m.genes_[:5])
+    with pytest.warns(UserWarning, match="5 of the model's genes are missing from the normals"):
+        m.fit_readout(logt, normal=lacking, fill_missing="mean")
+    Q = m.readout_.directions
+    filled = [m.genes_.index(g) for g in m.genes_[:5]]
+    assert np.abs(Q[filled]).max() < 1e-4 < np.abs(np.delete(Q, filled, axis=0)).max()  # what the warning says

@@ -131,7 +131,28 @@ test_that("fitReadout adds missing contamination directions to a copy, from a co
     expect_equal(SummarizedExperiment::assay(purifiedExpression(readRDS(rds), tumors, residual = TRUE)), want,
                  tolerance = 1e-5)
     unlink(rds)
-    expect_error(fitReadout("model", se, "sample_type"), "TwinPurifyModel")
-    expect_error(fitReadout(old, se, "no_such_column"), "no_such_column")
-    expect_error(fitReadout(old, se, "sample_type", normalValue = "adjacent"), "adjacent")
+    # the other forms of 'normal': a logical vector; matrices, the normals' genes in another order
+    byMask <- fitReadout(old, se, se$sample_type == "normal")
+    expect_equal(SummarizedExperiment::assay(purifiedExpression(byMask, tumors, residual = TRUE)), want,
+                 tolerance = 1e-5)
+    tm <- SummarizedExperiment::assay(tumors)
+    nmat <- SummarizedExperiment::assay(normals)
+    byMatrix <- fitReadout(old, tm, nmat[rev(seq_len(nrow(nmat))), ])
+    expect_equal(SummarizedExperiment::assay(purifiedExpression(byMatrix, tumors, residual = TRUE)), want,
+                 tolerance = 1e-5)
+    # without normals: a readout, no directions
+    plain <- fitReadout(old, tumors)
+    expect_error(purifiedExpression(plain, tumors, residual = TRUE), "fitReadout")
+    expect_equal(SummarizedExperiment::assay(purifiedExpression(plain, tumors)),
+                 SummarizedExperiment::assay(purifiedExpression(model, tumors)), tolerance = 1e-5)
+    # bad input, each named
+    expect_error(fitReadout("model", se, "sample_type"), "'model' must be a TwinPurifyModel")
+    expect_error(fitReadout(old, list(1, 2), "sample_type"), "'x'")
+    expect_error(fitReadout(old, se, "no_such_column"), "is not a colData column of 'x'")
+    expect_error(fitReadout(old, se, "sample_type", normalValue = "adjacent"), "no sample has sample_type")
+    expect_error(fitReadout(old, se, normals), "samples in both 'x' and 'normal'")
+    expect_error(fitReadout(old, tumors[, 1:2], normals), "at least 3 tumor samples")
+    expect_error(fitReadout(old, tumors, normals[, 0]), "'normal' is empty")
+    expect_error(fitReadout(old, tm, log2(nmat + 1)), "different scales")
+    expect_warning(fitReadout(old, log2(tm + 1), log2(nmat + 1)), "looks like log2 values")
 })
