@@ -195,10 +195,10 @@ def main() -> None:
             "sweep_round10.md",
             "`benchmarks/sweep_round10.py`: an encoder over the 18 leading invariant-projection directions instead of "
             "the 18 leading principal components (alone and with `n_networks=3, beta_max=0.9`), over the 18 leading "
-            "contrastive-PCA directions, an explicit penalty on how well the views' mixing fraction can be read from "
+            "contrastive-PCA directions, over 9 principal components and 9 invariant directions, an explicit penalty on how well the views' mixing fraction can be read from "
             "the embedding, and the last step keeping 32 directions; 5 seeds, the simulator, the normal-likeness "
-            "simulator and both TCGA-BRCA folders, this 2-core CPU machine, 2026-11-28 (the contrastive-PCA rows "
-            "later that day). Not adopted (TUNING.md, round 10).\n\n",
+            "simulator and both TCGA-BRCA folders, this 2-core CPU machine, 2026-11-28 (the contrastive-PCA and mixed-front "
+            "rows later that day). Not adopted (TUNING.md, round 10).\n\n",
         ),
         "## Every TwinPurify setting of rounds 7-10 on one frontier (issue 9)\n\n"
         "![every setting, simulator](sweeps_frontier.png)\n\n![every setting, normal-likeness](sweeps_frontier_likeness.png)"

@@ -17,6 +17,8 @@ job, so that a pool worker's next job sees the package unchanged; see round 8's 
   Barlow Twins loss only asks of the projector's output (round 7).
 - ``contrastive-PCA front``: the fixed first layer holds the 18 leading directions of the tumors' minus the
   normals' covariance (alpha 1, as `ContrastivePCA`) instead of the tumors' principal components.
+- ``mixed front``: half the front from each: the 9 leading principal components and the 9 leading
+  invariant-projection directions (shrinkage 4), the second block scaled to the first's mean variance.
 - ``32 kept``: ``n_networks=3, beta_max=0.9`` with the last step keeping 32 of the members' 54 trained
   dimensions instead of 16 (more room for the subtype signal the 128-dimensional baselines keep).
 
@@ -55,6 +57,7 @@ VARIANTS: dict[str, tuple[dict[str, Any], str]] = {  # name: (estimator settings
         "front",
     ),
     "TP contrastive-PCA front (18 dirs, alpha 1)": ({}, "contrastive"),
+    "TP mixed front (9 PCs + 9 invariant dirs)": ({}, "mixed"),
     "TP mixing-fraction penalty 10": ({}, "penalty"),
     "TP n_networks 3, beta 0.9, 32 kept": (dict(n_components=WIDE_KEEP, **CANDIDATE), "wide"),
 }
@@ -109,6 +112,41 @@ def contrastive_front() -> Iterator[None]:
     with ExitStack() as stack:
         stack.enter_context(patch.object(estimator, "ViewGenerator", Recording))
         stack.enter_context(patch.object(estimator, "principal_directions", contrastive))
+        yield
+
+
+@contextmanager
+def mixed_front() -> Iterator[None]:
+    """While open, ``encoder_input="pca"`` reads the tumors' leading principal components for half the width and
+    the leading invariant-projection directions (shrinkage FRONT_SHRINKAGE) for the other half, the second block
+    scaled to the first's mean variance; the normals, standardisation and mixing settings are the fit's own,
+    recorded when the estimator builds its view generator (the perturbations are drawn with seed 0).
+    """
+    import numpy as np
+    from twinpurify import estimator
+    from twinpurify.invariance import invariant_directions, mixing_perturbations
+
+    seen: dict[str, Any] = {}
+    original = estimator.principal_directions
+
+    class Recording(estimator.ViewGenerator):  # type: ignore[misc,valid-type]
+        def __init__(self, normal_log2: Any, mean: Any, std: Any, config: Any):
+            seen.update(normal_log2=normal_log2.cpu().numpy(), mean=mean.cpu().numpy(), std=std.cpu().numpy())
+            seen["config"] = config
+            super().__init__(normal_log2, mean, std, config)
+
+    def mixed(t_log: Any, k: int, prepare: Any) -> Any:
+        W1, ev1, center = original(t_log, k - k // 2, prepare)
+        Xs = prepare(t_log).astype(np.float64)
+        cfg = seen["config"]
+        D = mixing_perturbations(Xs, seen["normal_log2"], seen["mean"], seen["std"], cfg.beta_max, cfg.n_mix, 4, 0)
+        W2, ev2 = invariant_directions(Xs, D, k // 2, FRONT_SHRINKAGE, 256)
+        r = float(np.mean(ev1) / np.mean(ev2))
+        return np.vstack([W1, W2 * np.sqrt(r)]), np.concatenate([ev1, ev2 * r]), center
+
+    with ExitStack() as stack:
+        stack.enter_context(patch.object(estimator, "ViewGenerator", Recording))
+        stack.enter_context(patch.object(estimator, "principal_directions", mixed))
         yield
 
 
@@ -195,6 +233,7 @@ def wider_last_step() -> Iterator[None]:
 PATCHES = {
     "contrastive": contrastive_front,
     "front": narrow_invariant_front,
+    "mixed": mixed_front,
     "penalty": mixing_fraction_penalty,
     "wide": wider_last_step,
 }
