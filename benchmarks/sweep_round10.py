@@ -83,6 +83,22 @@ def narrow_invariant_front() -> Iterator[None]:
 
 
 @contextmanager
+def recorded_views(seen: dict[str, Any]) -> Iterator[None]:
+    """While open, the estimator's view generator records into `seen` what the fit builds it from: the normals
+    (log2), the standardisation (`mean`, `std`) and the view settings (`config`), for fronts that need them."""
+    from twinpurify import estimator
+
+    class Recording(estimator.ViewGenerator):  # type: ignore[misc,valid-type]
+        def __init__(self, normal_log2: Any, mean: Any, std: Any, config: Any):
+            seen.update(normal_log2=normal_log2.cpu().numpy(), mean=mean.cpu().numpy(), std=std.cpu().numpy())
+            seen["config"] = config
+            super().__init__(normal_log2, mean, std, config)
+
+    with patch.object(estimator, "ViewGenerator", Recording):
+        yield
+
+
+@contextmanager
 def contrastive_front() -> Iterator[None]:
     """While open, ``encoder_input="pca"`` reads the leading directions of the tumors' minus the normals'
     covariance (contrastive PCA, alpha 1, both on the tumors' standardisation) instead of the tumors' PCs.
@@ -93,11 +109,6 @@ def contrastive_front() -> Iterator[None]:
     from twinpurify import estimator
 
     seen: dict[str, Any] = {}
-
-    class Recording(estimator.ViewGenerator):  # type: ignore[misc,valid-type]
-        def __init__(self, normal_log2: Any, *args: Any, **kwargs: Any):
-            seen["normal_log2"] = normal_log2.cpu().numpy()
-            super().__init__(normal_log2, *args, **kwargs)
 
     def contrastive(t_log: Any, k: int, prepare: Any) -> Any:
         Xt, Xn = prepare(t_log).astype(np.float64), prepare(seen["normal_log2"]).astype(np.float64)
@@ -110,7 +121,7 @@ def contrastive_front() -> Iterator[None]:
         return W, w[order], center
 
     with ExitStack() as stack:
-        stack.enter_context(patch.object(estimator, "ViewGenerator", Recording))
+        stack.enter_context(recorded_views(seen))
         stack.enter_context(patch.object(estimator, "principal_directions", contrastive))
         yield
 
@@ -129,12 +140,6 @@ def mixed_front() -> Iterator[None]:
     seen: dict[str, Any] = {}
     original = estimator.principal_directions
 
-    class Recording(estimator.ViewGenerator):  # type: ignore[misc,valid-type]
-        def __init__(self, normal_log2: Any, mean: Any, std: Any, config: Any):
-            seen.update(normal_log2=normal_log2.cpu().numpy(), mean=mean.cpu().numpy(), std=std.cpu().numpy())
-            seen["config"] = config
-            super().__init__(normal_log2, mean, std, config)
-
     def mixed(t_log: Any, k: int, prepare: Any) -> Any:
         W1, ev1, center = original(t_log, k - k // 2, prepare)
         Xs = prepare(t_log).astype(np.float64)
@@ -145,7 +150,7 @@ def mixed_front() -> Iterator[None]:
         return np.vstack([W1, W2 * np.sqrt(r)]), np.concatenate([ev1, ev2 * r]), center
 
     with ExitStack() as stack:
-        stack.enter_context(patch.object(estimator, "ViewGenerator", Recording))
+        stack.enter_context(recorded_views(seen))
         stack.enter_context(patch.object(estimator, "principal_directions", mixed))
         yield
 
