@@ -27,7 +27,7 @@ from .data import (
     check_pair_orientation,
     check_training_pair,
     detect_scale,
-    split_anndata,
+    split_by_key,
 )
 from .genespace import GeneSpaceMixin
 from .settings import quiet
@@ -93,11 +93,9 @@ class BaseEmbedder(GeneSpaceMixin, TransformerMixin, BaseEstimator):
     def _training_inputs(
         self, tumor: Any, normal: Any, normal_key: Optional[str], normal_value: Any, layer: Optional[str]
     ) -> tuple[Matrix, Optional[Matrix]]:
-        from .data import _is_anndata
-
         n: Optional[Matrix]
-        if _is_anndata(tumor) and normal is None and normal_key is not None:
-            t, n = split_anndata(tumor, normal_key, normal_value, layer)
+        if normal_key is not None:  # refused with normals of another form or input that is not an AnnData
+            t, n = split_by_key(tumor, normal, normal_key, normal_value, layer)
         elif isinstance(normal, np.ndarray) and normal.dtype == bool and normal.ndim == 1:  # normal_mask
             both = as_matrix(tumor, "X", layer=layer)
             t, n = both.subset(~normal), both.subset(normal)
@@ -148,7 +146,8 @@ class BaseEmbedder(GeneSpaceMixin, TransformerMixin, BaseEstimator):
             works inside ``Pipeline`` and ``GridSearchCV`` (``pipe.fit(X, y, tp__normal_mask=mask)``):
             scikit-learn slices it with the rows of each fold.
         normal_key, normal_value : str, default None, "normal"
-            With an AnnData: the `.obs` column and value that mark normals.
+            With an AnnData: the `.obs` column and value that mark normals (refused with other input,
+            or together with `normal` / `normal_mask`).
         layer : str, optional
             AnnData layer to use instead of `.X`.
 

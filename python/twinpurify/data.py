@@ -507,6 +507,21 @@ def split_anndata(adata: Any, normal_key: str, normal_value: Any, layer: Optiona
     return m.subset(~is_normal), m.subset(is_normal)
 
 
+def split_by_key(
+    tumor: Any, normal: Any, normal_key: str, normal_value: Any, layer: Optional[str] = None
+) -> tuple[Matrix, Matrix]:
+    """`split_anndata` for the estimators' ``normal_key`` argument: refuses, rather than ignores, a key given
+    with normals of another form or with something other than an AnnData."""
+    if normal is not None:
+        raise InputError("give the normals either as `normal` (or `normal_mask`) or through `normal_key`, not both")
+    if not _is_anndata(tumor):
+        raise InputError(
+            f"normal_key={normal_key!r} needs an AnnData (its .obs marks the normals); got "
+            f"{type(tumor).__name__}: pass the normals as `normal` instead"
+        )
+    return split_anndata(tumor, normal_key, normal_value, layer)
+
+
 def check_training_pair(tumor: Matrix, normal: Matrix) -> None:
     if normal.shape[0] < 2:
         raise InputError(f"normal: need at least 2 normal samples to mix views from, got {normal.shape[0]}")

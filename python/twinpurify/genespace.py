@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.exceptions import NotFittedError
 
-from .data import InputError, Matrix, _is_anndata, as_matrix, detect_scale, split_anndata
+from .data import InputError, Matrix, as_matrix, detect_scale, split_by_key
 from .readout import Readout, contamination_directions
 
 if TYPE_CHECKING:
@@ -109,14 +109,7 @@ class GeneSpaceMixin:
         self._check_fitted()
         n: Optional[Matrix]
         if normal_key is not None:
-            if normal is not None:
-                raise InputError("give the normals either as `normal` or through `normal_key`, not both")
-            if not _is_anndata(tumor):
-                raise InputError(
-                    f"normal_key={normal_key!r} needs an AnnData (its .obs marks the normals); got "
-                    f"{type(tumor).__name__}: pass the normals as `normal` instead"
-                )
-            t, n = split_anndata(tumor, normal_key, normal_value, layer)
+            t, n = split_by_key(tumor, normal, normal_key, normal_value, layer)
         else:
             t = as_matrix(tumor, "tumor", layer=layer)
             n = None if normal is None else as_matrix(normal, "normal", layer=layer)

@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from twinpurify import InputError, TwinPurify
+from twinpurify import InputError, PCAEmbedding, TwinPurify
 from twinpurify.data import as_matrix, detect_scale, to_log2
 
 
@@ -202,6 +202,25 @@ def test_missing_normal_labels_in_anndata_are_refused(cohort):
     adata.obs.iloc[[3, 7], adata.obs.columns.get_loc("sample_type")] = np.nan
     with pytest.raises(InputError, match="missing for 2 samples \\(T0004, T0008\\)"):
         TwinPurify(n_components=4, max_epochs=1, verbose=False).fit(adata, normal_key="sample_type")
+
+
+def test_normal_key_is_refused_rather_than_ignored(cohort):
+    """Before, fit() silently ignored normal_key when the normals also came another way or the input was no AnnData."""
+    pytest.importorskip("anndata")
+    adata = cohort.to_anndata()
+    both = pd.concat([cohort.tumors, cohort.normals])
+    mask = np.r_[np.zeros(len(cohort.tumors), bool), np.ones(len(cohort.normals), bool)]
+    est = PCAEmbedding(4, verbose=False)
+    for call, message in [
+        (lambda: est.fit(cohort.tumors, normal_key="sample_type"), "needs an AnnData"),
+        (lambda: est.fit(adata, normal=cohort.normals, normal_key="sample_type"), "not both"),
+        (lambda: est.fit(cohort.tumors, cohort.normals, normal_key="sample_type"), "not both"),
+        (lambda: est.fit(both, normal_mask=mask, normal_key="sample_type"), "not both"),
+        (lambda: est.fit_transform(adata, normal=cohort.normals, normal_key="sample_type"), "not both"),
+    ]:
+        with pytest.raises(InputError, match=message):
+            call()
+    assert est.fit(adata, normal_key="sample_type").n_features_in_ == cohort.tumors.shape[1]
 
 
 def test_small_paired_cohort_given_genes_by_samples_is_caught(cohort):
