@@ -251,11 +251,14 @@ class BaseEmbedder(GeneSpaceMixin, TransformerMixin, BaseEstimator):
             return pd.DataFrame(Z, index=pd.Index(m.samples), columns=self.component_names())
         return Z
 
-    def _warn_scale(self, m: Matrix) -> None:
-        """Warn when new samples look like another scale than the model was fitted on (e.g. log2 into counts)."""
+    def _warn_scale(self, m: Matrix) -> Optional[str]:
+        """Warn when new samples look like another scale than the model was fitted on (e.g. log2 into counts).
+
+        Returns the scale the samples look like (None when not checked: no samples, or no fitted scale).
+        """
         fitted = self.preprocessor_.scale_
         if not m.shape[0] or fitted is None:
-            return
+            return None
         seen = detect_scale(m.values)
         if seen != fitted:
             warnings.warn(
@@ -263,6 +266,7 @@ class BaseEmbedder(GeneSpaceMixin, TransformerMixin, BaseEstimator):
                 "transform data on the scale the model was trained on",
                 stacklevel=4,
             )
+        return seen
 
     def component_names(self) -> list[str]:
         k = self._n_out()

@@ -34,6 +34,9 @@ class GeneSpaceMixin:
     def _embed(self, Xs: np.ndarray) -> np.ndarray:  # pragma: no cover - subclasses provide it
         raise NotImplementedError
 
+    def _warn_scale(self, m: Matrix) -> Optional[str]:  # pragma: no cover - BaseEmbedder provides it
+        raise NotImplementedError
+
     def _fit_readout_matrix(
         self, m: Matrix, policy: Optional[str] = None, required: bool = True, normal: Optional[Matrix] = None
     ) -> None:
@@ -121,22 +124,14 @@ class GeneSpaceMixin:
         """What `fit_readout` refuses or warns about before fitting (the fitted readout is kept when refused)."""
         if t.shape[0] < 3:
             raise InputError(f"tumor: the readout needs at least 3 tumor samples, got {t.shape[0]}")
-        fitted = self.preprocessor_.scale_
-        scales = {"tumor": detect_scale(t.values)}
+        seen = self._warn_scale(t)  # another scale than the model's: the warning `transform` gives
         if n is not None and n.shape[0]:
-            scales["normal"] = detect_scale(n.values)
-        if len(set(scales.values())) > 1:
-            raise InputError(
-                f"tumor and normal look like different scales ({scales['tumor']} vs {scales['normal']}); "
-                "give both on the scale the model was fitted on"
-            )
-        if fitted is not None and scales["tumor"] != fitted:
-            warnings.warn(
-                f"the input looks like {scales['tumor']} values but the model was fitted on {fitted} input; "
-                "the readout is fitted on what it is given",
-                UserWarning,
-                stacklevel=3,
-            )
+            tumor_scale, normal_scale = seen or detect_scale(t.values), detect_scale(n.values)
+            if normal_scale != tumor_scale:
+                raise InputError(
+                    f"tumor and normal look like different scales ({tumor_scale} vs {normal_scale}); "
+                    "give both on the scale the model was fitted on"
+                )
         if n is not None and n.named_genes and policy == "mean":
             missing = len(set(self.preprocessor_.genes_) - set(n.genes))
             if missing:

@@ -108,8 +108,7 @@ test_that("fitReadout adds missing contamination directions to a copy, from a co
     tumors <- fx$tumors
     se <- toy_se(nGenes = 150)
     # a model as saved before the residual form existed: a readout without contamination directions
-    files <- lapply(model@files, reticulate::r_to_py)
-    py <- twinpurify:::.bridge()$model_from_files(reticulate::dict(files))
+    py <- twinpurify:::.bridge()$model_from_files(twinpurify:::.pyFiles(model@files))
     reticulate::py_set_attr(py$readout_, "directions", NULL)
     old <- twinpurify:::.newModel(py)
     expect_error(purifiedExpression(old, tumors, residual = TRUE), "fitReadout\\(model, x, normal\\)")
