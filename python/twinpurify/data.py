@@ -191,12 +191,22 @@ def check_pair_orientation(tumor: Matrix, normal: Matrix) -> None:
         )
 
 
+def _positional(samples: list[str]) -> bool:
+    """Names that only count rows ("0", "1", ...: a DataFrame's or AnnData's default index) say nothing about
+    which sample a row is, so two such sets sharing names are not the same samples."""
+    return samples == [str(i) for i in range(len(samples))]
+
+
+def _named_samples(tumor: Matrix, normal: Matrix) -> bool:
+    """Both sets carry sample names of the user's that are not mere row numbers."""
+    return tumor.named_genes and normal.named_genes and not (_positional(tumor.samples) or _positional(normal.samples))
+
+
 def align_pair(tumor: Matrix, normal: Matrix) -> tuple[Matrix, Matrix]:
     """Give tumors and normals the same gene columns, in the tumors' order."""
     shared_rows = set(tumor.samples) & set(normal.samples)
     if (
-        tumor.named_genes
-        and normal.named_genes
+        _named_samples(tumor, normal)
         and len(shared_rows) >= 3
         and len(shared_rows) >= 0.5 * min(len(tumor.samples), len(normal.samples))
     ):
@@ -527,6 +537,20 @@ def check_training_pair(tumor: Matrix, normal: Matrix) -> None:
         raise InputError(f"normal: need at least 2 normal samples to mix views from, got {normal.shape[0]}")
     if tumor.shape[0] < 4:
         raise InputError(f"tumor: need at least 4 tumor samples to train on, got {tumor.shape[0]} sample(s)")
+    check_disjoint(tumor, normal)
+
+
+def check_disjoint(tumor: Matrix, normal: Matrix) -> None:
+    """Refuse samples given both as tumors and as normals (by name, when both sets carry real names).
+
+    A tumor that is also a background normal is mixed with itself in the views and anchors the readout's
+    contamination directions on tumor biology: the fit would run and quietly be wrong.
+    """
+    if not _named_samples(tumor, normal):
+        return
     clash = sorted(set(tumor.samples) & set(normal.samples))
-    if clash and tumor.named_genes and normal.named_genes:
-        warnings.warn(f"samples named as both tumor and normal: {_preview(clash)}", stacklevel=3)
+    if clash:
+        raise InputError(
+            f"samples given both as tumors and as normals: {_preview(clash)} ({len(clash)} in all); give each "
+            "sample once, in the tumors or in the normals"
+        )

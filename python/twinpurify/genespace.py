@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.exceptions import NotFittedError
 
-from .data import InputError, Matrix, as_matrix, detect_scale, split_by_key
+from .data import InputError, Matrix, as_matrix, check_disjoint, detect_scale, split_by_key
 from .readout import Readout, contamination_directions
 
 if TYPE_CHECKING:
@@ -106,8 +106,8 @@ class GeneSpaceMixin:
         InputError
             `normal_key` with `tumor` not an AnnData, or together with `normal`; `normal_key` not a
             column of ``tumor.obs``, unlabelled samples, or no sample labelled `normal_value`; fewer
-            than 3 tumors; tumors and normals on different scales (a scale other than the model's
-            is a warning, as in `transform`).
+            than 3 tumors; samples given both as tumors and as normals; tumors and normals on
+            different scales (a scale other than the model's is a warning, as in `transform`).
         """
         self._check_fitted()
         n: Optional[Matrix]
@@ -126,6 +126,7 @@ class GeneSpaceMixin:
             raise InputError(f"tumor: the readout needs at least 3 tumor samples, got {t.shape[0]}")
         seen = self._warn_scale(t)  # another scale than the model's: the warning `transform` gives
         if n is not None and n.shape[0]:
+            check_disjoint(t, n)
             tumor_scale, normal_scale = seen or detect_scale(t.values), detect_scale(n.values)
             if normal_scale != tumor_scale:
                 raise InputError(

@@ -34,6 +34,20 @@ def test_too_few_normals(log_pair):
         fit(t, n.iloc[:1])
 
 
+def test_samples_given_as_tumors_and_as_normals_are_refused(log_pair):
+    t, n = log_pair
+    twice = pd.concat([n, t.iloc[:2]])  # two tumors also passed as normals
+    with pytest.raises(InputError, match=rf"both as tumors and as normals: {t.index[0]}, {t.index[1]} \(2 in all\)"):
+        fit(t, twice)
+
+
+def test_row_numbers_as_names_are_not_taken_for_the_same_samples(log_pair):
+    """Frames built from arrays carry the default index 0, 1, ... in both sets: no sample is named twice."""
+    t, n = log_pair
+    fit(t.reset_index(drop=True), n.reset_index(drop=True))  # was refused as "are samples in columns?"
+    fit(t.reset_index(drop=True), n.rename(index={n.index[0]: "0"}))  # row numbers on one side name nothing
+
+
 def test_no_shared_genes(log_pair):
     t, n = log_pair
     with pytest.raises(InputError, match="share no gene names"):

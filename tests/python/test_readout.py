@@ -272,6 +272,7 @@ def test_fit_readout_splits_one_anndata_by_normal_key(cohort):
         (dict(tumor=everyone_normal, normal_key="sample_type"), "at least 3 tumor samples, got 0"),
         (dict(tumor=cohort.tumors.iloc[:2], normal=cohort.normals), "at least 3 tumor samples, got 2"),
         (dict(tumor=cohort.tumors, normal=log_normals), "different scales"),
+        (dict(tumor=cohort.tumors, normal=pd.concat([cohort.normals, cohort.tumors.iloc[:1]])), "as tumors and as"),
         (dict(tumor=cohort.tumors, normal=lacking, fill_missing="error"), "missing"),  # fails late, while fitting
     ]
     for kwargs, message in bad:
