@@ -107,7 +107,8 @@ class GeneSpaceMixin:
             `normal_key` with `tumor` not an AnnData, or together with `normal`; `normal_key` not a
             column of ``tumor.obs``, unlabelled samples, or no sample labelled `normal_value`; fewer
             than 3 tumors; samples given both as tumors and as normals; tumors and normals on
-            different scales (a scale other than the model's is a warning, as in `transform`).
+            different scales when the model detected its scale (``input_scale="auto"``; a scale other
+            than the model's is a warning, as in `transform`).
         """
         self._check_fitted()
         n: Optional[Matrix]
@@ -127,12 +128,13 @@ class GeneSpaceMixin:
         seen = self._warn_scale(t)  # another scale than the model's: the warning `transform` gives
         if n is not None and n.shape[0]:
             check_disjoint(t, n)
-            tumor_scale, normal_scale = seen or detect_scale(t.values), detect_scale(n.values)
-            if normal_scale != tumor_scale:
-                raise InputError(
-                    f"tumor and normal look like different scales ({tumor_scale} vs {normal_scale}); "
-                    "give both on the scale the model was fitted on"
-                )
+            if self.preprocessor_.input_scale == "auto":  # as in `fit`: a scale the user set is trusted
+                tumor_scale, normal_scale = seen or detect_scale(t.values), detect_scale(n.values)
+                if normal_scale != tumor_scale:
+                    raise InputError(
+                        f"tumor and normal look like different scales ({tumor_scale} vs {normal_scale}); "
+                        "give both on the scale the model was fitted on"
+                    )
         if n is not None and n.named_genes and policy == "mean":
             missing = len(set(self.preprocessor_.genes_) - set(n.genes))
             if missing:

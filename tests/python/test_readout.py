@@ -281,6 +281,22 @@ def test_fit_readout_splits_one_anndata_by_normal_key(cohort):
         assert m.readout_ is before  # a refused call leaves the fitted readout alone
 
 
+def test_fit_readout_trusts_a_scale_the_user_set_as_fit_does(cohort):
+    """With input_scale given, `fit` does not compare how tumors and normals look; neither does the readout."""
+    tpm = cohort.tumors / cohort.tumors.sum(axis=1).to_numpy()[:, None] * 1e6  # linear, not integers
+    rounded = (cohort.normals / cohort.normals.sum(axis=1).to_numpy()[:, None] * 1e6).round()  # looks like counts
+    kw = dict(n_components=4, verbose=False)
+    with pytest.raises(tp.InputError, match="normals look like integer counts"):
+        tp.PCAEmbedding(**kw).fit(tpm, rounded)
+    tp.PCAEmbedding(input_scale="linear", **kw).fit(tpm, rounded)  # the user's word on the scale
+    m = tp.PCAEmbedding(input_scale="linear", **kw).fit(tpm)
+    m.fit_readout(tpm, normal=rounded)
+    assert m.readout_.directions is not None
+    auto = tp.PCAEmbedding(**kw).fit(tpm)
+    with pytest.raises(tp.InputError, match=r"different scales \(linear vs counts\)"):
+        auto.fit_readout(tpm, normal=rounded)
+
+
 def test_fit_readout_warns_about_another_scale_and_about_normal_genes_it_fills(cohort):
     m = tp.PCAEmbedding(4, verbose=False).fit(cohort.tumors)  # counts
     with pytest.warns(UserWarning, match="looks like log2 values but the model was fitted on counts"):
