@@ -115,8 +115,8 @@ pathwayActivity <- function(model, x, geneSets = NULL,
 #' [purifiedExpression()] maps embeddings back to genes with a linear readout
 #' fitted on the training tumors, and its residual form needs the
 #' contamination directions set from the training normals. Models saved by
-#' twinpurify 0.1.0, fitted out of core, or saved before the residual form
-#' existed lack one or the other; `fitReadout()` adds them without refitting
+#' twinpurify 0.1.0, fitted out of core by an earlier version, or saved
+#' before the residual form existed lack one or the other; `fitReadout()` adds them without refitting
 #' the embedding, from a cohort's tumors and normals. It also re-anchors the
 #' readout on another cohort.
 #'

@@ -261,8 +261,8 @@ def _check_readout(model: Any, residual: Any) -> None:
     readout = getattr(model, "readout_", None)
     if readout is None:
         raise ValueError(
-            "this model has no gene-space readout (saved by twinpurify 0.1.0, fitted out of core, or on fewer "
-            "than 3 tumors): add one with fitReadout(model, x, normal)"
+            "this model has no gene-space readout (saved by twinpurify 0.1.0, fitted out of core by an earlier "
+            "version, or on fewer than 3 tumors): add one with fitReadout(model, x, normal)"
         )
     if residual and readout.directions is None:
         raise ValueError(

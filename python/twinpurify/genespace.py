@@ -52,17 +52,24 @@ class GeneSpaceMixin:
                 yield i, pp.transform(m.subset(rows), "tumor", policy)
 
         Z = np.concatenate([self._embed(Xb) for _, Xb in blocks()])
-        readout = Readout.fit_blocks(Z, blocks)
-        if normal is not None and normal.shape[0] > 0:  # the residual form's contamination directions
-            # the training tumors' mean of the standardised genes, from the ridge's own algebra (no extra pass)
-            tumor_mean = readout.intercept.astype(np.float64) + Z.mean(0) @ readout.coef.astype(np.float64)
-            readout.directions = contamination_directions(tumor_mean, pp.transform(normal, "normal", policy))
+        normals = pp.transform(normal, "normal", policy) if normal is not None and normal.shape[0] > 0 else None
+        self._set_readout(Readout.fit_blocks(Z, blocks), Z.mean(0), normals)
+
+    def _set_readout(self, readout: Readout, z_mean: np.ndarray, normals: Optional[np.ndarray]) -> None:
+        """Keep `readout`, with the residual form's contamination directions when `normals` (standardised) are given.
+
+        `z_mean` is the training tumors' mean embedding: with the ridge's own algebra it gives their mean of the
+        standardised genes without another pass over them (in memory and out of core alike).
+        """
+        if normals is not None:
+            tumor_mean = readout.intercept.astype(np.float64) + z_mean @ readout.coef.astype(np.float64)
+            readout.directions = contamination_directions(tumor_mean, normals)
             if readout.directions.shape[1] == 0:
                 warnings.warn(
                     "the normals add no contamination direction (they equal the tumors' mean): "
                     "purified_expression(..., residual=True) will return the samples' own profiles",
                     UserWarning,
-                    stacklevel=3,
+                    stacklevel=4,
                 )
         self.readout_ = readout
 

@@ -104,16 +104,28 @@ class Readout:
 
     @classmethod
     def fit_blocks(
-        cls, Z: np.ndarray, blocks: Callable[[], Iterator[tuple[int, np.ndarray]]], alphas: np.ndarray = ALPHA_GRID
+        cls,
+        Z: np.ndarray,
+        blocks: Callable[[], Iterator[tuple[int, np.ndarray]]],
+        alphas: np.ndarray = ALPHA_GRID,
+        *,
+        n_genes: Optional[int] = None,
+        reduce: Optional[Callable[[np.ndarray], np.ndarray]] = None,
     ) -> Readout:
         """Ridge from the embedding to the genes, one shared strength chosen by leave-one-out error.
 
-        `blocks()` yields (first row, rows of the standardised genes) in order; it is called twice, so
+        `blocks()` yields (first row, rows of the standardised genes); it is called twice, so
         the genes never need to be in memory at once (or in float64): memory is O(n k + k genes).
         Leave-one-out residuals come in closed form from one SVD of the standardised embedding
         (e_i / (1 - h_ii)), and their squared norms from k x k algebra per candidate strength, so the
         choice costs two passes over the genes in all, not one fit per sample or per candidate.
+
+        Split over processes (an out-of-core fit on several ranks): `Z` is every sample's embedding,
+        `blocks()` yields only this process's rows (by their global first row) and `reduce` sums an
+        array over the processes; every process then ends with the same readout. `n_genes` is needed
+        there for a process that reads no block.
         """
+        total = reduce if reduce is not None else (lambda a: a)
         Z = np.asarray(Z, dtype=np.float64)
         n, k = Z.shape
         if n < 3:
@@ -131,15 +143,20 @@ class Readout:
             y_sum = Yb.sum(0) if y_sum is None else y_sum + Yb.sum(0)
             part = U[i : i + len(Yb)].T @ Yb
             C = part if C is None else C + part
-        assert y_sum is not None and C is not None
+        if y_sum is None or C is None:  # a process that read no block adds zeros
+            if n_genes is None:
+                raise ValueError("no block of genes was read (and n_genes was not given)")
+            y_sum, C = np.zeros(n_genes), np.zeros((len(s), n_genes))
+        y_sum, C = total(y_sum), total(C)
         y_mean = y_sum / n
         # pass 2: per-sample squared norms of the centred genes and their projections P = Yc C'
-        q = np.empty(n)
-        P = np.empty((n, len(s)))
+        q = np.zeros(n)
+        P = np.zeros((n, len(s)))
         for i, Yb in blocks():
             Yc = np.asarray(Yb, dtype=np.float64) - y_mean
             q[i : i + len(Yc)] = np.einsum("ij,ij->i", Yc, Yc)
             P[i : i + len(Yc)] = Yc @ C.T
+        q, P = total(q), total(P)  # each sample's row comes from the one process that read it
         G = C @ C.T
         best: tuple[float, float, float] = (np.inf, float(alphas[0]) * n, 0.0)
         for a in np.asarray(alphas, dtype=np.float64) * n:

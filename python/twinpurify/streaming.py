@@ -32,6 +32,7 @@ from .data import InputError, Matrix, Preprocessor, _check_unique, _preview, as_
 from .distributed import Ranks, current_ranks, rank_device, shared_seed, sum_arrays_over_ranks
 from .invariance import MAX_GRAM_GENES, CovarianceSums, fixed_front
 from .ondisk import RowSource, is_on_disk, open_rows
+from .readout import Readout
 from .train import Schedule
 
 logger = logging.getLogger("twinpurify")
@@ -413,7 +414,7 @@ def fit_on_disk(
     cols = pd.Index(rows.genes).get_indexer(shared)
     pp = Preprocessor(model.input_scale, model.n_genes, model.fill_missing)
     t0 = time.perf_counter()
-    model.readout_ = None  # no gene-space readout out of core (fit_readout on tumors in memory adds one)
+    model.readout_ = None  # until the last pass fits it
     model.preprocessor_ = fit_preprocessor(pp, rows, cols, shared, normals, block_rows, ranks)
     model.stream_scan_s_ = time.perf_counter() - t0
     model.n_features_in_ = len(shared)
@@ -476,6 +477,9 @@ def fit_on_disk(
             )
             model._set_output(module, blocks, objective.views.mixing_only())
             model.stream_scan_s_ += time.perf_counter() - t2
+        t3 = time.perf_counter()
+        _fit_readout(model, rows, prepare, pp.transform(normals, "normal"), block_rows, ranks)
+        model.stream_scan_s_ += time.perf_counter() - t3
     except BaseException:
         model._forget_fit()  # a failed pass must not leave a model that looks fitted
         raise
@@ -483,6 +487,33 @@ def fit_on_disk(
         rows.close()
     model.stream_wait_s_ = batches.wait_s
     return model
+
+
+def _fit_readout(
+    model: Any,
+    rows: Any,
+    prepare: Callable[[np.ndarray, int, int], np.ndarray],
+    normals: np.ndarray,
+    block_rows: int,
+    ranks: Ranks,
+) -> None:
+    """The gene-space readout of an out-of-core fit, as `fit` fits it in memory: three more passes over this
+    rank's blocks (the embedding, then the ridge's two), each summed over ranks so every rank keeps the same one.
+
+    Memory: the embedding of every tumor (n x k) and the ridge's k x genes sums, never the genes of all tumors.
+    """
+    pp = model.preprocessor_
+
+    def blocks() -> Iterator[tuple[int, np.ndarray]]:
+        for start, stop in _blocks(rows.n, block_rows, ranks):
+            yield start, pp.standardize(prepare(rows.read(start, stop), start, stop))
+
+    Z = np.zeros((rows.n, model._n_out()))
+    for start, Xb in blocks():
+        Z[start : start + len(Xb)] = model._embed(Xb)
+    Z = sum_arrays_over_ranks(Z, ranks)
+    reduce = (lambda a: sum_arrays_over_ranks(a, ranks)) if ranks.active else None
+    model._set_readout(Readout.fit_blocks(Z, blocks, n_genes=len(pp.genes_), reduce=reduce), Z.mean(0), normals)
 
 
 def transform_on_disk(

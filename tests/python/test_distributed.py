@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
@@ -254,7 +255,16 @@ def _ondisk_worker(rank: int, port: int, out: str, encoder_input: str, block_row
             block_rows=block_rows,
         )
         state = {k: v.detach().clone() for k, v in model.module_.state_dict().items()}
-        torch.save({"state": state, "genes": model.genes_, "std": model.preprocessor_.std_}, Path(out) / f"{rank}.pt")
+        streamed = model.readout_
+        model.fit_readout(ad.read_h5ad(Path(out) / "c.h5ad"), normal_key="sample_type")  # in memory, for reference
+        readouts = {
+            name: (r.coef, r.alpha, r.directions.astype(np.float64) @ r.directions.T.astype(np.float64))
+            for name, r in (("streamed", streamed), ("in memory", model.readout_))
+        }
+        torch.save(
+            {"state": state, "genes": model.genes_, "std": model.preprocessor_.std_, "readouts": readouts},
+            Path(out) / f"{rank}.pt",
+        )
     finally:
         dist.destroy_process_group()
 
@@ -273,6 +283,7 @@ def test_two_ranks_out_of_core_merge_statistics_and_agree(tmp_path, encoder_inpu
     np.testing.assert_allclose(r0["std"], ref.std_, rtol=1e-4)
     for name, t in r0["state"].items():
         assert torch.equal(t, r1["state"][name]), name
+    _same_readouts(r0, r1)
     if encoder_input == "pca":  # the front summed over both ranks' blocks is the front of all tumors
         mem = TwinPurify(**FIT, random_state=0, verbose=False, encoder_input="pca").fit(c.tumors, c.normals)
         ref_front = mem.module_.encoder[0]
@@ -290,6 +301,16 @@ def test_out_of_core_rank_with_no_block(tmp_path):
     for name, t in r0["state"].items():
         assert torch.equal(t, r1["state"][name]), name
     assert r0["state"]["output.weight"].abs().sum() > 0
+    _same_readouts(r0, r1)
+
+
+def _same_readouts(r0: dict, r1: dict) -> None:
+    """Both ranks keep one readout, summed over their blocks, and it is the one fitted in memory on all tumors."""
+    for got in (r0["readouts"]["streamed"], r1["readouts"]["streamed"], r1["readouts"]["in memory"]):
+        want = r0["readouts"]["in memory"]
+        np.testing.assert_allclose(got[0], want[0], rtol=1e-4, atol=1e-5)  # coefficients
+        assert got[1] == want[1]  # ridge strength
+        np.testing.assert_allclose(got[2], want[2], atol=1e-4)  # projector on the contamination directions
 
 
 def test_without_torchrun_there_is_one_rank_and_no_group(monkeypatch):

@@ -73,8 +73,6 @@ def test_sparse_x_and_subsets_read_the_right_rows(tmp_path, big):
 
 def test_fit_on_disk_then_transform_like_in_memory(tmp_path, h5ad, big):
     mem = TwinPurify(**FIT, verbose=False).fit(big.tumors, big.normals)
-    refit = fit_on_disk(TwinPurify(**FIT, verbose=False).fit(big.tumors, big.normals), h5ad, normal_key="sample_type")
-    assert refit.readout_ is None  # a refit out of core keeps no readout of the in-memory fit
     model = fit_on_disk(TwinPurify(**FIT, verbose=False), h5ad, normal_key="sample_type", block_rows=32)
     assert model.genes_ == mem.genes_  # same gene choice and statistics as in memory
     np.testing.assert_allclose(model.preprocessor_.std_, mem.preprocessor_.std_, rtol=1e-4)
@@ -94,6 +92,30 @@ def test_fit_on_disk_then_transform_like_in_memory(tmp_path, h5ad, big):
     model.save(tmp_path / "model")
     again = load_model(tmp_path / "model")
     np.testing.assert_allclose(again.transform(big.tumors).to_numpy(), Z.to_numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_fit_on_disk_fits_the_readout_fit_readout_fits_in_memory(h5ad, big):
+    """The readout of an out-of-core fit (three more passes over the blocks) is the one `fit_readout` fits on the
+    same model with the tumors and normals in memory: coefficients, strength and contamination directions."""
+    model = fit_on_disk(TwinPurify(**FIT, verbose=False), h5ad, normal_key="sample_type", block_rows=32)
+    streamed = model.readout_
+    assert streamed is not None and streamed.directions is not None
+    model.fit_readout(big.tumors, normal=big.normals)
+    mem = model.readout_
+    assert streamed.alpha == mem.alpha
+    np.testing.assert_allclose(streamed.coef, mem.coef, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(streamed.intercept, mem.intercept, rtol=1e-4, atol=1e-5)
+    Q1, Q2 = streamed.directions.astype(np.float64), mem.directions.astype(np.float64)
+    np.testing.assert_allclose(Q1 @ Q1.T, Q2 @ Q2.T, atol=1e-4)  # the same span, whatever the signs
+    model.readout_ = streamed
+    assert model.purified_expression(big.tumors.iloc[:5], residual=True).shape == (5, len(model.genes_))
+
+
+def test_a_refit_out_of_core_replaces_the_readout_of_an_in_memory_fit(h5ad, big):
+    first = TwinPurify(**FIT, verbose=False).fit(big.tumors.iloc[:60], big.normals)
+    before = first.readout_
+    refit = fit_on_disk(first, h5ad, normal_key="sample_type", block_rows=64)
+    assert refit.readout_ is not before and refit.readout_.coef.shape == (FIT["n_components"], len(refit.genes_))
 
 
 def test_transfer_to_a_cohort_with_other_genes(tmp_path, h5ad, big):

@@ -48,4 +48,10 @@ test_that("an out-of-core CLI fit loads in R and embeds an SE with other genes",
         row.names = 1, check.names = FALSE))
     expect_identical(rownames(emb), colnames(genes))
     expect_equal(unname(emb), unname(ref), tolerance = 1e-5)
+    # the out-of-core fit keeps a readout with contamination directions, as
+    # an in-memory fit does: purified expression needs no fitReadout()
+    pe <- suppressWarnings(purifiedExpression(model, se, assay.type = "expr",
+        fillMissing = "mean", residual = TRUE))
+    expect_identical(colnames(pe), colnames(genes))
+    expect_true(all(is.finite(SummarizedExperiment::assay(pe))))
 })
