@@ -200,11 +200,23 @@ def main() -> None:
             "simulator and both TCGA-BRCA folders, this 2-core CPU machine, 2026-11-28 (the contrastive-PCA and mixed-front "
             "rows later that day). Not adopted (TUNING.md, round 10).\n\n",
         ),
-        "## Every TwinPurify setting of rounds 7-10 on one frontier (issue 9)\n\n"
+        section(
+            "Every variant tried in round 11 (issue 9)",
+            "sweep_round11.md",
+            "`benchmarks/sweep_round11.py`: views whose mixing fraction may be negative (a tumor moved away from its "
+            "background normal profile, towards a purer version of itself), with one network and with three at "
+            "beta 0.9; five networks instead of three; the invariant front 32 directions wide; three networks each "
+            "reading its own block of 18 principal components; stronger view noise. 5 seeds, the simulator, the "
+            "normal-likeness simulator and (the first four) both TCGA-BRCA folders, this 2-core CPU machine, "
+            "2026-11-28. Not adopted (TUNING.md, round 11): the three-network two-sided form is purer than the "
+            "round-7 defaults with more of every biology axis on both simulators but loses the purification on the "
+            "paired TCGA-BRCA folder.\n\n",
+        ),
+        "## Every TwinPurify setting of rounds 7-11 on one frontier (issue 9)\n\n"
         "![every setting, simulator](sweeps_frontier.png)\n\n![every setting, normal-likeness](sweeps_frontier_likeness.png)"
         "\n\n`benchmarks/sweeps_frontier.py`, from the sweeps' own rows (round 7: 3 seeds, run on the host CPUs of a "
-        "lent H200 machine, torch 2.11; rounds 8-10: 5 seeds, this 2-core machine) and, for contrastive PCA and the "
-        "autoencoder, `frontier.csv` (3 seeds, the same simulator). No setting of rounds 7-10 is as pure as the invariant projection (128 dimensions) with as much subtype F1: in "
+        "lent H200 machine, torch 2.11; rounds 8-11: 5 seeds, this 2-core machine) and, for contrastive PCA and the "
+        "autoencoder, `frontier.csv` (3 seeds, the same simulator). No setting of rounds 7-11 is as pure as the invariant projection (128 dimensions) with as much subtype F1: in "
         "the middle panel every one lies below the line from the invariant projection's point to normal-difference's.\n\n",
         section(
             "What the simulator's immune yardstick measures (issue 9, round 10 diagnostic)",
