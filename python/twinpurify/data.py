@@ -191,22 +191,19 @@ def check_pair_orientation(tumor: Matrix, normal: Matrix) -> None:
         )
 
 
-def _positional(samples: list[str]) -> bool:
-    """Names that only count rows ("0", "1", ...: a DataFrame's or AnnData's default index) say nothing about
-    which sample a row is, so two such sets sharing names are not the same samples."""
-    return samples == [str(i) for i in range(len(samples))]
-
-
-def _named_samples(tumor: Matrix, normal: Matrix) -> bool:
-    """Both sets carry sample names of the user's that are not mere row numbers."""
-    return tumor.named_genes and normal.named_genes and not (_positional(tumor.samples) or _positional(normal.samples))
-
-
 def align_pair(tumor: Matrix, normal: Matrix) -> tuple[Matrix, Matrix]:
-    """Give tumors and normals the same gene columns, in the tumors' order."""
+    """Give tumors and normals the same gene columns, in the tumors' order.
+
+    Sets that share most row names but few column names look transposed (genes in rows, each set's own
+    samples in columns). Sets that share their columns (one gene universe) may share row names too: row
+    numbers of frames built from arrays, or a paired design naming a tumor and its normal by the patient.
+    """
     shared_rows = set(tumor.samples) & set(normal.samples)
+    shared_cols = set(tumor.genes) & set(normal.genes)
     if (
-        _named_samples(tumor, normal)
+        tumor.named_genes
+        and normal.named_genes
+        and len(shared_cols) < 0.5 * min(len(tumor.genes), len(normal.genes))
         and len(shared_rows) >= 3
         and len(shared_rows) >= 0.5 * min(len(tumor.samples), len(normal.samples))
     ):
@@ -541,16 +538,40 @@ def check_training_pair(tumor: Matrix, normal: Matrix) -> None:
 
 
 def check_disjoint(tumor: Matrix, normal: Matrix) -> None:
-    """Refuse samples given both as tumors and as normals (by name, when both sets carry real names).
+    """Refuse a sample given both as a tumor and as a normal: a tumor row equal, value for value on the shared
+    genes, to a normal row (whatever the two are named).
 
     A tumor that is also a background normal is mixed with itself in the views and anchors the readout's
-    contamination directions on tumor biology: the fit would run and quietly be wrong.
+    contamination directions on tumor biology: the fit would run and quietly be wrong. Names alone do not
+    decide it: row numbers of frames built from arrays repeat across sets, and a paired design may name a
+    tumor and its normal by the patient. Constant rows (an empty library) are not compared.
     """
-    if not _named_samples(tumor, normal):
-        return
-    clash = sorted(set(tumor.samples) & set(normal.samples))
-    if clash:
+    same = identical_rows(tumor, normal)
+    if same:
+        pairs = [t if t == n else f"{t} (normal {n})" for t, n in same]
         raise InputError(
-            f"samples given both as tumors and as normals: {_preview(clash)} ({len(clash)} in all); give each "
-            "sample once, in the tumors or in the normals"
+            f"samples given both as tumors and as normals (identical profiles): {_preview(pairs)} "
+            f"({len(same)} in all); give each sample once, in the tumors or in the normals"
         )
+
+
+def identical_rows(tumor: Matrix, normal: Matrix) -> list[tuple[str, str]]:
+    """(tumor, normal) name pairs of rows with the same values on the genes both carry (by name when both are
+    named, by position when both have the same width), non-constant rows only."""
+    if tumor.named_genes and normal.named_genes:
+        shared = [g for g in tumor.genes if g in set(normal.genes)]
+        t_cols, n_cols = pd.Index(tumor.genes).get_indexer(shared), pd.Index(normal.genes).get_indexer(shared)
+    elif tumor.shape[1] == normal.shape[1]:
+        t_cols = n_cols = np.arange(tumor.shape[1])
+    else:
+        return []
+    if not len(t_cols):
+        return []
+    N = np.ascontiguousarray(normal.values[:, n_cols], dtype=np.float64)
+    seen = {N[i].tobytes(): i for i in range(len(N)) if N[i].max() > N[i].min()}
+    out = []
+    for i in range(tumor.shape[0]):
+        j = seen.get(np.ascontiguousarray(tumor.values[i, t_cols], dtype=np.float64).tobytes())
+        if j is not None:
+            out.append((tumor.samples[i], normal.samples[j]))
+    return out

@@ -266,6 +266,19 @@ def sum_arrays_over_ranks(values: np.ndarray, ranks: Ranks) -> np.ndarray:
     return t.cpu().numpy()
 
 
+def lead_array(values: np.ndarray, ranks: Ranks) -> np.ndarray:
+    """Rank 0's copy of a float64 array, on every rank (`values` itself with one rank).
+
+    For results every rank computes from the same summed inputs but must agree on bit for bit (an SVD whose
+    signs or basis could differ between nodes with other linear-algebra libraries).
+    """
+    if not ranks.active:
+        return values
+    t = torch.from_numpy(np.array(values, dtype=np.float64)).to(rank_device("auto", ranks))
+    dist.broadcast(t, src=0)
+    return t.cpu().numpy()
+
+
 def mean_over_ranks(value: torch.Tensor) -> torch.Tensor:
     """Average of a tensor over ranks (no gradient): epoch losses, so every rank stops at the same epoch."""
     if not current_ranks().active:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,9 @@ class GeneSpaceMixin:
     def _warn_scale(self, m: Matrix) -> Optional[str]:  # pragma: no cover - BaseEmbedder provides it
         raise NotImplementedError
 
+    def _n_out(self) -> int:  # pragma: no cover - BaseEmbedder provides it
+        raise NotImplementedError
+
     def _fit_readout_matrix(
         self, m: Matrix, policy: Optional[str] = None, required: bool = True, normal: Optional[Matrix] = None
     ) -> None:
@@ -51,18 +54,33 @@ class GeneSpaceMixin:
                 rows[i : i + size] = True
                 yield i, pp.transform(m.subset(rows), "tumor", policy)
 
-        Z = np.concatenate([self._embed(Xb) for _, Xb in blocks()])
         normals = pp.transform(normal, "normal", policy) if normal is not None and normal.shape[0] > 0 else None
-        self._set_readout(Readout.fit_blocks(Z, blocks), Z.mean(0), normals)
+        self._fit_readout_blocks(blocks, m.shape[0], normals)
 
-    def _set_readout(self, readout: Readout, z_mean: np.ndarray, normals: Optional[np.ndarray]) -> None:
-        """Keep `readout`, with the residual form's contamination directions when `normals` (standardised) are given.
+    def _fit_readout_blocks(
+        self,
+        blocks: Callable[[], Iterator[tuple[int, np.ndarray]]],
+        n: int,
+        normals: Optional[np.ndarray],
+        reduce: Optional[Callable[[np.ndarray], np.ndarray]] = None,
+        lead: Optional[Callable[[np.ndarray], np.ndarray]] = None,
+    ) -> None:
+        """Fit and keep the readout from `blocks()` ((first row, standardised genes) of the `n` training tumors),
+        with the residual form's contamination directions when `normals` (standardised) are given.
 
-        `z_mean` is the training tumors' mean embedding: with the ridge's own algebra it gives their mean of the
-        standardised genes without another pass over them (in memory and out of core alike).
+        In memory `blocks()` yields every tumor; out of core, on several ranks, this rank's blocks, with `reduce`
+        and `lead` merging over ranks (`Readout.fit_blocks`). The tumors' mean of the standardised genes comes
+        from the ridge's own algebra and their mean embedding, without another pass over the genes.
         """
+        parts = [(start, self._embed(Xb)) for start, Xb in blocks()]
+        Z = np.zeros((n, parts[0][1].shape[1] if parts else self._n_out()))  # PCA-like widths depend on the data
+        for start, Zb in parts:
+            Z[start : start + len(Zb)] = Zb
+        if reduce is not None:
+            Z = reduce(Z)
+        readout = Readout.fit_blocks(Z, blocks, n_genes=len(self.preprocessor_.genes_), reduce=reduce, lead=lead)
         if normals is not None:
-            tumor_mean = readout.intercept.astype(np.float64) + z_mean @ readout.coef.astype(np.float64)
+            tumor_mean = readout.intercept.astype(np.float64) + Z.mean(0) @ readout.coef.astype(np.float64)
             readout.directions = contamination_directions(tumor_mean, normals)
             if readout.directions.shape[1] == 0:
                 warnings.warn(
@@ -197,8 +215,9 @@ class GeneSpaceMixin:
         readout = getattr(self, "readout_", None)
         if readout is None:
             raise NotFittedError(
-                f"this {type(self).__name__} has no gene-space readout (saved by twinpurify 0.1.0, or fitted on "
-                "fewer than 3 tumors); call fit_readout(tumor) with the training tumors first"
+                f"this {type(self).__name__} has no gene-space readout (saved by twinpurify 0.1.0, fitted out of core "
+                "by an earlier version, or on fewer than 3 tumors); call fit_readout(tumor) with the training tumors "
+                "first"
             )
         if residual and readout.directions is None:
             raise NotFittedError(

@@ -111,6 +111,7 @@ class Readout:
         *,
         n_genes: Optional[int] = None,
         reduce: Optional[Callable[[np.ndarray], np.ndarray]] = None,
+        lead: Optional[Callable[[np.ndarray], np.ndarray]] = None,
     ) -> Readout:
         """Ridge from the embedding to the genes, one shared strength chosen by leave-one-out error.
 
@@ -121,11 +122,13 @@ class Readout:
         choice costs two passes over the genes in all, not one fit per sample or per candidate.
 
         Split over processes (an out-of-core fit on several ranks): `Z` is every sample's embedding,
-        `blocks()` yields only this process's rows (by their global first row) and `reduce` sums an
-        array over the processes; every process then ends with the same readout. `n_genes` is needed
-        there for a process that reads no block.
+        `blocks()` yields only this process's rows (by their global first row), `reduce` sums an
+        array over the processes and `lead` gives the first process's copy of one (the embedding's
+        SVD, so that every process sums in the same basis); every process then ends with the same
+        readout. `n_genes` is needed there for a process that reads no block.
         """
         total = reduce if reduce is not None else (lambda a: a)
+        first = lead if lead is not None else (lambda a: a)
         Z = np.asarray(Z, dtype=np.float64)
         n, k = Z.shape
         if n < 3:
@@ -134,15 +137,20 @@ class Readout:
         z_sd = np.where(
             z_sd > 1e-12 * max(1.0, float(z_sd.max(initial=0.0))), z_sd, np.inf
         )  # constant columns drop out
-        U, s, Vt = np.linalg.svd((Z - z_mean) / z_sd, full_matrices=False)
+        U, s, Vt = (first(a) for a in np.linalg.svd((Z - z_mean) / z_sd, full_matrices=False))
         # pass 1: gene means and C = U' Y (U's columns are orthogonal to the ones vector: U'Y = U'(Y - mean))
         y_sum: Optional[np.ndarray] = None
         C: Optional[np.ndarray] = None
+        read = 0
         for i, Yb in blocks():
             Yb = np.asarray(Yb, dtype=np.float64)
             y_sum = Yb.sum(0) if y_sum is None else y_sum + Yb.sum(0)
             part = U[i : i + len(Yb)].T @ Yb
             C = part if C is None else C + part
+            read += len(Yb)
+        read = int(round(float(total(np.array([float(read)]))[0])))
+        if read != n:  # every sample's genes exactly once, over all processes
+            raise ValueError(f"the blocks hold {read} rows of genes but the embedding has {n}")
         if y_sum is None or C is None:  # a process that read no block adds zeros
             if n_genes is None:
                 raise ValueError("no block of genes was read (and n_genes was not given)")

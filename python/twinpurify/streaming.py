@@ -1,9 +1,11 @@
 """Fit and transform cohorts larger than memory, streamed from .h5ad, .zarr or .parquet a block at a time.
 
-What stays in memory does not grow with the number of tumors: one window of blocks being shuffled, a
-few prepared batches queued ahead of the device, per-gene statistics, the normals (which the views mix
-in on the device, as in memory) and the model. The file is read by a background thread, so reading
-and the log/linear conversion of the next batches overlap the current step.
+What stays in memory grows with the number of tumors only by a few numbers per tumor: one window of blocks
+being shuffled, a few prepared batches queued ahead of the device, per-gene statistics, the normals (which
+the views mix in on the device, as in memory) and the model, and, for the gene-space readout fitted after
+training, each tumor's embedding, its SVD and the ridge's per-tumor sums (under 100 numbers for k = 16).
+The file is read by a background thread, so reading and the log/linear conversion of the next batches
+overlap the current step.
 
 The result is the model `TwinPurify.fit` would give on the same data up to batch composition: gene
 statistics are exact (one streaming pass, float64, merged across ranks), the scale, gene selection,
@@ -28,11 +30,20 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .data import InputError, Matrix, Preprocessor, _check_unique, _preview, as_matrix, detect_scale, to_log2
-from .distributed import Ranks, current_ranks, rank_device, shared_seed, sum_arrays_over_ranks
+from .data import (
+    InputError,
+    Matrix,
+    Preprocessor,
+    _check_unique,
+    _preview,
+    as_matrix,
+    check_disjoint,
+    detect_scale,
+    to_log2,
+)
+from .distributed import Ranks, current_ranks, lead_array, rank_device, shared_seed, sum_arrays_over_ranks
 from .invariance import MAX_GRAM_GENES, CovarianceSums, fixed_front
 from .ondisk import RowSource, is_on_disk, open_rows
-from .readout import Readout
 from .train import Schedule
 
 logger = logging.getLogger("twinpurify")
@@ -329,7 +340,9 @@ def _split(rows: RowSource, normal: Any, normal_key: Optional[str], normal_value
             from .io import read_table
 
             normal = read_table(normal)
-        return rows, as_matrix(normal, "normal")
+        normals = as_matrix(normal, "normal")
+        _check_disjoint(rows, normals)
+        return rows, normals
     if normal_key is None:
         raise InputError("give the normals (normal=...) or the obs column that marks them (normal_key=...)")
     labels = rows.obs_column(normal_key)
@@ -346,6 +359,17 @@ def _split(rows: RowSource, normal: Any, normal_key: Optional[str], normal_value
     return rows.subset(np.flatnonzero(~is_normal)), normals
 
 
+def _check_disjoint(rows: RowSource, normals: Matrix) -> None:
+    """`check_disjoint` for tumors on disk: the tumors that share a name with a normal (row numbers included) are
+    read and compared with it; a profile given twice under two names is not looked for (a pass over the file)."""
+    names = rows.samples(0, rows.n)
+    where = {s: i for i, s in enumerate(names)}
+    clash = sorted(where[s] for s in normals.samples if s in where)
+    if clash:
+        values = np.vstack([rows.read(i, i + 1) for i in clash])
+        check_disjoint(Matrix(values, [names[i] for i in clash], rows.genes, named_genes=True), normals)
+
+
 def fit_on_disk(
     model: Any,
     tumors: Any,
@@ -358,7 +382,8 @@ def fit_on_disk(
     window_blocks: int = 4,
     prefetch: int = 4,
 ) -> Any:
-    """Fit a `TwinPurify` on tumors read from .h5ad, .zarr or .parquet in blocks; memory does not grow with the cohort.
+    """Fit a `TwinPurify` on tumors read from .h5ad, .zarr or .parquet in blocks; memory holds no tumor's genes but
+    the current blocks'.
 
     Parameters
     ----------
@@ -378,9 +403,9 @@ def fit_on_disk(
 
     Returns
     -------
-    model, fitted; ``model.stream_scan_s_`` is the time of the passes besides training (statistics, the PCA
-    front's covariance, the last layer's) and ``model.stream_wait_s_`` how long the training loop waited for
-    data, in seconds.
+    model, fitted, with its gene-space readout; ``model.stream_scan_s_`` is the time of the passes besides
+    training (statistics, the PCA front's covariance, the last layer's, the readout's three) and
+    ``model.stream_wait_s_`` how long the training loop waited for data, in seconds.
 
     Under torch.distributed, every rank calls this with the same arguments; statistics are merged
     across ranks and each rank reads only its blocks.
@@ -477,8 +502,19 @@ def fit_on_disk(
             )
             model._set_output(module, blocks, objective.views.mixing_only())
             model.stream_scan_s_ += time.perf_counter() - t2
-        t3 = time.perf_counter()
-        _fit_readout(model, rows, prepare, pp.transform(normals, "normal"), block_rows, ranks)
+        t3 = time.perf_counter()  # three more passes: the readout, as an in-memory fit has one
+
+        def readout_blocks() -> Iterator[tuple[int, np.ndarray]]:
+            for start, stop in _blocks(rows.n, block_rows, ranks):
+                yield start, pp.standardize(prepare(rows.read(start, stop), start, stop))
+
+        model._fit_readout_blocks(
+            readout_blocks,
+            rows.n,
+            pp.transform(normals, "normal"),
+            reduce=lambda a: sum_arrays_over_ranks(a, ranks),
+            lead=lambda a: lead_array(a, ranks),
+        )
         model.stream_scan_s_ += time.perf_counter() - t3
     except BaseException:
         model._forget_fit()  # a failed pass must not leave a model that looks fitted
@@ -487,33 +523,6 @@ def fit_on_disk(
         rows.close()
     model.stream_wait_s_ = batches.wait_s
     return model
-
-
-def _fit_readout(
-    model: Any,
-    rows: Any,
-    prepare: Callable[[np.ndarray, int, int], np.ndarray],
-    normals: np.ndarray,
-    block_rows: int,
-    ranks: Ranks,
-) -> None:
-    """The gene-space readout of an out-of-core fit, as `fit` fits it in memory: three more passes over this
-    rank's blocks (the embedding, then the ridge's two), each summed over ranks so every rank keeps the same one.
-
-    Memory: the embedding of every tumor (n x k) and the ridge's k x genes sums, never the genes of all tumors.
-    """
-    pp = model.preprocessor_
-
-    def blocks() -> Iterator[tuple[int, np.ndarray]]:
-        for start, stop in _blocks(rows.n, block_rows, ranks):
-            yield start, pp.standardize(prepare(rows.read(start, stop), start, stop))
-
-    Z = np.zeros((rows.n, model._n_out()))
-    for start, Xb in blocks():
-        Z[start : start + len(Xb)] = model._embed(Xb)
-    Z = sum_arrays_over_ranks(Z, ranks)
-    reduce = (lambda a: sum_arrays_over_ranks(a, ranks)) if ranks.active else None
-    model._set_readout(Readout.fit_blocks(Z, blocks, n_genes=len(pp.genes_), reduce=reduce), Z.mean(0), normals)
 
 
 def transform_on_disk(

@@ -37,15 +37,23 @@ def test_too_few_normals(log_pair):
 def test_samples_given_as_tumors_and_as_normals_are_refused(log_pair):
     t, n = log_pair
     twice = pd.concat([n, t.iloc[:2]])  # two tumors also passed as normals
-    with pytest.raises(InputError, match=rf"both as tumors and as normals: {t.index[0]}, {t.index[1]} \(2 in all\)"):
+    with pytest.raises(InputError, match=rf"as normals \(identical profiles\): {t.index[0]}, {t.index[1]} \(2 in all"):
         fit(t, twice)
+    renamed = pd.concat([n, t.iloc[:1].rename(index={t.index[0]: "N_x"})])  # the same profile under another name
+    with pytest.raises(InputError, match=rf"identical profiles\): {t.index[0]} \(normal N_x\)"):
+        fit(t, renamed)
+    every = pd.concat([t, n]).reset_index(drop=True)  # one table of row numbers, every tumor among the "normals"
+    with pytest.raises(InputError, match="identical profiles"):
+        fit(every.iloc[: len(t)], every)
 
 
-def test_row_numbers_as_names_are_not_taken_for_the_same_samples(log_pair):
-    """Frames built from arrays carry the default index 0, 1, ... in both sets: no sample is named twice."""
+def test_shared_names_of_different_samples_are_not_refused(log_pair):
+    """Row numbers of frames built from arrays (shuffled or split too) and a paired design naming a tumor and
+    its normal by the patient repeat names across the sets; the samples differ, so the fit goes on."""
     t, n = log_pair
     fit(t.reset_index(drop=True), n.reset_index(drop=True))  # was refused as "are samples in columns?"
-    fit(t.reset_index(drop=True), n.rename(index={n.index[0]: "0"}))  # row numbers on one side name nothing
+    fit(t.reset_index(drop=True).sample(frac=1, random_state=0), n.reset_index(drop=True).iloc[2:])
+    fit(t, n.set_axis(t.index[: len(n)], axis=0))  # normals named after their patients' tumors
 
 
 def test_no_shared_genes(log_pair):

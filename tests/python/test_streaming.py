@@ -30,6 +30,14 @@ def h5ad(tmp_path, big):
     return path
 
 
+@pytest.fixture
+def tumors_h5ad(tmp_path, big):
+    """The tumors alone, for fits given their normals as a separate table."""
+    path = tmp_path / "tumors.h5ad"
+    ad.AnnData(big.tumors.astype(np.float32)).write_h5ad(path)
+    return path
+
+
 def test_streamed_statistics_equal_preprocessor_fit(tmp_path, big):
     path = tmp_path / "t.h5ad"
     with H5adWriter(path, len(big.tumors), list(big.tumors.columns), chunk_rows=16) as w:
@@ -113,13 +121,22 @@ def test_fit_on_disk_fits_the_readout_fit_readout_fits_in_memory(h5ad, big):
 
 def test_a_refit_out_of_core_replaces_the_readout_of_an_in_memory_fit(h5ad, big):
     first = TwinPurify(**FIT, verbose=False).fit(big.tumors.iloc[:60], big.normals)
-    before = first.readout_
     refit = fit_on_disk(first, h5ad, normal_key="sample_type", block_rows=64)
-    assert refit.readout_ is not before and refit.readout_.coef.shape == (FIT["n_components"], len(refit.genes_))
+    fresh = fit_on_disk(TwinPurify(**FIT, verbose=False), h5ad, normal_key="sample_type", block_rows=64)
+    np.testing.assert_array_equal(refit.readout_.coef, fresh.readout_.coef)  # nothing of the first fit is left
 
 
-def test_transfer_to_a_cohort_with_other_genes(tmp_path, h5ad, big):
-    model = fit_on_disk(TwinPurify(**FIT, verbose=False), h5ad, big.normals.iloc[:, 10:], block_rows=64)
+def test_fit_on_disk_refuses_normals_that_are_tumors_of_the_file(h5ad, tumors_h5ad, big):
+    """The cohort file holds the normals too: given again as the normals table, they would be trained on as tumors."""
+    with pytest.raises(InputError, match=r"identical profiles\): N0001, N0002, .* \(20 in all\)"):
+        fit_on_disk(TwinPurify(**FIT, verbose=False), h5ad, big.normals)
+    renamed = big.normals.set_axis([f"x{i}" for i in range(len(big.normals))], axis=0)  # other names, no clash
+    numbered = big.tumors.iloc[:3].reset_index(drop=True)  # "0", "1", "2" are not among the file's names
+    fit_on_disk(TwinPurify(**FIT, verbose=False), tumors_h5ad, pd.concat([renamed, numbered]), block_rows=64)
+
+
+def test_transfer_to_a_cohort_with_other_genes(tmp_path, tumors_h5ad, big):
+    model = fit_on_disk(TwinPurify(**FIT, verbose=False), tumors_h5ad, big.normals.iloc[:, 10:], block_rows=64)
     assert model.n_features_in_ == 190  # the genes tumors and normals share
     other = big.to_anndata()[:, 5:].copy()  # drops 5 genes, some of them possibly the model's
     other.write_h5ad(tmp_path / "other.h5ad")
@@ -139,7 +156,8 @@ def test_fit_on_disk_pca_front_equals_the_in_memory_front(tmp_path, h5ad, big):
     got, ref = model.module_.encoder[0], mem.module_.encoder[0]
     assert got.weight.shape == (FIT["n_components"] + model.drop_mixing_dims, FIT["n_genes"])
     last = model.module_.output  # the last mixing step, from one more pass over the file
-    assert last is not None and tuple(last.weight.shape) == (FIT["n_components"], FIT["n_components"] + 2)
+    trained = (FIT["n_components"] + 2) * model.n_networks  # every member's dimensions side by side
+    assert last is not None and tuple(last.weight.shape) == (FIT["n_components"], trained)
     assert torch.isfinite(last.weight).all() and last.weight.abs().sum() > 0
     from twinpurify.data import as_matrix
 
@@ -154,19 +172,19 @@ def test_fit_on_disk_pca_front_equals_the_in_memory_front(tmp_path, h5ad, big):
     pd.testing.assert_frame_equal(again.transform(big.tumors), model.transform(big.tumors))
 
 
-def test_out_of_core_refuses_what_it_cannot_do(h5ad, big, monkeypatch):
+def test_out_of_core_refuses_what_it_cannot_do(h5ad, tumors_h5ad, big, monkeypatch):
     with pytest.raises(InputError, match="content_weight"):
-        fit_on_disk(TwinPurify(**FIT, content_weight=1.0), h5ad, big.normals)
+        fit_on_disk(TwinPurify(**FIT, content_weight=1.0, n_networks=1), tumors_h5ad, big.normals)
     with pytest.raises(InputError, match="encoder_input='invariant'"):
-        fit_on_disk(TwinPurify(**FIT, encoder_input="invariant"), h5ad, big.normals)
+        fit_on_disk(TwinPurify(**FIT, encoder_input="invariant"), tumors_h5ad, big.normals)
     import twinpurify.streaming as streaming
 
     monkeypatch.setattr(streaming, "MAX_GRAM_GENES", 50)
     monkeypatch.setattr(streaming, "fit_preprocessor", lambda *a, **k: pytest.fail("the file was scanned first"))
     with pytest.raises(InputError, match="at most 50 genes; this fit would select 80: set n_genes"):
-        fit_on_disk(TwinPurify(**FIT, encoder_input="pca"), h5ad, big.normals)
+        fit_on_disk(TwinPurify(**FIT, encoder_input="pca"), tumors_h5ad, big.normals)
     with pytest.raises(InputError, match="normal_key"):
-        fit_on_disk(TwinPurify(**FIT), h5ad)
+        fit_on_disk(TwinPurify(**FIT), tumors_h5ad)
     with pytest.raises(InputError, match="no sample has"):
         fit_on_disk(TwinPurify(**FIT), h5ad, normal_key="sample_type", normal_value="adjacent")
 
