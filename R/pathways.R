@@ -116,9 +116,9 @@ pathwayActivity <- function(model, x, geneSets = NULL,
 #' fitted on the training tumors, and its residual form needs the
 #' contamination directions set from the training normals. Models saved by
 #' twinpurify 0.1.0, fitted out of core by an earlier version, or saved
-#' before the residual form existed lack one or the other; `fitReadout()` adds them without refitting
-#' the embedding, from a cohort's tumors and normals. It also re-anchors the
-#' readout on another cohort.
+#' before the residual form existed lack one or the other; `fitReadout()`
+#' adds them without refitting the embedding, from a cohort's tumors and
+#' normals. It also re-anchors the readout on another cohort.
 #'
 #' For a `SingleCellExperiment` whose model was fitted on an alternative
 #' experiment, pass `altExp(sce)` as `x` and the labels as a vector

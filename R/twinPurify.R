@@ -28,10 +28,11 @@
 #'   components; "log" for the earlier log-profile input), `dropMixingDims`
 #'   (2: the network is trained with `nComponents + dropMixingDims`
 #'   dimensions and the ones its cohort's mixing still moves most are
-#'   dropped), `nNetworks` (1: networks trained side by side, the last step
-#'   solved over all of them), `hiddenDims`, `projectorDims`, `nGenes` (3000 top-variable
-#'   genes), `inputScale` ("auto", "counts", "linear", "log2"), `betaMax`
-#'   (0.7, the largest normal fraction mixed into a view), `nMix`,
+#'   dropped), `nNetworks` (3: networks trained side by side, the last step
+#'   solved over all of them; 1 trains a third of the work), `hiddenDims`,
+#'   `projectorDims`, `nGenes` (3000 top-variable genes), `inputScale`
+#'   ("auto", "counts", "linear", "log2"), `betaMax` (0.9, the largest
+#'   normal fraction mixed into a view), `nMix`,
 #'   `maskProb`, `noiseStd`, `cleanAnchor`, `lambd`, `lr`, `weightDecay`,
 #'   `batchSize`, `maxEpochs` ("auto" or a number), `earlyStopping`,
 #'   `patience`, `device` ("auto", "cpu", "cuda"), `bf16`, `fillMissing`

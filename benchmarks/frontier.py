@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import twinpurify as tp
-from pins import ROUND6  # run as a script (or imported with this folder on sys.path)
+from pins import ROUND6, ROUND7  # run as a script (or imported with this folder on sys.path)
 from twinpurify.baselines import InvariantProjection, NormalDifference
 from twinpurify.io import atomic_path, write_table
 from twinpurify.metrics import score_simulated
@@ -66,6 +66,7 @@ def methods(seed: int) -> dict[str, Callable[[], tp.base.BaseEmbedder]]:
         },
         "autoencoder": lambda: tp.AutoencoderEmbedding(K, random_state=seed, **q),
         "TP default": lambda: tp.TwinPurify(random_state=seed, **q),
+        "TP defaults of round 7 (16 of 18 dims, beta 0.7)": lambda: tp.TwinPurify(random_state=seed, **ROUND7, **q),
         "TP PCA front, 16 dims (defaults of round 6)": lambda: tp_r6(16, random_state=seed, **q),
         "TP log input, 128 dims (defaults to round 5)": lambda: tp_log(K, random_state=seed, **q),
         "TP noise 0.5": lambda: tp_log(K, noise_std=0.5, random_state=seed, **q),
@@ -296,7 +297,9 @@ def render(df: pd.DataFrame, out: Path, name: str) -> None:
             f"Simulated cohort: {int(c.n_tumors)} tumors, {int(c.n_normals)} normals, {int(c.n_genes)} genes"
             + (f", normal_likeness {c.normal_likeness:g}" if c.normal_likeness else "")
             + "; "
-            f"seeds {seeds}; {K} dimensions unless the method's name says otherwise (`TP default`: 16, of 18 trained); "
+            f"seeds {seeds}; {K} dimensions unless the method's name says otherwise (`TP default`, the defaults "
+            "since round 11: three networks of 18 dimensions, beta_max 0.9, the last step keeping 16; `TP defaults of "
+            "round 7`: one network, beta_max 0.7, 16 of 18 kept); "
             "CV probes as in twinpurify.metrics.\n\n" + summarise(df) + "\n"
         )
     plot(df, out / f"{name}.png")

@@ -31,11 +31,12 @@ def render(df: pd.DataFrame, out: Path) -> None:
     text = [
         "Simulated cohorts of 150, 400 and 800 tumors (60 normals, 3000 genes), seeds "
         + ",".join(str(s) for s in sorted(df["seed"].unique()))
-        + "; 128 dimensions unless the method's name says otherwise (`TP default`: 16, trained with 18 and the 2 "
-        "most mixing-sensitive dropped, beta_max 0.7); rows sorted by purity leakage. Written by "
-        "benchmarks/frontier_sizes.py from benchmarks/frontier_sweep.sh runs (round 3, on an H200) and, for the "
-        'rounds-6 and 7 rows (`TP default`, "16 dims"), `frontier.py --n-tumors N` on the 2-core CPU machine '
-        "(400 tumors: the rows of frontier.csv).\n"
+        + "; 128 dimensions unless the method's name says otherwise (`TP default`, the defaults since round 11: "
+        "three networks of 18 dimensions, beta_max 0.9, the last step keeping the 16 most mixing-invariant of their "
+        "54; `TP defaults of round 7`: one network, beta_max 0.7, 16 of 18 kept); rows sorted by purity leakage. "
+        "Written by benchmarks/frontier_sizes.py from benchmarks/frontier_sweep.sh runs (round 3, on an H200) and, "
+        'for the rows of rounds 6, 7 and 11 (`TP default`, "16 dims", "round 7"), `frontier.py --n-tumors N` on the '
+        "2-core CPU machine (400 tumors: the rows of frontier.csv).\n"
     ]
     for n, d in df.groupby("n_tumors"):
         order = d.groupby("method")["purity_R2"].mean().sort_values().index

@@ -64,7 +64,7 @@ def headline() -> str:
     df = pd.concat(frames)
     df = df[df["cohort"] != "simulated"]  # the simulator has its own frontier table
     mean = df.groupby(["set", "cohort", "method"], sort=False).mean(numeric_only=True)
-    old = "TwinPurify, defaults of round 6 (PCA front, 16 dims)"
+    old = "TwinPurify, defaults of round 7 (16 of 18 dims, beta 0.7)"
     methods = ["raw", "PCA", "normal-difference", "autoencoder", old, "TwinPurify"]
     cols = [
         ("purity_R2", "purity R² CPE ↓"),
@@ -74,9 +74,10 @@ def headline() -> str:
         ("C_index", "C-index ↑"),
     ]
     lines = [
-        "Each cell: raw / PCA / normal-difference / autoencoder / TwinPurify with the defaults of round 6 (PCA "
-        "front, 16 dims) / **TwinPurify** (defaults since round 7: 16 of 18 trained dimensions kept, beta_max "
-        "0.7). The defaults to round 5 are in the per-cohort tables below.",
+        "Each cell: raw / PCA / normal-difference / autoencoder / TwinPurify with the defaults of rounds 7-10 (one "
+        "network, 16 of 18 trained dimensions kept, beta_max 0.7) / **TwinPurify** (defaults since round 11: three "
+        "networks, 16 of their 54 dimensions kept, beta_max 0.9). The earlier defaults are in the per-cohort tables "
+        "below.",
         "",
         "| cohort | set | " + " | ".join(t for _, t in cols) + " |",
         "|---|---|" + "---|" * len(cols),
@@ -101,8 +102,10 @@ OUTOFCORE_NOTE = (
     "`benchmarks/outofcore.py`, this machine (2 CPU cores, no GPU), 2026-11-27, code at commit 02b3afc: synthetic "
     "cohorts of 50,000 / 100,000 / 200,000 tumors x 5,000 genes written to disk as dense .h5ad, each fitted for one "
     "full epoch in a fresh process, with the defaults to round 5 (log input, 128 dimensions; the script pins "
-    "them). The round-6 and round-7 defaults read the file once more to sum the tumors' covariance, and round 7's "
-    "once more after training (the last step's views); not benchmarked here.\n\n"
+    "them). The defaults since round 6 read the file once more to sum the tumors' covariance, those since round 7 "
+    "once more after training (the last step's views), and since 2026-11-28 every out-of-core fit three more "
+    "times for the gene-space readout (the embedding, then the ridge's two passes), holding every tumor's "
+    "embedding (n x 16) and the readout's k x genes sums; not benchmarked here.\n\n"
     "**Peak memory is flat in the number of tumors** (+3% for 4x the tumors, 3.7 GiB of data at 200k; about "
     "0.45 GiB of it is torch and the libraries before the fit starts; an earlier run at commit 394543b gave "
     "954 / 981 / 985 MiB). The training loop waited for data 0.4-1.1 s per run (under 0.6% of the training time): "
@@ -150,7 +153,9 @@ def main() -> None:
             "(defaults of round 6)`, every variant defined before round 7 runs with beta_max 0.5 and no last step "
             "(`tp_log`, `tp_r6`), and the two round-7 rows with one change each isolate beta 0.7 and the last step. "
             "The variants of round 7's sweep are in the next section (two ad hoc seed-0 checks are only in "
-            "TUNING.md).\n\n",
+            "TUNING.md). Round 11 (2026-11-28, same machine): `TP default` is now three networks side by side at "
+            "beta_max 0.9, the last step keeping 16 of their 54 dimensions (rerun); the round-7 defaults' rows are "
+            "`TP defaults of round 7 (16 of 18 dims, beta 0.7)` (`benchmarks/pins.py` `ROUND7` reproduces them).\n\n",
         ),
         section(
             "Frontier across cohort sizes (issue 9, round 3)",
@@ -160,8 +165,9 @@ def main() -> None:
             "the invariant front-end, red): the learned variants lie on the linear frontier, not above it "
             "(benchmarks/TUNING.md, round 3). Run on one lent NVIDIA H200 (16 CPU processes), 2026-11-27; "
             'C-index is missing there (no scikit-survival on that machine). The round-6 rows ("16 dims", `TP PCA front, '
-            "16 dims (defaults of round 6)`) and the round-7 defaults (`TP default`) were run on this 2-core CPU "
-            "machine on 2026-11-27 (400 tumors: the rows of the frontier above).\n\n",
+            "16 dims (defaults of round 6)`) and the round-7 defaults (now `TP defaults of round 7`) were run on this "
+            "2-core CPU machine on 2026-11-27, the round-11 defaults (`TP default`) on 2026-11-28 (400 tumors: the "
+            "rows of the frontier above).\n\n",
         ),
         section(
             "Every variant tried in round 7 (issue 9)",
@@ -209,8 +215,9 @@ def main() -> None:
             "reading its own block of 18 principal components; stronger view noise. 5 seeds, the simulator, the "
             "normal-likeness simulator and (the first four) both TCGA-BRCA folders, this 2-core CPU machine, "
             "2026-11-28. Not adopted (TUNING.md, round 11): the three-network two-sided form is purer than the "
-            "round-7 defaults with more of every biology axis on both simulators but loses the purification on the "
-            "paired TCGA-BRCA folder.\n\n",
+            "round-7 defaults with more of every biology axis on the default simulator (as pure within sd on the "
+            "normal-likeness one) but loses the purification on the paired TCGA-BRCA folder. The same round made "
+            "`n_networks=3, beta_max=0.9` (round 8's rows) the defaults.\n\n",
         ),
         "## Every TwinPurify setting of rounds 7-11 on one frontier (issue 9)\n\n"
         "![every setting, simulator](sweeps_frontier.png)\n\n![every setting, normal-likeness](sweeps_frontier_likeness.png)"
@@ -258,7 +265,9 @@ def main() -> None:
             "sentences above describe the earlier defaults. Round 7: `TP default` is the round-7 defaults (rerun), "
             "the round-6 ones are `TP PCA front, 16 dims (defaults of round 6)`; here the new defaults are as pure as "
             "the 128-dimensional invariant projection and move along the frontier rather than above it (TUNING.md, "
-            "round 7).\n\n",
+            "round 7). Round 11 (2026-11-28): `TP default` is the round-11 defaults (rerun; purer than the invariant "
+            "projection, 0.41 vs 0.45, with more programs, equal intrinsic recovery, less subtype F1, immune R² and "
+            "C-index), the round-7 ones are `TP defaults of round 7 (16 of 18 dims, beta 0.7)`.\n\n",
         ),
         section(
             "Is purity removed or hidden? A nonlinear probe (issue 9, round 6)",
@@ -266,7 +275,8 @@ def main() -> None:
             "`benchmarks/nonlinear_leakage.py`, 2026-11-27, this machine (shared with other benchmarks). Every "
             "other leakage number is a linear ridge probe; an RBF kernel ridge probe reads what a network may have "
             "bent out of a linear probe's reach. Rerun in full on 2026-11-27 for round 7: every TwinPurify variant "
-            "before round 7 runs with beta_max 0.5 and no last step; `TP default` is the round-7 defaults.\n\n",
+            "before round 7 runs with beta_max 0.5 and no last step; `TP default (round 7 ...)` is the round-7 "
+            "defaults (pinned; not rerun with round 11's).\n\n",
         ),
         section(
             "Where the simulator's subtype F1 gap lies (issue 9, round 9 diagnostic)",
@@ -294,9 +304,10 @@ def main() -> None:
         section(
             "Tuning cohorts (defaults chosen here)",
             "cohorts_tuning.md",
-            "`TwinPurify` is the defaults since round 7 (16 of 18 trained dimensions kept, beta_max 0.7; "
-            "TUNING.md), run 2026-11-27; the round-6 defaults' rows are `TwinPurify, defaults of round 6 (PCA "
-            "front, 16 dims)`; the defaults to round 5, rerun that day after views changed their random stream "
+            "`TwinPurify` is the defaults since round 11 (three networks, 16 of their 54 trained dimensions kept, "
+            "beta_max 0.9; TUNING.md), run 2026-11-28 (3 seeds); the round-7 defaults' rows (run 2026-11-27) are "
+            "`TwinPurify, defaults of round 7 (16 of 18 dims, beta 0.7)`; the round-6 defaults' rows are "
+            "`TwinPurify, defaults of round 6 (PCA front, 16 dims)`; the defaults to round 5, rerun that day after views changed their random stream "
             "(every score within seed noise of the run before), are `TwinPurify, log input, 128 dims (defaults "
             "to round 5)`. "
             "Rows other than raw, PCA, cPCA, normal-difference, invariant projection, autoencoder and TwinPurify "
@@ -315,8 +326,10 @@ def main() -> None:
             "means moved by less than 2 pooled seed sd; PRAD's protein-cluster F1 rose by 0.13 and THCA's "
             "methylation-cluster F1 by 0.05. Those rows are now `TwinPurify, log input, 128 dims (defaults to "
             "round 5)`; `TwinPurify, defaults of round 6 (PCA front, 16 dims)` is the defaults chosen in round 6 "
-            "on the tuning cohorts, run here once afterwards (2026-11-27, 3 seeds); `TwinPurify` is the defaults "
-            "chosen in round 7, likewise run here once afterwards (2026-11-27, 3 seeds).\n\n",
+            "on the tuning cohorts, run here once afterwards (2026-11-27, 3 seeds); `TwinPurify, defaults of round 7 "
+            "(16 of 18 dims, beta 0.7)` is the defaults chosen in round 7, likewise run here once afterwards "
+            "(2026-11-27, 3 seeds); `TwinPurify` is the defaults chosen in round 11, run here once after the choice "
+            "(2026-11-28, 3 seeds; README and TUNING.md, round 11, compare them).\n\n",
         ),
         section(
             "Pathway scores on raw vs purified expression (issue 10)",
@@ -332,7 +345,8 @@ def main() -> None:
             "and the normal-likeness from the expression's top 20 principal components (what the expression still "
             "holds). Breast cohorts: the 14 shipped PROGENy pathways. purity_rho = "
             "mean |Spearman| of the scores with purity (simulated truth; ABSOLUTE for TCGA), F1 and C-index from "
-            "the 14 scores as features. TwinPurify has its default 16 dimensions. With 113 or 104 tumors and 128 "
+            "the 14 scores as features. TwinPurify is the round-7 defaults (16 dimensions; the script pins them, "
+            "and the table was not rerun with round 11's). With 113 or 104 tumors and 128 "
             "dimensions, PCA's and the invariant projection's readouts give back almost the whole profile, so their "
             "purified scores equal raw ones there. The simulator's last row is the ceiling: the same cancer cells "
             "without normal or immune cells (the pure-tumor twin of `headroom.py`); log-space de-attenuation, even "
@@ -354,16 +368,19 @@ def main() -> None:
         section(
             "Cross-platform transfer (RNA-seq <-> microarray)",
             "transfer.md",
-            "Rerun on 2026-11-27 with the round-7 defaults (16 of 18 trained dimensions kept, beta_max 0.7). The "
-            "model transferred from the microarrays to TCGA-BRCA is much less pure there than one fitted on "
-            "TCGA-BRCA itself (CPE R² 0.63 vs 0.37).\n\n",
+            "Rerun on 2026-11-28 with the round-11 defaults (three networks, beta_max 0.9). The model transferred "
+            "from the microarrays to TCGA-BRCA is much less pure there than one fitted on TCGA-BRCA itself (CPE R² "
+            "0.67 vs 0.42). Against the round-7 defaults' run (2026-11-27) on these 872 shared genes, both the fitted "
+            "and the transferred models are less pure on TCGA-BRCA (0.42 vs 0.37 fitted, 0.67 vs 0.63 "
+            "transferred), and on GSE42568 subtype F1 fell (0.67 vs 0.70 fitted, 0.66 vs 0.69 transferred) while "
+            "grade F1 rose for the fitted model (0.50 vs 0.47).\n\n",
         ),
         section(
             "Speed and memory (CPU)",
             "speed_cpu.md",
             "`benchmarks/speed.py`: fits of in-memory cohorts with the defaults to round 5 (log input, 128 "
             "dimensions; the script pins them, its FLOP count is for that network), each in its own process; not "
-            "rerun for the round-6 or round-7 defaults. Issue 14 (item 4) "
+            "rerun for the defaults of rounds 6-11. Issue 14 (item 4) "
             "asked that the work around the matmuls not hold training below 60% of the measured matmul ceiling; "
             "it measured 36-57% counting 3 x the forward FLOPs over the whole fit. That count is kept (column "
             "*3 x fwd, fit*), but it overstates the work: autograd computes no input gradient for the first layer, "

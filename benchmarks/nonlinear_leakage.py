@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import twinpurify as tp  # noqa: E402
-from pins import ROUND6  # noqa: E402
+from pins import ROUND6, ROUND7  # noqa: E402
 from sklearn.kernel_ridge import KernelRidge  # noqa: E402
 from sklearn.metrics import r2_score  # noqa: E402
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_predict  # noqa: E402
@@ -57,7 +57,7 @@ def methods(seed: int, n_genes: int | None = 3000) -> dict[str, Callable[[], tp.
         "TP log input, 16 dims": lambda: tp.TwinPurify(16, encoder_input="log", **r6),
         "TP PCA front, 16 dims (defaults of round 6)": lambda: tp.TwinPurify(16, encoder_input="pca", **r6),
         "TP PCA front, 16 dims, beta 0.9": lambda: tp.TwinPurify(16, encoder_input="pca", **{**r6, "beta_max": 0.9}),
-        "TP default (round 7: 16 of 18 dims kept, beta 0.7)": lambda: tp.TwinPurify(random_state=seed, **q),
+        "TP default (round 7: 16 of 18 dims kept, beta 0.7)": lambda: tp.TwinPurify(random_state=seed, **ROUND7, **q),
     }
 
 

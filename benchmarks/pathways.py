@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/pathways.py --data-dir ../shared/data [--seeds 0,1,2] [--out benchmarks]
 
-For each model (PCA, invariant projection, TwinPurify defaults; all genes kept, n_genes=None) the
+For each model (PCA, invariant projection, TwinPurify with the round-7 defaults, pinned: the table was not rerun
+with round 11's; all genes kept, n_genes=None) the
 pathways are scored with `model.pathway_activity` (ULM) on the samples' own log2 profiles
 (``purified=False``, "raw"), on the model's purified expression (the readout alone, "purified") and
 on its residual form (``residual=True``, "residual"), and compared; one model-free row ("no embedding",
@@ -41,6 +42,9 @@ from twinpurify.pathways import activity, progeny
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cohorts import add_external_labels, data_dir, load_cohort  # noqa: E402
+from pins import ROUND7  # noqa: E402
+
+TP = "TwinPurify (round-7 defaults)"
 
 K = 128
 
@@ -50,7 +54,7 @@ def models(seed: int) -> dict[str, tp.base.BaseEmbedder]:
     return {
         "PCA": tp.PCAEmbedding(K, **q),
         "invariant projection": tp.InvariantProjection(K, **q),
-        "TwinPurify": tp.TwinPurify(random_state=seed, **q),  # the defaults (16 dimensions)
+        TP: tp.TwinPurify(random_state=seed, **ROUND7, **q),  # 16 dimensions
     }
 
 
@@ -129,7 +133,7 @@ def cohort_rows(name: str, root: Path, seed: int) -> list[dict]:
     lab = c.labels
     rows = []
     for mname, m in models(seed).items():
-        if mname != "TwinPurify" and seed != 0:  # deterministic methods: once
+        if mname != TP and seed != 0:  # deterministic methods: once
             continue
         m.fit(c.tumors, c.normals)
         for model_name, kind in [(mname, k) for k in KINDS[:3]] + ([(NO_EMBEDDING, KINDS[3])] * (mname == "PCA")):
@@ -209,7 +213,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent))
+    ap.add_argument("--render-only", action="store_true", help="rebuild pathways.md/.png from pathways.csv")
     a = ap.parse_args(argv)
+    out = Path(a.out)
+    if a.render_only:
+        render(pd.read_csv(out / "pathways.csv"), out)
+        return
     logging.getLogger("twinpurify").setLevel(logging.WARNING)
     root = data_dir(a.data_dir)
     rows: list[dict] = []
@@ -219,8 +228,11 @@ def main(argv: list[str] | None = None) -> None:
             rows += cohort_rows(name, root, seed)
         print(f"seed {seed} done", flush=True)
     df = pd.DataFrame(rows)
-    out = Path(a.out)
     write_table(df.round(4).set_index("cohort"), out / "pathways.csv")
+    render(df, out)
+
+
+def render(df: pd.DataFrame, out: Path) -> None:
     with atomic_path(out / "pathways.md") as tmp:
         tmp.write_text(summarise(df) + "\n")
     plot(df, out / "pathways.png")

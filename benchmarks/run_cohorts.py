@@ -26,7 +26,7 @@ sys.path.insert(0, str(HERE))
 import twinpurify as tp  # noqa: E402
 from cohorts import HELD_OUT, TUNING, Cohort, add_external_labels, data_dir, load_cohort  # noqa: E402
 from frontier import IP_LINEAR as LEARNED_INV  # noqa: E402  (the same learned-invariance variant)
-from pins import ROUND6  # noqa: E402
+from pins import ROUND6, ROUND7  # noqa: E402
 from twinpurify import metrics as M  # noqa: E402
 from twinpurify.io import atomic_path, write_table  # noqa: E402
 from twinpurify.neural import NeuralEmbedder  # noqa: E402
@@ -65,6 +65,9 @@ def methods(seed: int, n_genes: int | None) -> dict[str, tp.base.BaseEmbedder]:
         "invariant projection, beta 0.9": tp.InvariantProjection(N_COMPONENTS, beta_max=0.9, **common),
         "autoencoder": tp.AutoencoderEmbedding(N_COMPONENTS, random_state=seed, **common),
         "TwinPurify": tp.TwinPurify(random_state=seed, **common),
+        "TwinPurify, defaults of round 7 (16 of 18 dims, beta 0.7)": tp.TwinPurify(
+            random_state=seed, **ROUND7, **common
+        ),
         "TwinPurify, defaults of round 6 (PCA front, 16 dims)": tp.TwinPurify(
             16, encoder_input="pca", random_state=seed, **ROUND6, **common
         ),

@@ -33,6 +33,7 @@ from twinpurify.io import atomic_path, write_table
 from twinpurify.metrics import class_predictions, macro_f1
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # sweep_round10, for the patched variant
+from pins import ROUND7  # noqa: E402
 
 K = 128
 COMPOSITION = ["purity", "normal_fraction", "immune_fraction"]
@@ -42,7 +43,7 @@ PATCHED = ["TP invariant front (18 dirs, shrinkage 4)"]  # round 10's best subty
 def methods(seed: int) -> dict[str, Optional[Callable[[], tp.base.BaseEmbedder]]]:
     q = dict(verbose=False)
     return {
-        "TP defaults": lambda: tp.TwinPurify(random_state=seed, **q),
+        "TP defaults": lambda: tp.TwinPurify(random_state=seed, **ROUND7, **q),  # of round 7
         "TP n_networks 3, beta 0.9": lambda: tp.TwinPurify(random_state=seed, n_networks=3, beta_max=0.9, **q),
         "invariant projection": lambda: tp.InvariantProjection(K, **q),
         "normal-difference": lambda: tp.NormalDifference(K, **q),
@@ -60,7 +61,7 @@ def patched_variant(name: str, seed: int, c: tp.datasets.SimulatedCohort) -> np.
 
     settings, patch = sweep_round10.VARIANTS[name]
     with sweep_round10.PATCHES[patch]():
-        model = tp.TwinPurify(random_state=seed, verbose=False, **settings).fit(c.tumors, c.normals)
+        model = tp.TwinPurify(random_state=seed, verbose=False, **{**ROUND7, **settings}).fit(c.tumors, c.normals)
         return np.asarray(model.transform(c.tumors), dtype=np.float64)
 
 

@@ -12,7 +12,8 @@ Variants here (each a patch of the package for the fit only, restored after each
 - ``two-sided mixing (lo to hi)``: each view's fraction is drawn from U(lo, hi) with lo < 0 instead of
   U(0, hi): a negative fraction moves the tumor *away* from its background normal profile in linear
   space, ``x + |beta| (x - background)``, i.e. towards a purer version of itself (values clipped at the
-  batch's smallest linear value, the pseudo-count floor). The views then cover the mixing line on both sides
+  smallest linear value of the rows being mixed: the tumors of one CPU block of the batch, or the whole batch on
+  an accelerator; the pseudo-count floor on count data). The views then cover the mixing line on both sides
   of every tumor, by the same amount whatever its purity, and are on average less diluted than one-sided
   views of the same span. The last step (which measures how mixing moves the embedding) sees the same
   two-sided perturbations.
@@ -46,6 +47,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "python"))
 
 import sweep_round10  # noqa: E402
+from pins import ROUND7  # noqa: E402
 from sweep_round10 import FRONT_SHRINKAGE, FRONT_WIDTH  # noqa: E402
 from sweep_variants import fit_and_score, main_beside_round8  # noqa: E402
 
@@ -127,9 +129,9 @@ def job(cname: str, seed: int, variant: str, root: str) -> list[dict[str, Any]]:
     settings, kind, low = VARIANTS[variant]
 
     def build(seed: int, n_genes: int) -> Any:
-        return tp.TwinPurify(random_state=seed, device="cpu", n_genes=n_genes, verbose=False, **settings)
+        return tp.TwinPurify(random_state=seed, device="cpu", n_genes=n_genes, verbose=False, **{**ROUND7, **settings})
 
-    high = float(settings.get("beta_max", tp.TwinPurify().beta_max))
+    high = float({**ROUND7, **settings}["beta_max"])
     patches = {
         "two-sided": lambda: two_sided_mixing(low, high),
         "wide front": wide_invariant_front,

@@ -46,6 +46,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "python"))
 
+from pins import ROUND7  # noqa: E402
 from sweep_round7 import (  # noqa: E402
     TUNING_COHORTS,
     baseline,
@@ -118,7 +119,7 @@ def make(name: str, seed: int, n_genes: int) -> Any:
     if base is not None:
         return base
     kw = {k: v for k, v in VARIANTS[name].items() if k not in ("ensemble", "skip", "shrink")}
-    return tp.TwinPurify(random_state=seed, device="cpu", **kw, **common)
+    return tp.TwinPurify(random_state=seed, device="cpu", **{**ROUND7, **kw}, **common)
 
 
 def trained_embedding(model: Any, x: np.ndarray) -> np.ndarray:

@@ -39,6 +39,7 @@ HIGHLIGHT = [
     "TP n_networks 3, two-sided mixing (-0.45 to 0.9)",
     "TP n_networks 5, beta 0.9",
 ]
+LABELS = {"TP n_networks 3, beta 0.9": "TP n_networks 3, beta 0.9 (the defaults since round 11)"}
 SAME_AS = {"TP 18 dims, beta 0.7 + post-IP keep 16": "TP defaults (round 7)"}  # round 7's name for the defaults
 COLOURS = [*[f"C{i}" for i in range(10)], "black", "olive", "navy", "teal", "gold", "maroon", "lime"]
 MARKERS = "os^Dv<>phX*Pd8Hx+"
@@ -83,7 +84,7 @@ def plot(df: pd.DataFrame, path: Path, title: str) -> None:
                 fmt=MARKERS[i % len(MARKERS)],
                 ms=7 if m.startswith("TP") else 6,
                 capsize=2,
-                label=m,
+                label=LABELS.get(m, m),
                 color=COLOURS[i % len(COLOURS)],
             )
         ax.set_xlabel("purity leakage: CV R² of purity (lower is purer)")

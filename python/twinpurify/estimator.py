@@ -39,9 +39,12 @@ class TwinPurify(NeuralEmbedder):
     trained with ``n_components + drop_mixing_dims`` dimensions; after training, the embedding
     directions that mixing with the cohort's normals still moves most are dropped by a fixed linear
     last layer (`twinpurify.rotation`): the loss makes the projector's output invariant, not the
-    embedding before it (round 7). ``encoder_input="log"`` with ``n_components=128``,
-    ``beta_max=0.5`` and ``drop_mixing_dims=0`` gives the defaults up to round 5;
-    ``drop_mixing_dims=0, beta_max=0.5`` those of round 6.
+    embedding before it (round 7). Three such networks are trained side by side and the last step keeps
+    the directions of all their embeddings that mixing moves least, so each network's seed noise averages
+    out (round 8; the defaults since round 11). ``encoder_input="log"`` with ``n_components=128``,
+    ``beta_max=0.5``, ``drop_mixing_dims=0`` and ``n_networks=1`` gives the defaults up to round 5;
+    ``drop_mixing_dims=0, beta_max=0.5, n_networks=1`` those of round 6; ``n_networks=1, beta_max=0.7``
+    those of rounds 7-10.
 
     Parameters
     ----------
@@ -55,8 +58,8 @@ class TwinPurify(NeuralEmbedder):
         Top-variable genes (over the training tumors) to use; None keeps all.
     input_scale : {"auto", "counts", "linear", "log2"}, default "auto"
         Counts become log2(CPM + 1), linear values log2(x + 1), log data is used as is; "auto" detects it.
-    beta_max : float, default 0.7
-        Largest fraction of normal tissue mixed into a view (0.5 before round 7).
+    beta_max : float, default 0.9
+        Largest fraction of normal tissue mixed into a view (0.5 before round 7, 0.7 in rounds 7-10).
     n_mix : int, default 3
         Normals averaged (Dirichlet weights) into each view's background profile.
     mask_prob : float, default 0.1
@@ -72,7 +75,7 @@ class TwinPurify(NeuralEmbedder):
     content_weight : float, default 0.0
         Experimental. Weight of a head that predicts each tumor's purity-free target (its unit-length
         linear-space difference from the mean normal, `twinpurify.targets`) from each mixed view's
-        embedding; 0 = no head. See benchmarks/TUNING.md, round 2.
+        embedding; 0 = no head. Needs ``n_networks=1``. See benchmarks/TUNING.md, round 2.
     encoder_input : {"pca", "log", "normal_difference", "invariant"}, default "pca"
         What the encoder reads: the training tumors' top ``n_components + drop_mixing_dims`` principal
         components (of the standardised log2 profiles), the standardised log2 profiles themselves (the
@@ -90,17 +93,19 @@ class TwinPurify(NeuralEmbedder):
         how mixed views of the same tumors move the embedding (a generalised eigenproblem, as in
         `InvariantProjection`) and the `n_components` most invariant directions are kept, each scaled
         by its invariance. 0: the embedding is the network's output, as before round 7. On the
-        simulator (400 tumors, beta_max 0.7), dropping 2 lowered purity R² by about 0.07 at equal program,
+        simulator (400 tumors, one network, beta_max 0.7), dropping 2 lowered purity R² by about 0.07 at equal program,
         intrinsic and subtype recovery; by 0.02-0.03 at 150 and 800 tumors (benchmarks/TUNING.md, round 7).
-    n_networks : int, default 1
+    n_networks : int, default 3
         Networks trained side by side (each with its own initialisation and views, sharing the fixed
-        first layer and the batches; training costs about that many times more). The last step then
-        keeps the `n_components` most mixing-invariant directions of all their embeddings together, so
-        directions the networks agree on survive and each network's seed noise averages out. In round 8
-        (benchmarks/TUNING.md) three networks with ``beta_max=0.9`` were purer and kept more biology than
-        the defaults on the simulator at 150-800 tumors; on TCGA-BRCA they were purer by three of four
-        purity measures, with 0.01-0.02 less copy-number, methylation, PAM50 or C-index signal. The loss
-        in `history_` is the sum of the members' losses. Not available with `content_weight` > 0.
+        first layer and the batches; training costs 1.6-3 times one network's on a CPU). The last step
+        then keeps the `n_components` most mixing-invariant directions of all their embeddings together,
+        so directions the networks agree on survive and each network's seed noise averages out. In
+        rounds 8 and 11 (benchmarks/TUNING.md) three networks with ``beta_max=0.9`` were purer and kept
+        more programs and intrinsic signal than one network with ``beta_max=0.7`` (the defaults of rounds
+        7-10) on the simulator at 150-800 tumors; on TCGA-BRCA they were purer by ABSOLUTE purity on both
+        folders, with 0.01-0.02 less copy-number, methylation, PAM50 or C-index signal on one folder or
+        the other. 1 before round 11. The loss in `history_` is the sum of the members' losses. Not
+        available with `content_weight` > 0 (set ``n_networks=1`` for the content head).
     lr : float, default 1e-3
         AdamW learning rate, with linear warm-up and cosine decay.
     weight_decay : float, default 1e-4
@@ -186,7 +191,7 @@ class TwinPurify(NeuralEmbedder):
         projector_dims: Sequence[int] = (128, 128),
         n_genes: Optional[int] = 3000,
         input_scale: str = "auto",
-        beta_max: float = 0.7,
+        beta_max: float = 0.9,
         n_mix: int = 3,
         mask_prob: float = 0.1,
         noise_std: float = 0.1,
@@ -197,7 +202,7 @@ class TwinPurify(NeuralEmbedder):
         encoder_input: str = "pca",
         invariant_shrinkage: float = 1.0,
         drop_mixing_dims: int = 2,
-        n_networks: int = 1,
+        n_networks: int = 3,
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
         batch_size: Union[int, str] = "auto",

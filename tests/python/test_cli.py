@@ -49,7 +49,7 @@ def test_fit_and_transform_files(files, cohort):
     log_args = ["fit", "--tumor", str(files / "tumors.csv"), "--normal", str(files / "normals.tsv.gz")]
     assert main([*log_args, "--model", str(files / "m_log"), "--encoder-input", "log", *FAST]) == 0
     assert json.loads((files / "m_log" / "config.json").read_text())["params"]["encoder_input"] == "log"
-    assert cfg["params"]["drop_mixing_dims"] == 2 and cfg["params"]["beta_max"] == 0.7  # the defaults
+    assert (cfg["params"]["drop_mixing_dims"], cfg["params"]["beta_max"], cfg["params"]["n_networks"]) == (2, 0.9, 3)
     assert main([*log_args, "--model", str(files / "m_nodrop"), "--drop-mixing-dims", "0", *FAST]) == 0
     assert json.loads((files / "m_nodrop" / "config.json").read_text())["params"]["drop_mixing_dims"] == 0
     assert main([*log_args, "--model", str(files / "m_bad"), "--drop-mixing-dims", "-1", *FAST]) == 2

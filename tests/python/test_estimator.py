@@ -201,7 +201,7 @@ def test_purifies_the_simulated_cohort():
 
 def test_content_head_saves_loads_and_old_folders_still_load(tmp_path, log_pair, fast):
     t, n = log_pair
-    hybrid = TwinPurify(**fast, content_weight=1.0, invariance_weight=0.2).fit(t, n)
+    hybrid = TwinPurify(**fast, content_weight=1.0, invariance_weight=0.2, n_networks=1).fit(t, n)
     assert hybrid.module_.head is not None
     hybrid.save(tmp_path / "hybrid")
     again = load_model(tmp_path / "hybrid")
@@ -216,8 +216,8 @@ def test_content_head_saves_loads_and_old_folders_still_load(tmp_path, log_pair,
 
 def test_content_term_changes_training_and_is_seeded(log_pair, fast):
     t, n = log_pair
-    a = TwinPurify(**fast, content_weight=1.0).fit_transform(t, n)
-    b = TwinPurify(**fast, content_weight=1.0).fit_transform(t, n)
+    a = TwinPurify(**fast, content_weight=1.0, n_networks=1).fit_transform(t, n)
+    b = TwinPurify(**fast, content_weight=1.0, n_networks=1).fit_transform(t, n)
     c = TwinPurify(**fast).fit_transform(t, n)
     pd.testing.assert_frame_equal(a, b)
     assert not np.allclose(a.to_numpy(), c.to_numpy())
@@ -225,7 +225,7 @@ def test_content_term_changes_training_and_is_seeded(log_pair, fast):
 
 def test_normal_difference_encoder_input_round_trip_and_errors(tmp_path, log_pair, fast):
     t, n = log_pair
-    m = TwinPurify(**fast, encoder_input="normal_difference", content_weight=1.0).fit(t, n)
+    m = TwinPurify(**fast, encoder_input="normal_difference", content_weight=1.0, n_networks=1).fit(t, n)
     first = m.module_.encoder[0]
     assert type(first).__name__ == "NormalDifferenceInput"
     np.testing.assert_allclose(first.log_mean.numpy(), m.preprocessor_.mean_)
@@ -273,7 +273,7 @@ def test_fixed_fronts_are_capped_at_the_tumors_rank(log_pair, fast):
 
 def test_invariant_front_round_trip(tmp_path, log_pair, fast):
     t, n = log_pair
-    m = TwinPurify(**fast, encoder_input="invariant", content_weight=1.0, invariance_weight=0.0).fit(t, n)
+    m = TwinPurify(**fast, encoder_input="invariant", content_weight=1.0, invariance_weight=0.0, n_networks=1).fit(t, n)
     assert type(m.module_.encoder[0]).__name__ == "FixedLinearInput"
     m.save(tmp_path / "inv")
     pd.testing.assert_frame_equal(load_model(tmp_path / "inv").transform(t), m.transform(t))

@@ -2,11 +2,12 @@
 
 The issue asks that TwinPurify's defaults leak less purity *and* recover more of the true intrinsic
 signal than the normal-difference baseline, on a small simulated cohort, with margins that hold across
-seeds. Round 6 met it on seed 1 only; since round 7 (the last mixing step and beta_max 0.7,
-benchmarks/TUNING.md) it holds on seeds 0-2 with margins of at least 0.03 on both axes. Not every seed
-holds: on seed 3 (not run here) the defaults are purer (0.41 vs 0.70) but recover 0.006 less intrinsic
-signal. The tests next to it pin what the benchmark does show today, so a regression of the defaults or of
-the baselines is caught.
+seeds. Round 6 met it on seed 1 only; round 7 (the last mixing step and beta_max 0.7) on seeds 0-2 but not
+on seed 3. With the defaults of round 11 (three networks, beta_max 0.9; benchmarks/TUNING.md) it holds on
+seeds 0-4: purity leakage 0.13-0.35 against normal-difference's 0.56-0.70, intrinsic recovery above it by
+0.047, 0.087, 0.056, 0.019 and 0.013. The test runs seeds 0-2, with margins of 0.3 on leakage and 0.02 on
+recovery (the smallest there: 0.39 and 0.047). The tests next to it pin what the benchmark does show today,
+so a regression of the defaults or of the baselines is caught.
 """
 
 import numpy as np
@@ -16,7 +17,8 @@ from twinpurify.baselines import InvariantProjection, NormalDifference
 from twinpurify.metrics import cv_r2
 
 K = 32
-MARGIN = 0.02
+MARGIN = 0.02  # intrinsic recovery
+LEAK_MARGIN = 0.3
 
 
 def _scores(Z, c) -> tuple[float, float]:
@@ -49,7 +51,7 @@ def fitted():
 @pytest.mark.parametrize("seed", SEEDS)
 def test_defaults_dominate_the_normal_difference_baseline(fitted, seed):
     leak, bio = _axes(fitted)[seed]
-    assert leak["twinpurify"] < leak["normal-difference"] - MARGIN
+    assert leak["twinpurify"] < leak["normal-difference"] - LEAK_MARGIN
     assert bio["twinpurify"] > bio["normal-difference"] + MARGIN
 
 

@@ -136,7 +136,9 @@ def fast_cohort():
     return tp.datasets.simulate_cohort(n_tumors=80, n_normals=12, n_genes=150, seed=3)
 
 
-FAST = dict(hidden_dims=(32,), projector_dims=(32, 32), max_epochs=20, random_state=0, verbose=False, device="cpu")
+FAST = dict(
+    hidden_dims=(32,), projector_dims=(32, 32), max_epochs=20, random_state=0, verbose=False, device="cpu", n_networks=1
+)  # one network: the layer shapes below are those of a single member
 
 
 def test_fitted_layer_keeps_the_most_invariant_directions(fast_cohort, tmp_path):
