@@ -95,7 +95,7 @@ def methods(seed: int, n_genes: int | None) -> dict[str, tp.base.BaseEmbedder]:
         "invariant projection, 16 dims": tp.InvariantProjection(16, **common),
         "TwinPurify, log input, 16 dims": tp.TwinPurify(16, random_state=seed, **OLD_DEFAULTS, **common),
         "TP PCA front (16 dims, beta 0.9)": tp.TwinPurify(
-            16, encoder_input="pca", beta_max=0.9, drop_mixing_dims=0, random_state=seed, **common
+            16, encoder_input="pca", beta_max=0.9, drop_mixing_dims=0, n_networks=1, random_state=seed, **common
         ),
     }
 

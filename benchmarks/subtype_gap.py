@@ -43,7 +43,7 @@ PATCHED = ["TP invariant front (18 dirs, shrinkage 4)"]  # round 10's best subty
 def methods(seed: int) -> dict[str, Optional[Callable[[], tp.base.BaseEmbedder]]]:
     q = dict(verbose=False)
     return {
-        "TP defaults": lambda: tp.TwinPurify(random_state=seed, **ROUND7, **q),  # of round 7
+        "TP defaults (round 7)": lambda: tp.TwinPurify(random_state=seed, **ROUND7, **q),
         "TP n_networks 3, beta 0.9": lambda: tp.TwinPurify(random_state=seed, n_networks=3, beta_max=0.9, **q),
         "invariant projection": lambda: tp.InvariantProjection(K, **q),
         "normal-difference": lambda: tp.NormalDifference(K, **q),

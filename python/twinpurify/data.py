@@ -191,19 +191,35 @@ def check_pair_orientation(tumor: Matrix, normal: Matrix) -> None:
         )
 
 
+def _row_numbers(names: set[str]) -> bool:
+    """Names that are all whole numbers: the default index of frames built from arrays (shuffled or split)."""
+    return all(n.isdigit() for n in names)
+
+
+def _shared(genes: list[str], other: list[str]) -> list[str]:
+    """`genes` that `other` has too, in `genes`' order (one set of `other`: linear, not quadratic, in genes)."""
+    have = set(other)
+    return [g for g in genes if g in have]
+
+
 def align_pair(tumor: Matrix, normal: Matrix) -> tuple[Matrix, Matrix]:
     """Give tumors and normals the same gene columns, in the tumors' order.
 
     Sets that share most row names but few column names look transposed (genes in rows, each set's own
-    samples in columns). Sets that share their columns (one gene universe) may share row names too: row
-    numbers of frames built from arrays, or a paired design naming a tumor and its normal by the patient.
+    samples in columns), as do sets sharing most row names that are not row numbers with more rows than
+    columns (genes in rows, samples named by patient in both). Otherwise sets that share their columns may
+    share row names: row numbers of frames built from arrays, or a paired design naming a tumor and its normal
+    by the patient.
     """
     shared_rows = set(tumor.samples) & set(normal.samples)
     shared_cols = set(tumor.genes) & set(normal.genes)
+    genes_in_rows = len(shared_cols) < 0.5 * min(len(tumor.genes), len(normal.genes)) or (
+        tumor.shape[0] > tumor.shape[1] and normal.shape[0] > normal.shape[1] and not _row_numbers(shared_rows)
+    )  # few shared columns, or more (named) rows than columns in both: genes x patient-named samples
     if (
         tumor.named_genes
         and normal.named_genes
-        and len(shared_cols) < 0.5 * min(len(tumor.genes), len(normal.genes))
+        and genes_in_rows
         and len(shared_rows) >= 3
         and len(shared_rows) >= 0.5 * min(len(tumor.samples), len(normal.samples))
     ):
@@ -214,7 +230,7 @@ def align_pair(tumor: Matrix, normal: Matrix) -> tuple[Matrix, Matrix]:
     if tumor.named_genes and normal.named_genes:
         if tumor.genes == normal.genes:
             return tumor, normal
-        shared = [g for g in tumor.genes if g in set(normal.genes)]
+        shared = _shared(tumor.genes, normal.genes)
         if not shared:
             if set(tumor.samples) & set(normal.samples) or (
                 tumor.shape[0] == normal.shape[0] and tumor.shape[1] != normal.shape[1]
@@ -537,29 +553,37 @@ def check_training_pair(tumor: Matrix, normal: Matrix) -> None:
     check_disjoint(tumor, normal)
 
 
+#: correlation above which a tumor and a normal of the same name are taken for one sample (a copy rounded on
+#: the way, e.g. through a CSV with fewer decimals); different samples, even a tumor and its adjacent normal,
+#: stay far below it
+SAME_SAMPLE_CORRELATION = 0.9999
+
+
 def check_disjoint(tumor: Matrix, normal: Matrix) -> None:
     """Refuse a sample given both as a tumor and as a normal: a tumor row equal, value for value on the shared
-    genes, to a normal row (whatever the two are named).
+    genes, to a normal row whatever the two are named, or a tumor and a normal of the same name whose profiles
+    correlate above SAME_SAMPLE_CORRELATION.
 
     A tumor that is also a background normal is mixed with itself in the views and anchors the readout's
     contamination directions on tumor biology: the fit would run and quietly be wrong. Names alone do not
     decide it: row numbers of frames built from arrays repeat across sets, and a paired design may name a
     tumor and its normal by the patient. Constant rows (an empty library) are not compared.
     """
-    same = identical_rows(tumor, normal)
+    same = same_samples(tumor, normal)
     if same:
         pairs = [t if t == n else f"{t} (normal {n})" for t, n in same]
         raise InputError(
-            f"samples given both as tumors and as normals (identical profiles): {_preview(pairs)} "
+            f"samples given both as tumors and as normals (identical profiles, or near-identical under one name): "
+            f"{_preview(pairs)} "
             f"({len(same)} in all); give each sample once, in the tumors or in the normals"
         )
 
 
-def identical_rows(tumor: Matrix, normal: Matrix) -> list[tuple[str, str]]:
-    """(tumor, normal) name pairs of rows with the same values on the genes both carry (by name when both are
-    named, by position when both have the same width), non-constant rows only."""
-    if tumor.named_genes and normal.named_genes:
-        shared = [g for g in tumor.genes if g in set(normal.genes)]
+def same_samples(tumor: Matrix, normal: Matrix) -> list[tuple[str, str]]:
+    """(tumor, normal) name pairs that `check_disjoint` refuses, compared on the genes both carry (by name when
+    both are named, by position when both have the same width)."""
+    if tumor.named_genes and normal.named_genes and tumor.genes != normal.genes:
+        shared = _shared(tumor.genes, normal.genes)
         t_cols, n_cols = pd.Index(tumor.genes).get_indexer(shared), pd.Index(normal.genes).get_indexer(shared)
     elif tumor.shape[1] == normal.shape[1]:
         t_cols = n_cols = np.arange(tumor.shape[1])
@@ -567,11 +591,18 @@ def identical_rows(tumor: Matrix, normal: Matrix) -> list[tuple[str, str]]:
         return []
     if not len(t_cols):
         return []
-    N = np.ascontiguousarray(normal.values[:, n_cols], dtype=np.float64)
-    seen = {N[i].tobytes(): i for i in range(len(N)) if N[i].max() > N[i].min()}
+    dtype = tumor.values.dtype
+    N = np.ascontiguousarray(normal.values[:, n_cols], dtype=dtype)
+    seen = {N[j].tobytes(): j for j in range(len(N)) if N[j].max() > N[j].min()}
+    by_name = {s: j for j, s in enumerate(normal.samples)}
     out = []
-    for i in range(tumor.shape[0]):
-        j = seen.get(np.ascontiguousarray(tumor.values[i, t_cols], dtype=np.float64).tobytes())
+    for i, name in enumerate(tumor.samples):
+        row = np.ascontiguousarray(tumor.values[i, t_cols], dtype=dtype)
+        j = seen.get(row.tobytes())
+        if j is None and name in by_name and row.max() > row.min():  # the same name: a rounded copy?
+            k = by_name[name]
+            if N[k].max() > N[k].min() and np.corrcoef(row, N[k])[0, 1] > SAME_SAMPLE_CORRELATION:
+                j = k
         if j is not None:
-            out.append((tumor.samples[i], normal.samples[j]))
+            out.append((name, normal.samples[j]))
     return out

@@ -333,7 +333,9 @@ def _open(tumors: Any, layer: Optional[str]) -> RowSource:
     return open_rows(tumors, layer=layer)
 
 
-def _split(rows: RowSource, normal: Any, normal_key: Optional[str], normal_value: Any) -> tuple[RowSource, Matrix]:
+def _split(
+    rows: RowSource, normal: Any, normal_key: Optional[str], normal_value: Any, block_rows: int = 4096
+) -> tuple[RowSource, Matrix]:
     """The tumors (on disk) and the normals (in memory) from a normals table, or from an obs column."""
     if normal is not None:
         if isinstance(normal, (str, Path)):
@@ -341,7 +343,7 @@ def _split(rows: RowSource, normal: Any, normal_key: Optional[str], normal_value
 
             normal = read_table(normal)
         normals = as_matrix(normal, "normal")
-        _check_disjoint(rows, normals)
+        _check_disjoint(rows, normals, block_rows)
         return rows, normals
     if normal_key is None:
         raise InputError("give the normals (normal=...) or the obs column that marks them (normal_key=...)")
@@ -359,15 +361,21 @@ def _split(rows: RowSource, normal: Any, normal_key: Optional[str], normal_value
     return rows.subset(np.flatnonzero(~is_normal)), normals
 
 
-def _check_disjoint(rows: RowSource, normals: Matrix) -> None:
+def _check_disjoint(rows: RowSource, normals: Matrix, block_rows: int) -> None:
     """`check_disjoint` for tumors on disk: the tumors that share a name with a normal (row numbers included) are
-    read and compared with it; a profile given twice under two names is not looked for (a pass over the file)."""
+    read, a block at a time, and compared with every normal; a profile given twice under two names is not looked
+    for among the others (that would be a pass over the file)."""
     names = rows.samples(0, rows.n)
     where = {s: i for i, s in enumerate(names)}
     clash = sorted(where[s] for s in normals.samples if s in where)
-    if clash:
-        values = np.vstack([rows.read(i, i + 1) for i in clash])
-        check_disjoint(Matrix(values, [names[i] for i in clash], rows.genes, named_genes=True), normals)
+    if not clash:
+        return
+    parts = []
+    for b in sorted({i // block_rows for i in clash}):
+        start = b * block_rows
+        block = rows.read(start, min(start + block_rows, rows.n))
+        parts.append(block[[i - start for i in clash if i // block_rows == b]])
+    check_disjoint(Matrix(np.vstack(parts), [names[i] for i in clash], rows.genes, named_genes=True), normals)
 
 
 def fit_on_disk(
@@ -422,7 +430,7 @@ def fit_on_disk(
     if int(model.n_components) < 1:
         raise ValueError(f"n_components must be positive, got {model.n_components}")
     ranks = current_ranks()
-    rows, normals = _split(_open(tumors, layer), normal, normal_key, normal_value)
+    rows, normals = _split(_open(tumors, layer), normal, normal_key, normal_value, block_rows)
     shared = [g for g in rows.genes if g in set(normals.genes)]
     if not shared:
         raise InputError(

@@ -37,11 +37,14 @@ def test_too_few_normals(log_pair):
 def test_samples_given_as_tumors_and_as_normals_are_refused(log_pair):
     t, n = log_pair
     twice = pd.concat([n, t.iloc[:2]])  # two tumors also passed as normals
-    with pytest.raises(InputError, match=rf"as normals \(identical profiles\): {t.index[0]}, {t.index[1]} \(2 in all"):
+    with pytest.raises(InputError, match=rf"under one name\): {t.index[0]}, {t.index[1]} \(2 in all"):
         fit(t, twice)
     renamed = pd.concat([n, t.iloc[:1].rename(index={t.index[0]: "N_x"})])  # the same profile under another name
-    with pytest.raises(InputError, match=rf"identical profiles\): {t.index[0]} \(normal N_x\)"):
+    with pytest.raises(InputError, match=rf"under one name\): {t.index[0]} \(normal N_x\)"):
         fit(t, renamed)
+    rounded = pd.concat([n, t.iloc[:1].round(3)])  # the same name, rounded on the way (e.g. a CSV)
+    with pytest.raises(InputError, match=rf"under one name\): {t.index[0]} \("):
+        fit(t, rounded)
     every = pd.concat([t, n]).reset_index(drop=True)  # one table of row numbers, every tumor among the "normals"
     with pytest.raises(InputError, match="identical profiles"):
         fit(every.iloc[: len(t)], every)
@@ -54,6 +57,8 @@ def test_shared_names_of_different_samples_are_not_refused(log_pair):
     fit(t.reset_index(drop=True), n.reset_index(drop=True))  # was refused as "are samples in columns?"
     fit(t.reset_index(drop=True).sample(frac=1, random_state=0), n.reset_index(drop=True).iloc[2:])
     fit(t, n.set_axis(t.index[: len(n)], axis=0))  # normals named after their patients' tumors
+    with pytest.raises(InputError, match="are samples in columns"):  # ... but transposed: genes in rows
+        fit(t.T.iloc[:, : len(n)], n.set_axis(t.index[: len(n)], axis=0).T)
 
 
 def test_no_shared_genes(log_pair):

@@ -309,3 +309,22 @@ def test_fit_readout_warns_about_another_scale_and_about_normal_genes_it_fills(c
     Q = m.readout_.directions
     filled = [m.genes_.index(g) for g in m.genes_[:5]]
     assert np.abs(Q[filled]).max() < 1e-4 < np.abs(np.delete(Q, filled, axis=0)).max()  # what the warning says
+
+
+def test_fit_blocks_sums_in_the_lead_basis_and_reads_every_row_once():
+    """Out of core on several ranks each process sums its blocks in the SVD basis `lead` hands out (rank 0's): a
+    basis with other signs, used throughout, gives the same readout; a block never read is an error, not zeros."""
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(40, 4))
+    Y = Z @ rng.normal(size=(4, 30)) + 0.1 * rng.normal(size=(40, 30))
+
+    def blocks(stop=40):
+        return lambda: ((i, Y[i : min(i + 16, stop)]) for i in range(0, stop, 16))
+
+    plain = Readout.fit_blocks(Z, blocks())
+    flipped = Readout.fit_blocks(Z, blocks(), lead=lambda a: -a if a.ndim == 2 else a)  # U and Vt negated
+    np.testing.assert_allclose(flipped.coef, plain.coef, atol=1e-5)
+    np.testing.assert_allclose(flipped.intercept, plain.intercept, atol=1e-5)
+    assert flipped.alpha == plain.alpha
+    with pytest.raises(ValueError, match="hold 32 rows of genes but the embedding has 40"):
+        Readout.fit_blocks(Z, blocks(stop=32))

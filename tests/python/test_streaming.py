@@ -128,10 +128,10 @@ def test_a_refit_out_of_core_replaces_the_readout_of_an_in_memory_fit(h5ad, big)
 
 def test_fit_on_disk_refuses_normals_that_are_tumors_of_the_file(h5ad, tumors_h5ad, big):
     """The cohort file holds the normals too: given again as the normals table, they would be trained on as tumors."""
-    with pytest.raises(InputError, match=r"identical profiles\): N0001, N0002, .* \(20 in all\)"):
+    with pytest.raises(InputError, match=r"under one name\): N0001, N0002, .* \(20 in all\)"):
         fit_on_disk(TwinPurify(**FIT, verbose=False), h5ad, big.normals)
     renamed = big.normals.set_axis([f"x{i}" for i in range(len(big.normals))], axis=0)  # other names, no clash
-    numbered = big.tumors.iloc[:3].reset_index(drop=True)  # "0", "1", "2" are not among the file's names
+    numbered = big.normals.iloc[:3].reset_index(drop=True)  # "0", "1", "2": not among the file's names
     fit_on_disk(TwinPurify(**FIT, verbose=False), tumors_h5ad, pd.concat([renamed, numbered]), block_rows=64)
 
 
