@@ -166,7 +166,8 @@ fitReadout <- function(model, x, normal = NULL, normalValue = "normal",
         tumor <- .input(x, assay.type, "x")
         nm <- .input(normal, assay.type, "normal")
         .checkReadoutCounts(length(nm$samples), length(tumor$samples))
-        .checkDisjoint(tumor$samples, nm$samples)
+        # a sample in both sets is refused by the engine, by its profile
+        # (names alone may repeat: patient-named pairs)
     } else {
         mask <- .normalMask(x, normal, normalValue,
             checkCounts = .checkReadoutCounts)

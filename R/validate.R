@@ -228,17 +228,7 @@
     invisible()
 }
 
-# Samples may not be both tumors and normals.
-.checkDisjoint <- function(tumors, normals) {
-    both <- intersect(tumors, normals)
-    if (length(both)) {
-        .abort("samples in both 'x' and 'normal': ", .preview(both),
-            "; give the tumors in 'x' and the normals in 'normal', or mark the ",
-            "normals of 'x' with a colData column")
-    }
-    invisible()
-}
-
+# Is `normal` a separate set of samples (rather than a colData column or mask)?
 .isNormalSet <- function(normal) {
     methods::is(normal, "SummarizedExperiment") || .isMatrixLike(normal)
 }

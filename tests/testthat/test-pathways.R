@@ -149,7 +149,7 @@ test_that("fitReadout adds missing contamination directions to a copy, from a co
     expect_error(fitReadout(old, list(1, 2), "sample_type"), "'x'")
     expect_error(fitReadout(old, se, "no_such_column"), "is not a colData column of 'x'")
     expect_error(fitReadout(old, se, "sample_type", normalValue = "adjacent"), "no sample has sample_type")
-    expect_error(fitReadout(old, se, normals), "samples in both 'x' and 'normal'")
+    expect_error(fitReadout(old, se, normals), "samples given both as tumors and as normals")
     expect_error(fitReadout(old, tumors[, 1:2], normals), "at least 3 tumor samples")
     expect_error(fitReadout(old, tumors, normals[, 0]), "'normal' is empty")
     expect_error(fitReadout(old, tm, log2(nmat + 1)), "different scales")
