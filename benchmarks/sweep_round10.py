@@ -38,7 +38,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "python"))
 
-from pins import ROUND7  # noqa: E402
 from sweep_variants import fit_and_score, main_beside_round8  # noqa: E402
 
 FRONT_WIDTH = 18  # the defaults' trained width: 16 kept + 2 dropped (n_components + drop_mixing_dims)
@@ -246,14 +245,8 @@ PATCHES = {
 
 
 def job(cname: str, seed: int, variant: str, root: str) -> list[dict[str, Any]]:
-    import twinpurify as tp
-
     settings, patch = VARIANTS[variant]
-
-    def build(seed: int, n_genes: int) -> Any:
-        return tp.TwinPurify(random_state=seed, device="cpu", n_genes=n_genes, verbose=False, **{**ROUND7, **settings})
-
-    return fit_and_score(cname, seed, variant, root, build, PATCHES[patch]())
+    return fit_and_score(cname, seed, variant, root, settings, PATCHES[patch]())
 
 
 def main() -> None:

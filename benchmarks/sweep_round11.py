@@ -124,13 +124,7 @@ def own_block_each() -> Iterator[None]:
 
 
 def job(cname: str, seed: int, variant: str, root: str) -> list[dict[str, Any]]:
-    import twinpurify as tp
-
     settings, kind, low = VARIANTS[variant]
-
-    def build(seed: int, n_genes: int) -> Any:
-        return tp.TwinPurify(random_state=seed, device="cpu", n_genes=n_genes, verbose=False, **{**ROUND7, **settings})
-
     high = float({**ROUND7, **settings}["beta_max"])
     patches = {
         "two-sided": lambda: two_sided_mixing(low, high),
@@ -138,7 +132,7 @@ def job(cname: str, seed: int, variant: str, root: str) -> list[dict[str, Any]]:
         "blocks": own_block_each,
         "": nullcontext,
     }
-    return fit_and_score(cname, seed, variant, root, build, patches[kind]())
+    return fit_and_score(cname, seed, variant, root, settings, patches[kind]())
 
 
 def main() -> None:

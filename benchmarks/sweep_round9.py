@@ -27,7 +27,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "python"))
 
-from pins import ROUND7  # noqa: E402
 from sweep_variants import fit_and_score, main_beside_round8  # noqa: E402
 
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -60,13 +59,7 @@ def purity_aware_mixing() -> Iterator[None]:
 
 
 def job(cname: str, seed: int, variant: str, root: str) -> list[dict[str, Any]]:
-    import twinpurify as tp
-
-    def build(seed: int, n_genes: int) -> Any:
-        settings = {**ROUND7, **VARIANTS[variant]}
-        return tp.TwinPurify(random_state=seed, device="cpu", n_genes=n_genes, verbose=False, **settings)
-
-    return fit_and_score(cname, seed, variant, root, build, purity_aware_mixing())
+    return fit_and_score(cname, seed, variant, root, VARIANTS[variant], purity_aware_mixing())
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "python"))
 
+from pins import ROUND7  # noqa: E402
 from sweep_round7 import cohort, plan_jobs, render_tables, run_jobs, tumors_normals  # noqa: E402
 
 ROUND8_ROWS = [
@@ -37,11 +38,15 @@ COHORTS = "simulated,simulated_likeness,tcga_brca_paired_metagsca,tcga_brca_dive
 
 
 def fit_and_score(
-    cname: str, seed: int, variant: str, root: str, build: Any, patch: Any = None
+    cname: str, seed: int, variant: str, root: str, settings: dict[str, Any], patch: Any = None
 ) -> list[dict[str, Any]]:
-    """One sweep row: the cohort loaded, ``build(seed, n_genes)`` fitted (inside the context manager `patch`
-    when given) and scored."""
+    """One sweep row: the cohort loaded, a TwinPurify with the round-7 defaults changed by `settings` fitted
+    (inside the context manager `patch` when given) and scored.
+
+    Every variant of these sweeps is a change to the round-7 defaults (`pins.ROUND7`), so its rows stay what
+    they measured whatever the package's defaults become."""
     import torch
+    import twinpurify as tp
 
     torch.set_num_threads(1)
     logging.getLogger("twinpurify").setLevel(logging.WARNING)
@@ -54,7 +59,10 @@ def fit_and_score(
     t, n = tumors_normals(c)
     t0 = time.perf_counter()
     with patch if patch is not None else nullcontext():
-        Z = np.asarray(build(seed, min(3000, t.shape[1])).fit_transform(t, n))
+        model = tp.TwinPurify(
+            random_state=seed, device="cpu", n_genes=min(3000, t.shape[1]), verbose=False, **{**ROUND7, **settings}
+        )
+        Z = np.asarray(model.fit_transform(t, n))
     fit_s = time.perf_counter() - t0
     s = score_simulated(Z, c, seed=seed) if cname.startswith("simulated") else score(cname, c, Z, seed)
     return [{"cohort": cname, "method": variant, "seed": seed, "fit_s": fit_s, **s}]
