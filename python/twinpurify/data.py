@@ -230,11 +230,9 @@ def align_pair(tumor: Matrix, normal: Matrix) -> tuple[Matrix, Matrix]:
     if tumor.named_genes and normal.named_genes:
         if tumor.genes == normal.genes:
             return tumor, normal
-        shared = _shared(tumor.genes, normal.genes)
+        shared = [g for g in tumor.genes if g in shared_cols]
         if not shared:
-            if set(tumor.samples) & set(normal.samples) or (
-                tumor.shape[0] == normal.shape[0] and tumor.shape[1] != normal.shape[1]
-            ):
+            if shared_rows or (tumor.shape[0] == normal.shape[0] and tumor.shape[1] != normal.shape[1]):
                 hint = " (the row names match: are samples in columns? pass the transpose)"
             else:
                 hint = ""
@@ -582,14 +580,16 @@ def check_disjoint(tumor: Matrix, normal: Matrix) -> None:
 def same_samples(tumor: Matrix, normal: Matrix) -> list[tuple[str, str]]:
     """(tumor, normal) name pairs that `check_disjoint` refuses, compared on the genes both carry (by name when
     both are named, by position when both have the same width)."""
+    t_cols: Any
+    n_cols: Any
     if tumor.named_genes and normal.named_genes and tumor.genes != normal.genes:
         shared = _shared(tumor.genes, normal.genes)
+        if not shared:
+            return []
         t_cols, n_cols = pd.Index(tumor.genes).get_indexer(shared), pd.Index(normal.genes).get_indexer(shared)
     elif tumor.shape[1] == normal.shape[1]:
-        t_cols = n_cols = np.arange(tumor.shape[1])
+        t_cols = n_cols = slice(None)  # aligned already (as after `align_pair`): rows are read, not copied
     else:
-        return []
-    if not len(t_cols):
         return []
     dtype = tumor.values.dtype
     N = np.ascontiguousarray(normal.values[:, n_cols], dtype=dtype)
