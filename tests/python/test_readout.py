@@ -328,3 +328,11 @@ def test_fit_blocks_sums_in_the_lead_basis_and_reads_every_row_once():
     assert flipped.alpha == plain.alpha
     with pytest.raises(ValueError, match="hold 32 rows of genes but the embedding has 40"):
         Readout.fit_blocks(Z, blocks(stop=32))
+
+    def others_read_all(a):  # a process that read no block: the other processes' 40 rows make up the count
+        return np.array([40.0]) if a.shape == (1,) else a
+
+    with pytest.raises(ValueError, match="no block of genes was read \\(and n_genes was not given\\)"):
+        Readout.fit_blocks(Z, lambda: iter(()), reduce=others_read_all)
+    empty = Readout.fit_blocks(Z, lambda: iter(()), reduce=others_read_all, n_genes=30)
+    assert empty.coef.shape == (4, 30)  # zeros from this process; the others' sums would come through `reduce`
