@@ -567,14 +567,48 @@ def check_disjoint(tumor: Matrix, normal: Matrix) -> None:
     decide it: row numbers of frames built from arrays repeat across sets, and a paired design may name a
     tumor and its normal by the patient. Constant rows (an empty library) are not compared.
     """
-    same = same_samples(tumor, normal)
+    refuse_same_samples(same_samples(tumor, normal))
+
+
+def refuse_same_samples(same: Sequence[tuple[str, str]], total: Optional[int] = None) -> None:
+    """The error of `check_disjoint` for the (tumor, normal) name pairs found, if any (`total`: how many in all,
+    when `same` lists only the first of them)."""
     if same:
         pairs = [t if t == n else f"{t} (normal {n})" for t, n in same]
         raise InputError(
             f"samples given both as tumors and as normals (identical profiles, or near-identical under one name): "
             f"{_preview(pairs)} "
-            f"({len(same)} in all); give each sample once, in the tumors or in the normals"
+            f"({len(same) if total is None else total} in all); give each sample once, in the tumors or in the normals"
         )
+
+
+class NormalProfiles:
+    """The normals' rows on some of their columns, looked up by exact value and by name: what `check_disjoint`
+    compares tumor rows with, one block of tumors at a time if need be (`twinpurify.streaming` reads them from
+    disk). `dtype` is the tumors': a normal is compared as the tumors' values would hold it."""
+
+    def __init__(self, normal: Matrix, cols: Any, dtype: Any):
+        self.values = np.ascontiguousarray(normal.values[:, cols], dtype=dtype)
+        self.samples = normal.samples
+        varies = self.values.max(1) > self.values.min(1)
+        self.exact = {self.values[j].tobytes(): j for j in np.flatnonzero(varies)}
+        self.by_name = {s: j for j, s in enumerate(normal.samples) if varies[j]}
+
+    def matches(self, rows: np.ndarray, names: Sequence[str], cols: Any = slice(None)) -> list[tuple[int, int]]:
+        """(i, j) for each row i of ``rows[:, cols]`` (tumors, on the normals' columns) that is normal j's profile.
+
+        Rows are taken one at a time: no copy of `rows` on the columns is made."""
+        out = []
+        for i, name in enumerate(names):
+            row = np.ascontiguousarray(rows[i, cols], dtype=self.values.dtype)
+            j = self.exact.get(row.tobytes())
+            if j is None and name in self.by_name and row.max() > row.min():  # the same name: a rounded copy?
+                k = self.by_name[name]
+                if np.corrcoef(row, self.values[k])[0, 1] > SAME_SAMPLE_CORRELATION:
+                    j = k
+            if j is not None:
+                out.append((i, j))
+        return out
 
 
 def same_samples(tumor: Matrix, normal: Matrix) -> list[tuple[str, str]]:
@@ -591,18 +625,5 @@ def same_samples(tumor: Matrix, normal: Matrix) -> list[tuple[str, str]]:
         t_cols = n_cols = slice(None)  # aligned already (as after `align_pair`): rows are read, not copied
     else:
         return []
-    dtype = tumor.values.dtype
-    N = np.ascontiguousarray(normal.values[:, n_cols], dtype=dtype)
-    seen = {N[j].tobytes(): j for j in range(len(N)) if N[j].max() > N[j].min()}
-    by_name = {s: j for j, s in enumerate(normal.samples)}
-    out = []
-    for i, name in enumerate(tumor.samples):
-        row = np.ascontiguousarray(tumor.values[i, t_cols], dtype=dtype)
-        j = seen.get(row.tobytes())
-        if j is None and name in by_name and row.max() > row.min():  # the same name: a rounded copy?
-            k = by_name[name]
-            if N[k].max() > N[k].min() and np.corrcoef(row, N[k])[0, 1] > SAME_SAMPLE_CORRELATION:
-                j = k
-        if j is not None:
-            out.append((name, normal.samples[j]))
-    return out
+    profiles = NormalProfiles(normal, n_cols, tumor.values.dtype)
+    return [(tumor.samples[i], normal.samples[j]) for i, j in profiles.matches(tumor.values, tumor.samples, t_cols)]

@@ -33,12 +33,13 @@ import torch
 from .data import (
     InputError,
     Matrix,
+    NormalProfiles,
     Preprocessor,
     _check_unique,
     _preview,
     as_matrix,
-    check_disjoint,
     detect_scale,
+    refuse_same_samples,
     to_log2,
 )
 from .distributed import Ranks, current_ranks, lead_array, rank_device, shared_seed, sum_arrays_over_ranks
@@ -213,19 +214,27 @@ def fit_preprocessor(
 
     Scale detection with input_scale="auto" needs every value, and the statistics need the scale; the
     pass assumes the scale of the file's first block and is repeated only if the whole file disagrees.
+    The same pass refuses tumors that are also given as normals (`check_disjoint`, block by block: any
+    name, as in memory), so no further pass over the file is spent on it.
     """
     ranks = ranks or current_ranks()
     if pp.input_scale == "auto":
         guess = detect_scale(rows.read(0, min(block_rows, rows.n))[:, cols])
     else:
         guess = pp.input_scale
+    copies = _NormalCopies(normal, genes, rows.n) if normal is not None else None
     for _ in range(2):
         moments, evidence = _Moments(len(cols)), np.array([np.inf, np.inf, 1.0])
         for start, stop in _blocks(rows.n, block_rows, ranks):
             block = rows.read(start, stop)[:, cols]
             _check_finite(block, rows, start, "tumor")
+            if copies is not None:
+                copies.add_block(block, rows, start, stop)
             evidence = np.minimum(evidence, _scale_evidence(block))
             moments.add_block(to_log2(block, guess, _Names(rows, start, stop), "tumor"))
+        if copies is not None:
+            copies.refuse(rows, ranks)
+            copies = None  # a second pass (another scale) reads the same rows
         moments.merge_ranks(ranks)
         scale = _scale_from_evidence(_merged_min(evidence, ranks)) if pp.input_scale == "auto" else guess
         if scale == guess:
@@ -236,6 +245,31 @@ def fit_preprocessor(
         raise InputError(f"tumors look like {scale} values but normals like {detect_scale(normal.values)}")
     std = np.sqrt(moments.m2 / max(moments.n, 1))
     return pp.choose_genes(scale, moments.mean, std, genes, named_genes=True)
+
+
+class _NormalCopies:
+    """Tumors on disk that are also among the normals (`twinpurify.data.NormalProfiles`), found block by block.
+
+    Which normal each tumor row copies is kept as a number per row (0: none), so that the ranks' findings are
+    merged by one sum (each row is read by one rank) and every rank raises the same error."""
+
+    def __init__(self, normal: Matrix, genes: list[str], n_rows: int):
+        self.normal = normal
+        self.cols = pd.Index(normal.genes).get_indexer(genes)
+        self.profiles: Optional[NormalProfiles] = None  # built at the first block, in its dtype
+        self.partner = np.zeros(n_rows)
+
+    def add_block(self, block: np.ndarray, rows: RowSource, start: int, stop: int) -> None:
+        if self.profiles is None:
+            self.profiles = NormalProfiles(self.normal, self.cols, block.dtype)
+        for i, j in self.profiles.matches(block, rows.samples(start, stop)):
+            self.partner[start + i] = j + 1
+
+    def refuse(self, rows: RowSource, ranks: Ranks) -> None:
+        partner = sum_arrays_over_ranks(self.partner, ranks)
+        found = np.flatnonzero(partner)
+        shown = [(rows.samples(i, i + 1)[0], self.normal.samples[int(partner[i]) - 1]) for i in found[:6]]
+        refuse_same_samples(shown, total=len(found))
 
 
 # ---- batches streamed to the training loop ------------------------------------------------------
@@ -333,18 +367,14 @@ def _open(tumors: Any, layer: Optional[str]) -> RowSource:
     return open_rows(tumors, layer=layer)
 
 
-def _split(
-    rows: RowSource, normal: Any, normal_key: Optional[str], normal_value: Any, block_rows: int = 4096
-) -> tuple[RowSource, Matrix]:
+def _split(rows: RowSource, normal: Any, normal_key: Optional[str], normal_value: Any) -> tuple[RowSource, Matrix]:
     """The tumors (on disk) and the normals (in memory) from a normals table, or from an obs column."""
     if normal is not None:
         if isinstance(normal, (str, Path)):
             from .io import read_table
 
             normal = read_table(normal)
-        normals = as_matrix(normal, "normal")
-        _check_disjoint(rows, normals, block_rows)
-        return rows, normals
+        return rows, as_matrix(normal, "normal")
     if normal_key is None:
         raise InputError("give the normals (normal=...) or the obs column that marks them (normal_key=...)")
     labels = rows.obs_column(normal_key)
@@ -359,23 +389,6 @@ def _split(
     normals = Matrix(values, nrows.samples(0, nrows.n), rows.genes, named_genes=True, frame=True)
     nrows.close()
     return rows.subset(np.flatnonzero(~is_normal)), normals
-
-
-def _check_disjoint(rows: RowSource, normals: Matrix, block_rows: int) -> None:
-    """`check_disjoint` for tumors on disk: the tumors that share a name with a normal (row numbers included) are
-    read, a block at a time, and compared with every normal; a profile given twice under two names is not looked
-    for among the others (that would be a pass over the file)."""
-    names = rows.samples(0, rows.n)
-    where = {s: i for i, s in enumerate(names)}
-    clash = sorted(where[s] for s in normals.samples if s in where)
-    if not clash:
-        return
-    parts = []
-    for b in sorted({i // block_rows for i in clash}):
-        start = b * block_rows
-        block = rows.read(start, min(start + block_rows, rows.n))
-        parts.append(block[[i - start for i in clash if i // block_rows == b]])
-    check_disjoint(Matrix(np.vstack(parts), [names[i] for i in clash], rows.genes, named_genes=True), normals)
 
 
 def fit_on_disk(
@@ -430,7 +443,7 @@ def fit_on_disk(
     if int(model.n_components) < 1:
         raise ValueError(f"n_components must be positive, got {model.n_components}")
     ranks = current_ranks()
-    rows, normals = _split(_open(tumors, layer), normal, normal_key, normal_value, block_rows)
+    rows, normals = _split(_open(tumors, layer), normal, normal_key, normal_value)
     shared = [g for g in rows.genes if g in set(normals.genes)]
     if not shared:
         raise InputError(

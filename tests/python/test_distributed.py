@@ -269,6 +269,42 @@ def _ondisk_worker(rank: int, port: int, out: str, encoder_input: str, block_row
         dist.destroy_process_group()
 
 
+def _copies_worker(rank: int, port: int, out: str) -> None:
+    from twinpurify.data import InputError
+    from twinpurify.streaming import fit_on_disk
+
+    _join(rank, port)
+    try:
+        fit_on_disk(TwinPurify(**FIT, verbose=False), Path(out) / "c.h5ad", normal_key="sample_type", block_rows=16)
+        (Path(out) / f"{rank}.txt").write_text("fitted")
+    except InputError as e:
+        (Path(out) / f"{rank}.txt").write_text(str(e))
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_two_ranks_out_of_core_refuse_normals_given_again_as_tumors_alike(tmp_path):
+    """Normals copied among the tumors under other names, in blocks read by different ranks: every rank finds
+    every copy (one sum over ranks) and raises the same error, instead of one rank failing while the other waits."""
+    c = simulate_cohort(n_tumors=70, n_normals=10, n_genes=150, seed=3)
+    a = c.to_anndata()
+    normals = a[a.obs["sample_type"] == "normal"]
+    copies = normals[[0, 3]].copy()
+    copies.obs_names = ["copy_a", "copy_b"]
+    copies.obs["sample_type"] = "tumor"
+    tumors = a[a.obs["sample_type"] != "normal"]
+    # tumor rows 10 and 21: blocks 0 and 1 of 16 rows, read by ranks 0 and 1
+    ad.concat([normals, tumors[:10], copies[:1], tumors[10:20], copies[1:], tumors[20:]]).write_h5ad(
+        tmp_path / "c.h5ad"
+    )
+    mp.spawn(_copies_worker, args=(_free_port(), str(tmp_path)), nprocs=WORLD)
+    said = [(tmp_path / f"{r}.txt").read_text() for r in range(WORLD)]
+    assert said[0] == said[1]
+    names = normals.obs_names
+    assert f"copy_a (normal {names[0]}), copy_b (normal {names[3]}) (2 in all)" in said[0]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("encoder_input", ["log", "pca"])
 def test_two_ranks_out_of_core_merge_statistics_and_agree(tmp_path, encoder_input):

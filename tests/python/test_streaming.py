@@ -135,6 +135,21 @@ def test_fit_on_disk_refuses_normals_that_are_tumors_of_the_file(h5ad, tumors_h5
     fit_on_disk(TwinPurify(**FIT, verbose=False), tumors_h5ad, pd.concat([renamed, numbered]), block_rows=64)
 
 
+def test_fit_on_disk_refuses_a_tumor_given_again_as_a_normal_under_another_name(tumors_h5ad, big, monkeypatch):
+    """As in memory, a tumor row of the file equal to a normal row is refused whatever the two are named: the one
+    pass that fits the statistics compares every block (here the copies sit in two different blocks)."""
+    copies = big.tumors.iloc[[5, 70]].set_axis(["normal_a", "normal_b"], axis=0)
+    import twinpurify.streaming as streaming
+
+    monkeypatch.setattr(streaming, "StreamBatches", lambda *a, **k: pytest.fail("training was set up"))
+    with pytest.raises(
+        InputError,
+        match=rf"{big.tumors.index[5]} \(normal normal_a\), {big.tumors.index[70]} "
+        r"\(normal normal_b\) \(2 in all\)",
+    ):
+        fit_on_disk(TwinPurify(**FIT, verbose=False), tumors_h5ad, pd.concat([big.normals, copies]), block_rows=64)
+
+
 def test_transfer_to_a_cohort_with_other_genes(tmp_path, tumors_h5ad, big):
     model = fit_on_disk(TwinPurify(**FIT, verbose=False), tumors_h5ad, big.normals.iloc[:, 10:], block_rows=64)
     assert model.n_features_in_ == 190  # the genes tumors and normals share
