@@ -120,10 +120,6 @@ pathwayActivity <- function(model, x, geneSets = NULL,
 #' adds them without refitting the embedding, from a cohort's tumors and
 #' normals. It also re-anchors the readout on another cohort.
 #'
-#' For a `SingleCellExperiment` whose model was fitted on an alternative
-#' experiment, pass `altExp(sce)` as `x` and the labels as a vector
-#' (`normal = sce$sample_type`).
-#'
 #' @inheritParams fitTwinPurify
 #' @inheritParams purifiedExpression
 #' @param x a SummarizedExperiment, or a matrix with genes in rows and
@@ -136,6 +132,10 @@ pathwayActivity <- function(model, x, geneSets = NULL,
 #'   Normals missing some of the model's genes with `fillMissing = "mean"`
 #'   get the training mean there, and the residual form leaves those genes'
 #'   contamination in place (a warning says how many).
+#' @param altexp for a `SingleCellExperiment` `x` whose model was fitted on
+#'   an alternative experiment (`calculateTwinPurify(altexp = )`), its name
+#'   or index: the readout is fitted on that experiment's genes, and `normal`
+#'   as a colData column or labels refers to `x`'s columns.
 #' @return A new [TwinPurifyModel-class] with the same embedding and the
 #'   refitted readout; `model` itself is unchanged.
 #' @seealso [purifiedExpression()] and [pathwayActivity()], which use the
@@ -154,10 +154,16 @@ pathwayActivity <- function(model, x, geneSets = NULL,
 #' }
 #' @export
 fitReadout <- function(model, x, normal = NULL, normalValue = "normal",
-    assay.type = "counts", fillMissing = NULL, assay = NULL) {
+    assay.type = "counts", fillMissing = NULL, assay = NULL, altexp = NULL) {
     .checkModel(model)
     assay.type <- .assayAlias(assay.type, assay)
     if (!.isMatrixLike(x)) .checkSE(x, "x")
+    if (!is.null(altexp)) {
+        parts <- .fromAltExp(x, normal, normalValue, altexp,
+            checkCounts = .checkReadoutCounts)
+        x <- parts$x
+        normal <- parts$normal
+    }
     nm <- NULL
     if (is.null(normal)) {
         tumor <- .input(x, assay.type, "x")

@@ -147,8 +147,9 @@ setMethod("calculateTwinPurify", "SingleCellExperiment", function(x, normal,
     normalValue = "normal", ..., assay.type = "counts", assay = NULL,
     altexp = NULL) {
     if (!is.null(altexp)) {
-        if (!.isNormalSet(normal)) normal <- .normalMask(x, normal, normalValue)
-        x <- SingleCellExperiment::altExp(x, altexp)
+        parts <- .fromAltExp(x, normal, normalValue, altexp)
+        x <- parts$x
+        normal <- parts$normal
     }
     .calculate(x, normal, normalValue, .assayAlias(assay.type, assay), ...)
 })

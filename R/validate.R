@@ -229,6 +229,31 @@
 }
 
 # Is `normal` a separate set of samples (rather than a colData column or mask)?
+# The alternative experiment `altexp` of a SingleCellExperiment `x` (its
+# genes are what the model reads), with `normal` turned into a mask over the
+# columns when it names a colData column or holds labels of `x`: the altExp
+# shares the columns but has a colData of its own.
+.fromAltExp <- function(x, normal, normalValue, altexp,
+    checkCounts = .checkCounts) {
+    if (!methods::is(x, "SingleCellExperiment")) {
+        .abort("'altexp' needs a SingleCellExperiment 'x', not a ",
+            class(x)[1])
+    }
+    have <- SingleCellExperiment::altExpNames(x)
+    ok <- length(altexp) == 1 && !is.na(altexp) && (if (is.character(altexp))
+        altexp %in% have else is.numeric(altexp) &&
+        altexp >= 1 && altexp <= length(have) && altexp == round(altexp))
+    if (!ok) {
+        .abort("'altexp' must name one alternative experiment of 'x' (",
+            if (length(have)) .preview(have) else "it has none", "), got ",
+            .preview(altexp))
+    }
+    if (!is.null(normal) && !.isNormalSet(normal)) {
+        normal <- .normalMask(x, normal, normalValue, checkCounts = checkCounts)
+    }
+    list(x = SingleCellExperiment::altExp(x, altexp), normal = normal)
+}
+
 .isNormalSet <- function(normal) {
     methods::is(normal, "SummarizedExperiment") || .isMatrixLike(normal)
 }

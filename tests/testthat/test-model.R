@@ -118,6 +118,8 @@ test_that("the matrix (ANY), SummarizedExperiment and SingleCellExperiment metho
     SingleCellExperiment::altExp(holder, "genes") <- se
     d <- fast_fit(holder, "sample_type", altexp = "genes")
     expect_identical(unclass(d)[, ], unclass(a)[, ])
+    expect_error(fast_fit(holder, "sample_type", altexp = "nope"),
+                 "'altexp' must name one alternative experiment of 'x' \\(genes\\), got nope")
 })
 
 test_that("integer engine parameters arrive as integers (nNetworks, dropMixingDims)", {

@@ -139,6 +139,20 @@ test_that("fitReadout adds missing contamination directions to a copy, from a co
     byMatrix <- fitReadout(old, tm, nmat[rev(seq_len(nrow(nmat))), ])
     expect_equal(SummarizedExperiment::assay(purifiedExpression(byMatrix, tumors, residual = TRUE)), want,
                  tolerance = 1e-5)
+    # a SingleCellExperiment holding the genes in an alternative experiment, the labels in its own colData
+    holder <- SingleCellExperiment::SingleCellExperiment(list(other = matrix(0, 2, ncol(se),
+        dimnames = list(c("x", "y"), colnames(se)))), colData = SummarizedExperiment::colData(se))
+    SingleCellExperiment::altExp(holder, "genes") <- SummarizedExperiment::SummarizedExperiment(
+        list(counts = SummarizedExperiment::assay(se, "counts")))
+    for (which in list("genes", 1)) {
+        byAltExp <- fitReadout(old, holder, "sample_type", altexp = which)
+        expect_equal(SummarizedExperiment::assay(purifiedExpression(byAltExp, tumors, residual = TRUE)), want,
+                     tolerance = 1e-5)
+    }
+    expect_error(fitReadout(old, holder, "sample_type", altexp = "gens"),
+                 "'altexp' must name one alternative experiment of 'x' \\(genes\\), got gens")
+    expect_error(fitReadout(old, holder, "sample_type", altexp = 2), "got 2")
+    expect_error(fitReadout(old, se, "sample_type", altexp = "genes"), "'altexp' needs a SingleCellExperiment")
     # without normals: a readout, no directions
     plain <- fitReadout(old, tumors)
     expect_error(purifiedExpression(plain, tumors, residual = TRUE), "fitReadout")
