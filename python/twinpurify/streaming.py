@@ -222,7 +222,7 @@ def fit_preprocessor(
         guess = detect_scale(rows.read(0, min(block_rows, rows.n))[:, cols])
     else:
         guess = pp.input_scale
-    copies = _NormalCopies(normal, genes, rows.n) if normal is not None else None
+    copies = _NormalCopies(normal, genes) if normal is not None else None
     for _ in range(2):
         moments, evidence = _Moments(len(cols)), np.array([np.inf, np.inf, 1.0])
         for start, stop in _blocks(rows.n, block_rows, ranks):
@@ -250,26 +250,33 @@ def fit_preprocessor(
 class _NormalCopies:
     """Tumors on disk that are also among the normals (`twinpurify.data.NormalProfiles`), found block by block.
 
-    Which normal each tumor row copies is kept as a number per row (0: none), so that the ranks' findings are
-    merged by one sum (each row is read by one rank) and every rank raises the same error."""
+    Each rank keeps what it found; `refuse` merges the ranks' counts and first finds by one sum over a few
+    numbers per rank (not one per row: a compendium may have millions), so every rank raises the same error."""
 
-    def __init__(self, normal: Matrix, genes: list[str], n_rows: int):
+    SHOWN = 5  # finds named in the error, per rank and in all (as many as `_preview` shows)
+
+    def __init__(self, normal: Matrix, genes: list[str]):
         self.normal = normal
         self.cols = pd.Index(normal.genes).get_indexer(genes)
         self.profiles: Optional[NormalProfiles] = None  # built at the first block, in its dtype
-        self.partner = np.zeros(n_rows)
+        self.found: list[tuple[int, int]] = []  # (tumor row in the file's tumors, normal row)
 
     def add_block(self, block: np.ndarray, rows: RowSource, start: int, stop: int) -> None:
         if self.profiles is None:
             self.profiles = NormalProfiles(self.normal, self.cols, block.dtype)
-        for i, j in self.profiles.matches(block, rows.samples(start, stop)):
-            self.partner[start + i] = j + 1
+        self.found += [(start + i, j) for i, j in self.profiles.matches(block, rows.samples(start, stop))]
 
     def refuse(self, rows: RowSource, ranks: Ranks) -> None:
-        partner = sum_arrays_over_ranks(self.partner, ranks)
-        found = np.flatnonzero(partner)
-        shown = [(rows.samples(i, i + 1)[0], self.normal.samples[int(partner[i]) - 1]) for i in found[:6]]
-        refuse_same_samples(shown, total=len(found))
+        slots = np.zeros((ranks.world_size, self.SHOWN + 1, 2))  # per rank: [count, 0], then (row + 1, normal + 1)
+        slots[ranks.rank, 0, 0] = len(self.found)
+        for k, (i, j) in enumerate(self.found[: self.SHOWN]):  # found in row order: the rank's first rows
+            slots[ranks.rank, k + 1] = (i + 1, j + 1)
+        merged = sum_arrays_over_ranks(slots.ravel(), ranks).reshape(slots.shape)
+        total = int(merged[:, 0, 0].sum())
+        if total:
+            firsts = sorted((int(i) - 1, int(j) - 1) for i, j in merged[:, 1:].reshape(-1, 2) if i > 0)
+            shown = [(rows.samples(i, i + 1)[0], self.normal.samples[j]) for i, j in firsts[: self.SHOWN]]
+            refuse_same_samples(shown, total=total)
 
 
 # ---- batches streamed to the training loop ------------------------------------------------------
