@@ -101,7 +101,6 @@ def wide_invariant_front() -> Iterator[None]:
 def own_block_each() -> Iterator[None]:
     """While open, the PCA front is ``n_networks`` x FRONT_WIDTH components wide and member k reads only its
     block k of FRONT_WIDTH of them (the others zeroed), so the members see different components."""
-    import torch
     from twinpurify import estimator, model
 
     original = estimator.principal_directions
@@ -109,18 +108,24 @@ def own_block_each() -> Iterator[None]:
     def wider(t_log: Any, k: int, prepare: Any) -> Any:
         return original(t_log, int(CANDIDATE["n_networks"]) * FRONT_WIDTH, prepare)
 
-    def forward(self: Any, x: torch.Tensor) -> torch.Tensor:
-        outs = []
-        for k, body in enumerate(self.bodies):
-            mask = torch.zeros(x.shape[1], dtype=x.dtype, device=x.device)
-            mask[k * FRONT_WIDTH : (k + 1) * FRONT_WIDTH] = 1
-            outs.append(body(x * mask))
-        return torch.cat(outs, dim=1)
-
     with ExitStack() as stack:
         stack.enter_context(patch.object(estimator, "principal_directions", wider))
-        stack.enter_context(patch.object(model.Members, "forward", forward))
+        stack.enter_context(patch.object(model.Members, "forward", read_own_block))
         yield
+
+
+def read_own_block(self: Any, x: Any) -> Any:
+    """`twinpurify.model.Members.forward` with member k reading only block k of the front's equal blocks (the
+    others zeroed), so that members see different directions."""
+    import torch
+
+    width = x.shape[1] // len(self.bodies)
+    outs = []
+    for k, body in enumerate(self.bodies):
+        mask = torch.zeros(x.shape[1], dtype=x.dtype, device=x.device)
+        mask[k * width : (k + 1) * width] = 1
+        outs.append(body(x * mask))
+    return torch.cat(outs, dim=1)
 
 
 def job(cname: str, seed: int, variant: str, root: str) -> list[dict[str, Any]]:
