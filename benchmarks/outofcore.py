@@ -7,9 +7,13 @@ training time and samples/s, how long the training loop waited for data, RSS bef
 and the normals loaded) and peak RSS, and the share of the machine's measured matmul ceiling.
 
     .venv/bin/python benchmarks/outofcore.py [--sizes 50000,100000,200000] [--genes 5000] [--epochs 1]
-                                             [--folder /tmp/twinpurify-ooc] [--keep]
+                                             [--settings round5|defaults] [--folder /tmp/twinpurify-ooc] [--keep]
 
-Writes benchmarks/outofcore_cpu.csv and outofcore_cpu.md. Files are read back mostly from the page
+With ``--settings round5`` (the committed `outofcore_cpu` table) the network is the defaults to round 5 (log
+input, 128 dimensions; `pins.ROUND5`); with ``defaults`` it is today's `TwinPurify()` (the PCA front, three
+networks, the last step and the readout's passes), written to `outofcore_defaults_cpu`; the share of the matmul
+ceiling is computed for the round-5 network only (its FLOPs per row are counted layer by layer).
+Writes benchmarks/outofcore_cpu.csv and outofcore_cpu.md (or outofcore_defaults_cpu.*). Files are read back mostly from the page
 cache (the machine's RAM exceeds one file), so this measures the pipeline, not the disk.
 """
 
@@ -62,7 +66,15 @@ def write_cohort(n: int, g: int, folder: Path, seed: int = 0) -> tuple[Path, Pat
     return tumors, normals
 
 
-def one_fit(tumors: str, normals: str, epochs: int) -> dict:
+SETTINGS = {"round5": ROUND5, "defaults": {}}
+PASSES = {  # what `stream_scan_s_` sums for each network (see `twinpurify.streaming.fit_on_disk`)
+    "round5": "the statistics (with the tumor/normal copies check) and the readout's three",
+    "defaults": "the statistics (with the tumor/normal copies check), the PCA front's, the last step's and the "
+    "readout's three",
+}
+
+
+def one_fit(tumors: str, normals: str, epochs: int, settings: str) -> dict:
     import pandas as pd
     import torch
     from twinpurify import TwinPurify
@@ -70,9 +82,8 @@ def one_fit(tumors: str, normals: str, epochs: int) -> dict:
 
     normal = pd.read_parquet(normals)
     before = rss_mib()
-    # the configuration the committed table measured (the defaults to round 5: log input, 128 dimensions)
-    model = TwinPurify(  # the defaults to round 5, which the committed table measured
-        **ROUND5,
+    model = TwinPurify(
+        **SETTINGS[settings],
         max_epochs=epochs,
         random_state=0,
         verbose=False,
@@ -91,6 +102,7 @@ def one_fit(tumors: str, normals: str, epochs: int) -> dict:
         "batch": model.batch_size_,
         "genes_used": len(model.genes_),
         "threads": torch.get_num_threads(),
+        "settings": settings,
     }
 
 
@@ -99,12 +111,13 @@ def main() -> None:
     ap.add_argument("--sizes", default="50000,100000,200000")
     ap.add_argument("--genes", type=int, default=5000)
     ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--settings", choices=sorted(SETTINGS), default="round5")
     ap.add_argument("--folder", default="/tmp/twinpurify-ooc")
     ap.add_argument("--keep", action="store_true", help="keep the synthetic files")
-    ap.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--one", nargs=4, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one:
-        print(json.dumps(one_fit(a.one[0], a.one[1], int(a.one[2]))))
+        print(json.dumps(one_fit(a.one[0], a.one[1], int(a.one[2]), a.one[3])))
         return
     sys.path.insert(0, str(HERE))
     from speed import flops_per_row, matmul_ceiling
@@ -120,7 +133,7 @@ def main() -> None:
         write_s = time.perf_counter() - t0
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
         run = subprocess.run(
-            [sys.executable, __file__, "--one", str(tumors), str(normals), str(a.epochs)],
+            [sys.executable, __file__, "--one", str(tumors), str(normals), str(a.epochs), a.settings],
             capture_output=True,
             text=True,
             env=env,
@@ -128,8 +141,10 @@ def main() -> None:
         )
         r = json.loads(run.stdout.strip().splitlines()[-1])
         sps = n * r["epochs"] / r["train_s"]
-        # 3 x forward FLOPs of encoder and projector, two views per sample (as speed.py's first count)
-        flops = flops_per_row([r["genes_used"], 512, 128, 128, 128])[0] * 2 * n * r["epochs"] / r["train_s"]
+        share = float("nan")
+        if a.settings == "round5":  # 3 x forward FLOPs of encoder and projector, two views per sample (speed.py)
+            flops = flops_per_row([r["genes_used"], 512, 128, 128, 128])[0] * 2 * n * r["epochs"] / r["train_s"]
+            share = round(flops / ceiling, 3)
         row = {
             "tumors": n,
             "genes": a.genes,
@@ -137,7 +152,7 @@ def main() -> None:
             "write_s": round(write_s, 1),
             **r,
             "samples_per_s": round(sps, 1),
-            "share_of_ceiling": round(flops / ceiling, 3),
+            "share_of_ceiling": share,
             "ceiling_GFLOPs": round(ceiling / 1e9, 1),
         }
         print(json.dumps(row), flush=True)
@@ -154,26 +169,32 @@ def write_results(rows: list[dict], a: argparse.Namespace) -> None:
     import pandas as pd
     import torch
 
-    df = pd.DataFrame(rows)
-    df.to_csv(HERE / "outofcore_cpu.csv", index=False)
+    name = "outofcore_cpu" if a.settings == "round5" else f"outofcore_{a.settings}_cpu"
+    pd.DataFrame(rows).to_csv(HERE / f"{name}.csv", index=False)
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    network = {
+        "round5": "The defaults to round 5 (log input, 128 dims, hidden 512",
+        "defaults": "Today's `TwinPurify()` defaults (PCA front, three networks, 16 dims kept",
+    }[a.settings]
     lines = [
         f"Run {stamp} on {platform.node()}: {os.cpu_count()} CPU cores, {platform.machine()}, no GPU; torch "
-        f"{torch.__version__}, {rows[0]['threads']} torch threads. Default TwinPurify (128 dims, hidden 512, top "
+        f"{torch.__version__}, {rows[0]['threads']} torch threads. {network}, top "
         f"3,000 of {a.genes:,} genes, batch 256), {a.epochs} epoch(s), fitted by `twinpurify.streaming.fit_on_disk` "
-        "from a dense .h5ad (chunks of 256 rows) with 300 normals in memory; each size in a fresh process.",
+        "from a dense .h5ad (chunks of 256 rows) with 300 normals in memory; each size in a fresh process. "
+        f"Passes besides training: {PASSES[a.settings]}.",
         "",
-        "| tumors x genes | file GiB | statistics pass (s) | training (s) | samples/s | loop waited for data (s) "
+        "| tumors x genes | file GiB | passes besides training (s) | training (s) | samples/s | loop waited for data (s) "
         "| share of matmul ceiling | RSS before fit (MiB) | peak RSS (MiB) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
+        share = "n/a" if r["share_of_ceiling"] != r["share_of_ceiling"] else f"{r['share_of_ceiling']:.0%}"
         lines.append(
             f"| {r['tumors']:,} x {r['genes']:,} | {r['file_GiB']} | {r['scan_s']} | {r['train_s']} | "
-            f"{r['samples_per_s']} | {r['wait_s']} | {r['share_of_ceiling']:.0%} | {r['rss_before_mib']} | "
+            f"{r['samples_per_s']} | {r['wait_s']} | {share} | {r['rss_before_mib']} | "
             f"{r['peak_rss_mib']} |"
         )
-    (HERE / "outofcore_cpu.md").write_text("\n".join(lines) + "\n")
+    (HERE / f"{name}.md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
