@@ -219,11 +219,22 @@ def main() -> None:
             "normal-likeness one) but loses the purification on the paired TCGA-BRCA folder. The same round made "
             "`n_networks=3, beta_max=0.9` (round 8's rows) the defaults.\n\n",
         ),
-        "## Every TwinPurify setting of rounds 7-11 on one frontier (issue 9)\n\n"
+        section(
+            "Every variant tried in round 12 (issue 9)",
+            "sweep_round12.md",
+            "`benchmarks/sweep_round12.py`: the content head over the PCA front (the issue's lead: predict, from each "
+            "mixed view, the clean tumor's leading components or its purity-free normal-difference profile), with the "
+            "Barlow Twins term at 1 or 0.1, one network at beta 0.9 (and that network without a head, their "
+            "reference); three networks reading different fronts (principal components and invariant directions). "
+            "5 seeds, both simulators and both TCGA-BRCA folders, this 2-core CPU machine, 2026-11-28. Not adopted "
+            "(TUNING.md, round 12): the head does nothing at full Barlow Twins weight and moves along the frontier at "
+            "0.1; the mixed members lose to the defaults.\n\n",
+        ),
+        "## Every TwinPurify setting of rounds 7-12 on one frontier (issue 9)\n\n"
         "![every setting, simulator](sweeps_frontier.png)\n\n![every setting, normal-likeness](sweeps_frontier_likeness.png)"
         "\n\n`benchmarks/sweeps_frontier.py`, from the sweeps' own rows (round 7: 3 seeds, run on the host CPUs of a "
-        "lent H200 machine, torch 2.11; rounds 8-11: 5 seeds, this 2-core machine) and, for contrastive PCA and the "
-        "autoencoder, `frontier.csv` (3 seeds, the same simulator). No setting of rounds 7-11 is as pure as the invariant projection (128 dimensions) with as much subtype F1: in "
+        "lent H200 machine, torch 2.11; rounds 8-12: 5 seeds, this 2-core machine) and, for contrastive PCA and the "
+        "autoencoder, `frontier.csv` (3 seeds, the same simulator). No setting of rounds 7-12 is as pure as the invariant projection (128 dimensions) with as much subtype F1: in "
         "the middle panel every one lies below the line from the invariant projection's point to normal-difference's.\n\n",
         section(
             "What the simulator's immune yardstick measures (issue 9, round 10 diagnostic)",

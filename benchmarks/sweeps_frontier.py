@@ -1,13 +1,13 @@
-"""Every TwinPurify setting of tuning rounds 7-11 on one frontier plot (issue 9), per simulator.
+"""Every TwinPurify setting of tuning rounds 7-12 on one frontier plot (issue 9), per simulator.
 
     .venv/bin/python benchmarks/sweeps_frontier.py [--out benchmarks]
 
-Reads the sweeps' own rows (`sweep_round7.csv` to `sweep_round11.csv`; 3 seeds in round 7, 5 after) and,
+Reads the sweeps' own rows (`sweep_round7.csv` to `sweep_round12.csv`; 3 seeds in round 7, 5 after) and,
 for the two baselines the sweeps do not run, contrastive PCA and the autoencoder, `frontier.csv` (3 seeds, the
 same 400-tumor simulator). Three panels against purity leakage: intrinsic recovery, subtype F1 and immune R²
 (issue 9's bar asks for less leakage with no less of each). Grey: every other TwinPurify setting tried
 (variants, post-hoc steps); coloured, mean ± sd over seeds: the baselines, the defaults (round 7's own row for
-them is folded into the later rounds' rows), the candidate of round 8 and the variants of rounds 9-11. Writes sweeps_frontier.png (the default simulator) and
+them is folded into the later rounds' rows), the candidate of round 8 and the variants of rounds 9-12. Writes sweeps_frontier.png (the default simulator) and
 sweeps_frontier_likeness.png (normal_likeness 0.8; no round-7 rows, no cPCA / autoencoder there).
 """
 
@@ -38,11 +38,14 @@ HIGHLIGHT = [
     "TP contrastive-PCA front (18 dirs, alpha 1)",
     "TP n_networks 3, two-sided mixing (-0.45 to 0.9)",
     "TP n_networks 5, beta 0.9",
+    "TP content head on PCs (weight 1, invariance 0.1), beta 0.9",
+    "TP n_networks 3 (PCs, invariant, PCs), beta 0.9",
 ]
+ROUNDS = range(7, 13)
 LABELS = {"TP n_networks 3, beta 0.9": "TP n_networks 3, beta 0.9 (the defaults since round 11)"}
 SAME_AS = {"TP 18 dims, beta 0.7 + post-IP keep 16": "TP defaults (round 7)"}  # round 7's name for the defaults
-COLOURS = [*[f"C{i}" for i in range(10)], "black", "olive", "navy", "teal", "gold", "maroon", "lime"]
-MARKERS = "os^Dv<>phX*Pd8Hx+"
+COLOURS = [*[f"C{i}" for i in range(10)], "black", "olive", "navy", "teal", "gold", "maroon", "lime", "purple", "cyan"]
+MARKERS = "os^Dv<>phX*Pd8Hx+12"
 PANELS = {
     "intrinsic_R2": "intrinsic recovery (mean CV R² of true intrinsic PCs)",
     "subtype_F1": "subtype macro-F1",
@@ -53,7 +56,7 @@ PANELS = {
 def rows(cohort: str) -> pd.DataFrame:
     """The cohort's rows of every sweep, plus cPCA and the autoencoder from the frontier (default simulator)."""
     parts = []
-    for r in (7, 8, 9, 10, 11):
+    for r in ROUNDS:
         d = pd.read_csv(HERE / f"sweep_round{r}.csv")
         parts.append(d[d["cohort"] == cohort].assign(round=r))
     if cohort == "simulated":
@@ -74,7 +77,13 @@ def plot(df: pd.DataFrame, path: Path, title: str) -> None:
     shown = [m for m in HIGHLIGHT if m in means.index]
     for ax, (y, label) in zip(fig.subplots(1, 3), PANELS.items()):
         other = means.drop(index=shown)
-        ax.scatter(other["purity_R2"], other[y], s=10, color="0.75", label="other TwinPurify settings, rounds 7-11")
+        ax.scatter(
+            other["purity_R2"],
+            other[y],
+            s=10,
+            color="0.75",
+            label=f"other TwinPurify settings, rounds {ROUNDS[0]}-{ROUNDS[-1]}",
+        )
         for i, m in enumerate(shown):
             ax.errorbar(
                 means.loc[m, "purity_R2"],
@@ -102,11 +111,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", default=str(HERE))
     a = ap.parse_args(argv)
     out = Path(a.out)
-    plot(rows("simulated"), out / "sweeps_frontier.png", "Every setting of rounds 7-11, simulator (400 tumors)")
+    plot(
+        rows("simulated"),
+        out / "sweeps_frontier.png",
+        f"Every setting of rounds {ROUNDS[0]}-{ROUNDS[-1]}, simulator (400 tumors)",
+    )
     plot(
         rows("simulated_likeness"),
         out / "sweeps_frontier_likeness.png",
-        "Rounds 8-11, simulator with normal_likeness 0.8",
+        f"Rounds 8-{ROUNDS[-1]}, simulator with normal_likeness 0.8",
     )
 
 
