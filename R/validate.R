@@ -228,7 +228,6 @@
     invisible()
 }
 
-# Is `normal` a separate set of samples (rather than a colData column or mask)?
 # The alternative experiment `altexp` of a SingleCellExperiment `x` (its
 # genes are what the model reads), with `normal` turned into a mask over the
 # columns when it names a colData column or holds labels of `x`: the altExp
@@ -246,7 +245,7 @@
     if (!ok) {
         .abort("'altexp' must name one alternative experiment of 'x' (",
             if (length(have)) .preview(have) else "it has none", "), got ",
-            .preview(altexp))
+            if (length(altexp)) .preview(altexp) else "nothing")
     }
     if (!is.null(normal) && !.isNormalSet(normal)) {
         normal <- .normalMask(x, normal, normalValue, checkCounts = checkCounts)
@@ -254,6 +253,7 @@
     list(x = SingleCellExperiment::altExp(x, altexp), normal = normal)
 }
 
+# Is `normal` a separate set of samples (rather than a colData column or mask)?
 .isNormalSet <- function(normal) {
     methods::is(normal, "SummarizedExperiment") || .isMatrixLike(normal)
 }

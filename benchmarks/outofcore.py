@@ -179,7 +179,8 @@ def write_results(rows: list[dict], a: argparse.Namespace) -> None:
     lines = [
         f"Run {stamp} on {platform.node()}: {os.cpu_count()} CPU cores, {platform.machine()}, no GPU; torch "
         f"{torch.__version__}, {rows[0]['threads']} torch threads. {network}, top "
-        f"3,000 of {a.genes:,} genes, batch 256), {a.epochs} epoch(s), fitted by `twinpurify.streaming.fit_on_disk` "
+        f"{rows[0]['genes_used']:,} of {a.genes:,} genes, batch {rows[0]['batch']}), {a.epochs} epoch(s), fitted by "
+        "`twinpurify.streaming.fit_on_disk` "
         "from a dense .h5ad (chunks of 256 rows) with 300 normals in memory; each size in a fresh process. "
         f"Passes besides training: {PASSES[a.settings]}.",
         "",

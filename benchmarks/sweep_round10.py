@@ -135,24 +135,35 @@ def mixed_front() -> Iterator[None]:
     """
     import numpy as np
     from twinpurify import estimator
-    from twinpurify.invariance import invariant_directions, mixing_perturbations
 
     seen: dict[str, Any] = {}
     original = estimator.principal_directions
 
     def mixed(t_log: Any, k: int, prepare: Any) -> Any:
         W1, ev1, center = original(t_log, k - k // 2, prepare)
-        Xs = prepare(t_log).astype(np.float64)
-        cfg = seen["config"]
-        D = mixing_perturbations(Xs, seen["normal_log2"], seen["mean"], seen["std"], cfg.beta_max, cfg.n_mix, 4, 0)
-        W2, ev2 = invariant_directions(Xs, D, k // 2, FRONT_SHRINKAGE, 256)
-        r = float(np.mean(ev1) / np.mean(ev2))
-        return np.vstack([W1, W2 * np.sqrt(r)]), np.concatenate([ev1, ev2 * r]), center
+        W2, ev2 = invariant_block(t_log, k // 2, prepare, seen, float(np.mean(ev1)))
+        return np.vstack([W1, W2]), np.concatenate([ev1, ev2]), center
 
     with ExitStack() as stack:
         stack.enter_context(recorded_views(seen))
         stack.enter_context(patch.object(estimator, "principal_directions", mixed))
         yield
+
+
+def invariant_block(t_log: Any, k: int, prepare: Any, seen: dict[str, Any], mean_variance: float) -> Any:
+    """(directions, variances) of the k leading invariant-projection directions (shrinkage FRONT_SHRINKAGE), scaled
+    so that their mean variance is `mean_variance` (a block of principal components'), from the tumors' log2
+    values and what `recorded_views` saw of the fit (its normals, standardisation and view settings; the
+    perturbations are drawn with seed 0)."""
+    import numpy as np
+    from twinpurify.invariance import invariant_directions, mixing_perturbations
+
+    Xs = prepare(t_log).astype(np.float64)
+    cfg = seen["config"]
+    D = mixing_perturbations(Xs, seen["normal_log2"], seen["mean"], seen["std"], cfg.beta_max, cfg.n_mix, 4, 0)
+    W, ev = invariant_directions(Xs, D, k, FRONT_SHRINKAGE, 256)
+    r = mean_variance / float(np.mean(ev))
+    return W * np.sqrt(r), ev * r
 
 
 def fraction_r2(z: Any, y: Any) -> Any:

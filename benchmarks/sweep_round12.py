@@ -4,8 +4,8 @@
         [--seeds 0,1,2,3,4] [--cohorts simulated,...] [--only NAME;NAME]
     .venv/bin/python benchmarks/sweep_round12.py --render-only   # sweep_round12.csv (+ round 8's rows) -> .md
 
-Every variant is one network or three with the PCA front, the last step keeping 16 of 18 dimensions per
-network and beta_max 0.9 (the defaults' view strength); each a patch of the package for the fit only.
+Every variant is one network or three with the PCA front, each trained with 18 dimensions, the last step
+keeping 16 of them all (of 18 or 54), and beta_max 0.9 (the defaults' view strength); each a patch of the package for the fit only.
 
 - ``beta 0.9 (one network, no head)``: the reference of the content-head rows (round 7's network at the
   defaults' view strength).
@@ -14,7 +14,8 @@ network and beta_max 0.9 (the defaults' view strength); each a patch of the pack
   mixed view must say where the unmixed tumor lies on the cohort's leading components. Not tried since round 6
   made the PCA front the default (round 2 tried the head over all genes, round 3 over the invariant
   projection). The Barlow Twins term is weighted 0.1 as in the issue's lead: ad hoc on seed 0, a head weighted
-  0.3 or 1 beside the Barlow Twins term at 1 changed no biology score by more than 0.005.
+  0.3 on either target, or 1 on the normal-difference target, beside the Barlow Twins term at 1 changed no
+  biology score by more than 0.005 (TUNING.md, round 12).
 - ``content head on normal-difference (weight 1[, invariance 0.1])``: the issue's own lead in today's architecture: the head
   predicts, from each mixed view's embedding, the tumor's purity-free target over all selected genes (its
   unit-length linear-space difference from the mean normal, standardised per gene: `twinpurify.targets`,
@@ -44,7 +45,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "python"))
 
-from sweep_round10 import FRONT_SHRINKAGE, recorded_views  # noqa: E402
+from sweep_round10 import invariant_block, recorded_views  # noqa: E402
 from sweep_round11 import read_own_block  # noqa: E402
 from sweep_variants import fit_and_score, main_beside_round8  # noqa: E402
 
@@ -120,19 +121,13 @@ def members_on_fronts(order: str) -> Iterator[None]:
     front, one block per member instead of one network over both)."""
     import numpy as np
     from twinpurify import estimator, model
-    from twinpurify.invariance import invariant_directions, mixing_perturbations
 
     seen: dict[str, Any] = {}
     original = estimator.principal_directions
 
     def fronts(t_log: Any, k: int, prepare: Any) -> Any:
         W1, ev1, center = original(t_log, k, prepare)
-        Xs = prepare(t_log).astype(np.float64)
-        cfg = seen["config"]
-        D = mixing_perturbations(Xs, seen["normal_log2"], seen["mean"], seen["std"], cfg.beta_max, cfg.n_mix, 4, 0)
-        W2, ev2 = invariant_directions(Xs, D, k, FRONT_SHRINKAGE, 256)
-        r = float(np.mean(ev1) / np.mean(ev2))
-        blocks = {"p": (W1, ev1), "i": (W2 * np.sqrt(r), ev2 * r)}
+        blocks = {"p": (W1, ev1), "i": invariant_block(t_log, k, prepare, seen, float(np.mean(ev1)))}
         return (
             np.vstack([blocks[c][0] for c in order]),
             np.concatenate([blocks[c][1] for c in order]),
@@ -159,7 +154,8 @@ def main() -> None:
         list(VARIANTS),
         job,
         "Seeds 0-4, this project's 2-core CPU machine (2 processes, one torch thread each; torch 2.13, numpy 1.26), "
-        "2026-11-28. Rows without 'content head' or '(PCs, invariant' / '(invariant, PCs' are round 8's "
+        "2026-11-28. Rows without 'content head', 'one network, no head' or '(PCs, invariant' / '(invariant, PCs' are "
+        "round 8's "
         "(`sweep_round8.csv`: same seeds and scoring).\n",
     )
 

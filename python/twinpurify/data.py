@@ -6,6 +6,7 @@ log scale and the same standardisation, and every bad input gets one clear error
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import warnings
 from collections.abc import Sequence
@@ -33,7 +34,10 @@ class NonNumericInputError(InputError, TypeError):
     """Values that are not numbers (a TypeError too, as scikit-learn and NumPy raise for these)."""
 
 
-def _preview(names: Sequence[Any], limit: int = 5) -> str:
+PREVIEW = 5  # names an error message shows before "and N more"
+
+
+def _preview(names: Sequence[Any], limit: int = PREVIEW) -> str:
     names = [str(n) for n in names]
     more = f" and {len(names) - limit} more" if len(names) > limit else ""
     return ", ".join(names[:limit]) + more
@@ -589,9 +593,9 @@ class NormalProfiles:
 
     def __init__(self, normal: Matrix, cols: Any, dtype: Any):
         self.values = np.ascontiguousarray(normal.values[:, cols], dtype=dtype)
-        self.samples = normal.samples
         varies = self.values.max(1) > self.values.min(1)
-        self.exact = {self.values[j].tobytes(): j for j in np.flatnonzero(varies)}
+        # keyed by a digest, confirmed value for value: the rows' bytes themselves would hold the normals twice
+        self.exact = {_digest(self.values[j]): j for j in np.flatnonzero(varies)}
         self.by_name = {s: j for j, s in enumerate(normal.samples) if varies[j]}
 
     def matches(self, rows: np.ndarray, names: Sequence[str], cols: Any = slice(None)) -> list[tuple[int, int]]:
@@ -601,7 +605,9 @@ class NormalProfiles:
         out = []
         for i, name in enumerate(names):
             row = np.ascontiguousarray(rows[i, cols], dtype=self.values.dtype)
-            j = self.exact.get(row.tobytes())
+            j = self.exact.get(_digest(row))
+            if j is not None and not np.array_equal(row, self.values[j]):
+                j = None  # a digest collision: not the same profile
             if j is None and name in self.by_name and row.max() > row.min():  # the same name: a rounded copy?
                 k = self.by_name[name]
                 if np.corrcoef(row, self.values[k])[0, 1] > SAME_SAMPLE_CORRELATION:
@@ -609,6 +615,10 @@ class NormalProfiles:
             if j is not None:
                 out.append((i, j))
         return out
+
+
+def _digest(row: np.ndarray) -> bytes:
+    return hashlib.blake2b(row.tobytes(), digest_size=16).digest()
 
 
 def same_samples(tumor: Matrix, normal: Matrix) -> list[tuple[str, str]]:

@@ -31,6 +31,7 @@ import pandas as pd
 import torch
 
 from .data import (
+    PREVIEW,
     InputError,
     Matrix,
     NormalProfiles,
@@ -176,12 +177,14 @@ def _scale_evidence(x: np.ndarray) -> np.ndarray:
 
 
 def _merged_min(v: np.ndarray, ranks: Ranks) -> np.ndarray:
+    """Element-wise float64 minimum over ranks, on every rank (on the rank's device: nccl reduces device tensors
+    only)."""
     if ranks.active:
         import torch.distributed as dist
 
-        t = torch.from_numpy(v.astype(np.float64))
+        t = torch.from_numpy(v.astype(np.float64)).to(rank_device("auto", ranks))
         dist.all_reduce(t, op=dist.ReduceOp.MIN)
-        return t.numpy()
+        return t.cpu().numpy()
     return v
 
 
@@ -213,31 +216,51 @@ def fit_preprocessor(
     """`Preprocessor.fit` on the tumors of `rows` (columns `cols`, named `genes`) in one streaming pass.
 
     Scale detection with input_scale="auto" needs every value, and the statistics need the scale; the
-    pass assumes the scale of the file's first block and is repeated only if the whole file disagrees.
-    The same pass refuses tumors that are also given as normals (`check_disjoint`, block by block: any
-    name, as in memory), so no further pass over the file is spent on it.
+    pass assumes the scale of the file's first block and is repeated only if the whole file disagrees (a
+    block the guess cannot put on the log2 scale, e.g. negative values under a "counts" guess, is refused
+    only if the whole file agrees with the guess). The same pass refuses tumors that are also given as
+    normals (`check_disjoint`, block by block: any name, as in memory), so no pass is added for it.
+
+    Under torch.distributed a block one rank cannot read (NaN/Inf) or transform is read again by every rank,
+    which then raises the same error: no rank is left waiting in a collective for one that failed.
     """
     ranks = ranks or current_ranks()
+
+    def block_at(start: int) -> np.ndarray:
+        return rows.read(start, min(start + block_rows, rows.n))[:, cols]
+
     if pp.input_scale == "auto":
-        guess = detect_scale(rows.read(0, min(block_rows, rows.n))[:, cols])
+        guess = detect_scale(block_at(0))
     else:
         guess = pp.input_scale
     copies = _NormalCopies(normal, genes) if normal is not None else None
     for _ in range(2):
         moments, evidence = _Moments(len(cols)), np.array([np.inf, np.inf, 1.0])
+        unread = untransformed = np.inf  # this rank's first block with NaN/Inf / that the guess cannot transform
         for start, stop in _blocks(rows.n, block_rows, ranks):
             block = rows.read(start, stop)[:, cols]
-            _check_finite(block, rows, start, "tumor")
+            if not np.isfinite(block).all():
+                unread = start
+                break
             if copies is not None:
                 copies.add_block(block, rows, start, stop)
             evidence = np.minimum(evidence, _scale_evidence(block))
-            moments.add_block(to_log2(block, guess, _Names(rows, start, stop), "tumor"))
+            try:
+                moments.add_block(to_log2(block, guess, _Names(rows, start, stop), "tumor"))
+            except InputError:  # judged after the pass: under "auto" the guess may be what is wrong
+                untransformed = min(untransformed, start)
+        unread, untransformed = _merged_min(np.array([unread, untransformed]), ranks)
+        if np.isfinite(unread):  # every rank reads the first bad block and raises its error
+            _check_finite(block_at(int(unread)), rows, int(unread), "tumor")
         if copies is not None:
             copies.refuse(rows, ranks)
             copies = None  # a second pass (another scale) reads the same rows
         moments.merge_ranks(ranks)
         scale = _scale_from_evidence(_merged_min(evidence, ranks)) if pp.input_scale == "auto" else guess
         if scale == guess:
+            if np.isfinite(untransformed):
+                start = int(untransformed)
+                to_log2(block_at(start), guess, _Names(rows, start, min(start + block_rows, rows.n)), "tumor")
             break
         logger.info("the first block looked like %s values but the whole file is %s; reading it again", guess, scale)
         guess = scale
@@ -250,32 +273,34 @@ def fit_preprocessor(
 class _NormalCopies:
     """Tumors on disk that are also among the normals (`twinpurify.data.NormalProfiles`), found block by block.
 
-    Each rank keeps what it found; `refuse` merges the ranks' counts and first finds by one sum over a few
-    numbers per rank (not one per row: a compendium may have millions), so every rank raises the same error."""
-
-    SHOWN = 5  # finds named in the error, per rank and in all (as many as `_preview` shows)
+    Each rank counts what it found and keeps its first PREVIEW finds; `refuse` merges them by one sum over a
+    few numbers per rank (not one per row: a compendium may have millions), so every rank raises the same
+    error."""
 
     def __init__(self, normal: Matrix, genes: list[str]):
         self.normal = normal
         self.cols = pd.Index(normal.genes).get_indexer(genes)
         self.profiles: Optional[NormalProfiles] = None  # built at the first block, in its dtype
-        self.found: list[tuple[int, int]] = []  # (tumor row in the file's tumors, normal row)
+        self.count = 0
+        self.first: list[tuple[int, int]] = []  # (tumor row in the file's tumors, normal row), in row order
 
     def add_block(self, block: np.ndarray, rows: RowSource, start: int, stop: int) -> None:
         if self.profiles is None:
             self.profiles = NormalProfiles(self.normal, self.cols, block.dtype)
-        self.found += [(start + i, j) for i, j in self.profiles.matches(block, rows.samples(start, stop))]
+        found = self.profiles.matches(block, rows.samples(start, stop))
+        self.count += len(found)
+        self.first += [(start + i, j) for i, j in found[: PREVIEW - len(self.first)]]
 
     def refuse(self, rows: RowSource, ranks: Ranks) -> None:
-        slots = np.zeros((ranks.world_size, self.SHOWN + 1, 2))  # per rank: [count, 0], then (row + 1, normal + 1)
-        slots[ranks.rank, 0, 0] = len(self.found)
-        for k, (i, j) in enumerate(self.found[: self.SHOWN]):  # found in row order: the rank's first rows
+        slots = np.zeros((ranks.world_size, PREVIEW + 1, 2))  # per rank: [count, 0], then (row + 1, normal + 1)
+        slots[ranks.rank, 0, 0] = self.count
+        for k, (i, j) in enumerate(self.first):
             slots[ranks.rank, k + 1] = (i + 1, j + 1)
         merged = sum_arrays_over_ranks(slots.ravel(), ranks).reshape(slots.shape)
         total = int(merged[:, 0, 0].sum())
         if total:
             firsts = sorted((int(i) - 1, int(j) - 1) for i, j in merged[:, 1:].reshape(-1, 2) if i > 0)
-            shown = [(rows.samples(i, i + 1)[0], self.normal.samples[j]) for i, j in firsts[: self.SHOWN]]
+            shown = [(rows.samples(i, i + 1)[0], self.normal.samples[j]) for i, j in firsts[:PREVIEW]]
             refuse_same_samples(shown, total=total)
 
 

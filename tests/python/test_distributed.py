@@ -5,6 +5,7 @@ over gloo on a free local port, so collectives, DDP's gradient averaging and the
 are exercised as they run on a cluster.
 """
 
+import datetime
 import os
 import socket
 import subprocess
@@ -46,7 +47,8 @@ def _free_port() -> int:
 def _join(rank: int, port: int) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", rank=rank, world_size=WORLD)
+    # a rank left waiting for one that failed fails the test in a minute, not after gloo's default half hour
+    dist.init_process_group("gloo", rank=rank, world_size=WORLD, timeout=datetime.timedelta(seconds=60))
 
 
 def _problem():
@@ -269,13 +271,15 @@ def _ondisk_worker(rank: int, port: int, out: str, encoder_input: str, block_row
         dist.destroy_process_group()
 
 
-def _copies_worker(rank: int, port: int, out: str) -> None:
+def _refusal_worker(rank: int, port: int, out: str, block_rows: int) -> None:
+    """Fit out of core from c.h5ad and write what this rank said: the error's text, or "fitted"."""
     from twinpurify.data import InputError
     from twinpurify.streaming import fit_on_disk
 
     _join(rank, port)
     try:
-        fit_on_disk(TwinPurify(**FIT, verbose=False), Path(out) / "c.h5ad", normal_key="sample_type", block_rows=16)
+        model = TwinPurify(**FIT, verbose=False)
+        fit_on_disk(model, Path(out) / "c.h5ad", normal_key="sample_type", block_rows=block_rows)
         (Path(out) / f"{rank}.txt").write_text("fitted")
     except InputError as e:
         (Path(out) / f"{rank}.txt").write_text(str(e))
@@ -283,26 +287,51 @@ def _copies_worker(rank: int, port: int, out: str) -> None:
         dist.destroy_process_group()
 
 
+def _cohort_with(tmp_path: Path, a: ad.AnnData, inserts: dict[int, ad.AnnData]) -> None:
+    """c.h5ad: the normals of `a`, then its tumors with ``inserts[k]`` (one row each) at tumor row k."""
+    tumors = a[a.obs["sample_type"] != "normal"]
+    rows = [tumors[i : i + 1] for i in range(tumors.n_obs)]
+    for at, extra in sorted(inserts.items()):  # in ascending order each lands at its final row
+        rows.insert(at, extra)
+    ad.concat([a[a.obs["sample_type"] == "normal"], *rows]).write_h5ad(tmp_path / "c.h5ad")
+
+
+def _said(tmp_path: Path, block_rows: int) -> str:
+    """What both ranks said of fitting c.h5ad, asserted to be the same."""
+    mp.spawn(_refusal_worker, args=(_free_port(), str(tmp_path), block_rows), nprocs=WORLD)
+    said = [(tmp_path / f"{r}.txt").read_text() for r in range(WORLD)]
+    assert said[0] == said[1]
+    return said[0]
+
+
 @pytest.mark.slow
-def test_two_ranks_out_of_core_refuse_normals_given_again_as_tumors_alike(tmp_path):
-    """Normals copied among the tumors under other names, in blocks read by different ranks: every rank finds
-    every copy (one sum over ranks) and raises the same error, instead of one rank failing while the other waits."""
-    c = simulate_cohort(n_tumors=70, n_normals=10, n_genes=150, seed=3)
-    a = c.to_anndata()
+@pytest.mark.parametrize("block_rows", [16, 4096])
+def test_two_ranks_out_of_core_refuse_normals_given_again_as_tumors_alike(tmp_path, block_rows):
+    """Normals copied among the tumors under other names: every rank finds every copy (one sum over ranks) and
+    raises the same error, instead of one rank failing while the other waits — with the copies in blocks read by
+    different ranks (16 rows a block: tumor rows 10 and 21 are in blocks 0 and 1), and when one rank reads
+    every block and the other none (4,096 rows a block)."""
+    a = simulate_cohort(n_tumors=70, n_normals=10, n_genes=150, seed=3).to_anndata()
     normals = a[a.obs["sample_type"] == "normal"]
     copies = normals[[0, 3]].copy()
     copies.obs_names = ["copy_a", "copy_b"]
     copies.obs["sample_type"] = "tumor"
-    tumors = a[a.obs["sample_type"] != "normal"]
-    # tumor rows 10 and 21: blocks 0 and 1 of 16 rows, read by ranks 0 and 1
-    ad.concat([normals, tumors[:10], copies[:1], tumors[10:20], copies[1:], tumors[20:]]).write_h5ad(
-        tmp_path / "c.h5ad"
-    )
-    mp.spawn(_copies_worker, args=(_free_port(), str(tmp_path)), nprocs=WORLD)
-    said = [(tmp_path / f"{r}.txt").read_text() for r in range(WORLD)]
-    assert said[0] == said[1]
-    names = normals.obs_names
-    assert f"copy_a (normal {names[0]}), copy_b (normal {names[3]}) (2 in all)" in said[0]
+    _cohort_with(tmp_path, a, {10: copies[:1], 21: copies[1:]})
+    said = _said(tmp_path, block_rows)
+    assert f"copy_a (normal {normals.obs_names[0]}), copy_b (normal {normals.obs_names[3]}) (2 in all)" in said
+
+
+@pytest.mark.slow
+def test_two_ranks_out_of_core_refuse_a_missing_value_read_by_one_rank_alike(tmp_path):
+    """A tumor with a NaN in a block only rank 1 reads: both ranks raise the error naming it (before, rank 1
+    raised and rank 0 waited in the next collective)."""
+    a = simulate_cohort(n_tumors=70, n_normals=10, n_genes=150, seed=4).to_anndata()
+    bad = a[a.obs["sample_type"] != "normal"][:1].copy()
+    bad.obs_names = ["has_nan"]
+    bad.X = np.array(bad.X, dtype=np.float32)
+    bad.X[0, 5] = np.nan
+    _cohort_with(tmp_path, a, {20: bad})  # tumor row 20: block 1 of 16 rows, read by rank 1
+    assert "missing or infinite values (NaN/Inf) in samples has_nan" in _said(tmp_path, 16)
 
 
 @pytest.mark.slow

@@ -69,6 +69,23 @@ def test_first_block_misleading_scale_is_read_again(tmp_path):
     np.testing.assert_allclose(pp.std_, ref.std_, rtol=1e-4)
 
 
+def test_a_block_the_first_guess_cannot_transform_is_judged_by_the_whole_file(tmp_path):
+    """First rows of integers up to 50 look like counts; later ones hold negative values, which counts cannot:
+    the whole file is log2, so the pass is read again as log2 instead of refusing "negative counts" at the
+    first negative block. Told the values are counts, the same file is refused, naming the block's samples."""
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 51, size=(48, 20)).astype(np.float32)
+    x[32:] = rng.normal(0, 2, size=(16, 20))
+    adata = ad.AnnData(x, obs=pd.DataFrame(index=[f"s{i}" for i in range(48)]))
+    adata.var_names = [f"g{j}" for j in range(20)]
+    adata.write_h5ad(tmp_path / "x.h5ad")
+    with Rows(tmp_path / "x.h5ad") as rows:
+        pp = fit_preprocessor(Preprocessor("auto", None), rows, np.arange(20), rows.genes, None, block_rows=16)
+        assert pp.scale_ == Preprocessor("auto", None).fit(as_matrix(adata)).scale_ == "log2"
+        with pytest.raises(InputError, match="s32"):
+            fit_preprocessor(Preprocessor("counts", None), rows, np.arange(20), rows.genes, None, block_rows=16)
+
+
 def test_sparse_x_and_subsets_read_the_right_rows(tmp_path, big):
     adata = big.to_anndata()
     adata.X = sp.csr_matrix(adata.X)

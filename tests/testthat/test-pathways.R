@@ -151,7 +151,10 @@ test_that("fitReadout adds missing contamination directions to a copy, from a co
     }
     expect_error(fitReadout(old, holder, "sample_type", altexp = "gens"),
                  "'altexp' must name one alternative experiment of 'x' \\(genes\\), got gens")
-    expect_error(fitReadout(old, holder, "sample_type", altexp = 2), "got 2")
+    for (bad in list(2, 0, 1.5, NA, NA_character_, c("genes", "genes"), TRUE)) {
+        expect_error(fitReadout(old, holder, "sample_type", altexp = bad), "'altexp' must name one")
+    }
+    expect_error(fitReadout(old, holder, "sample_type", altexp = character(0)), "got nothing")
     expect_error(fitReadout(old, se, "sample_type", altexp = "genes"), "'altexp' needs a SingleCellExperiment")
     # without normals: a readout, no directions
     plain <- fitReadout(old, tumors)
