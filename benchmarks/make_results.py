@@ -105,7 +105,7 @@ OUTOFCORE_NOTE = (
     "them). The defaults since round 6 read the file once more to sum the tumors' covariance, those since round 7 "
     "once more after training (the last step's views), and since 2026-11-28 every out-of-core fit three more "
     "times for the gene-space readout (the embedding, then the ridge's two passes), holding every tumor's "
-    "embedding (n x 16) and the readout's k x genes sums; not benchmarked here.\n\n"
+    "embedding (n x 16) and the readout's k x genes sums: measured with today's defaults in the next section.\n\n"
     "**Peak memory is flat in the number of tumors** (+3% for 4x the tumors, 3.7 GiB of data at 200k; about "
     "0.45 GiB of it is torch and the libraries before the fit starts; an earlier run at commit 394543b gave "
     "954 / 981 / 985 MiB). The training loop waited for data 0.4-1.1 s per run (under 0.6% of the training time): "
@@ -116,6 +116,21 @@ OUTOFCORE_NOTE = (
     "column to mean much. In a same-moment comparison on 10,000 x 5,000 (one epoch each, alternating) in memory "
     "took 39.2 s and 34.9 s, streamed from .h5ad 27.2 s and 24.0 s: streaming did not make the fit slower. For "
     "unloaded throughput see the CPU speed section above.\n\n"
+)
+
+
+OUTOFCORE_DEFAULTS_NOTE = (
+    "`benchmarks/outofcore.py --settings defaults`, this machine (2 CPU cores, no GPU), 2026-11-28, nothing else "
+    "running (an earlier run the same day, with other jobs on the cores, was discarded): the same synthetic "
+    "cohorts as above, fitted by `TwinPurify()` as it now is — the PCA front (one more pass summing the tumors' "
+    "3,000 x 3,000 covariance), three networks, the last step (one more pass embedding each tumor and 8 mixed "
+    "views) and the gene-space readout (three more passes), plus the check for tumors also given as normals "
+    "inside the statistics pass. **Peak memory stays flat** (953 / 989 / 1,015 MiB for 50k / 100k / 200k tumors: "
+    "+6% for 4x the tumors; the readout keeps each tumor's 16-dimensional embedding, 26 MB at 200k). **The passes "
+    "besides training cost about 2.3 times one epoch of training here** (107 s against 47 s at 200k); a default "
+    "fit trains at least 10 epochs (`auto_schedule`), so they are about a fifth of a default fit's time (about "
+    "107 of 578 s at 200k, extrapolated from the one epoch measured). One epoch of the three small networks "
+    "streams 3,700-4,200 tumors/s, against 550-900 for the round-5 network above (measured under load).\n\n"
 )
 
 
@@ -421,6 +436,7 @@ def main() -> None:
         ),
         section("Distributed training (2 gloo ranks on CPU)", "distributed.md"),
         section("Out of core (CPU)", "outofcore_cpu.md", OUTOFCORE_NOTE),
+        section("Out of core with today's defaults (CPU)", "outofcore_defaults_cpu.md", OUTOFCORE_DEFAULTS_NOTE),
         section("Scaling: 1,000,000 x 20,000 on 8 GPUs (projection)", "SCALING.md"),
     ]
     figs = sorted(HERE.glob("embeddings_*.png"))
