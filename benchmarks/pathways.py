@@ -1,9 +1,10 @@
 """Pathway scores on raw vs purified expression (issue 10): simulator and the breast cohorts.
 
     .venv/bin/python benchmarks/pathways.py --data-dir ../shared/data [--seeds 0,1,2] [--out benchmarks]
+        [--only "MODEL;MODEL"]   # fit only these models; their rows replace theirs in the existing pathways.csv
 
-For each model (PCA, invariant projection, TwinPurify with the round-7 defaults, pinned: the table was not rerun
-with round 11's; all genes kept, n_genes=None) the
+For each model (PCA, invariant projection, TwinPurify with the round-7 defaults, pinned, and with the defaults
+since round 11, the latter rows added on their own with --only; all genes kept, n_genes=None) the
 pathways are scored with `model.pathway_activity` (ULM) on the samples' own log2 profiles
 (``purified=False``, "raw"), on the model's purified expression (the readout alone, "purified") and
 on its residual form (``residual=True``, "residual"), and compared; one model-free row ("no embedding",
@@ -31,6 +32,7 @@ import logging
 import sys
 import warnings
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -45,17 +47,24 @@ from cohorts import add_external_labels, data_dir, load_cohort  # noqa: E402
 from pins import ROUND7  # noqa: E402
 
 TP = "TwinPurify (round-7 defaults)"
+TP_NOW = "TwinPurify (defaults since round 11)"
 
 K = 128
 
 
-def models(seed: int) -> dict[str, tp.base.BaseEmbedder]:
+def models(seed: int, only: Optional[list[str]] = None) -> dict[str, tp.base.BaseEmbedder]:
+    """The compared models (those named in `only`, when given)."""
     q = dict(verbose=False, n_genes=None)
-    return {
+    every = {
         "PCA": tp.PCAEmbedding(K, **q),
         "invariant projection": tp.InvariantProjection(K, **q),
         TP: tp.TwinPurify(random_state=seed, **ROUND7, **q),  # 16 dimensions
+        TP_NOW: tp.TwinPurify(random_state=seed, **q),
     }
+    unknown = set(only or []) - set(every)
+    if unknown:
+        raise SystemExit(f"--only: unknown models {sorted(unknown)}; known: {list(every)}")
+    return {k: m for k, m in every.items() if only is None or k in only}
 
 
 def mean_abs_rho(act: pd.DataFrame, y: pd.Series) -> float:
@@ -92,7 +101,9 @@ def pc_r2(E: pd.DataFrame, y: pd.Series, k: int = 20) -> float:
     return float(r2_score(y.to_numpy(), pred))
 
 
-def simulator_rows(seed: int, platform: str = "rnaseq", normal_likeness: float = 0.0) -> list[dict]:
+def simulator_rows(
+    seed: int, platform: str = "rnaseq", normal_likeness: float = 0.0, only: Optional[list[str]] = None
+) -> list[dict]:
     q = dict(n_tumors=400, n_normals=60, n_genes=3000, seed=seed, platform=platform, normal_likeness=normal_likeness)
     c = tp.datasets.simulate_cohort(**q)
     # the ceiling: the same cancer cells without normal or immune cells (same seed and cancer profiles, purity ~1, count noise redrawn)
@@ -101,10 +112,11 @@ def simulator_rows(seed: int, platform: str = "rnaseq", normal_likeness: float =
     cohort = "simulated" + ("" if platform == "rnaseq" else f"_{platform}") + ("_likeness" if normal_likeness else "")
     rows = []
     # (name, model, samples, the forms scored)
-    fitted = [(name, m.fit(c.tumors, c.normals), c.tumors, KINDS[:3]) for name, m in models(seed).items()]
-    fitted.append((NO_EMBEDDING, fitted[-1][1], c.tumors, KINDS[3:]))  # TwinPurify's preprocessing and directions
-    twin_model = tp.PCAEmbedding(K, verbose=False, n_genes=None).fit(twin.tumors)
-    fitted.append(("pure-tumor twin (ceiling)", twin_model, twin.tumors, KINDS[:1]))
+    fitted = [(name, m.fit(c.tumors, c.normals), c.tumors, KINDS[:3]) for name, m in models(seed, only).items()]
+    if only is None:  # the model-free row (the round-7 model's preprocessing and directions) and the ceiling
+        fitted.append((NO_EMBEDDING, dict((n, m) for n, m, _, _ in fitted)[TP], c.tumors, KINDS[3:]))
+        twin_model = tp.PCAEmbedding(K, verbose=False, n_genes=None).fit(twin.tumors)
+        fitted.append(("pure-tumor twin (ceiling)", twin_model, twin.tumors, KINDS[:1]))
     for name, m, X, kinds in fitted:
         for kind in kinds:
             E = expression(m, X, kind)
@@ -128,12 +140,12 @@ def simulator_rows(seed: int, platform: str = "rnaseq", normal_likeness: float =
     return rows
 
 
-def cohort_rows(name: str, root: Path, seed: int) -> list[dict]:
+def cohort_rows(name: str, root: Path, seed: int, only: Optional[list[str]] = None) -> list[dict]:
     c = add_external_labels(load_cohort(name, root), root)
     lab = c.labels
     rows = []
-    for mname, m in models(seed).items():
-        if mname != TP and seed != 0:  # deterministic methods: once
+    for mname, m in models(seed, only).items():
+        if mname not in (TP, TP_NOW) and seed != 0:  # deterministic methods: once
             continue
         m.fit(c.tumors, c.normals)
         for model_name, kind in [(mname, k) for k in KINDS[:3]] + ([(NO_EMBEDDING, KINDS[3])] * (mname == "PCA")):
@@ -214,6 +226,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent))
     ap.add_argument("--render-only", action="store_true", help="rebuild pathways.md/.png from pathways.csv")
+    ap.add_argument("--only", help="models to fit, separated by ';'; their rows replace theirs in pathways.csv")
     a = ap.parse_args(argv)
     out = Path(a.out)
     if a.render_only:
@@ -221,18 +234,25 @@ def main(argv: list[str] | None = None) -> None:
         return
     logging.getLogger("twinpurify").setLevel(logging.WARNING)
     root = data_dir(a.data_dir)
+    only = a.only.split(";") if a.only else None
     rows: list[dict] = []
     for seed in [int(s) for s in a.seeds.split(",")]:
-        rows += simulator_rows(seed) + simulator_rows(seed, "microarray") + simulator_rows(seed, normal_likeness=0.8)
+        for platform, likeness in (("rnaseq", 0.0), ("microarray", 0.0), ("rnaseq", 0.8)):
+            rows += simulator_rows(seed, platform, likeness, only)
         for name in ("tcga_brca_paired_metagsca", "gse42568_breast_gsstda"):
-            rows += cohort_rows(name, root, seed)
+            rows += cohort_rows(name, root, seed, only)
         print(f"seed {seed} done", flush=True)
     df = pd.DataFrame(rows)
+    if only is not None:  # the other models' rows as they were
+        old = pd.read_csv(out / "pathways.csv")
+        df = pd.concat([old[~old["model"].isin(only)], df], ignore_index=True)
     write_table(df.round(4).set_index("cohort"), out / "pathways.csv")
     render(df, out)
 
 
 def render(df: pd.DataFrame, out: Path) -> None:
+    order = {m: i for i, m in enumerate(models(0))} | {NO_EMBEDDING: 90, "pure-tumor twin (ceiling)": 91}
+    df = df.iloc[np.argsort(df["model"].map(order).to_numpy(), kind="stable")]  # rows added with --only: in place
     with atomic_path(out / "pathways.md") as tmp:
         tmp.write_text(summarise(df) + "\n")
     plot(df, out / "pathways.png")
