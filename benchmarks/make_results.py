@@ -107,7 +107,7 @@ OUTOFCORE_NOTE = (
     "times for the gene-space readout (the embedding, then the ridge's two passes), holding every tumor's "
     "embedding (n x 16) and the readout's k x genes sums: measured with today's defaults in the next section.\n\n"
     "**Peak memory is flat in the number of tumors** (+3% for 4x the tumors, 3.7 GiB of data at 200k; about "
-    "0.45 GiB of it is torch and the libraries before the fit starts; an earlier run at commit 394543b gave "
+    "0.44 GiB of it is torch and the libraries before the fit starts; an earlier run at commit 394543b gave "
     "954 / 981 / 985 MiB). The training loop waited for data 0.4-1.1 s per run (under 0.6% of the training time): "
     "the background reader kept ahead of the steps.\n\n"
     "**The throughput columns are not a clean measurement**: other jobs used both cores throughout (load average "
@@ -394,10 +394,11 @@ def main() -> None:
             "F1 and C-index; on GSE42568 it beats raw on PAM50 and C-index, and on grade on 2 of 3 seeds.\n\n"
             "**The defaults since round 11** read back purified scores that track the programs better than round 7's "
             "(program_rho 0.908 vs 0.893 RNA-seq, 0.956 vs 0.939 microarray, 0.900 vs 0.885 normal-likeness) from "
-            "purer expression (PC_purity_R2 0.35 vs 0.42 RNA-seq); their residual scores are the same as round 7's "
-            "(as good as raw or better on 8 of 9 simulator runs, -0.0001 on the ninth, with less purity on 8). On "
+            "purer expression (PC_purity_R2 0.35 vs 0.42 RNA-seq); their residual scores are as round 7's "
+            "within 0.002 on average (as good as raw or better on 8 of 9 simulator runs, -0.0001 on the ninth, round "
+            "7's on all 9; less purity on 8). On "
             "TCGA-BRCA the purified scores keep the most C-index of any row (0.641 vs raw 0.619) while the residual "
-            "form's copy-number F1 falls to raw's level (0.350 vs 0.360; round 7's 0.402); on GSE42568 grade F1 is "
+            "form's copy-number F1 falls to raw's level (0.350 vs 0.359; round 7's 0.402); on GSE42568 grade F1 is "
             "lower than round 7's (purified 0.399 vs 0.425, residual 0.491 vs 0.505).\n\n",
         ),
         section(

@@ -48,6 +48,7 @@ from pins import ROUND7  # noqa: E402
 
 TP = "TwinPurify (round-7 defaults)"
 TP_NOW = "TwinPurify (defaults since round 11)"
+MODELS = ["PCA", "invariant projection", TP, TP_NOW]  # the order of the table's rows, then the two below
 
 K = 128
 
@@ -61,9 +62,7 @@ def models(seed: int, only: Optional[list[str]] = None) -> dict[str, tp.base.Bas
         TP: tp.TwinPurify(random_state=seed, **ROUND7, **q),  # 16 dimensions
         TP_NOW: tp.TwinPurify(random_state=seed, **q),
     }
-    unknown = set(only or []) - set(every)
-    if unknown:
-        raise SystemExit(f"--only: unknown models {sorted(unknown)}; known: {list(every)}")
+    assert list(every) == MODELS
     return {k: m for k, m in every.items() if only is None or k in only}
 
 
@@ -235,6 +234,13 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("twinpurify").setLevel(logging.WARNING)
     root = data_dir(a.data_dir)
     only = a.only.split(";") if a.only else None
+    if only is not None:  # checked before hours of fitting
+        if set(only) - set(MODELS):
+            raise SystemExit(f"--only: unknown models {sorted(set(only) - set(MODELS))}; known: {MODELS}")
+        if {"PCA", TP} & set(only):  # the model-free rows are built from their fits
+            raise SystemExit(f"--only: {NO_EMBEDDING!r} rows come from the PCA and {TP!r} fits; rerun everything")
+        if not (out / "pathways.csv").is_file():
+            raise SystemExit(f"--only adds rows to {out / 'pathways.csv'}, which does not exist; rerun everything")
     rows: list[dict] = []
     for seed in [int(s) for s in a.seeds.split(",")]:
         for platform, likeness in (("rnaseq", 0.0), ("microarray", 0.0), ("rnaseq", 0.8)):
@@ -246,12 +252,13 @@ def main(argv: list[str] | None = None) -> None:
     if only is not None:  # the other models' rows as they were
         old = pd.read_csv(out / "pathways.csv")
         df = pd.concat([old[~old["model"].isin(only)], df], ignore_index=True)
-    write_table(df.round(4).set_index("cohort"), out / "pathways.csv")
+    df = df.round(4)  # as the CSV keeps them, so that --render-only gives the same table
+    write_table(df.set_index("cohort"), out / "pathways.csv")
     render(df, out)
 
 
 def render(df: pd.DataFrame, out: Path) -> None:
-    order = {m: i for i, m in enumerate(models(0))} | {NO_EMBEDDING: 90, "pure-tumor twin (ceiling)": 91}
+    order = {m: i for i, m in enumerate([*MODELS, NO_EMBEDDING, "pure-tumor twin (ceiling)"])}
     df = df.iloc[np.argsort(df["model"].map(order).to_numpy(), kind="stable")]  # rows added with --only: in place
     with atomic_path(out / "pathways.md") as tmp:
         tmp.write_text(summarise(df) + "\n")

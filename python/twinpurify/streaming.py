@@ -197,7 +197,7 @@ def _scale_from_evidence(e: np.ndarray) -> str:
 def _check_finite(block: np.ndarray, rows: RowSource, start: int, what: str) -> None:
     bad = ~np.isfinite(block).all(axis=1)
     if bad.any():
-        names = [rows.samples(start + i, start + i + 1)[0] for i in np.flatnonzero(bad)[:5]]
+        names = [rows.samples(start + i, start + i + 1)[0] for i in np.flatnonzero(bad)[:PREVIEW]]
         raise InputError(
             f"{what}: missing or infinite values (NaN/Inf) in samples {_preview(names)}; impute them or drop "
             "those genes first"
@@ -252,6 +252,7 @@ def fit_preprocessor(
         unread, untransformed = _merged_min(np.array([unread, untransformed]), ranks)
         if np.isfinite(unread):  # every rank reads the first bad block and raises its error
             _check_finite(block_at(int(unread)), rows, int(unread), "tumor")
+            raise AssertionError(f"block at row {int(unread)} held NaN/Inf when first read, not when read again")
         if copies is not None:
             copies.refuse(rows, ranks)
             copies = None  # a second pass (another scale) reads the same rows
@@ -261,6 +262,7 @@ def fit_preprocessor(
             if np.isfinite(untransformed):
                 start = int(untransformed)
                 to_log2(block_at(start), guess, _Names(rows, start, min(start + block_rows, rows.n)), "tumor")
+                raise AssertionError(f"block at row {start} was refused as {guess} values once, not when read again")
             break
         logger.info("the first block looked like %s values but the whole file is %s; reading it again", guess, scale)
         guess = scale

@@ -271,14 +271,14 @@ def _ondisk_worker(rank: int, port: int, out: str, encoder_input: str, block_row
         dist.destroy_process_group()
 
 
-def _refusal_worker(rank: int, port: int, out: str, block_rows: int) -> None:
+def _refusal_worker(rank: int, port: int, out: str, block_rows: int, input_scale: str = "auto") -> None:
     """Fit out of core from c.h5ad and write what this rank said: the error's text, or "fitted"."""
     from twinpurify.data import InputError
     from twinpurify.streaming import fit_on_disk
 
     _join(rank, port)
     try:
-        model = TwinPurify(**FIT, verbose=False)
+        model = TwinPurify(**FIT, verbose=False, input_scale=input_scale)
         fit_on_disk(model, Path(out) / "c.h5ad", normal_key="sample_type", block_rows=block_rows)
         (Path(out) / f"{rank}.txt").write_text("fitted")
     except InputError as e:
@@ -296,9 +296,9 @@ def _cohort_with(tmp_path: Path, a: ad.AnnData, inserts: dict[int, ad.AnnData]) 
     ad.concat([a[a.obs["sample_type"] == "normal"], *rows]).write_h5ad(tmp_path / "c.h5ad")
 
 
-def _said(tmp_path: Path, block_rows: int) -> str:
+def _said(tmp_path: Path, block_rows: int, input_scale: str = "auto") -> str:
     """What both ranks said of fitting c.h5ad, asserted to be the same."""
-    mp.spawn(_refusal_worker, args=(_free_port(), str(tmp_path), block_rows), nprocs=WORLD)
+    mp.spawn(_refusal_worker, args=(_free_port(), str(tmp_path), block_rows, input_scale), nprocs=WORLD)
     said = [(tmp_path / f"{r}.txt").read_text() for r in range(WORLD)]
     assert said[0] == said[1]
     return said[0]
@@ -323,15 +323,36 @@ def test_two_ranks_out_of_core_refuse_normals_given_again_as_tumors_alike(tmp_pa
 
 @pytest.mark.slow
 def test_two_ranks_out_of_core_refuse_a_missing_value_read_by_one_rank_alike(tmp_path):
-    """A tumor with a NaN in a block only rank 1 reads: both ranks raise the error naming it (before, rank 1
-    raised and rank 0 waited in the next collective)."""
+    """Tumors with a NaN in a block rank 1 reads (row 20) and in a later one rank 0 reads (row 40): both ranks raise
+    the error of the first bad block (before, rank 1 raised and rank 0 waited in the next collective; a rank
+    naming its own first bad block would name also_nan)."""
     a = simulate_cohort(n_tumors=70, n_normals=10, n_genes=150, seed=4).to_anndata()
-    bad = a[a.obs["sample_type"] != "normal"][:1].copy()
-    bad.obs_names = ["has_nan"]
+    bad = a[a.obs["sample_type"] != "normal"][:2].copy()
+    bad.obs_names = ["has_nan", "also_nan"]
     bad.X = np.array(bad.X, dtype=np.float32)
-    bad.X[0, 5] = np.nan
-    _cohort_with(tmp_path, a, {20: bad})  # tumor row 20: block 1 of 16 rows, read by rank 1
-    assert "missing or infinite values (NaN/Inf) in samples has_nan" in _said(tmp_path, 16)
+    bad.X[:, 5] = np.nan
+    _cohort_with(tmp_path, a, {20: bad[:1], 40: bad[1:]})  # blocks 1 and 2 of 16 rows: ranks 1 and 0
+    said = _said(tmp_path, 16)
+    assert "missing or infinite values (NaN/Inf) in samples has_nan;" in said
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("input_scale", ["counts", "auto"])
+def test_two_ranks_out_of_core_judge_a_block_the_scale_cannot_take_alike(tmp_path, input_scale):
+    """Counts, but a tumor with negative values in a block rank 1 reads. Told "counts", both ranks refuse it by
+    name; under "auto" the first block's guess ("counts") is overruled by the whole file's evidence (log2), the
+    pass is read again on both ranks, and both then refuse the normals' scale alike."""
+    a = simulate_cohort(n_tumors=70, n_normals=10, n_genes=150, seed=5).to_anndata()
+    neg = a[a.obs["sample_type"] != "normal"][:1].copy()
+    neg.obs_names = ["negative"]
+    neg.X = np.array(neg.X, dtype=np.float32) - 1e4
+    _cohort_with(tmp_path, a, {20: neg})
+    said = _said(tmp_path, 16, input_scale)
+    expected = {
+        "counts": "negative values in samples negative but input_scale='counts'",
+        "auto": "tumors look like log2 values but normals like counts",
+    }[input_scale]
+    assert expected in said
 
 
 @pytest.mark.slow

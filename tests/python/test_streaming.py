@@ -81,7 +81,10 @@ def test_a_block_the_first_guess_cannot_transform_is_judged_by_the_whole_file(tm
     adata.write_h5ad(tmp_path / "x.h5ad")
     with Rows(tmp_path / "x.h5ad") as rows:
         pp = fit_preprocessor(Preprocessor("auto", None), rows, np.arange(20), rows.genes, None, block_rows=16)
-        assert pp.scale_ == Preprocessor("auto", None).fit(as_matrix(adata)).scale_ == "log2"
+        ref = Preprocessor("auto", None).fit(as_matrix(adata))
+        assert pp.scale_ == ref.scale_ == "log2"
+        np.testing.assert_allclose(pp.mean_, ref.mean_, rtol=1e-5)  # the statistics of the second pass, whole
+        np.testing.assert_allclose(pp.std_, ref.std_, rtol=1e-4)
         with pytest.raises(InputError, match="s32"):
             fit_preprocessor(Preprocessor("counts", None), rows, np.arange(20), rows.genes, None, block_rows=16)
 
