@@ -41,6 +41,9 @@
 #' @param assay.type assay name or index of `x` (default `"counts"`).
 #' @param assay alias of `assay.type`.
 #' @param fillMissing `NULL` (the model's policy), `"error"` or `"mean"`.
+#' @param altexp for a `SingleCellExperiment` `x` whose model was fitted on
+#'   an alternative experiment: its name or index. The assay is read from
+#'   that experiment; the result keeps the colData of `x`.
 #' @return `purifiedExpression()`: a SummarizedExperiment with assay
 #'   `purified` (model genes x samples; either form), the colData of `x`
 #'   and `residual` in its metadata.
@@ -62,10 +65,10 @@
 #' @name purifiedExpression
 #' @export
 purifiedExpression <- function(model, x, assay.type = "counts",
-    fillMissing = NULL, assay = NULL, residual = FALSE) {
+    fillMissing = NULL, assay = NULL, residual = FALSE, altexp = NULL) {
     .checkModel(model)
     .checkFlag(residual, "residual")
-    inp <- .input(x, .assayAlias(assay.type, assay), "x")
+    inp <- .input(.assaySource(x, altexp), .assayAlias(assay.type, assay), "x")
     res <- .pyr(.bridge()$purified(.enginePy(model), inp$values, inp$samples,
         inp$genes, fillMissing, warn = .engineCondition, residual = residual))
     values <- t(res$values)
@@ -81,13 +84,13 @@ purifiedExpression <- function(model, x, assay.type = "counts",
 pathwayActivity <- function(model, x, geneSets = NULL,
     method = c("ulm", "wmean", "zscore", "aucell"), minSize = 5,
     purified = TRUE, assay.type = "counts", fillMissing = NULL,
-    assay = NULL, residual = FALSE) {
+    assay = NULL, residual = FALSE, altexp = NULL) {
     .checkModel(model)
     method <- match.arg(method)
     geneSets <- .checkGeneSets(geneSets)
     .checkMinSize(minSize)
     .checkResidual(residual, purified)
-    inp <- .input(x, .assayAlias(assay.type, assay), "x")
+    inp <- .input(.assaySource(x, altexp), .assayAlias(assay.type, assay), "x")
     res <- .pyr(.bridge()$pathway_activity(.enginePy(model), inp$values,
         inp$samples, inp$genes, geneSets, method, minSize, purified,
         fillMissing, warn = .engineCondition, residual = residual))
@@ -100,6 +103,11 @@ pathwayActivity <- function(model, x, geneSets = NULL,
             row.names = pathways),
         metadata = list(method = method, purified = purified,
             residual = residual, minSize = minSize))
+}
+
+# The object whose assay is read: `x`, or its alternative experiment `altexp`.
+.assaySource <- function(x, altexp) {
+    if (is.null(altexp)) x else .fromAltExp(x, NULL, "normal", altexp)$x
 }
 
 # colData of a SummarizedExperiment, or an empty one named by the columns.

@@ -101,6 +101,29 @@ test_that("pathwayActivity refuses bad gene sets and arguments with clear messag
     expect_warning(pathwayActivity(model, tumors, list(A = g[1:6], SMALL = g[7:8])), "SMALL")
 })
 
+test_that("purifiedExpression and pathwayActivity read an alternative experiment and keep x's colData", {
+    skip_if_no_engine()
+    fx <- pathway_fixture()
+    model <- fx$model
+    tumors <- fx$tumors
+    holder <- SingleCellExperiment::SingleCellExperiment(list(other = matrix(0, 2, ncol(tumors),
+        dimnames = list(c("x", "y"), colnames(tumors)))), colData = SummarizedExperiment::colData(tumors))
+    SingleCellExperiment::altExp(holder, "genes") <- SummarizedExperiment::SummarizedExperiment(
+        list(counts = SummarizedExperiment::assay(tumors, "counts")))
+    for (residual in c(FALSE, TRUE)) {
+        got <- purifiedExpression(model, holder, altexp = "genes", residual = residual)
+        want <- purifiedExpression(model, tumors, residual = residual)
+        expect_equal(SummarizedExperiment::assay(got), SummarizedExperiment::assay(want))
+        expect_identical(SummarizedExperiment::colData(got), SummarizedExperiment::colData(holder))
+    }
+    sets <- split(rownames(tumors)[1:60], rep(c("A", "B", "C"), 20))
+    act <- pathwayActivity(model, holder, sets, altexp = 1L)
+    expect_equal(SummarizedExperiment::assay(act), SummarizedExperiment::assay(pathwayActivity(model, tumors, sets)))
+    expect_identical(act$sample_type, tumors$sample_type)
+    expect_error(purifiedExpression(model, holder, altexp = "gens"), "'altexp' must name one alternative")
+    expect_error(pathwayActivity(model, tumors, altexp = "genes"), "'altexp' needs a SingleCellExperiment")
+})
+
 test_that("fitReadout adds missing contamination directions to a copy, from a column or a normal set", {
     skip_if_no_engine()
     fx <- pathway_fixture()
