@@ -38,6 +38,7 @@ from .data import (
     Preprocessor,
     _check_unique,
     _preview,
+    _shared,
     as_matrix,
     detect_scale,
     refuse_same_samples,
@@ -478,7 +479,7 @@ def fit_on_disk(
         raise ValueError(f"n_components must be positive, got {model.n_components}")
     ranks = current_ranks()
     rows, normals = _split(_open(tumors, layer), normal, normal_key, normal_value)
-    shared = [g for g in rows.genes if g in set(normals.genes)]
+    shared = _shared(rows.genes, normals.genes)
     if not shared:
         raise InputError(
             f"tumors ({_preview(rows.genes, 3)}) and normals ({_preview(normals.genes, 3)}) share no genes"
