@@ -259,10 +259,20 @@ def sum_arrays_over_ranks(values: np.ndarray, ranks: Ranks) -> np.ndarray:
     outside training (`sum_over_ranks` is the differentiable one inside it); the sum runs on the rank's
     device, since nccl reduces device tensors only.
     """
+    return _reduce_array(values, ranks, dist.ReduceOp.SUM)
+
+
+def min_arrays_over_ranks(values: np.ndarray, ranks: Ranks) -> np.ndarray:
+    """Element-wise float64 minimum of an array over ranks, on every rank (`values` itself with one rank): the
+    first block a rank found bad, the evidence of a scale over every rank's values."""
+    return _reduce_array(values, ranks, dist.ReduceOp.MIN)
+
+
+def _reduce_array(values: np.ndarray, ranks: Ranks, op: Any) -> np.ndarray:
     if not ranks.active:
         return values
     t = torch.from_numpy(np.ascontiguousarray(values, dtype=np.float64)).to(rank_device("auto", ranks))
-    dist.all_reduce(t)  # in place; on the host that is `values`' own memory, no copy
+    dist.all_reduce(t, op=op)  # in place; on the host that is `values`' own memory, no copy
     return t.cpu().numpy()
 
 

@@ -44,7 +44,15 @@ from .data import (
     refuse_same_samples,
     to_log2,
 )
-from .distributed import Ranks, current_ranks, lead_array, rank_device, shared_seed, sum_arrays_over_ranks
+from .distributed import (
+    Ranks,
+    current_ranks,
+    lead_array,
+    min_arrays_over_ranks,
+    rank_device,
+    shared_seed,
+    sum_arrays_over_ranks,
+)
 from .invariance import MAX_GRAM_GENES, CovarianceSums, fixed_front
 from .ondisk import RowSource, is_on_disk, open_rows
 from .train import Schedule
@@ -177,18 +185,6 @@ def _scale_evidence(x: np.ndarray) -> np.ndarray:
     return np.array([x.min(), -x.max(), float(np.all(np.abs(x - np.round(x)) < 1e-6))])
 
 
-def _merged_min(v: np.ndarray, ranks: Ranks) -> np.ndarray:
-    """Element-wise float64 minimum over ranks, on every rank (on the rank's device: nccl reduces device tensors
-    only)."""
-    if ranks.active:
-        import torch.distributed as dist
-
-        t = torch.from_numpy(v.astype(np.float64)).to(rank_device("auto", ranks))
-        dist.all_reduce(t, op=dist.ReduceOp.MIN)
-        return t.cpu().numpy()
-    return v
-
-
 def _scale_from_evidence(e: np.ndarray) -> str:
     """`detect_scale`'s verdict on the whole cohort, asked about three values with the same min, max and integrality."""
     vmin, vmax, integer = e[0], -e[1], e[2] > 0.5
@@ -250,7 +246,7 @@ def fit_preprocessor(
                 moments.add_block(to_log2(block, guess, _Names(rows, start, stop), "tumor"))
             except InputError:  # judged after the pass: under "auto" the guess may be what is wrong
                 untransformed = min(untransformed, start)
-        unread, untransformed = _merged_min(np.array([unread, untransformed]), ranks)
+        unread, untransformed = min_arrays_over_ranks(np.array([unread, untransformed]), ranks)
         if np.isfinite(unread):  # every rank reads the first bad block and raises its error
             _check_finite(block_at(int(unread)), rows, int(unread), "tumor")
             raise AssertionError(f"block at row {int(unread)} held NaN/Inf when first read, not when read again")
@@ -258,7 +254,7 @@ def fit_preprocessor(
             copies.refuse(rows, ranks)
             copies = None  # a second pass (another scale) reads the same rows
         moments.merge_ranks(ranks)
-        scale = _scale_from_evidence(_merged_min(evidence, ranks)) if pp.input_scale == "auto" else guess
+        scale = _scale_from_evidence(min_arrays_over_ranks(evidence, ranks)) if pp.input_scale == "auto" else guess
         if scale == guess:
             if np.isfinite(untransformed):
                 start = int(untransformed)
