@@ -55,15 +55,28 @@ def test_streamed_statistics_equal_preprocessor_fit(tmp_path, big):
     assert ad.read_h5ad(path).to_df().equals(big.tumors.astype(np.float32))  # the writer makes real h5ad
 
 
+def _write_h5ad(x: np.ndarray, path) -> ad.AnnData:
+    """`x` (samples s0, s1, ... x genes g0, g1, ...) written as .h5ad; the AnnData returned."""
+    adata = ad.AnnData(x, obs=pd.DataFrame(index=[f"s{i}" for i in range(x.shape[0])]))
+    adata.var_names = [f"g{j}" for j in range(x.shape[1])]
+    adata.write_h5ad(path)
+    return adata
+
+
+def _streamed_statistics(rows: Rows, scale: str) -> Preprocessor:
+    """`fit_preprocessor` on every gene of `rows`, in blocks of 16 rows, without normals."""
+    return fit_preprocessor(
+        Preprocessor(scale, None), rows, np.arange(len(rows.genes)), rows.genes, None, block_rows=16
+    )
+
+
 def test_first_block_misleading_scale_is_read_again(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.integers(0, 10, size=(60, 30)).astype(np.float32)  # integers up to 9: looks like log2 values
     x[50:] = rng.integers(0, 5000, size=(10, 30))  # ... until the last rows: counts
-    adata = ad.AnnData(x, obs=pd.DataFrame(index=[f"s{i}" for i in range(60)]))
-    adata.var_names = [f"g{j}" for j in range(30)]
-    adata.write_h5ad(tmp_path / "x.h5ad")
+    adata = _write_h5ad(x, tmp_path / "x.h5ad")
     with Rows(tmp_path / "x.h5ad") as rows:
-        pp = fit_preprocessor(Preprocessor("auto", None), rows, np.arange(30), rows.genes, None, block_rows=16)
+        pp = _streamed_statistics(rows, "auto")
     ref = Preprocessor("auto", None).fit(as_matrix(adata))
     assert pp.scale_ == ref.scale_ == "counts"
     np.testing.assert_allclose(pp.std_, ref.std_, rtol=1e-4)
@@ -76,17 +89,15 @@ def test_a_block_the_first_guess_cannot_transform_is_judged_by_the_whole_file(tm
     rng = np.random.default_rng(1)
     x = rng.integers(0, 51, size=(48, 20)).astype(np.float32)
     x[32:] = rng.normal(0, 2, size=(16, 20))
-    adata = ad.AnnData(x, obs=pd.DataFrame(index=[f"s{i}" for i in range(48)]))
-    adata.var_names = [f"g{j}" for j in range(20)]
-    adata.write_h5ad(tmp_path / "x.h5ad")
+    adata = _write_h5ad(x, tmp_path / "x.h5ad")
     with Rows(tmp_path / "x.h5ad") as rows:
-        pp = fit_preprocessor(Preprocessor("auto", None), rows, np.arange(20), rows.genes, None, block_rows=16)
+        pp = _streamed_statistics(rows, "auto")
         ref = Preprocessor("auto", None).fit(as_matrix(adata))
         assert pp.scale_ == ref.scale_ == "log2"
         np.testing.assert_allclose(pp.mean_, ref.mean_, rtol=1e-5)  # the statistics of the second pass, whole
         np.testing.assert_allclose(pp.std_, ref.std_, rtol=1e-4)
         with pytest.raises(InputError, match="s32"):
-            fit_preprocessor(Preprocessor("counts", None), rows, np.arange(20), rows.genes, None, block_rows=16)
+            _streamed_statistics(rows, "counts")
 
 
 def test_sparse_x_and_subsets_read_the_right_rows(tmp_path, big):
