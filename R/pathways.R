@@ -107,7 +107,7 @@ pathwayActivity <- function(model, x, geneSets = NULL,
 
 # The object whose assay is read: `x`, or its alternative experiment `altexp`.
 .assaySource <- function(x, altexp) {
-    if (is.null(altexp)) x else .fromAltExp(x, NULL, "normal", altexp)$x
+    if (is.null(altexp)) x else .altExpOf(x, altexp)
 }
 
 # colData of a SummarizedExperiment, or an empty one named by the columns.

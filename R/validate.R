@@ -229,11 +229,8 @@
 }
 
 # The alternative experiment `altexp` of a SingleCellExperiment `x` (its
-# genes are what the model reads), with `normal` turned into a mask over the
-# columns when it names a colData column or holds labels of `x`: the altExp
-# shares the columns but has a colData of its own.
-.fromAltExp <- function(x, normal, normalValue, altexp,
-    checkCounts = .checkCounts) {
+# genes are what the model reads), checked to be one of x's.
+.altExpOf <- function(x, altexp) {
     if (!methods::is(x, "SingleCellExperiment")) {
         .abort("'altexp' needs a SingleCellExperiment 'x', not a ",
             class(x)[1])
@@ -247,10 +244,19 @@
             if (length(have)) .preview(have) else "it has none", "), got ",
             if (length(altexp)) .preview(altexp) else "nothing")
     }
+    SingleCellExperiment::altExp(x, altexp)
+}
+
+# `.altExpOf(x, altexp)` with `normal` turned into a mask over the columns
+# when it names a colData column or holds labels of `x`: the altExp shares
+# the columns but has a colData of its own.
+.fromAltExp <- function(x, normal, normalValue, altexp,
+    checkCounts = .checkCounts) {
+    alt <- .altExpOf(x, altexp)
     if (!is.null(normal) && !.isNormalSet(normal)) {
         normal <- .normalMask(x, normal, normalValue, checkCounts = checkCounts)
     }
-    list(x = SingleCellExperiment::altExp(x, altexp), normal = normal)
+    list(x = alt, normal = normal)
 }
 
 # Is `normal` a separate set of samples (rather than a colData column or mask)?
