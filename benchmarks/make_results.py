@@ -199,8 +199,8 @@ def main() -> None:
             "`benchmarks/sweep_round8.py`: the round-7 defaults with several networks side by side (separate fits "
             "joined by one last step, `ensemble xK`, and the package's `n_networks`), a linear skip in the encoder "
             "and wider embeddings, 5 seeds, on the simulator at 150, 400 and 800 tumors, the normal-likeness "
-            "simulator, the simulator on microarrays and both TCGA-BRCA folders, this 2-core CPU machine, 2026-11-28. Not adopted as defaults yet "
-            "(TUNING.md, round 8). The round-7 defaults' rows here have 5 seeds; the tables above have 3.\n\n",
+            "simulator, the simulator on microarrays and both TCGA-BRCA folders, this 2-core CPU machine, 2026-11-28. `n_networks 3, beta 0.9` became the "
+            "defaults in round 11 (TUNING.md, rounds 8 and 11). The round-7 defaults' rows here have 5 seeds; the tables above have 3.\n\n",
         ),
         section(
             "Every variant tried in round 9 (issue 9)",
@@ -283,9 +283,11 @@ def main() -> None:
             "--name frontier_likeness`, 2026-11-27, this machine; the baselines, the TwinPurify defaults and the "
             "variants nearest the frontier. With `normal_likeness=0.8` the simulator's mean tumor-minus-normal "
             "direction tracks purity about as loosely as on TCGA-BRCA (TUNING.md, round 5) and raw leakage falls "
-            "to 0.86. The invariant projection still dominates the TwinPurify defaults; the defaults and "
-            "normal-difference swap places on purity, and normal-difference now also keeps more intrinsic signal "
-            "than the invariant projection (it already kept more subtype and immune signal). The round-6 rows "
+            "to 0.86. On the day it was first run the invariant projection dominated the TwinPurify defaults of "
+            "the time (round 5), the defaults and normal-difference swapped places on purity, and normal-difference "
+            "also kept more intrinsic signal than the invariant projection (it already kept more subtype and immune "
+            "signal); today's defaults (`TP default`) are purer than the invariant projection with more programs "
+            "and intrinsic signal, and less subtype F1 and immune R². The round-6 rows "
             '("16 dims", "PCA front", and `TP default`, now the PCA front with 16 dimensions) were added later '
             "that day; the earlier defaults are `TP log input, 128 dims (defaults to round 5)`. The likeness "
             "sentences above describe the earlier defaults. Round 7: `TP default` is the round-7 defaults (rerun), "
@@ -312,7 +314,7 @@ def main() -> None:
             "smallest subtype and the least pure by construction); with_composition_F1 = the same probe with the "
             "true purity, normal-tissue and immune fractions appended (per-subtype F1 from the macro-F1's own "
             "out-of-fold predictions). Most of TwinPurify's macro-F1 gap to the linear baselines is S4's (0.62-0.63 "
-            "against 0.80-0.85; S1 0.02-0.05 below, S2 0.00-0.03, S3 level); the true "
+            "against 0.80-0.85; S1 0.02-0.05 below, S2 and S3 0.00-0.03); the true "
             "composition alone separates the subtypes well above chance (0.39 for four classes) and, appended, "
             "lifts TwinPurify by 0.03 and the leaky baselines by nothing. Rerun later that day with round 10's "
             "invariant-front variant added (`sweep_round10.py`, fitted inside its patch); every other row reproduced "

@@ -1,4 +1,4 @@
-"""Speed and memory of a default TwinPurify fit, and the share of the machine's matmul ceiling it reaches.
+"""Speed and memory of a TwinPurify fit with the defaults to round 5 (pinned), and the share of the matmul ceiling it reaches.
 
 Each size runs in its own subprocess so peak RSS is that fit's alone. Results are appended to
 benchmarks/RESULTS.md (section "Speed and memory") and benchmarks/speed.csv.
@@ -214,7 +214,7 @@ def write_results(rows: list[dict]) -> None:
         f"### Speed and memory on {rows[0]['device']} ({os.cpu_count()} cores, {cpu})",
         "",
         f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; torch {torch.__version__}, "
-        f"torch threads {torch.get_num_threads()}; default TwinPurify (128 dims, hidden 512, top 3,000 of the 5,000 input genes, auto schedule). RSS growth = peak RSS during the fit minus RSS before it (torch imported, input loaded); on small inputs a fixed ~230 MiB of torch/oneDNN workspace dominates it.",
+        f"torch threads {torch.get_num_threads()}; TwinPurify with the defaults to round 5 (pins.ROUND5: log input, 128 dims, one network, hidden 512, top 3,000 of the 5,000 input genes, auto schedule). RSS growth = peak RSS during the fit minus RSS before it (torch imported, input loaded); on small inputs a fixed ~230 MiB of torch/oneDNN workspace dominates it.",
         "",
         "Shares of the measured matmul ceiling: *3 x fwd, fit* counts three times the forward FLOPs over the whole"
         " fit (how issue 14 measured 36-57%); *performed, fit* counts what autograd does (no input gradient for"

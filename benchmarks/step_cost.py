@@ -32,7 +32,8 @@ def _sync(device):
 
 
 def step_cost(genes: int, batch: int, device: str, steps: int = 20, normals: int = 300) -> dict:
-    """Seconds per optimiser step of the default TwinPurify network with `genes` inputs, `batch` tumors."""
+    """Seconds per optimiser step of the network of the defaults to round 5 (one network, 128 dims) with `genes` inputs,
+    `batch` tumors."""
     import torch
     from twinpurify.augment import ViewConfig, ViewGenerator
     from twinpurify.model import BarlowTwinsModule

@@ -59,7 +59,10 @@ def _parser() -> argparse.ArgumentParser:
         "--encoder-input",
         "encoder_input",
         str,
-        extra=" ('log' with 128 components, --beta-max 0.5 --drop-mixing-dims 0: the defaults to round 5)",
+        extra=(
+            " ('log' with --n-components 128 --beta-max 0.5 --drop-mixing-dims 0 --n-networks 1: the defaults"
+            " to round 5)"
+        ),
     )
     _schema_option(
         f, "--drop-mixing-dims", "drop_mixing_dims", int, extra=" (0: the embedding is the network's output)"

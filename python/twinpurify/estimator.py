@@ -97,7 +97,7 @@ class TwinPurify(NeuralEmbedder):
         intrinsic and subtype recovery; by 0.02-0.03 at 150 and 800 tumors (benchmarks/TUNING.md, round 7).
     n_networks : int, default 3
         Networks trained side by side (each with its own initialisation and views, sharing the fixed
-        first layer and the batches; training costs 1.6-5 times one network's on a CPU). The last step
+        first layer and the batches; training costs 1.6-5.6 times one network's on a CPU). The last step
         then keeps the `n_components` most mixing-invariant directions of all their embeddings together,
         so directions the networks agree on survive and each network's seed noise averages out. In
         rounds 8 and 11 (benchmarks/TUNING.md) three networks with ``beta_max=0.9`` were purer and kept
