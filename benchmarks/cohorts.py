@@ -117,9 +117,10 @@ PANCAN_CLUSTERS = {
 
 
 def add_external_labels(c: Cohort, root: Path) -> Cohort:
-    """Join ABSOLUTE purity (copy-number based) and copy-number / methylation / protein clusters.
+    """Join ABSOLUTE purity (copy-number based), LUMP purity (leukocyte CpG methylation) and copy-number /
+    methylation / protein clusters.
 
-    ABSOLUTE: `tcga_purity/purity.csv.gz`, on the first 15 characters of the barcode (patient + sample
+    ABSOLUTE and LUMP: `tcga_purity/purity.csv.gz`, on the first 15 characters of the barcode (patient + sample
     code). Clusters: BRCA from `brca.subtype.csv.gz` by patient; other cancers from `pancan2018.csv.gz`
     (tumor rows) by patient. Non-TCGA cohorts are returned unchanged.
     """
@@ -129,9 +130,10 @@ def add_external_labels(c: Cohort, root: Path) -> Cohort:
     key15 = pd.Index([str(s)[:15] for s in lab.index])
     patient = pd.Index([str(s)[:12] for s in lab.index])
     pur = pd.read_csv(root / "tcga_purity" / "purity.csv.gz")
-    pur = pur.assign(k=pur["sample_id"].str[:15]).drop_duplicates("k").set_index("k")["ABSOLUTE"]
+    pur = pur.assign(k=pur["sample_id"].str[:15]).drop_duplicates("k").set_index("k")
     lab = lab.copy()
-    lab["purity_ABSOLUTE"] = pur.reindex(key15).to_numpy()
+    for est in ("ABSOLUTE", "LUMP"):
+        lab[f"purity_{est}"] = pur[est].reindex(key15).to_numpy()
     sub_dir = root / "tcga_subtypes_tcgabiolinks"
     if "brca" in c.name:
         t = pd.read_csv(sub_dir / "brca.subtype.csv.gz").drop_duplicates("patient").set_index("patient")

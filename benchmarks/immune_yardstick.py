@@ -15,8 +15,16 @@ it; a purity-leaky one reads part of it through purity. The yardsticks side by s
 - ``immune_share_R2``: immune cells among the non-cancer cells (moved by mixing, so a purifier is expected to
   lose it; independent of purity).
 
-Reference rows: true purity alone and the true intrinsic profiles' top 10 principal components. Methods as in
-`subtype_gap.py`, plus the autoencoder. 400 tumors, 60 normals, 3,000 genes; the default simulator and the
+Reference rows: true purity alone and the true intrinsic profiles' top 10 principal components; and two that
+say what an ideal purifier could keep (round 13), each column standardised:
+
+- ``true mixing-invariant truth``: everything about a tumor that mixing it with normal tissue leaves unchanged
+  — the intrinsic PCs, the subtype (one-hot), the log immune-to-cancer ratio and the immune share of the
+  non-normal cells. An embedding exactly invariant to the views' mixing holds at most this;
+- ``true intrinsic + immune fraction``: the intrinsic PCs, the subtype and the immune fraction itself (which
+  mixing lowers): what the frontier's yardsticks ask to keep.
+
+Methods as in `subtype_gap.py`, plus the autoencoder. 400 tumors, 60 normals, 3,000 genes; the default simulator and the
 one whose tumor biology also points at normal tissue (``normal_likeness`` 0.8).
 
 Writes immune_yardstick.csv (every run; rows of other seeds already there are kept) and
@@ -53,11 +61,27 @@ def targets(truth: pd.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
-def rows(seed: int, likeness: float) -> list[dict]:
+def oracles(c: tp.datasets.SimulatedCohort) -> dict[str, np.ndarray]:
+    """Truth-built embeddings: what an exactly mixing-invariant embedding could hold at best, and what the
+    yardsticks ask to keep (the immune fraction instead of the invariant ratio); columns standardised."""
+    t = c.truth
+    purity, immune = t["purity"].to_numpy(np.float64), t["immune_fraction"].to_numpy(np.float64)
+    base = [c.intrinsic_components(10).to_numpy(np.float64), pd.get_dummies(t["subtype"]).to_numpy(np.float64)]
+    ratio = immune / purity
+    built = {
+        "true mixing-invariant truth": np.column_stack([*base, np.log(ratio), ratio / (1 + ratio)]),
+        "true intrinsic + immune fraction": np.column_stack([*base, immune]),
+    }
+    return {k: (Z - Z.mean(0)) / Z.std(0) for k, Z in built.items()}
+
+
+def rows(seed: int, likeness: float, references_only: bool = False) -> list[dict]:
     c = tp.datasets.simulate_cohort(n_tumors=400, n_normals=60, n_genes=3000, seed=seed, normal_likeness=likeness)
     y = targets(c.truth)
     make = {k: v for k, v in methods(seed).items() if k not in SKIP}
     make["autoencoder"] = lambda: tp.AutoencoderEmbedding(K, random_state=seed, verbose=False)
+    if references_only:
+        make = {}
     out = []
     for name, build in make.items():
         if name == "true intrinsic PCs (10)":
@@ -70,6 +94,9 @@ def rows(seed: int, likeness: float) -> list[dict]:
     out.append(
         {"likeness": likeness, "seed": seed, "method": "true purity only", **scores(y["purity"][:, None], y, seed)}
     )
+    out += [
+        {"likeness": likeness, "seed": seed, "method": name, **scores(Z, y, seed)} for name, Z in oracles(c).items()
+    ]
     return out
 
 
@@ -100,6 +127,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--likeness", default="0,0.8")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent))
     ap.add_argument("--render-only", action="store_true", help="rewrite the .md from the .csv")
+    ap.add_argument(
+        "--references-only", action="store_true", help="score only the truth-built rows (others in the .csv kept)"
+    )
     a = ap.parse_args(argv)
     out = Path(a.out)
     if a.render_only:
@@ -107,7 +137,12 @@ def main(argv: list[str] | None = None) -> None:
     else:
         warnings.simplefilter("ignore")  # the probes' convergence notes
         df = pd.DataFrame(
-            [r for lk in a.likeness.split(",") for s in a.seeds.split(",") for r in rows(int(s), float(lk))]
+            [
+                r
+                for lk in a.likeness.split(",")
+                for s in a.seeds.split(",")
+                for r in rows(int(s), float(lk), a.references_only)
+            ]
         )
         df = merge_runs(out / "immune_yardstick.csv", df, ["likeness", "seed", "method"])
     with atomic_path(out / "immune_yardstick.md") as tmp:
