@@ -29,14 +29,35 @@
     if (inherits(v, "python.builtin.object")) reticulate::py_to_r(v) else v
 }
 
-# Engine notes (Python logging, INFO and up) and Python warnings as R
-# conditions, so suppressMessages()/suppressWarnings() work on them.
+# Engine notes (Python logging, INFO and up) and Python warnings, handed to
+# R by the engine while Python runs. Signalling them there would let an
+# exiting handler (tryCatch(warning = ), rlang::catch_cnd()) unwind through
+# the Python frame, which reticulate turns into "Unknown exception occurred";
+# so inside .py() they are only recorded, and .py() signals them once Python
+# has returned. Outside .py() (the engine called directly through
+# twinPurifyEngine()) they are signalled at once, as before.
 .engineCondition <- function(level, text) {
-    text <- as.character(.fromPy(text))
-    if (isTRUE(as.numeric(.fromPy(level)) >= 30)) {
-        warning("twinpurify: ", text, call. = FALSE)
+    cond <- list(level = as.numeric(.fromPy(level)),
+        text = as.character(.fromPy(text)))
+    if (is.null(.tp_state$pending)) {
+        .signalEngine(list(cond))
     } else {
-        message(text)
+        .tp_state$pending[[length(.tp_state$pending) + 1L]] <- cond
+    }
+    invisible(NULL)
+}
+
+# Recorded engine conditions as R warnings (WARNING and up) and messages, in
+# the order the engine raised them, so suppressMessages(),
+# suppressWarnings() and every kind of handler work on them.
+.signalEngine <- function(conds) {
+    for (cond in conds) {
+        text <- cond$text
+        if (isTRUE(cond$level >= 30)) {
+            warning("twinpurify: ", text, call. = FALSE)
+        } else {
+            message(text)
+        }
     }
     invisible(NULL)
 }

@@ -209,13 +209,31 @@ twinpurifyAvailable <- function() {
 }
 
 # Run a call into Python; a Python exception becomes an R error carrying the
-# engine's own message, without reticulate's traceback noise.
+# engine's own message, without reticulate's traceback noise. Engine notes and
+# warnings raised meanwhile are recorded (see .engineCondition()) and
+# signalled here, in order, once Python has returned, so no R handler ever
+# unwinds through a Python frame; when the call fails they come before the
+# error, as they came before it in the engine.
 .py <- function(expr) {
+    outer <- .tp_state$pending
+    .tp_state$pending <- list()
+    on.exit(.tp_state$pending <- outer, add = TRUE)
     # One handler: with two, R nests them and a re-raise from the first lands
     # in the second.
-    tryCatch(expr, error = function(e) {
-        if (inherits(e, "twinpurify_error")) stop(e) else .abort(.pyMessage(e))
+    value <- tryCatch(expr, error = function(e) {
+        .signalEngine(.takePending())
+        if (inherits(e, "twinpurify_error")) stop(e) else
+            .abort(.pyMessage(e))
     })
+    .signalEngine(.takePending())
+    value
+}
+
+# The conditions recorded by the current .py() call, which then holds none.
+.takePending <- function() {
+    conds <- .tp_state$pending
+    .tp_state$pending <- list()
+    conds
 }
 
 # Call into Python and convert the result to R. The call is forced before

@@ -87,6 +87,33 @@ test_that("engine notes are R messages (suppressMessages silences them); warning
     expect_warning(suppressMessages(predict(model, logged)), "^twinpurify: .*scale")
 })
 
+test_that("exiting handlers catch engine notes and warnings (nothing unwinds through Python)", {
+    skip_if_no_engine()
+    se <- toy_se()
+    args <- list(se, "sample_type", nComponents = 3, hiddenDims = 8, projectorDims = 8, maxEpochs = 1,
+                 progress = FALSE)
+    note <- tryCatch(do.call(fitTwinPurify, args), message = conditionMessage,
+                     error = function(e) paste("error:", conditionMessage(e)))
+    expect_match(note, "detected integer counts")
+    model <- suppressMessages(do.call(fitTwinPurify, args))
+    logged <- se
+    SummarizedExperiment::assay(logged, "counts") <- log2(SummarizedExperiment::assay(se) + 1)
+    caught <- tryCatch(predict(model, logged), warning = conditionMessage,
+                       error = function(e) paste("error:", conditionMessage(e)))
+    expect_match(caught, "^twinpurify: the input looks like log2 values")
+    # calling handlers still see each one, in the engine's order, and the call completes
+    seen <- character()
+    z <- withCallingHandlers(do.call(fitTwinPurify, args),
+        message = function(m) {
+            seen <<- c(seen, conditionMessage(m))
+            invokeRestart("muffleMessage")
+        })
+    expect_s4_class(z, "TwinPurifyModel")
+    expect_match(seen[1], "detected integer counts")
+    z <- withCallingHandlers(predict(model, logged), warning = function(w) invokeRestart("muffleWarning"))
+    expect_identical(dim(z), c(ncol(se), 3L))
+})
+
 test_that("a progress bar reports every epoch when asked for, and none with verbose = FALSE", {
     skip_if_no_engine()
     se <- toy_se()
