@@ -50,9 +50,9 @@
 # Recorded engine conditions as R warnings (WARNING and up) and messages, in
 # the order the engine raised them, so suppressMessages(),
 # suppressWarnings() and every kind of handler work on them.
-.signalEngine <- function(conds) {
+.signalEngine <- function(conds, labels = NULL) {
     for (cond in conds) {
-        text <- cond$text
+        text <- .rMessage(cond$text, labels)
         if (isTRUE(cond$level >= 30)) {
             warning("twinpurify: ", text, call. = FALSE)
         } else {
@@ -60,6 +60,49 @@
         }
     }
     invisible(NULL)
+}
+
+# An engine message in R's words: without a Python exception class in front,
+# the engine's snake_case parameter names as the R package's camelCase
+# arguments, and the engine's names for the data ("X", "normal") replaced by
+# the R arguments they came from (`labels`, e.g. c(X = "'newdata'")).
+.rMessage <- function(msg, labels = NULL) {
+    msg <- sub(paste0("^(?:[A-Za-z_][A-Za-z0-9_]*\\.)*[A-Za-z_][A-Za-z0-9_]*",
+        "(?:Error|Exception|Warning): "), "", msg, perl = TRUE)
+    for (nm in .engineNames()) {
+        msg <- gsub(paste0("\\b", nm, "\\b"), .camel(nm), msg, perl = TRUE)
+    }
+    for (nm in names(labels)) {
+        if (startsWith(msg, paste0(nm, ": "))) {
+            msg <- paste0(labels[[nm]], ": ",
+                substring(msg, nchar(nm) + 3L))
+        }
+    }
+    trimws(msg)
+}
+
+# The engine's snake_case names R users know in camelCase: every
+# hyper-parameter (once the engine is loaded) and the engine's names for
+# arguments and functions of the R interface. Read straight from the bridge,
+# never through .py(), whose errors are translated here.
+.engineNames <- function() {
+    params <- .tp_state$defaults
+    if (is.null(params) && !is.null(.tp_state$bridge)) {
+        params <- tryCatch(reticulate::py_to_r(.tp_state$bridge$defaults()),
+            error = function(e) NULL)
+    }
+    known <- c(names(params), "fill_missing", "input_scale", "min_size",
+        "gene_sets", "normal_value", "fit_readout", "purified_expression",
+        "pathway_activity")
+    unique(grep("_", known, value = TRUE, fixed = TRUE))
+}
+
+# The engine's names for the data and the R arguments they come from: `x`
+# and `normal`, or, when `normal` marks columns of `x`, x's normals.
+.dataLabels <- function(x = "x", normalInX = FALSE) {
+    c(X = paste0("'", x, "'"),
+        normal = if (normalInX) paste0("the normals of '", x, "'") else
+            "'normal'")
 }
 
 # A text progress bar on stderr (consoles, RStudio, knitr logs). Returns

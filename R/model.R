@@ -195,7 +195,8 @@ setMethod("predict", "TwinPurifyModel", function(object, newdata,
     assay.type = "counts", fillMissing = NULL, ..., assay = NULL) {
     inp <- .input(newdata, .assayAlias(assay.type, assay), "newdata")
     z <- .pyr(.bridge()$embed(.enginePy(object), inp$values, inp$samples,
-        inp$genes, fillMissing, warn = .engineCondition))
+        inp$genes, fillMissing, warn = .engineCondition),
+        labels = .dataLabels("newdata"))
     dimnames(z) <- list(inp$samples, paste0("TP", seq_len(ncol(z))))
     z
 })

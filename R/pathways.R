@@ -190,6 +190,8 @@ fitReadout <- function(model, x, normal = NULL, normalValue = "normal",
     }
     py <- .py(.bridge()$fit_readout(.pyFiles(model@files), tumor$values,
         tumor$samples, tumor$genes, nm$values, nm$samples, nm$genes,
-        fillMissing, warn = .engineCondition))
+        fillMissing, warn = .engineCondition),
+        labels = .dataLabels(normalInX = !is.null(normal) &&
+            !.isNormalSet(normal)))
     .newModel(py)
 }

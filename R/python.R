@@ -213,19 +213,20 @@ twinpurifyAvailable <- function() {
 # warnings raised meanwhile are recorded (see .engineCondition()) and
 # signalled here, in order, once Python has returned, so no R handler ever
 # unwinds through a Python frame; when the call fails they come before the
-# error, as they came before it in the engine.
-.py <- function(expr) {
+# error, as they came before it in the engine. `labels` maps the engine's
+# names for the data ("X", "normal") to the R arguments they came from.
+.py <- function(expr, labels = .dataLabels()) {
     outer <- .tp_state$pending
     .tp_state$pending <- list()
     on.exit(.tp_state$pending <- outer, add = TRUE)
     # One handler: with two, R nests them and a re-raise from the first lands
     # in the second.
     value <- tryCatch(expr, error = function(e) {
-        .signalEngine(.takePending())
+        .signalEngine(.takePending(), labels)
         if (inherits(e, "twinpurify_error")) stop(e) else
-            .abort(.pyMessage(e))
+            .abort(.pyMessage(e, labels))
     })
-    .signalEngine(.takePending())
+    .signalEngine(.takePending(), labels)
     value
 }
 
@@ -239,26 +240,15 @@ twinpurifyAvailable <- function() {
 # Call into Python and convert the result to R. The call is forced before
 # py_to_r(), which would otherwise initialise Python first and bypass the
 # engine's own missing-Python message.
-.pyr <- function(expr) {
-    value <- .py(expr)
+.pyr <- function(expr, labels = .dataLabels()) {
+    value <- .py(expr, labels)
     reticulate::py_to_r(value)
 }
 
-.pyErrorClasses <- paste0("^[A-Za-z_.]*(InputError|ValueError|TypeError|",
-    "RuntimeError|FileNotFoundError|FileExistsError|NotFittedError|",
-    "ParameterError|ModelFormatError): ")
-
-.pyMessage <- function(e) {
+.pyMessage <- function(e, labels = NULL) {
     msg <- conditionMessage(e)
     noise <- "\n*(Detailed traceback|Run `reticulate::py_last_error\\(\\)`).*$"
     msg <- sub(noise, "", msg)
     msg <- sub("^Error in py_call_impl\\(.*?\\) *:? *\n? *", "", msg)
-    msg <- sub(.pyErrorClasses, "", msg)
-    if (grepl("is not allowed:", msg, fixed = TRUE)) {
-        # the engine's parameter schema names snake_case keywords; R users
-        # passed camelCase arguments
-        msg <- gsub("\\b([a-z]+)_([a-z])([a-z0-9]*)_?([a-z]?)",
-            "\\1\\U\\2\\E\\3\\U\\4", msg, perl = TRUE)
-    }
-    trimws(msg)
+    .rMessage(msg, labels)
 }

@@ -73,7 +73,8 @@ fitTwinPurify <- function(x, normal, normalValue = "normal",
             warn = .engineCondition))
     } else {
         .py(b$fit(tumor$values, tumor$samples, tumor$genes, mask, params,
-            progress = bar$callback, warn = .engineCondition))
+            progress = bar$callback, warn = .engineCondition),
+            labels = .dataLabels(normalInX = TRUE))
     }
     .newModel(py)
 }

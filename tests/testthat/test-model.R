@@ -79,7 +79,7 @@ test_that("engine notes are R messages (suppressMessages silences them); warning
     se <- toy_se()
     args <- list(se, "sample_type", nComponents = 3, hiddenDims = 8, projectorDims = 8, maxEpochs = 1,
                  progress = FALSE)
-    expect_message(do.call(fitTwinPurify, args), "input_scale='auto' detected integer counts")
+    expect_message(do.call(fitTwinPurify, args), "inputScale='auto' detected integer counts")
     expect_silent(suppressMessages(do.call(fitTwinPurify, args)))
     model <- suppressMessages(do.call(fitTwinPurify, args))
     logged <- se

@@ -161,3 +161,34 @@ test_that("the shipped toy cohort is a small SummarizedExperiment usable without
     expect_identical(as.vector(table(se$sample_type)[c("tumor", "normal")]), c(40L, 8L))
     expect_true(is.integer(SummarizedExperiment::assay(se)))
 })
+
+test_that("engine messages use R's names: camelCase arguments, R's data arguments, no Python class", {
+    msg <- twinpurify:::.rMessage(
+        "twinpurify.pathways.GeneSetError: X: set fill_missing='mean', input_scale='log2' or min_size=3",
+        twinpurify:::.dataLabels("newdata"))
+    expect_identical(msg, "'newdata': set fillMissing='mean', inputScale='log2' or minSize=3")
+    expect_identical(twinpurify:::.rMessage("normal: bad", twinpurify:::.dataLabels(normalInX = TRUE)),
+                     "the normals of 'x': bad")
+    skip_if_no_engine()
+    se <- toy_se()
+    model <- fitTwinPurify(se, "sample_type", nComponents = 3, hiddenDims = 8, projectorDims = 8,
+                           maxEpochs = 1, nNetworks = 1, verbose = FALSE)
+    expect_error(predict(model, se[-(1:3), ]),
+                 "^twinpurify: 'newdata': 3 of the model's 100 genes are missing: .* set fillMissing='mean'")
+    neg <- se
+    SummarizedExperiment::assay(neg)[1, 45] <- -5L
+    expect_error(fitTwinPurify(neg, "sample_type", inputScale = "counts", verbose = FALSE),
+                 "^twinpurify: the normals of 'x': negative values in samples N0005 .* use inputScale='log2'")
+    normal <- se$sample_type == "normal"
+    expect_error(fitTwinPurify(se[, !normal], neg[, normal], inputScale = "counts", verbose = FALSE),
+                 "^twinpurify: 'normal': negative values in samples N0005")
+    # a configured engine parameter in the middle of a message (not only "is not allowed:")
+    expect_error(twinPurify(se, "sample_type", contentWeight = 1, nNetworks = 2, verbose = FALSE),
+                 "contentWeight=1(\\.0)? with nNetworks=2: .* use contentWeight=0 or nNetworks=1")
+    tumors <- se[, !normal]
+    err <- tryCatch(pathwayActivity(model, tumors, list(A = c("X1", "X2"))), error = conditionMessage)
+    expect_match(err, "^twinpurify: no gene set has 5 or more")
+    expect_false(grepl("GeneSetError", err))
+    expect_warning(pathwayActivity(model, tumors, list(A = rownames(se)[1:10], SMALL = rownames(se)[11:12])),
+                   "fewer than minSize=5")
+})
