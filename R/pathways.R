@@ -134,7 +134,8 @@ pathwayActivity <- function(model, x, geneSets = NULL,
 #'   samples in columns, on the scale the model was fitted on and carrying
 #'   the model's genes: the tumors, or tumors and normals marked by `normal`.
 #' @param normal the normals, as for [fitTwinPurify()] (a colData column of
-#'   `x`, a logical or character vector over its samples, or a separate
+#'   `x`, a logical or character vector over its samples, matched by name
+#'   when it has names, or a separate
 #'   SummarizedExperiment or matrix), or `NULL`: a readout without
 #'   contamination directions (the residual form stays unavailable).
 #'   Normals missing some of the model's genes with `fillMissing = "mean"`

@@ -18,7 +18,9 @@
 #'   columns of `x`; the name of a `colData` column, or a character/factor
 #'   vector over the columns (both compared with `normalValue`); or a second
 #'   `SummarizedExperiment` (or matrix) holding only normals (then all of `x`
-#'   are tumors; genes are matched by rownames).
+#'   are tumors; genes are matched by rownames). A vector with names is
+#'   matched to the columns by name (its names must be exactly the colnames
+#'   of `x`); an unnamed one is taken in the order of the columns.
 #' @param normalValue the value of the `normal` column that marks normals.
 #' @param assay.type the assay to use, by name or index: `"counts"` by
 #'   default. Ignored for a matrix.

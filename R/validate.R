@@ -145,10 +145,19 @@
         .abort("'normalValue' must be a single non-NA value, got ",
             if (length(normalValue) == 0) "nothing" else .preview(normalValue))
     }
+    mask <- if (is.character(normal) && length(normal) == 1 && ncol(x) != 1) {
+        .maskFromColumn(x, normal, normalValue)
+    } else {
+        .maskFromVector(x, .alignByName(normal, colnames(x)), normalValue)
+    }
+    checkCounts(sum(mask), sum(!mask))
+    mask
+}
+
+# `normal` given as a vector over the columns of `x`, in their order.
+.maskFromVector <- function(x, normal, normalValue) {
     n <- ncol(x)
-    if (is.character(normal) && length(normal) == 1 && n != 1) {
-        mask <- .maskFromColumn(x, normal, normalValue)
-    } else if ((is.character(normal) || is.factor(normal)) &&
+    if ((is.character(normal) || is.factor(normal)) &&
         length(normal) == n) {
         v <- as.character(normal)
         if (anyNA(v)) {
@@ -177,8 +186,31 @@
             "matrix of normal samples; got a ", class(normal)[1], " of length ",
             length(normal))
     }
-    checkCounts(sum(mask), sum(!mask))
     mask
+}
+
+# A named `normal` vector is matched to the samples by its names (a vector
+# built before the columns were reordered or subset would otherwise mark the
+# wrong samples); names that are not exactly the samples are an error.
+.alignByName <- function(normal, samples) {
+    nm <- names(normal)
+    if (is.null(nm)) return(normal)
+    if (anyDuplicated(nm)) {
+        .abort("'normal' names samples more than once: ",
+            .preview(unique(nm[duplicated(nm)])))
+    }
+    extra <- setdiff(nm, samples)
+    absent <- setdiff(samples, nm)
+    if (length(extra) || length(absent)) {
+        .abort("'normal' is named, but its names are not the samples of 'x'",
+            if (length(extra)) paste0("; not samples of 'x': ",
+                .preview(extra)),
+            if (length(absent)) paste0("; samples of 'x' it does not name: ",
+                .preview(absent)),
+            "; name every sample once, or pass an unnamed vector in the ",
+            "order of the columns")
+    }
+    unname(normal[match(samples, nm)])
 }
 
 .maskFromColumn <- function(x, normal, normalValue) {

@@ -24,6 +24,21 @@ test_that("normal can be logical, a colData column, or a SummarizedExperiment of
     expect_equal(unclass(a)[, ], unclass(c)[, ], ignore_attr = TRUE, tolerance = 1e-5)
 })
 
+test_that("a named 'normal' vector is matched to the samples by name, not position", {
+    skip_if_no_engine()
+    se <- toy_se()
+    rev_se <- se[, rev(seq_len(ncol(se)))]
+    want <- fast_fit(rev_se, rev_se$sample_type == "normal")
+    # built on se's column order, applied to the reversed columns
+    named <- stats::setNames(se$sample_type == "normal", colnames(se))
+    got <- fast_fit(rev_se, named)
+    expect_identical(rownames(got), colnames(rev_se)[rev_se$sample_type == "tumor"])
+    expect_identical(unclass(got)[, ], unclass(want)[, ])
+    labels <- stats::setNames(se$sample_type, colnames(se))
+    expect_identical(unclass(fast_fit(rev_se, labels))[, ], unclass(want)[, ])
+    expect_identical(unclass(fast_fit(rev_se, factor(labels)))[, ], unclass(want)[, ])
+})
+
 test_that("calculateTwinPurify equals twinPurify; hyper-parameters pass through", {
     skip_if_no_engine()
     se <- toy_se()

@@ -94,6 +94,23 @@ test_that("NA, NULL-like, recycled and mistyped engine arguments are refused, ne
     expect_error(twinPurify(se, "sample_type", nNetworks = 0), "nNetworks=0(\\.0)? is not allowed")
 })
 
+test_that("a named 'normal' vector must name exactly the samples of 'x'", {
+    se <- toy_se()
+    named <- stats::setNames(se$sample_type == "normal", colnames(se))
+    expect_error(twinPurify(se[, -1], named),
+                 "'normal' is named, but its names are not the samples of 'x'; not samples of 'x': T0001")
+    other <- named
+    names(other)[2:3] <- c("P1", "P2")
+    expect_error(twinPurify(se, other),
+                 "not samples of 'x': P1, P2; samples of 'x' it does not name: T0002, T0003")
+    labels <- stats::setNames(se$sample_type, colnames(se))
+    expect_error(twinPurify(se, labels[-48]), "samples of 'x' it does not name: N0008")
+    expect_error(twinPurify(se, factor(labels)[-48]), "samples of 'x' it does not name: N0008")
+    twice <- named
+    names(twice)[2] <- names(twice)[1]
+    expect_error(twinPurify(se, twice), "'normal' names samples more than once: T0001")
+})
+
 test_that("NA in the colData column telling normals from tumors is an error naming the samples", {
     se <- toy_se()
     se$sample_type[c(2, 5)] <- NA
