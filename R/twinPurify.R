@@ -21,7 +21,9 @@
 #'   are tumors; genes are matched by rownames). A vector with names is
 #'   matched to the columns by name (its names must be exactly the colnames
 #'   of `x`); an unnamed one is taken in the order of the columns.
-#' @param normalValue the value of the `normal` column that marks normals.
+#' @param normalValue the value of the `normal` column (or labels) that marks
+#'   normals. A logical `colData` column marks them with `TRUE` (unless
+#'   `normalValue` is set to `TRUE` or `FALSE`).
 #' @param assay.type the assay to use, by name or index: `"counts"` by
 #'   default. Ignored for a matrix.
 #' @param ... engine hyper-parameters in camelCase, with the Python engine's
@@ -168,7 +170,7 @@ twinPurify <- function(x, normal, normalValue = "normal", ...) {
 #' @export
 runTwinPurify <- function(x, normal, normalValue = "normal",
     assay.type = "counts", ..., name = "TwinPurify", assay = NULL) {
-    .checkSE(x, "x")
+    .checkStorable(x)
     if (.isNormalSet(normal)) {
         .abort("runTwinPurify() stores results in 'x', so 'normal' must mark ",
             "columns of 'x' (a logical vector or a colData column), not a ",

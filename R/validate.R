@@ -39,6 +39,18 @@
     invisible(x)
 }
 
+# runTwinPurify() stores its results in `x` (reducedDim and metadata), so a
+# bare matrix, which calculateTwinPurify() takes, cannot be its input.
+.checkStorable <- function(x) {
+    if (!methods::is(x, "SummarizedExperiment")) {
+        .abort("runTwinPurify() stores the embedding in reducedDim(x), so ",
+            "'x' must be a SummarizedExperiment or SingleCellExperiment, not ",
+            "a ", class(x)[1], "; use calculateTwinPurify() for a matrix, or ",
+            "wrap it: SummarizedExperiment(assays = list(counts = m))")
+    }
+    .checkSE(x, "x")
+}
+
 .isMatrixLike <- function(x) {
     is.matrix(x) || is.data.frame(x) || methods::is(x, "Matrix") ||
         methods::is(x, "DelayedArray")
@@ -213,6 +225,9 @@
     unname(normal[match(samples, nm)])
 }
 
+# `normal` naming a colData column of `x`: its samples equal to
+# `normalValue` are the normals; a logical column marks them with TRUE
+# unless `normalValue` says otherwise.
 .maskFromColumn <- function(x, normal, normalValue) {
     if (!methods::is(x, "SummarizedExperiment")) {
         .abort("'normal' = \"", normal, "\" names a colData column, but 'x' ",
@@ -223,6 +238,10 @@
     if (!normal %in% colnames(cd)) {
         .abort("'normal' = \"", normal, "\" is not a colData column of 'x' ",
             "(columns: ", .preview(colnames(cd)), ")")
+    }
+    if (is.logical(cd[[normal]]) && identical(normalValue, "normal")) {
+        # a logical column is the mask itself: TRUE marks the normals
+        normalValue <- TRUE
     }
     v <- as.character(cd[[normal]])
     if (anyNA(v)) {

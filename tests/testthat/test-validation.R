@@ -117,6 +117,27 @@ test_that("NA in the colData column telling normals from tumors is an error nami
     expect_error(twinPurify(se, "sample_type"), "sample_type is NA for samples T0002, T0005")
 })
 
+test_that("runTwinPurify says it needs an object to store results in, not a matrix", {
+    se <- toy_se()
+    m <- SummarizedExperiment::assay(se)
+    err <- tryCatch(runTwinPurify(m, se$sample_type == "normal"), error = conditionMessage)
+    expect_match(err, "stores the embedding in reducedDim\\(x\\), so 'x' must be a SummarizedExperiment")
+    expect_match(err, "not a matrix; use calculateTwinPurify\\(\\) for a matrix")
+    expect_false(grepl("or a numeric matrix", err))
+})
+
+test_that("a logical colData column marks the normals with TRUE; its NA are refused", {
+    se <- toy_se()
+    se$is_normal <- se$sample_type == "normal"
+    expect_identical(twinpurify:::.normalMask(se, "is_normal"), se$is_normal)
+    expect_identical(twinpurify:::.normalMask(se, "is_normal", normalValue = TRUE), se$is_normal)
+    se$is_tumor <- !se$is_normal
+    expect_identical(twinpurify:::.normalMask(se, "is_tumor", normalValue = FALSE), se$is_normal)
+    expect_error(twinPurify(se, "is_normal", normalValue = "yes"), "no sample has is_normal == \"yes\"")
+    se$is_normal[3] <- NA
+    expect_error(twinPurify(se, "is_normal"), "is_normal is NA for samples T0003")
+})
+
 test_that("saveTwinPurify with overwrite never deletes a folder that is not a model", {
     skip_if_no_engine()
     se <- toy_se()
