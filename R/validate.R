@@ -51,6 +51,17 @@
     .checkSE(x, "x")
 }
 
+# The rownames of a matrix-like `x`. A data frame (or tibble) with automatic
+# row names ("1", "2", ...) has none: they number rows, not genes.
+.geneNames <- function(x, what) {
+    if (is.data.frame(x) && nrow(x) > 0 && .row_names_info(x) < 0L) {
+        .abort("'", what, "' has no rownames: it is a data frame with ",
+            "automatic row names (1, 2, ...); genes must be named to match ",
+            "models across cohorts (set rownames(", what, ") to the genes)")
+    }
+    rownames(x)
+}
+
 .isMatrixLike <- function(x) {
     is.matrix(x) || is.data.frame(x) || methods::is(x, "Matrix") ||
         methods::is(x, "DelayedArray")
@@ -98,7 +109,7 @@
             withDimnames = FALSE)
         label <- paste0("assay ", assay.type, " of '", what, "'")
     } else if (.isMatrixLike(x)) {
-        .checkNames(rownames(x), colnames(x), nrow(x), ncol(x), what)
+        .checkNames(.geneNames(x, what), colnames(x), nrow(x), ncol(x), what)
         a <- x
         label <- paste0("'", what, "'")
     } else {

@@ -178,6 +178,16 @@ test_that("matrices are checked like assays; colData names need colData", {
     expect_error(calculateTwinPurify(m, normal[-1]), "'normal' has length 47 but 'x' has 48 samples")
 })
 
+test_that("a data frame with automatic row names has no gene names", {
+    se <- toy_se()
+    normal <- se$sample_type == "normal"
+    df <- as.data.frame(unname(SummarizedExperiment::assay(se)))
+    colnames(df) <- colnames(se)
+    expect_error(calculateTwinPurify(df, normal), "'x' has no rownames: it is a data frame with automatic row names")
+    m <- SummarizedExperiment::assay(se)
+    expect_error(calculateTwinPurify(m[, !normal], df[, normal]), "'normal' has no rownames")
+})
+
 test_that("assay.type chooses by name ('counts' by default); assay is its alias", {
     se <- toy_se()
     SummarizedExperiment::assays(se) <- list(log = log2(SummarizedExperiment::assay(se) + 1))
