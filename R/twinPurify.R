@@ -123,7 +123,8 @@ fitTwinPurify <- function(x, normal, normalValue = "normal",
 NULL
 
 .calculate <- function(x, normal, normalValue, assay.type, ...) {
-    model <- fitTwinPurify(x, normal, normalValue, assay.type, ...)
+    model <- fitTwinPurify(x, normal, normalValue, assay.type = assay.type,
+        ...)
     tumors <- if (.isNormalSet(normal)) x else
         x[, !.normalMask(x, normal, normalValue), drop = FALSE]
     z <- predict(model, tumors, assay.type = assay.type)
@@ -134,7 +135,8 @@ NULL
 #' @rdname calculateTwinPurify
 #' @export
 setMethod("calculateTwinPurify", "ANY", function(x, normal,
-    normalValue = "normal", ...) {
+    normalValue = "normal", ..., assay.type = "counts", assay = NULL) {
+    # a matrix has no assays: assay.type and assay are accepted and ignored
     if (!.isMatrixLike(x)) .checkSE(x, "x")
     .calculate(x, normal, normalValue, "counts", ...)
 })

@@ -135,6 +135,10 @@ test_that("the matrix (ANY), SummarizedExperiment and SingleCellExperiment metho
     m <- SummarizedExperiment::assay(se, "counts")
     b <- fast_fit(m, normal)
     expect_identical(unclass(a)[, ], unclass(b)[, ])
+    # assay.type (and its alias assay) mean nothing for a matrix: ignored, as documented
+    expect_identical(unclass(fast_fit(m, normal, assay.type = "logcounts"))[, ], unclass(b)[, ])
+    expect_identical(dim(calculateTwinPurify(m, normal, assay = "counts", nComponents = 2, hiddenDims = 8,
+                                             projectorDims = 8, maxEpochs = 1, verbose = FALSE)), c(40L, 2L))
     expect_identical(rownames(b), colnames(se)[!normal])
     c <- fast_fit(m[, !normal], m[, normal])
     expect_equal(unclass(a)[, ], unclass(c)[, ], tolerance = 1e-5)
