@@ -186,13 +186,16 @@ plotLoss <- function(x, name = "TwinPurify", ...) {
 #'   default); ignored for a matrix.
 #' @param fillMissing `NULL` (the model's policy), `"error"` or `"mean"`:
 #'   `"mean"` fills genes missing from `newdata` with the training mean.
-#' @param ... unused.
+#' @param ... nothing: any other argument is an error naming it (a misspelt
+#'   `assay.type` or `fillMissing` would otherwise be ignored).
 #' @param assay alias of `assay.type` (older name).
 #' @return A numeric matrix, one row per column of `newdata` (rownames = its
 #'   colnames), one column per dimension (`TP1`, `TP2`, ...).
 #' @export
 setMethod("predict", "TwinPurifyModel", function(object, newdata,
     assay.type = "counts", fillMissing = NULL, ..., assay = NULL) {
+    .checkNoDots("predict", c("newdata", "assay.type", "fillMissing",
+        "assay"), ...)
     inp <- .input(newdata, .assayAlias(assay.type, assay), "newdata")
     z <- .pyr(.bridge()$embed(.enginePy(object), inp$values, inp$samples,
         inp$genes, fillMissing, warn = .engineCondition),

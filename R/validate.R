@@ -381,6 +381,19 @@
     invisible()
 }
 
+# `...` of a method that must have it (predict's S3 generic) but takes
+# nothing through it: anything there is a misspelt or unknown argument, an
+# error naming it and the arguments `fun` takes.
+.checkNoDots <- function(fun, takes, ...) {
+    n <- ...length()
+    if (n == 0L) return(invisible())
+    nm <- names(as.list(substitute(list(...)))[-1L])
+    if (is.null(nm)) nm <- rep("", n)
+    shown <- ifelse(nm == "", "(unnamed)", nm)
+    .abort(fun, "() got unknown argument(s) ", .preview(shown),
+        "; it takes ", paste(takes, collapse = ", "))
+}
+
 .camel <- function(x) gsub("_([a-z])", "\\U\\1", x, perl = TRUE)
 
 .checkModel <- function(model) {

@@ -162,3 +162,14 @@ test_that("integer engine parameters arrive as integers (nNetworks, dropMixingDi
     expect_identical(c(p$nNetworks, p$dropMixingDims), c(2L, 1L))
     expect_identical(ncol(predict(model, se)), 3L)
 })
+
+test_that("predict refuses unknown or misspelt arguments, naming them, instead of ignoring them", {
+    skip_if_no_engine()
+    se <- toy_se()
+    model <- fit_small(se)
+    expect_error(predict(model, se, assayType = "nonexistent"),
+                 "predict\\(\\) got unknown argument\\(s\\) assayType; it takes newdata, assay.type, fillMissing")
+    expect_error(predict(model, se, fill_missing = "mean", foo = 1), "unknown argument\\(s\\) fill_missing, foo")
+    expect_error(predict(model, se, "counts", NULL, 3), "unknown argument\\(s\\) \\(unnamed\\)")
+    expect_identical(dim(predict(model, se, assay.type = "counts", fillMissing = NULL)), c(ncol(se), 4L))
+})
