@@ -189,14 +189,19 @@ plotLoss <- function(x, name = "TwinPurify", ...) {
 #' @param ... nothing: any other argument is an error naming it (a misspelt
 #'   `assay.type` or `fillMissing` would otherwise be ignored).
 #' @param assay alias of `assay.type` (older name).
+#' @param altexp for a `SingleCellExperiment` `newdata` whose model was
+#'   fitted on an alternative experiment: its name or index; the assay is
+#'   read from that experiment.
 #' @return A numeric matrix, one row per column of `newdata` (rownames = its
 #'   colnames), one column per dimension (`TP1`, `TP2`, ...).
 #' @export
 setMethod("predict", "TwinPurifyModel", function(object, newdata,
-    assay.type = "counts", fillMissing = NULL, ..., assay = NULL) {
+    assay.type = "counts", fillMissing = NULL, ..., assay = NULL,
+    altexp = NULL) {
     .checkNoDots("predict", c("newdata", "assay.type", "fillMissing",
-        "assay"), ...)
-    inp <- .input(newdata, .assayAlias(assay.type, assay), "newdata")
+        "assay", "altexp"), ...)
+    inp <- .input(.assaySource(newdata, altexp, "newdata"),
+        .assayAlias(assay.type, assay), "newdata")
     z <- .pyr(.bridge()$embed(.enginePy(object), inp$values, inp$samples,
         inp$genes, fillMissing, warn = .engineCondition),
         labels = .dataLabels("newdata"))

@@ -106,8 +106,8 @@ pathwayActivity <- function(model, x, geneSets = NULL,
 }
 
 # The object whose assay is read: `x`, or its alternative experiment `altexp`.
-.assaySource <- function(x, altexp) {
-    if (is.null(altexp)) x else .altExpOf(x, altexp)
+.assaySource <- function(x, altexp, what = "x") {
+    if (is.null(altexp)) x else .altExpOf(x, altexp, what)
 }
 
 # colData of a SummarizedExperiment, or an empty one named by the columns.

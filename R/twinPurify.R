@@ -45,6 +45,9 @@
 #' @param progress show a progress bar (on stderr) while training? By default
 #'   in interactive sessions (option `twinpurify.progress`).
 #' @param assay alias of `assay.type` (older name).
+#' @param altexp for a `SingleCellExperiment` `x`: the name or index of an
+#'   alternative experiment to take the assay from (`normal` as a `colData`
+#'   column or labels is still read from `x`), as in scater's `runPCA()`.
 #' @return A [TwinPurifyModel-class] object.
 #' @seealso [calculateTwinPurify()], [runTwinPurify()], [saveTwinPurify()].
 #' @examples
@@ -58,8 +61,14 @@
 #' }
 #' @export
 fitTwinPurify <- function(x, normal, normalValue = "normal",
-    assay.type = "counts", ..., progress = .progressDefault(), assay = NULL) {
+    assay.type = "counts", ..., progress = .progressDefault(), assay = NULL,
+    altexp = NULL) {
     assay.type <- .assayAlias(assay.type, assay)
+    if (!is.null(altexp)) {
+        parts <- .fromAltExp(x, normal, normalValue, altexp)
+        x <- parts$x
+        normal <- parts$normal
+    }
     tumor <- .input(x, assay.type, "x")
     if (.isNormalSet(normal)) {
         nm <- .input(normal, assay.type, "normal")
@@ -97,7 +106,7 @@ fitTwinPurify <- function(x, normal, normalValue = "normal",
 #'   a `SummarizedExperiment` or a `SingleCellExperiment`.
 #' @param altexp for a `SingleCellExperiment`: the name or index of an
 #'   alternative experiment to take the assay from (`normal` is still read
-#'   from `x`).
+#'   from `x`). `runTwinPurify()` stores the embedding in `x` itself.
 #' @return `calculateTwinPurify()`/`twinPurify()`: a numeric matrix with one
 #'   row per tumor (rownames = the tumor columns of `x`, in order) and one
 #'   column per dimension (`TP1`, ...); the fitted [TwinPurifyModel-class] is
@@ -171,20 +180,24 @@ twinPurify <- function(x, normal, normalValue = "normal", ...) {
 #' @param name the `reducedDim` (and `metadata`) name to store results under.
 #' @export
 runTwinPurify <- function(x, normal, normalValue = "normal",
-    assay.type = "counts", ..., name = "TwinPurify", assay = NULL) {
+    assay.type = "counts", ..., name = "TwinPurify", assay = NULL,
+    altexp = NULL) {
     .checkStorable(x)
     if (.isNormalSet(normal)) {
         .abort("runTwinPurify() stores results in 'x', so 'normal' must mark ",
             "columns of 'x' (a logical vector or a colData column), not a ",
             "separate object")
     }
+    assay.type <- .assayAlias(assay.type, assay)
+    # fitted before x becomes a SingleCellExperiment: 'altexp' on a
+    # SummarizedExperiment is refused as such
+    model <- fitTwinPurify(x, normal, normalValue, assay.type = assay.type,
+        ..., altexp = altexp)
     if (!methods::is(x, "SingleCellExperiment")) {
         x <- methods::as(x, "SingleCellExperiment")
     }
-    assay.type <- .assayAlias(assay.type, assay)
-    model <- fitTwinPurify(x, normal, normalValue, assay.type, ...)
     SingleCellExperiment::reducedDim(x, name) <- predict(model, x,
-        assay.type = assay.type)
+        assay.type = assay.type, altexp = altexp)
     S4Vectors::metadata(x)[[name]] <- model
     x
 }

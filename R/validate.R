@@ -291,10 +291,11 @@
 }
 
 # The alternative experiment `altexp` of a SingleCellExperiment `x` (its
-# genes are what the model reads), checked to be one of x's.
-.altExpOf <- function(x, altexp) {
+# genes are what the model reads), checked to be one of x's; `what` is the
+# R argument `x` came in.
+.altExpOf <- function(x, altexp, what = "x") {
     if (!methods::is(x, "SingleCellExperiment")) {
-        .abort("'altexp' needs a SingleCellExperiment 'x', not a ",
+        .abort("'altexp' needs a SingleCellExperiment '", what, "', not a ",
             class(x)[1])
     }
     have <- SingleCellExperiment::altExpNames(x)
@@ -302,7 +303,8 @@
         altexp %in% have else is.numeric(altexp) &&
         altexp >= 1 && altexp <= length(have) && altexp == round(altexp))
     if (!ok) {
-        .abort("'altexp' must name one alternative experiment of 'x' (",
+        .abort("'altexp' must name one alternative experiment of '", what,
+            "' (",
             if (length(have)) .preview(have) else "it has none", "), got ",
             if (length(altexp)) .preview(altexp) else "nothing")
     }

@@ -25,6 +25,27 @@ toy_se <- function(nTumors = 40, nNormals = 8, nGenes = 100, seed = 1) {
         nGenes = nGenes, seed = seed)
 }
 
+# A SingleCellExperiment with the colData of `se` whose genes sit in the
+# alternative experiment "genes" (the main assay is a 2-gene placeholder).
+altexp_holder <- function(se) {
+    holder <- SingleCellExperiment::SingleCellExperiment(list(other = matrix(0, 2, ncol(se),
+        dimnames = list(c("x", "y"), colnames(se)))), colData = SummarizedExperiment::colData(se))
+    SingleCellExperiment::altExp(holder, "genes") <- SummarizedExperiment::SummarizedExperiment(
+        list(counts = SummarizedExperiment::assay(se, "counts")))
+    holder
+}
+
+# `call(altexp)` refuses every malformed `altexp` for an altexp_holder() given
+# as the argument `what`, naming the alternative experiment it has.
+expect_altexp_refused <- function(call, what = "x") {
+    prefix <- sprintf("'altexp' must name one alternative experiment of '%s' \\(genes\\), got ", what)
+    expect_error(call("gens"), paste0(prefix, "gens"))
+    for (bad in list(2, 0, 1.5, NA, NA_character_, c("genes", "genes"), TRUE)) {
+        expect_error(call(bad), prefix)
+    }
+    expect_error(call(character(0)), paste0(prefix, "nothing"))
+}
+
 fast_fit <- function(x, normal, ...) {
     twinPurify(x, normal, nComponents = 6, hiddenDims = 16,
         projectorDims = c(16, 16), maxEpochs = 3, randomState = 0,

@@ -144,9 +144,7 @@ test_that("the matrix (ANY), SummarizedExperiment and SingleCellExperiment metho
     expect_equal(unclass(a)[, ], unclass(c)[, ], tolerance = 1e-5)
     sce <- methods::as(se, "SingleCellExperiment")
     expect_identical(unclass(fast_fit(sce, "sample_type"))[, ], unclass(a)[, ])
-    holder <- SingleCellExperiment::SingleCellExperiment(list(other = matrix(0, 2, ncol(se),
-        dimnames = list(c("x", "y"), colnames(se)))), colData = SummarizedExperiment::colData(se))
-    SingleCellExperiment::altExp(holder, "genes") <- se
+    holder <- altexp_holder(se)
     d <- fast_fit(holder, "sample_type", altexp = "genes")
     expect_identical(unclass(d)[, ], unclass(a)[, ])
     expect_error(fast_fit(holder, "sample_type", altexp = "nope"),
@@ -172,4 +170,29 @@ test_that("predict refuses unknown or misspelt arguments, naming them, instead o
     expect_error(predict(model, se, fill_missing = "mean", foo = 1), "unknown argument\\(s\\) fill_missing, foo")
     expect_error(predict(model, se, "counts", NULL, 3), "unknown argument\\(s\\) \\(unnamed\\)")
     expect_identical(dim(predict(model, se, assay.type = "counts", fillMissing = NULL)), c(ncol(se), 4L))
+})
+
+test_that("fitTwinPurify, runTwinPurify and predict read an alternative experiment as calculateTwinPurify does", {
+    skip_if_no_engine()
+    se <- toy_se()
+    holder <- altexp_holder(se)
+    genes <- SingleCellExperiment::altExp(holder, "genes")
+    direct <- fit_small(se)
+    viaAlt <- fitTwinPurify(holder, "sample_type", nComponents = 4, hiddenDims = 16, projectorDims = c(16, 16),
+                            maxEpochs = 4, randomState = 2, verbose = FALSE, altexp = "genes")
+    want <- predict(direct, se)
+    expect_identical(predict(viaAlt, se), want)
+    expect_identical(predict(direct, holder, altexp = "genes"), want)
+    expect_identical(predict(direct, holder, altexp = 1), predict(direct, genes))
+    sce <- runTwinPurify(holder, "sample_type", nComponents = 4, hiddenDims = 16, projectorDims = c(16, 16),
+                         maxEpochs = 4, randomState = 2, verbose = FALSE, altexp = "genes")
+    expect_identical(SingleCellExperiment::reducedDim(sce, "TwinPurify"), want)
+    expect_identical(SingleCellExperiment::altExpNames(sce), "genes")
+    # bad altexp values are refused before any fit, as elsewhere
+    expect_altexp_refused(function(a) fitTwinPurify(holder, "sample_type", altexp = a))
+    expect_altexp_refused(function(a) runTwinPurify(holder, "sample_type", altexp = a))
+    expect_altexp_refused(function(a) predict(direct, holder, altexp = a), what = "newdata")
+    expect_error(fitTwinPurify(se, "sample_type", altexp = "genes"), "'altexp' needs a SingleCellExperiment 'x'")
+    expect_error(runTwinPurify(se, "sample_type", altexp = "genes"), "'altexp' needs a SingleCellExperiment 'x'")
+    expect_error(predict(direct, se, altexp = "genes"), "'altexp' needs a SingleCellExperiment 'newdata'")
 })

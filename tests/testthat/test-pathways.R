@@ -106,10 +106,7 @@ test_that("purifiedExpression and pathwayActivity read an alternative experiment
     fx <- pathway_fixture()
     model <- fx$model
     tumors <- fx$tumors
-    holder <- SingleCellExperiment::SingleCellExperiment(list(other = matrix(0, 2, ncol(tumors),
-        dimnames = list(c("x", "y"), colnames(tumors)))), colData = SummarizedExperiment::colData(tumors))
-    SingleCellExperiment::altExp(holder, "genes") <- SummarizedExperiment::SummarizedExperiment(
-        list(counts = SummarizedExperiment::assay(tumors, "counts")))
+    holder <- altexp_holder(tumors)
     for (residual in c(FALSE, TRUE)) {
         got <- purifiedExpression(model, holder, altexp = "genes", residual = residual)
         want <- purifiedExpression(model, tumors, residual = residual)
@@ -163,21 +160,13 @@ test_that("fitReadout adds missing contamination directions to a copy, from a co
     expect_equal(SummarizedExperiment::assay(purifiedExpression(byMatrix, tumors, residual = TRUE)), want,
                  tolerance = 1e-5)
     # a SingleCellExperiment holding the genes in an alternative experiment, the labels in its own colData
-    holder <- SingleCellExperiment::SingleCellExperiment(list(other = matrix(0, 2, ncol(se),
-        dimnames = list(c("x", "y"), colnames(se)))), colData = SummarizedExperiment::colData(se))
-    SingleCellExperiment::altExp(holder, "genes") <- SummarizedExperiment::SummarizedExperiment(
-        list(counts = SummarizedExperiment::assay(se, "counts")))
+    holder <- altexp_holder(se)
     for (which in list("genes", 1)) {
         byAltExp <- fitReadout(old, holder, "sample_type", altexp = which)
         expect_equal(SummarizedExperiment::assay(purifiedExpression(byAltExp, tumors, residual = TRUE)), want,
                      tolerance = 1e-5)
     }
-    expect_error(fitReadout(old, holder, "sample_type", altexp = "gens"),
-                 "'altexp' must name one alternative experiment of 'x' \\(genes\\), got gens")
-    for (bad in list(2, 0, 1.5, NA, NA_character_, c("genes", "genes"), TRUE)) {
-        expect_error(fitReadout(old, holder, "sample_type", altexp = bad), "'altexp' must name one")
-    }
-    expect_error(fitReadout(old, holder, "sample_type", altexp = character(0)), "got nothing")
+    expect_altexp_refused(function(a) fitReadout(old, holder, "sample_type", altexp = a))
     expect_error(fitReadout(old, se, "sample_type", altexp = "genes"), "'altexp' needs a SingleCellExperiment")
     # without normals: a readout, no directions
     plain <- fitReadout(old, tumors)
