@@ -464,6 +464,12 @@
         if (is.null(nm) || any(is.na(nm) | nm == "")) {
             .abort("'geneSets' must be a *named* list of character vectors")
         }
+        if (anyDuplicated(nm)) {
+            # the engine takes a dict: all but the last set of a name would
+            # be dropped
+            .abort("gene sets named twice: ", .preview(unique(nm[duplicated(nm)])),
+                "; give each set its own name")
+        }
         ok <- vapply(geneSets, function(g) {
             is.character(g) && length(g) > 0 && !anyNA(g)
         }, logical(1))

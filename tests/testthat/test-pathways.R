@@ -85,6 +85,13 @@ test_that("pathwayActivity refuses bad gene sets and arguments with clear messag
     tumors <- fx$tumors
     g <- twinPurifyGenes(model)
     expect_error(pathwayActivity(model, tumors, list(g[1:5], g[6:10])), "named")
+    # a name given twice (the engine takes a dict: all but the last set would be dropped), in a list or a GMT file
+    expect_error(pathwayActivity(model, tumors, list(A = g[1:10], B = g[11:20], A = g[21:30])),
+                 "gene sets named twice: A; give each set its own name")
+    gmt <- tempfile(fileext = ".gmt")
+    writeLines(c(paste(c("A", "na", g[1:10]), collapse = "\t"), paste(c("A", "na", g[11:20]), collapse = "\t")), gmt)
+    expect_error(pathwayActivity(model, tumors, gmt), "line 2: gene set 'A' appears twice")
+    unlink(gmt)
     expect_error(pathwayActivity(model, tumors, list(A = c(g[1], NA))), "without NA")
     expect_error(pathwayActivity(model, tumors, "no-such-file.gmt"), "does not exist")
     expect_error(pathwayActivity(model, tumors, data.frame(pathway = "A", gene = g[1])), "source and target")
