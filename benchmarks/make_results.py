@@ -260,7 +260,26 @@ def main() -> None:
             "the views' mixing but still correlates with purity (true purity alone: R² 0.34) and with subtype; "
             "`immune_share` (immune cells among the non-cancer cells) is what the mixing moves, so a purifier is "
             "expected to lose it. Reference rows: true purity alone and the true intrinsic profiles' top 10 "
-            "principal components.\n\n",
+            "principal components; since round 13 two truth-built embeddings (rerun of those rows only, "
+            "`--references-only`, same day): `true mixing-invariant truth` (intrinsic PCs, subtype, the immune-to-"
+            "cancer ratio and the immune share of the non-normal cells: the most an embedding exactly invariant to "
+            "the views' mixing could hold) leaks purity at R² 0.555, more than the invariant projection and the "
+            "defaults, and `true intrinsic + immune fraction` (what the yardsticks reward) 0.374 (TUNING.md, "
+            "round 13).\n\n",
+        ),
+        section(
+            "Immune retention on TCGA tumors against methylation (issue 9, round 13)",
+            "leukocyte.md",
+            "`benchmarks/leukocyte.py --cohorts all --seeds 3`, 2026-11-28, this project's 2-core CPU machine "
+            "(shared with other jobs). `1 - LUMP` reads each tumor's leukocyte content from the methylation of 44 "
+            "leukocyte-unmethylated CpG sites (Aran et al. 2015, `tcga_purity`), not from expression; "
+            "`ABSOLUTE beyond LUMP` is what of ABSOLUTE purity a least-squares line on LUMP leaves (the non-cancer, "
+            "non-leukocyte share plus both estimates' noise); `leukocytes per cancer cell` is `(1 - LUMP) / "
+            "ABSOLUTE`, unchanged by adding normal tissue without leukocytes. Scored on the tumors with those "
+            "estimates (BRCA: 468 of 776 and 85 of 113), so ABSOLUTE R² differs from the cohort tables'. LUMP is "
+            "one of the four estimates behind CPE: the leukocyte yardstick is a trade-off axis, not a bar. Held-out "
+            "cohorts have 29-72 tumors with LUMP (fewer with ABSOLUTE; none for KIRP, LIHC and PRAD): their "
+            "probes are noisy, and negative R² means below the mean (TUNING.md, round 13).\n\n",
         ),
         section(
             "Headroom on the simulator: what is left to win (issue 9, round 5)",

@@ -1,0 +1,161 @@
+"""Immune retention on real tumors, scored against methylation rather than expression (issue 9, round 13).
+
+    .venv/bin/python benchmarks/leukocyte.py --data-dir ../shared/data [--cohorts tuning|heldout|all|NAME,...]
+        [--seeds 3] [--methods "raw;TwinPurify"] [--out benchmarks]
+
+A purifier built on the cohort's adjacent normals should drop what normal tissue explains and keep the immune
+cells, which adjacent normals carry little of. On the simulator the immune fraction is known; on TCGA tumors no
+immune score was reported until now, because a marker-gene score is a linear function of the raw genes and raw
+profiles would win it by construction. LUMP (Aran, Sirota & Butte 2015, ``tcga_purity``) is not: it is the
+purity implied by the methylation of 44 CpG sites that are unmethylated in leukocytes, so ``1 - LUMP`` reads the
+leukocyte content from DNA methylation alone. Scores per method (CV R² of a ridge probe, as everywhere):
+
+- ``leukocyte_R2`` (keep ↑): of ``1 - LUMP``;
+- ``ABSOLUTE_R2`` (↓): of ABSOLUTE purity (copy number), on the tumors that have both estimates;
+- ``nonimmune_R2`` (drop ↓): of what of ABSOLUTE purity LUMP does not explain linearly (the residual of a
+  least-squares line of ABSOLUTE on LUMP over those tumors): the non-cancer, non-leukocyte share
+  (stroma, normal epithelium) plus both estimates' noise. Raw profiles' value is its reference;
+- ``leukocyte_ratio_R2``: of ``(1 - LUMP) / ABSOLUTE``, leukocytes per cancer cell, which adding normal tissue
+  that carries no leukocytes leaves unchanged (the real-data counterpart of the simulator's immune-to-cancer
+  ratio, `immune_yardstick.py`; a ratio of two estimates, so noisier than either).
+
+LUMP is one of the four estimates behind the consensus CPE purity (r 0.83-0.85 with CPE on TCGA-BRCA), so the
+leukocyte yardstick is not free of purity either, as the simulator's immune fraction is not: it is reported
+beside the leakage, not as a bar. Methods and seeds as in `run_cohorts.py`, restricted to the baselines and
+the TwinPurify defaults (plus the round-7 defaults on the tuning cohorts); cohorts without 20 tumors with LUMP
+are skipped. Writes leukocyte.csv (rows of methods, cohorts and seeds not redone are kept) and leukocyte.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from cohorts import HELD_OUT_TCGA, TUNING, Cohort, add_external_labels, data_dir, load_cohort  # noqa: E402
+from run_cohorts import methods  # noqa: E402
+from subtype_gap import merge_runs  # noqa: E402
+from twinpurify import metrics as M  # noqa: E402
+from twinpurify.io import atomic_path  # noqa: E402
+from twinpurify.neural import NeuralEmbedder  # noqa: E402
+
+MIN_TUMORS = 20
+METHODS = [
+    "raw",
+    "PCA",
+    "cPCA",
+    "normal-difference",
+    "invariant projection",
+    "autoencoder",
+    "TwinPurify",
+    "TwinPurify, defaults of round 7 (16 of 18 dims, beta 0.7)",
+]
+TUNING_ONLY = {"TwinPurify, defaults of round 7 (16 of 18 dims, beta 0.7)"}
+SCORES = {
+    "leukocyte_R2": "leukocyte (1 - LUMP) R² ↑",
+    "ABSOLUTE_R2": "ABSOLUTE R² ↓",
+    "nonimmune_R2": "ABSOLUTE beyond LUMP R² ↓",
+    "leukocyte_ratio_R2": "leukocytes per cancer cell R²",
+}
+
+
+def targets(labels: pd.DataFrame) -> dict[str, pd.Series]:
+    """The leukocyte content, the share of ABSOLUTE purity LUMP does not explain and leukocytes per cancer cell
+    (NaN where unknown)."""
+    lump, absolute = labels["purity_LUMP"], labels["purity_ABSOLUTE"]
+    out = {"leukocyte": 1 - lump}
+    both = lump.notna() & absolute.notna()
+    if both.sum() >= MIN_TUMORS:
+        slope, intercept = np.polyfit(lump[both], absolute[both], 1)
+        out["ABSOLUTE"] = absolute.where(both)
+        out["nonimmune"] = (absolute - (intercept + slope * lump)).where(both)
+        out["leukocyte_ratio"] = ((1 - lump) / absolute).where(both)
+    return out
+
+
+def score(c: Cohort, Z) -> dict[str, float]:
+    return {f"{k}_R2": M.cv_r2(Z, v.to_numpy(np.float64)) for k, v in targets(c.labels).items()}
+
+
+def run_cohort(name: str, root: Path, seeds: list[int], only: list[str]) -> list[dict]:
+    c = add_external_labels(load_cohort(name, root), root)
+    n_lump = int(c.labels["purity_LUMP"].notna().sum())
+    if n_lump < MIN_TUMORS:
+        print(f"== {name}: {n_lump} tumors with LUMP, skipped", flush=True)
+        return []
+    n_genes = min(3000, c.tumors.shape[1])
+    print(f"== {name}: {len(c.tumors)} tumors ({n_lump} with LUMP), {len(c.normals)} normals", flush=True)
+    rows = []
+    for seed in seeds:
+        for mname, model in methods(seed, n_genes).items():
+            if mname not in only or (mname in TUNING_ONLY and name not in TUNING):
+                continue
+            if not isinstance(model, NeuralEmbedder) and seed != seeds[0]:
+                continue  # deterministic methods: one run
+            t0 = time.perf_counter()
+            Z = model.fit_transform(c.tumors, c.normals)
+            s = score(c, Z)
+            rows.append({"cohort": name, "method": mname, "seed": seed, "fit_s": time.perf_counter() - t0, **s})
+            print(f"   {mname} seed {seed}: " + ", ".join(f"{k} {v:.3f}" for k, v in s.items()), flush=True)
+    return rows
+
+
+def summarise(df: pd.DataFrame) -> str:
+    blocks = []
+    for cohort, d in df.groupby("cohort", sort=False):
+        cols = [c for c in SCORES if c in d and d[c].notna().any()]
+        lines = [f"#### {cohort}", "", "| method | " + " | ".join(SCORES[c] for c in cols) + " | runs |"]
+        lines.append("|---|" + "---:|" * (len(cols) + 1))
+        for m in [m for m in METHODS if m in set(d["method"])]:
+            g = d[d["method"] == m]
+            cells = [f"{g[c].mean():.3f}" + (f" ± {g[c].std(ddof=1):.3f}" if len(g) > 1 else "") for c in cols]
+            lines.append(f"| {m} | " + " | ".join(cells) + f" | {len(g)} |")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data-dir", default=None, help="the shared/data folder (default ../shared/data)")
+    ap.add_argument("--cohorts", default="all", help="tuning, heldout, all, or a comma-separated list of folders")
+    ap.add_argument("--seeds", type=int, default=3, help="seeds of the neural methods")
+    ap.add_argument("--methods", default=None, help="semicolon-separated subset of " + "; ".join(METHODS))
+    ap.add_argument("--out", default=str(HERE))
+    ap.add_argument("--render-only", action="store_true", help="rewrite the .md from the .csv")
+    a = ap.parse_args(argv)
+    out = Path(a.out)
+    only = a.methods.split(";") if a.methods else METHODS
+    unknown = sorted(set(only) - set(METHODS))
+    if unknown:
+        raise SystemExit(f"unknown methods {unknown}; choose among {METHODS}")
+    if a.render_only:
+        df = pd.read_csv(out / "leukocyte.csv")
+    else:
+        warnings.simplefilter("ignore")  # the probes' convergence notes
+        logging.getLogger("twinpurify").setLevel(logging.WARNING)
+        sets = {"tuning": TUNING, "heldout": HELD_OUT_TCGA, "all": [*TUNING, *HELD_OUT_TCGA]}
+        root = data_dir(a.data_dir)
+        rows = []
+        for name in sets.get(a.cohorts, a.cohorts.split(",")):
+            rows += run_cohort(name, root, list(range(a.seeds)), only)
+            df = merge_runs(out / "leukocyte.csv", pd.DataFrame(rows), ["cohort", "method", "seed"])
+        order = {c: i for i, c in enumerate([*TUNING, *HELD_OUT_TCGA])}
+        df = df.sort_values("cohort", key=lambda s: s.map(order), kind="stable")
+    with atomic_path(out / "leukocyte.md") as tmp:
+        tmp.write_text(
+            "Immune retention against methylation (`benchmarks/leukocyte.py`): CV R² of a ridge probe; "
+            "mean ± sd over seeds for the neural methods.\n\n" + summarise(df)
+        )
+
+
+if __name__ == "__main__":
+    main()
