@@ -7,9 +7,10 @@ Why the guards: a save with ``overwrite=True`` replaces a folder, and a wrong pa
 a user their files. Only a folder that already holds a TwinPurify model (config.json with a
 ``format_version``, nothing but model files) or an empty folder may be replaced; a regular file or
 a folder of anything else is refused. The new folder is written next to the target under a
-temporary name and renamed into place, so an interrupted save leaves the old model intact;
-leftovers of interrupted saves (``.<name>.*`` folders holding only model files) are removed by the
-next save to the same path.
+temporary name and renamed into place, so an interrupted save leaves the old model intact.
+Temporary folders are named ``.<name>.twinpurify-tmp-<random>``; leftovers of interrupted saves
+(such folders holding only model files) are removed by the next save to the same path. Nothing
+else is: a user's own ``.<name>.backup`` copy of a model is theirs, whatever it holds.
 
 Why the checks: a damaged folder (hand-edited JSON, a truncated or altered weights file, NaN
 weights) must fail at load with a message naming the folder and the problem, not load silently or
@@ -18,6 +19,7 @@ fail later with a library error.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import importlib
 import json
@@ -49,6 +51,8 @@ LEGACY_MODULES = {
     "AutoencoderEmbedding": "twinpurify.baselines",
 }
 PathLike = Union[str, os.PathLike]
+#: what the temporary folders of a save carry after ``.<name>.``: only folders named so are ever cleaned up
+TEMP_MARK = "twinpurify-tmp-"
 
 
 class ModelFormatError(ValueError):
@@ -108,9 +112,18 @@ def check_distinct(outputs: dict[str, Optional[PathLike]], inputs: dict[str, Opt
         seen[po] = ko
 
 
+def _temp_prefix(target: Path) -> str:
+    """Name prefix of the temporary folders a save of `target` makes beside it (see `TEMP_MARK`)."""
+    return f".{target.name}.{TEMP_MARK}"
+
+
 def _clean_leftovers(target: Path) -> None:
-    """Remove `.<name>.*` folders of interrupted saves that hold nothing but model files."""
-    for cand in target.parent.glob(f".{target.name}.*"):
+    """Remove the temporary folders of interrupted saves to `target` that hold nothing but model files.
+
+    Only folders named by `_temp_prefix` (the name matched literally: ``run[1]`` is no pattern) are
+    candidates, so a user's ``.model.backup`` or ``.model.2024-01-01`` copy of a model is never touched.
+    """
+    for cand in target.parent.glob(glob.escape(_temp_prefix(target)) + "*"):
         if not cand.is_dir() or cand.is_symlink():
             continue
         inner = [c for c in cand.iterdir()]
@@ -154,7 +167,7 @@ def save_model(model: BaseEmbedder, path: PathLike, overwrite: bool = False) -> 
     arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
     p.parent.mkdir(parents=True, exist_ok=True)
     _clean_leftovers(p)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{p.name}.", dir=p.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(p), dir=p.parent))
     try:
         save_file(arrays, str(tmp / WEIGHTS))
         config["weights_sha256"] = _sha256(tmp / WEIGHTS)
@@ -173,7 +186,7 @@ def save_model(model: BaseEmbedder, path: PathLike, overwrite: bool = False) -> 
 
 def _replace_dir(src: Path, dst: Path) -> None:
     if dst.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{dst.name}.old.", dir=dst.parent))
+        old = Path(tempfile.mkdtemp(prefix=_temp_prefix(dst), dir=dst.parent))
         os.replace(dst, old / "x")
         os.replace(src, dst)
         shutil.rmtree(old, ignore_errors=True)

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -56,14 +57,32 @@ def test_save_refuses_a_file_and_replaces_only_models(tmp_path, pca, log_pair):
 
 def test_leftovers_of_interrupted_saves_are_cleaned(tmp_path, pca):
     target = tmp_path / "model"
-    stale = tmp_path / ".model.abc123"  # what a kill -9 during a save leaves
+    stale = tmp_path / ".model.twinpurify-tmp-abc123"  # what a kill -9 during a save leaves
     stale.mkdir()
     (stale / "weights.safetensors").write_bytes(b"partial")
-    foreign = tmp_path / ".model.notes"  # a user's hidden folder with other content stays
+    replaced = tmp_path / ".model.twinpurify-tmp-def456"  # killed while swapping: the old model moved aside
+    pca.save(replaced / "x")
+    foreign = tmp_path / ".model.twinpurify-tmp-notes"  # other content stays, whatever the name
     foreign.mkdir()
     (foreign / "keep.txt").write_text("keep")
     pca.save(target)
-    assert not stale.exists() and (foreign / "keep.txt").read_text() == "keep"
+    assert not stale.exists() and not replaced.exists() and (foreign / "keep.txt").read_text() == "keep"
+
+
+def test_saving_never_removes_the_users_copies_beside_the_model(tmp_path, pca):
+    """Before, any `.<name>.*` folder holding only model files was taken for a leftover and deleted: a user's
+    `.model.backup` copy of the model, at every save to `model` (with or without overwrite), and with glob
+    characters in the name other folders too (`run[1]` matched `.run1.*`)."""
+    pca.save(tmp_path / "model")
+    copies = [tmp_path / ".model.backup", tmp_path / ".model.2024-01-01", tmp_path / ".run1.keep"]
+    for c in copies:
+        shutil.copytree(tmp_path / "model", c)
+    before = {c.name: _digest(c) for c in copies}
+    load_model(tmp_path / "model").save(tmp_path / "model", overwrite=True)
+    pca.save(tmp_path / "model2")
+    pca.save(tmp_path / "run[1]")
+    assert {c.name: _digest(c) for c in copies} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["model", "model2", "run[1]", *before])
 
 
 def _damage(folder, fn):
