@@ -155,7 +155,7 @@ def save_model(model: BaseEmbedder, path: PathLike, overwrite: bool = False) -> 
         "twinpurify_version": __version__,
         "class": type(model).__name__,
         "module": type(model).__module__,
-        "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()},
+        "params": {k: _plain(v) for k, v in params.items()},
         "preprocessor": model.preprocessor_.to_config(),
         "n_features_in_": int(model.n_features_in_),
         "fitted": model._fitted_config(),
@@ -182,6 +182,16 @@ def save_model(model: BaseEmbedder, path: PathLike, overwrite: bool = False) -> 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return p
+
+
+def _plain(value: Any) -> Any:
+    """A parameter value as JSON writes it: tuples as lists, NumPy scalars (``np.int64(4)``, which pass the
+    schema as integers) as Python numbers, inside sequences too."""
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def _replace_dir(src: Path, dst: Path) -> None:

@@ -207,3 +207,13 @@ def test_saved_files_follow_the_umask(tmp_path, pca):
     modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "m").iterdir()}
     assert modes == {"config.json": 0o644, "weights.safetensors": 0o644}
     assert (tmp_path / "m").stat().st_mode & 0o777 == 0o755
+
+
+def test_numpy_integer_parameters_save_and_load(tmp_path, log_pair, fast):
+    """They pass the schema as integers; before, save failed after training (int64 is not JSON serializable)."""
+    t, n = log_pair
+    ints = dict(n_components=np.int64(4), random_state=np.int64(0), hidden_dims=(np.int64(16),))
+    m = TwinPurify(**{**fast, "n_networks": 1, "max_epochs": 1, **ints}).fit(t, n)
+    again = load_model(m.save(tmp_path / "m"))
+    assert (again.n_components, again.random_state, again.hidden_dims) == (4, 0, (16,))
+    pd.testing.assert_frame_equal(again.transform(t), m.transform(t))
