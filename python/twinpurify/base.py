@@ -154,10 +154,16 @@ class BaseEmbedder(GeneSpaceMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         self
+
+        Notes
+        -----
+        Hyper-parameters are checked first: a refused value leaves the estimator as it was. A fit that
+        fails after that (refused data, an interrupted or failed training) leaves it unfitted, also when it
+        was fitted before: an estimator never holds half of one fit and half of another.
         """
         self._validate_params()
-        tumor, normal, _ = self._split_inputs(tumor, y, normal, normal_mask)
         try:
+            tumor, normal, _ = self._split_inputs(tumor, y, normal, normal_mask)
             self._fit_matrices(*self._training_inputs(tumor, normal, normal_key, normal_value, layer))
         except BaseException:
             self._forget_fit()
@@ -165,10 +171,14 @@ class BaseEmbedder(GeneSpaceMixin, TransformerMixin, BaseEstimator):
         return self
 
     def _forget_fit(self) -> None:
-        """After a failed fit: no fitted attributes left, so the estimator cannot look fitted half-way."""
-        for name in ("preprocessor_", "module_", "readout_"):
-            if name in self.__dict__:
-                delattr(self, name)
+        """After a failed fit: no fitted attribute left (every ``name_``), so the estimator cannot look fitted
+        half-way nor mix a new preprocessor with an earlier network."""
+        for name in [k for k in self.__dict__ if k.endswith("_") and not k.startswith("__")]:
+            delattr(self, name)
+
+    def __sklearn_is_fitted__(self) -> bool:
+        """Fitted once `fit` (or `load`) has set the preprocessor; a failed fit removes it (`_forget_fit`)."""
+        return "preprocessor_" in self.__dict__
 
     def fit_transform(
         self,
@@ -182,14 +192,17 @@ class BaseEmbedder(GeneSpaceMixin, TransformerMixin, BaseEstimator):
         layer: Optional[str] = None,
     ) -> Any:
         """Fit, then embed: the training tumors, or every row of `tumor` when `normal_mask` is given
-        (one output row per input row, as a Pipeline step must)."""
+        (one output row per input row, as a Pipeline step must). A failure leaves the estimator unfitted,
+        as in `fit`."""
         self._validate_params()
-        tumor, normal, mask = self._split_inputs(tumor, y, normal, normal_mask)
-        t, n = self._training_inputs(tumor, normal, normal_key, normal_value, layer)
-        self._fit_matrices(t, n)
-        if mask is not None:
-            return self._output(as_matrix(tumor, "X", layer=layer))
-        return self._output(t)
+        try:
+            tumor, normal, mask = self._split_inputs(tumor, y, normal, normal_mask)
+            t, n = self._training_inputs(tumor, normal, normal_key, normal_value, layer)
+            self._fit_matrices(t, n)
+            return self._output(as_matrix(tumor, "X", layer=layer) if mask is not None else t)
+        except BaseException:
+            self._forget_fit()
+            raise
 
     def __sklearn_tags__(self):  # scikit-learn >= 1.6
         tags = super().__sklearn_tags__()
@@ -222,7 +235,7 @@ class BaseEmbedder(GeneSpaceMixin, TransformerMixin, BaseEstimator):
         self._fit_readout_matrix(t, required=False, normal=n)  # the way back to genes (purified_expression)
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "preprocessor_"):
+        if not self.__sklearn_is_fitted__():
             raise NotFittedError(
                 f"This {type(self).__name__} instance is not fitted yet; call fit(tumor, normal) first"
             )

@@ -320,3 +320,39 @@ def test_principal_directions_cap_at_the_rank_alike_on_both_routes(monkeypatch, 
     X = rng.normal(size=(30, 3)) @ rng.normal(size=(3, 20))  # rank 3 (rank 3 after centring too)
     W, var, _ = invariance.principal_directions(X, 8)
     assert W.shape == (3, 20) and var.shape == (3,)
+
+
+def test_a_failed_fit_or_fit_transform_leaves_no_fitted_attribute(cohort, log_pair, fast, monkeypatch):
+    """Before, a fit_transform refused after a fit left the new, unfitted preprocessor beside the old network
+    (transform failed), one interrupted in training mixed the new preprocessor with the old network silently,
+    and a failed first fit left n_features_in_, feature_names_in_ and genes_ (check_is_fitted passed)."""
+    from sklearn.utils.validation import check_is_fitted
+    from twinpurify.data import InputError
+
+    t, n = log_pair
+    fast1 = {**fast, "n_networks": 1, "max_epochs": 1}
+
+    def unfitted(m):
+        assert not [k for k in vars(m) if k.endswith("_")]
+        with pytest.raises(NotFittedError):
+            check_is_fitted(m)
+        with pytest.raises(NotFittedError):
+            m.transform(t)
+
+    m = TwinPurify(**fast1).fit(t, n)
+    with pytest.raises(InputError, match="normals look like log-scale"):
+        m.fit_transform(cohort.tumors, np.log2(cohort.normals + 1))  # counts tumors, log normals
+    unfitted(m)
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    m.fit(t, n)
+    monkeypatch.setattr(TwinPurify, "_train", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        m.fit_transform(t.iloc[:30] * 3, n * 3)
+    unfitted(m)
+    first = TwinPurify(**fast1)
+    with pytest.raises(KeyboardInterrupt):
+        first.fit(t, n)
+    unfitted(first)
