@@ -171,14 +171,37 @@ class BaseEmbedder(GeneSpaceMixin, TransformerMixin, BaseEstimator):
         return self
 
     def _forget_fit(self) -> None:
-        """After a failed fit: no fitted attribute left (every ``name_``), so the estimator cannot look fitted
-        half-way nor mix a new preprocessor with an earlier network."""
+        """After a failed fit: no fitted attribute left (every ``name_``, and the hyper-parameters of the fit),
+        so the estimator cannot look fitted half-way nor mix a new preprocessor with an earlier network."""
         for name in [k for k in self.__dict__ if k.endswith("_") and not k.startswith("__")]:
             delattr(self, name)
+        self.__dict__.pop("_fitted_params", None)
 
     def __sklearn_is_fitted__(self) -> bool:
         """Fitted once `fit` (or `load`) has set the preprocessor; a failed fit removes it (`_forget_fit`)."""
         return "preprocessor_" in self.__dict__
+
+    # ---- hyper-parameters of the fit -----------------------------------------------------------------
+    #: parameters that act after fit (at transform or load), so a set_params after fit takes effect at once;
+    #: every other parameter shaped the fitted model and takes effect at the next fit
+    live_params: frozenset[str] = frozenset({"device", "fill_missing", "verbose"})
+
+    def _record_fit_params(self) -> None:
+        """Keep the hyper-parameters this fit uses: output names and width, and `save`, read these, so that a
+        `set_params` after fit cannot describe a model other than the fitted one."""
+        self._fitted_params = self.get_params(deep=False)
+
+    def _fitted_param(self, name: str) -> Any:
+        """The value `name` had when the model was fitted (the current one for a model fitted before this
+        was recorded, or for parameters in `live_params`)."""
+        if name in self.live_params:
+            return getattr(self, name)
+        return self.__dict__.get("_fitted_params", {}).get(name, getattr(self, name))
+
+    def _params_of_fit(self) -> dict[str, Any]:
+        """The hyper-parameters of the fitted model, as `save` writes them: those of its fit, with the current
+        `live_params`; they differ from `get_params` only after a `set_params` since `fit`."""
+        return {k: self._fitted_param(k) for k in self.get_params(deep=False)}
 
     def fit_transform(
         self,
@@ -222,6 +245,7 @@ class BaseEmbedder(GeneSpaceMixin, TransformerMixin, BaseEstimator):
         validate(self.get_params(deep=False), type(self).__name__)
 
     def _fit_matrices(self, t: Matrix, n: Optional[Matrix]) -> None:
+        self._record_fit_params()
         self.preprocessor_ = Preprocessor(
             getattr(self, "input_scale", "auto"), getattr(self, "n_genes", None), getattr(self, "fill_missing", "error")
         )
@@ -286,7 +310,7 @@ class BaseEmbedder(GeneSpaceMixin, TransformerMixin, BaseEstimator):
         return [f"{self.prefix}{i + 1}" for i in range(k)]
 
     def _n_out(self) -> int:
-        return int(self.n_components)
+        return int(self._fitted_param("n_components"))
 
     # ---- subclass hooks -------------------------------------------------------------------------
     def _fit_values(self, tumor: Matrix, normal: Optional[Matrix]) -> None:
@@ -312,7 +336,9 @@ class BaseEmbedder(GeneSpaceMixin, TransformerMixin, BaseEstimator):
         """Write the fitted model to folder `path` (config.json + weights.safetensors), atomically.
 
         Only a folder holding a previous model (or an empty folder) is replaced, and only with
-        ``overwrite=True``; a file or a folder of anything else is refused.
+        ``overwrite=True``; a file or a folder of anything else is refused. config.json records the
+        hyper-parameters the model was fitted with: a `set_params` since `fit` takes effect at the next
+        fit (and is not saved), except for ``device``, ``fill_missing`` and ``verbose``, which act at once.
         """
         from .persistence import save_model
 

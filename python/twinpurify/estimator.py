@@ -418,7 +418,7 @@ class TwinPurify(NeuralEmbedder):
         self._check_fitted()
         return {
             "n_genes": len(self.genes_),
-            "n_components": int(self.n_components),
+            "n_components": self._n_out(),
             "input_scale": self.preprocessor_.scale_,
             "epochs": self.n_epochs_,
             "batch_size": self.batch_size_,

@@ -44,7 +44,9 @@ class NeuralEmbedder(BaseEmbedder):
         raise NotImplementedError
 
     def _prepare(self) -> torch.device:
-        """The device to train on (this rank's, in a distributed fit); seeds weight initialisation."""
+        """The device to train on (this rank's, in a distributed fit); seeds weight initialisation and records
+        this fit's hyper-parameters (an out-of-core fit does not pass through `_fit_matrices`)."""
+        self._record_fit_params()
         dev = rank_device(self.device, current_ranks()) or resolve_device(self.device)
         if self.random_state is not None:
             torch.manual_seed(int(self.random_state))

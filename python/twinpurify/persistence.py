@@ -149,7 +149,7 @@ def save_model(model: BaseEmbedder, path: PathLike, overwrite: bool = False) -> 
     from . import __version__
 
     p = check_model_target(path, overwrite)
-    params = model.get_params(deep=False)
+    params = model._params_of_fit()  # not get_params(): a set_params since fit does not describe these weights
     config: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "twinpurify_version": __version__,
@@ -317,6 +317,7 @@ def load_model(path: PathLike, device: Optional[str] = None, expect: Optional[ty
     for k, v in klass.legacy_params.items():  # folders from before a parameter existed keep its old meaning
         params.setdefault(k, v)
     model = klass(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in params.items()})
+    model._record_fit_params()  # the folder's parameters are those of the fit
     try:
         model.preprocessor_ = Preprocessor.from_config(cfg["preprocessor"], arrays)
         model.n_features_in_ = cfg["n_features_in_"]

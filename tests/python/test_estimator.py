@@ -356,3 +356,20 @@ def test_a_failed_fit_or_fit_transform_leaves_no_fitted_attribute(cohort, log_pa
     with pytest.raises(KeyboardInterrupt):
         first.fit(t, n)
     unfitted(first)
+
+
+def test_set_params_after_fit_changes_nothing_until_the_next_fit(tmp_path, log_pair, fast):
+    """Before, output names and width read the new n_components (transform failed on a shape) and save wrote the
+    new architecture beside the fitted weights: a folder that did not load. Parameters that act after fit
+    (fill_missing, device, verbose) take effect at once."""
+    t, n = log_pair
+    m = TwinPurify(**{**fast, "n_networks": 1}).fit(t, n)
+    Z = m.transform(t)
+    m.set_params(n_components=12, encoder_input="log", n_networks=2, hidden_dims=(), fill_missing="mean")
+    assert list(m.get_feature_names_out()) == list(Z.columns) and m.embedding_info()["n_components"] == 8
+    pd.testing.assert_frame_equal(m.transform(t), Z)
+    again = load_model(m.save(tmp_path / "m"))
+    pd.testing.assert_frame_equal(again.transform(t), Z)
+    assert (again.n_components, again.encoder_input, again.n_networks, again.hidden_dims) == (8, "pca", 1, (32,))
+    assert again.fill_missing == "mean"
+    assert m.fit(t, n).transform(t).shape == (60, 12)  # the next fit uses the new values

@@ -217,3 +217,10 @@ def test_numpy_integer_parameters_save_and_load(tmp_path, log_pair, fast):
     again = load_model(m.save(tmp_path / "m"))
     assert (again.n_components, again.random_state, again.hidden_dims) == (4, 0, (16,))
     pd.testing.assert_frame_equal(again.transform(t), m.transform(t))
+
+
+def test_save_writes_the_parameters_of_the_fit(tmp_path, pca):
+    """A set_params since fit describes the next fit, not these weights (PCA: n_genes chose the genes)."""
+    pca.set_params(n_genes=10, n_components=2)
+    again = load_model(pca.save(tmp_path / "m"))
+    assert (again.n_genes, again.n_components) == (3000, 3) and again.components_.shape[0] == 3
