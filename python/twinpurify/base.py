@@ -72,11 +72,14 @@ class BaseEmbedder(GeneSpaceMixin, TransformerMixin, BaseEstimator):
             return False
 
     def _split_inputs(self, tumor: Any, y: Any, normal: Any, normal_mask: Any) -> tuple[Any, Any, Optional[np.ndarray]]:
-        """Resolve the ways normals can be given; returns (tumors, normals, mask over the rows of `tumor`)."""
-        if self._is_matrix_like(y):
-            if normal is not None or normal_mask is not None:
-                raise InputError("normals given twice: as the second argument and as normal=/normal_mask=")
-            normal = y  # 1-D y is ignored (scikit-learn's unsupervised convention)
+        """Resolve the ways normals can be given; returns (tumors, normals, mask over the rows of `tumor`).
+
+        A 2-D `y` is the normals only when they are not given by keyword: a Pipeline passes its target as
+        `y` (a multi-output target is 2-D too) while the normals come as ``tp__normal_mask``; otherwise `y`
+        is ignored, as unsupervised scikit-learn estimators do.
+        """
+        if normal is None and normal_mask is None and self._is_matrix_like(y):
+            normal = y
         if normal_mask is None:
             return tumor, normal, None
         if normal is not None:
@@ -137,8 +140,9 @@ class BaseEmbedder(GeneSpaceMixin, TransformerMixin, BaseEstimator):
         tumor : array-like, DataFrame, sparse matrix or AnnData of shape (n_samples, n_genes)
             The tumors; or all samples, with `normal_mask`; or one AnnData split by `normal_key`.
         y : matrix or None
-            A 2-D second argument is the normals, as in ``fit(tumor, normal)``; a 1-D `y` is ignored
-            (scikit-learn's convention for unsupervised estimators).
+            A 2-D second argument is the normals, as in ``fit(tumor, normal)``, unless the normals are
+            given as `normal` or `normal_mask`: then `y` is a Pipeline's target and is ignored, as a 1-D
+            `y` always is (scikit-learn's convention for unsupervised estimators).
         normal : matrix, optional
             The normals (samples x genes), by keyword.
         normal_mask : array of bool of shape (n_samples,), optional

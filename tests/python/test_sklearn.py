@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import twinpurify as tp
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.utils.estimator_checks import check_estimator
@@ -82,6 +82,18 @@ def test_pipeline_fits_and_scores_with_a_normal_mask(data):
     assert pipe.named_steps["tp"].transform(X).shape == (len(X), 4)
 
 
+def test_pipeline_with_a_two_dimensional_target(data):
+    """A 2-D y is a Pipeline's (multi-output) target when the normals come as normal_mask; before, it was taken
+    for the normals ("normals given twice")."""
+    X, mask, _ = data
+    Y = pd.DataFrame(np.random.default_rng(0).random((len(X), 2)), index=X.index, columns=["program_1", "program_2"])
+    alone = tp.TwinPurify(**FAST_TP).fit(X, normal_mask=mask).transform(X)
+    for y in (Y, Y[["program_1"]], Y.to_numpy()):
+        pipe = Pipeline([("tp", tp.TwinPurify(**FAST_TP)), ("r", Ridge())]).fit(X, y, tp__normal_mask=mask)
+        assert len(pipe.predict(X)) == len(X)
+        pd.testing.assert_frame_equal(pipe.named_steps["tp"].transform(X), alone)  # the normals of the mask
+
+
 def test_grid_search_slices_the_normal_mask_per_fold(data):
     X, mask, y = data
     pipe = Pipeline([("tp", tp.TwinPurify(**FAST_TP)), ("clf", LogisticRegression(max_iter=500))])
@@ -101,8 +113,8 @@ def test_fit_forms_agree_and_bad_masks_are_named(data, cohort):
     assert full.shape[0] == len(X)  # one row per input row, as a Pipeline step must return
     with pytest.raises(tp.InputError, match="normal_mask must be a boolean vector with one value per row"):
         tp.TwinPurify(**FAST_TP).fit(X, normal_mask=mask[:-1])
-    with pytest.raises(tp.InputError, match="normals given twice"):
-        tp.TwinPurify(**FAST_TP).fit(cohort.tumors, cohort.normals, normal_mask=mask)
+    with pytest.raises(tp.InputError, match="not both"):
+        tp.TwinPurify(**FAST_TP).fit(cohort.tumors, normal=cohort.normals, normal_mask=mask[: len(cohort.tumors)])
     with pytest.raises(tp.InputError, match="needs normal samples"):
         tp.TwinPurify(**FAST_TP).fit(cohort.tumors, np.zeros(len(cohort.tumors)))  # a 1-D y is not normals
 
