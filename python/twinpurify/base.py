@@ -371,7 +371,9 @@ def load_model(path: PathLike, device: Optional[str] = None) -> BaseEmbedder:
         The model folder written by `save` (``config.json`` and ``weights.safetensors``).
     device : str or None, default None
         For neural models, the device to load onto ("cpu", "cuda", ...), replacing the saved
-        ``device`` parameter; None keeps the saved one. Ignored by models without a device.
+        ``device`` parameter. None keeps the saved one where this machine has it; a model saved with
+        a device this machine lacks (fitted on a GPU, loaded on a laptop) loads on the CPU, with a
+        warning naming the saved device. Ignored by models without a device.
 
     Returns
     -------
@@ -382,6 +384,10 @@ def load_model(path: PathLike, device: Optional[str] = None) -> BaseEmbedder:
     ------
     FileNotFoundError
         When `path` holds no ``config.json``.
+    twinpurify.params.ParameterError
+        When `device` is not a device name ("auto", "cpu", "cuda", "cuda:N", "mps").
+    RuntimeError
+        When `device` names a device this machine does not have.
     twinpurify.persistence.ModelFormatError
         When the folder is damaged or not a TwinPurify model: invalid or incomplete
         ``config.json``, a newer format version, an unknown class, missing, altered or non-finite

@@ -26,6 +26,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
@@ -306,10 +307,14 @@ def load_model(path: PathLike, device: Optional[str] = None, expect: Optional[ty
     klass = resolve_class(cfg, p)
     if expect is not None and not issubclass(klass, expect):
         raise TypeError(f"{p} holds a {klass.__name__}, not a {expect.__name__}")
+    if device is not None:  # a bad value is the caller's, not the folder's: named before the folder is read
+        from .params import check_value
+
+        check_value("device", device)
     arrays = read_arrays(p, cfg)
     params = dict(cfg["params"])
-    if device is not None and "device" in params:
-        params["device"] = device
+    if "device" in params:
+        params["device"] = _load_device(p, params["device"], device)
     known = klass._get_param_names()
     unknown = sorted(set(params) - set(known))
     if unknown:
@@ -338,3 +343,32 @@ def load_model(path: PathLike, device: Optional[str] = None, expect: Optional[ty
             raise
         raise ModelFormatError(f"{p}: the weights do not fit the model described in config.json ({e})") from None
     return model
+
+
+def _load_device(where: Path, saved: Any, override: Optional[str]) -> Any:
+    """The device to load a neural model onto.
+
+    An explicit `override` must be usable here (an error naming it otherwise). Without one, the saved
+    device is kept when this machine has it; a model fitted on a GPU and loaded where there is none (a
+    laptop, an R session reading a saved model) is loaded on the CPU with a warning, since the weights do
+    not depend on the device they were trained on.
+    """
+    from .neural import device_available, device_here
+    from .params import ParameterError, check_value
+
+    if override is not None:
+        device_here(override)  # RuntimeError naming the device this machine cannot use
+        return override
+    try:
+        check_value("device", saved)
+    except ParameterError as e:
+        raise ModelFormatError(f"{where / CONFIG}: {e}") from None
+    if device_available(saved):
+        return saved
+    warnings.warn(
+        f"{where} was saved with device={saved!r}, which this machine does not have; loading it on the CPU "
+        "(the weights do not depend on the device; pass device= to choose another)",
+        UserWarning,
+        stacklevel=4,  # the caller of load_model / Class.load
+    )
+    return "cpu"

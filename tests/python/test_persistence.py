@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from twinpurify import PCAEmbedding, TwinPurify, load_model
 from twinpurify.cli import main
+from twinpurify.params import ParameterError
 from twinpurify.persistence import ModelFormatError, is_model_folder
 
 
@@ -224,3 +225,38 @@ def test_save_writes_the_parameters_of_the_fit(tmp_path, pca):
     pca.set_params(n_genes=10, n_components=2)
     again = load_model(pca.save(tmp_path / "m"))
     assert (again.n_genes, again.n_components) == (3000, 3) and again.components_.shape[0] == 3
+
+
+@pytest.fixture
+def tiny_neural(tmp_path, log_pair, fast):
+    """A one-network TwinPurify fitted on the CPU, saved under tmp_path / "m"."""
+    m = TwinPurify(**{**fast, "n_networks": 1, "max_epochs": 1, "device": "cpu"}).fit(*log_pair)
+    return m, m.save(tmp_path / "m")
+
+
+def test_a_bad_device_at_load_is_named_not_blamed_on_the_folder(tiny_neural):
+    """Before, load_model(path, device="gpu") said the weights did not fit config.json (ModelFormatError)."""
+    _, path = tiny_neural
+    with pytest.raises(ParameterError, match="device='gpu' is not allowed"):
+        load_model(path, device="gpu")
+    with pytest.raises(RuntimeError, match="device='cuda:99'"):  # a device this machine does not have
+        load_model(path, device="cuda:99")
+    _damage(path, lambda c: {**c, "params": {**c["params"], "device": "gpu"}})  # a hand-edited folder
+    with pytest.raises(ModelFormatError, match=r"config.json: device='gpu' is not allowed"):
+        load_model(path)
+
+
+def test_a_model_fitted_on_a_gpu_loads_on_a_machine_without_it(tiny_neural, log_pair):
+    """Before, a folder saved with device="cuda" failed to load on a CPU-only machine (an R session reading a
+    GPU-fitted model on a laptop), blaming the weights; they do not depend on the device."""
+    import torch
+
+    m, path = tiny_neural
+    for saved in ["cuda:99"] + ([] if torch.cuda.is_available() else ["cuda"]):
+        _damage(path, lambda c, saved=saved: {**c, "params": {**c["params"], "device": saved}})
+        with pytest.warns(
+            UserWarning, match=rf"saved with device='{saved}', which this machine does not have; loading it on the CPU"
+        ):
+            again = load_model(path)
+        assert again.device == "cpu" and again.device_ == "cpu"
+        pd.testing.assert_frame_equal(again.transform(log_pair[0]), m.transform(log_pair[0]))
