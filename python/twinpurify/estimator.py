@@ -14,7 +14,7 @@ from .data import Matrix
 from .distributed import current_ranks, rank_seed, shared_seed, sum_arrays_over_ranks, unify_replicas
 from .invariance import fixed_front, invariant_directions, mixing_perturbations, principal_directions
 from .model import BarlowTwinsModule, FixedLinearInput, NormalDifferenceInput
-from .neural import NeuralEmbedder
+from .neural import NeuralEmbedder, seeded_rng
 from .objective import TwinPurifyObjective
 from .params import ParameterError
 from .rotation import ROTATION_STREAM, VIEWS_PER_TUMOR, MixingMoments, accumulate
@@ -128,7 +128,8 @@ class TwinPurify(NeuralEmbedder):
     check_orientation : bool, default True
         Refuse matrices that look like genes x samples.
     random_state : int or None, default None
-        Seed; a fixed seed gives identical results on CPU (with the same thread count).
+        Seed; a fixed seed gives identical results on CPU (with the same thread count). torch's global
+        generator, which it seeds for weight initialisation, is restored after the fit.
     verbose : bool, default True
         Progress bar (on terminals) and notes for this call.
 
@@ -323,7 +324,8 @@ class TwinPurify(NeuralEmbedder):
         Shared by the in-memory and the out-of-core fit.
         """
         self._invariant_dims = front[0].shape[0] if front is not None else 0
-        module = self._build(n_genes)
+        with seeded_rng(self.random_state):  # seeded here too: an out-of-core fit does not pass through _fit_matrices
+            module = self._build(n_genes)
         if front is not None:
             first = module.encoder[0]
             assert isinstance(first, FixedLinearInput)

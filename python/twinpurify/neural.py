@@ -11,13 +11,15 @@ weights; `save` writes from rank 0 only.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Callable, Union, cast
+from typing import Callable, Optional, Union, cast
 
 import numpy as np
 import torch
 
 from .base import BaseEmbedder, PathLike
+from .data import Matrix
 from .distributed import (
     current_ranks,
     rank_device,
@@ -37,6 +39,22 @@ from .train import (
     resolve_device,
     train_module,
 )
+
+
+@contextlib.contextmanager
+def seeded_rng(seed: Optional[int]) -> Iterator[None]:
+    """Torch's global CPU generator seeded with `seed` inside the block and restored after it (nothing with None).
+
+    Weight initialisation draws from that generator (modules are built on the CPU), so a seeded fit must seed
+    it; restoring it afterwards keeps a fit from resetting the caller's own random stream (two seeded fits no
+    longer make the caller's ``torch.rand`` repeat). The draws inside are those of ``torch.manual_seed(seed)``.
+    """
+    if seed is None:
+        yield
+        return
+    with torch.random.fork_rng(devices=[]):  # CPU only: no CUDA context is created or touched
+        torch.random.default_generator.manual_seed(int(seed))
+        yield
 
 
 def device_here(device: str) -> torch.device:
@@ -69,14 +87,16 @@ class NeuralEmbedder(BaseEmbedder):
     def _build(self, n_genes: int) -> torch.nn.Module:
         raise NotImplementedError
 
+    def _fit_matrices(self, t: Matrix, n: Optional[Matrix]) -> None:
+        """The in-memory fit, weight initialisation seeded by `random_state` without touching the caller's stream."""
+        with seeded_rng(self.random_state):
+            super()._fit_matrices(t, n)
+
     def _prepare(self) -> torch.device:
-        """The device to train on (this rank's, in a distributed fit); seeds weight initialisation and records
-        this fit's hyper-parameters (an out-of-core fit does not pass through `_fit_matrices`)."""
+        """The device to train on (this rank's, in a distributed fit); records this fit's hyper-parameters
+        (an out-of-core fit does not pass through `_fit_matrices`)."""
         self._record_fit_params()
-        dev = rank_device(self.device, current_ranks()) or device_here(self.device)
-        if self.random_state is not None:
-            torch.manual_seed(int(self.random_state))
-        return dev
+        return rank_device(self.device, current_ranks()) or device_here(self.device)
 
     def _train(
         self,

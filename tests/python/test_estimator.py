@@ -373,3 +373,17 @@ def test_set_params_after_fit_changes_nothing_until_the_next_fit(tmp_path, log_p
     assert (again.n_components, again.encoder_input, again.n_networks, again.hidden_dims) == (8, "pca", 1, (32,))
     assert again.fill_missing == "mean"
     assert m.fit(t, n).transform(t).shape == (60, 12)  # the next fit uses the new values
+
+
+def test_seeded_fits_leave_the_callers_torch_stream_alone(log_pair, fast):
+    """Before, fit(random_state=0) reseeded torch's global generator: the caller's torch.rand repeated."""
+    import torch
+    from twinpurify import AutoencoderEmbedding
+
+    t, n = log_pair
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    TwinPurify(**{**fast, "n_networks": 1, "max_epochs": 1}).fit(t, n)
+    AutoencoderEmbedding(4, hidden_dims=(8,), max_epochs=1, random_state=0, verbose=False).fit(t)
+    assert torch.equal(torch.rand(3), expected)

@@ -133,6 +133,20 @@ def test_fit_on_disk_then_transform_like_in_memory(tmp_path, h5ad, big):
     np.testing.assert_allclose(again.transform(big.tumors).to_numpy(), Z.to_numpy(), rtol=1e-5, atol=1e-6)
 
 
+def test_a_seeded_fit_on_disk_repeats_and_leaves_the_callers_torch_stream_alone(h5ad, big):
+    """The seed initialises the weights without resetting torch's global generator (the caller's torch.rand
+    repeated after a seeded fit), and the fit's parameters stay those of the fit after a set_params."""
+    fit = dict(FIT, n_networks=1, max_epochs=1, verbose=False)
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    a = fit_on_disk(TwinPurify(**fit), h5ad, normal_key="sample_type", block_rows=64)
+    assert torch.equal(torch.rand(3), expected)
+    b = fit_on_disk(TwinPurify(**fit), h5ad, normal_key="sample_type", block_rows=64)
+    pd.testing.assert_frame_equal(a.transform(big.tumors), b.transform(big.tumors))
+    assert a.set_params(n_components=6).transform(big.tumors).shape == (len(big.tumors), 4)
+
+
 def test_fit_on_disk_fits_the_readout_fit_readout_fits_in_memory(h5ad, big):
     """The readout of an out-of-core fit (three more passes over the blocks) is the one `fit_readout` fits on the
     same model with the tumors and normals in memory: coefficients, strength and contamination directions."""
