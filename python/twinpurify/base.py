@@ -285,12 +285,36 @@ class BaseEmbedder(GeneSpaceMixin, TransformerMixin, BaseEstimator):
                 f"X has {m.shape[1]} features, but {type(self).__name__} is expecting {self.n_features_in_} "
                 "features as input (without gene names the columns must be the training columns, in order)"
             )
+        self._warn_unnamed(m)
         self._warn_scale(m)
         Z = self._embed(self.preprocessor_.transform(m, "X", policy))
         Z = Z.astype(np.float64) if m.float64 else Z.astype(np.float32, copy=False)  # float64 in, float64 out
         if m.frame:
             return pd.DataFrame(Z, index=pd.Index(m.samples), columns=self.component_names())
         return Z
+
+    def _warn_unnamed(self, m: Matrix) -> None:
+        """Warn when genes can only be matched by position because one side has no gene names.
+
+        As scikit-learn warns (in the same words), since a matrix in another gene order would be embedded
+        silently wrong; a warning, not an error, because arrays in the training order are a legitimate use.
+        """
+        fitted = self.preprocessor_.named_genes_
+        if fitted == m.named_genes:
+            return
+        name = type(self).__name__
+        if fitted:
+            what = (
+                f"X does not have valid feature names, but {name} was fitted with feature names: its "
+                f"{m.shape[1]} columns are taken as the model's training genes, in their training order; pass "
+                "a DataFrame (or AnnData) with gene names to match genes by name"
+            )
+        else:
+            what = (
+                f"X has feature names, but {name} was fitted without feature names: its genes are matched by "
+                "column position, not by name (fit on a DataFrame or AnnData to match genes by name)"
+            )
+        warnings.warn(what, UserWarning, stacklevel=4)
 
     def _warn_scale(self, m: Matrix) -> Optional[str]:
         """Warn when new samples look like another scale than the model was fitted on (e.g. log2 into counts).

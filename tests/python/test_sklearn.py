@@ -128,3 +128,19 @@ def test_dtype_feature_names_and_set_output(cohort):
     m.set_output(transform="pandas")
     out = m.transform(t64)
     assert isinstance(out, pd.DataFrame) and list(out.columns) == ["TP1", "TP2", "TP3", "TP4"]
+
+
+def test_genes_matched_by_position_warn_as_scikit_learn_does(cohort):
+    """A model fitted with gene names embedding an array (or the reverse) matches genes by position: before,
+    silently (an array in another gene order was embedded wrong without a word)."""
+    named = tp.PCAEmbedding(3, verbose=False).fit(cohort.tumors)
+    with pytest.warns(UserWarning, match="X does not have valid feature names, but PCAEmbedding was fitted with"):
+        Z = named.transform(cohort.tumors.to_numpy())
+    np.testing.assert_allclose(Z, named.transform(cohort.tumors).to_numpy())
+    unnamed = tp.PCAEmbedding(3, verbose=False).fit(cohort.tumors.to_numpy())
+    with pytest.warns(UserWarning, match="X has feature names, but PCAEmbedding was fitted without feature names"):
+        unnamed.transform(cohort.tumors)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # names on both sides, or on neither: nothing to say
+        named.transform(cohort.tumors)
+        unnamed.transform(cohort.tumors.to_numpy())
