@@ -305,16 +305,39 @@ class TwinPurify(NeuralEmbedder):
             moments.set_flat(sum_arrays_over_ranks(moments.flat(), ranks))
         weight, center = moments.solve(int(self.n_components), blocks=module.n_networks)
         constant = int((np.abs(weight).sum(1) == 0).sum())
-        if constant:  # fewer tumors than dimensions: nothing can fill the rest
+        if constant:  # fewer directions than dimensions: nothing can fill the rest
+            varying = int(self.n_components) - constant
+            bound, why = self._span_limit(moments.n)
+            because = f"{why} at most {bound}" + ("" if varying >= bound else "; the trained network uses fewer")
             warnings.warn(
-                f"{moments.n} training tumors span at most {moments.n - 1} directions: {constant} of the "
-                f"{self.n_components} embedding columns are constant; use n_components <= "
-                f"{int(self.n_components) - constant}",
+                f"{constant} of the {self.n_components} embedding columns are constant: the embedding varies "
+                f"along {varying} directions across the training tumors ({because}); use n_components <= {varying}",
                 stacklevel=5,  # the caller of fit
             )
         module.output.weight.copy_(torch.from_numpy(weight))
         module.output.center.copy_(torch.from_numpy(center))
         unify_replicas(module)  # the layer as rank 0 solved it, not as each rank's LAPACK did
+
+    def _span_limit(self, n_tumors: int) -> tuple[int, str]:
+        """The fewest directions the trained embedding can vary along across `n_tumors` tumors, and why.
+
+        The tumors' own span (n - 1), and the encoder's: a last hidden layer of h units gives each network at
+        most h directions; a linear encoder (no hidden layer) at most as many as it reads (its fixed first
+        layer's directions, or the genes). Names the actual limit in the constant-columns warning.
+        """
+        limits = [(n_tumors - 1, f"{n_tumors} training tumors span")]
+        networks = int(self.n_networks)
+        each = f" in each of {networks} networks" if networks > 1 else ""
+        if len(self.hidden_dims):
+            h = int(list(self.hidden_dims)[-1])
+            limits.append((h * networks, f"the encoder's last hidden layer, of {h} units{each} (hidden_dims), allows"))
+        elif self._invariant_dims:
+            front = "principal components" if self.encoder_input == "pca" else "invariant directions"
+            limits.append((self._invariant_dims, f"a linear encoder reading {self._invariant_dims} {front} allows"))
+        else:
+            g = len(self.preprocessor_.genes_)
+            limits.append((g, f"a linear encoder reading {g} genes (n_genes={self.n_genes}) allows"))
+        return min(limits)
 
     _invariant_dims: int = 0
 

@@ -387,3 +387,20 @@ def test_seeded_fits_leave_the_callers_torch_stream_alone(log_pair, fast):
     TwinPurify(**{**fast, "n_networks": 1, "max_epochs": 1}).fit(t, n)
     AutoencoderEmbedding(4, hidden_dims=(8,), max_epochs=1, random_state=0, verbose=False).fit(t)
     assert torch.equal(torch.rand(3), expected)
+
+
+@pytest.mark.parametrize(
+    "hidden_dims,n_genes,limit",
+    [
+        ((16,), 10, r"the encoder's last hidden layer, of 16 units \(hidden_dims\), allows at most 16"),
+        ((), 10, r"a linear encoder reading 10 principal components allows at most 10"),
+    ],
+)
+def test_constant_columns_warning_names_the_actual_limit(log_pair, fast, hidden_dims, n_genes, limit):
+    """Before, the warning always blamed the number of tumors (60 tumors span 59 directions), whatever limited
+    the embedding."""
+    t, n = log_pair
+    kw = {**fast, "n_networks": 1, "max_epochs": 1, "hidden_dims": hidden_dims, "n_genes": n_genes}
+    with pytest.warns(UserWarning, match=rf"of the 30 embedding columns are constant: .*\({limit}\)") as rec:
+        TwinPurify(**{**kw, "n_components": 30}).fit(t, n)
+    assert not any("training tumors span" in str(w.message) for w in rec)
