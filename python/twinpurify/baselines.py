@@ -435,7 +435,7 @@ class NormalDifference(_LinearEmbedding):
         pp = self.preprocessor_
         assert normal is not None  # needs_normal
         Xt = pp.transform(tumor, "tumor")
-        ln = pp.log2(pp.select(normal, "normal"), normal.samples, "normal").astype(np.float64)
+        ln = pp.log_expression(normal, "normal").astype(np.float64)
         self.normal_mean_lin_ = np.exp2(ln).mean(0).astype(np.float32)
         raw = normal_difference_np(self._linear(Xt), self.normal_mean_lin_)
         self.target_scaler_ = TargetScaler.fit(raw)
@@ -580,7 +580,7 @@ class InvariantProjection(_LinearEmbedding):
         pp = self.preprocessor_
         assert normal is not None  # needs_normal
         Xt = pp.transform(tumor, "tumor").astype(np.float64)
-        ln = pp.log2(pp.select(normal, "normal"), normal.samples, "normal")
+        ln = pp.log_expression(normal, "normal")
         D = mixing_perturbations(Xt, ln, pp.mean_, pp.std_, self.beta_max, self.n_mix, self.n_draws, self.random_state)
         comps, ev = invariant_directions(Xt, D, int(self.n_components), float(self.shrinkage), int(self.max_rank))
         self.components_ = comps.astype(np.float32)

@@ -311,6 +311,35 @@ def detect_scale(values: np.ndarray, block: int = 4096) -> str:
     return "log2"
 
 
+def _refuse_negative(negative: np.ndarray, scale: str, samples: Sequence[str], what: str) -> None:
+    """The error for samples (`negative`: a mask over them) with negative values on a non-negative scale."""
+    if negative.any():
+        raise InputError(
+            f"{what}: negative values in samples {_preview([samples[i] for i in np.flatnonzero(negative)])} "
+            f"but input_scale={scale!r} expects non-negative {scale}; use input_scale='log2' for log data"
+        )
+
+
+def library_sizes(
+    values: np.ndarray, cols: Optional[np.ndarray], samples: Sequence[str], what: str, block: Optional[int] = None
+) -> np.ndarray:
+    """Each row's total over columns `cols` (None: every column) in float64, refusing negative values there.
+
+    A block of rows at a time: the columns of a whole cohort are not copied at once.
+    """
+    width = values.shape[1] if cols is None else len(cols)
+    if block is None:
+        block = max(1, (32 << 20) // (8 * max(1, width)))
+    total = np.empty(values.shape[0])
+    negative = np.zeros(values.shape[0], dtype=bool)
+    for i in range(0, values.shape[0], block):
+        b = values[i : i + block] if cols is None else np.take(values[i : i + block], cols, axis=1)
+        total[i : i + block] = b.sum(axis=1, dtype=np.float64)
+        negative[i : i + block] = (b < 0).any(axis=1)
+    _refuse_negative(negative, "counts", samples, what)
+    return total
+
+
 SCALE_NOTES = {
     "counts": "integer counts -> log2(CPM + 1)",
     "linear": "non-negative linear values (TPM/FPKM-like) -> log2(x + 1)",
@@ -318,18 +347,20 @@ SCALE_NOTES = {
 }
 
 
-def to_log2(values: np.ndarray, scale: str, samples: Sequence[str], what: str) -> np.ndarray:
-    """Bring values to the log2 scale the model works in (float32)."""
+def to_log2(
+    values: np.ndarray, scale: str, samples: Sequence[str], what: str, library: Optional[np.ndarray] = None
+) -> np.ndarray:
+    """Bring values to the log2 scale the model works in (float32).
+
+    Counts become log2(CPM + 1). `library` holds each sample's total count when `values` are some of its genes
+    only (the model's selected genes): CPM is per million of the sample's whole library, not of the columns at
+    hand, or every gene would carry how much of the library the selected genes take (which tracks purity).
+    """
     if scale == "log2":
         return values.astype(np.float32, copy=False)
-    neg = (values < 0).any(axis=1)
-    if neg.any():
-        raise InputError(
-            f"{what}: negative values in samples {_preview([samples[i] for i in np.flatnonzero(neg)])} "
-            f"but input_scale={scale!r} expects non-negative {scale}; use input_scale='log2' for log data"
-        )
+    _refuse_negative((values < 0).any(axis=1), scale, samples, what)
     if scale == "counts":
-        lib = values.sum(axis=1, keepdims=True, dtype=np.float64)
+        lib = values.sum(axis=1, keepdims=True, dtype=np.float64) if library is None else library.reshape(-1, 1)
         empty = np.flatnonzero(lib[:, 0] <= 0)
         if empty.size:
             raise InputError(f"{what}: samples with zero total counts: {_preview([samples[i] for i in empty])}")
@@ -357,6 +388,10 @@ class Preprocessor:
     gene_index_: np.ndarray = None  # type: ignore[assignment]
     mean_: np.ndarray = None  # type: ignore[assignment]
     std_: np.ndarray = None  # type: ignore[assignment]
+    #: the genes whose total is a count sample's library size: "input" = the genes the model was fitted on
+    #: (`genes_in_`) that the input has; "selected" = the selected genes only, as model folders saved before
+    #: library sizes covered every input gene (config.json without ``preprocessor.library_``) were trained
+    library_: str = "input"
 
     def fit(self, tumor: Matrix, normal: Optional[Matrix] = None) -> Preprocessor:
         if self.input_scale not in INPUT_SCALES:
@@ -401,6 +436,7 @@ class Preprocessor:
         order = np.argsort(-std[candidates], kind="stable")[:k]
         idx = np.sort(candidates[order])
         self.scale_ = scale
+        self.library_ = "input"
         self.genes_in_ = list(genes)
         self.named_genes_ = named_genes
         self.gene_index_ = idx
@@ -457,10 +493,55 @@ class Preprocessor:
         out[:, missing] = np.nan
         return out
 
-    def log2(self, selected: np.ndarray, samples: Sequence[str], what: str = "input") -> np.ndarray:
+    def library(self, m: Matrix, what: str = "input", samples: Optional[Sequence[str]] = None) -> Optional[np.ndarray]:
+        """Count input: each sample's library size, its total over the genes the model was fitted on that `m` has.
+
+        Training tumors and normals have every one of them (`genes_in_` are the genes they share), so their
+        CPM is per million of all their genes, as the gene statistics were computed. A new cohort's genes the
+        model never saw are left out, so extra genes do not shrink its CPM; training genes it lacks are left
+        out too, and a warning says so when more than a tenth are missing (its CPM then runs higher than the
+        training tumors'). None for input that is not counts, and for model folders saved before this normalisation
+        (``library_ == "selected"``: their networks were trained on counts per million of the selected genes).
+        """
+        if self.scale_ != "counts" or self.library_ == "selected":
+            return None
+        names = m.samples if samples is None else samples
+        if not (self.named_genes_ and m.named_genes) or m.genes == self.genes_in_:
+            return library_sizes(m.values, None, names, what)
+        pos = pd.Index(m.genes).get_indexer(self.genes_in_)
+        lacking = int((pos < 0).sum())
+        if lacking > WARN_FILLED * len(self.genes_in_):
+            warnings.warn(
+                f"{what}: {lacking} of the {len(self.genes_in_)} genes the model was fitted on are missing "
+                f"(e.g. {_preview([g for g, p in zip(self.genes_in_, pos) if p < 0], 3)}); library sizes are the "
+                "total counts of the genes present, so counts per million run higher than in training: give "
+                "every gene measured",
+                stacklevel=4,
+            )
+        return library_sizes(m.values, np.sort(pos[pos >= 0]), names, what)
+
+    def log_expression(
+        self,
+        m: Matrix,
+        what: str = "input",
+        fill_missing: Optional[str] = None,
+        samples: Optional[Sequence[str]] = None,
+    ) -> np.ndarray:
+        """log2 values of the model's genes in `m` (not standardised); count input as log2 CPM of the whole library.
+
+        `samples` names the rows in error messages when `m` does not (a block read from disk)."""
+        names = m.samples if samples is None else samples
+        selected = self.select(m, what, fill_missing)
+        library = None if np.isnan(selected).any() else self.library(m, what, names)  # filled: refused for counts
+        return self.log2(selected, names, what, library)
+
+    def log2(
+        self, selected: np.ndarray, samples: Sequence[str], what: str = "input", library: Optional[np.ndarray] = None
+    ) -> np.ndarray:
+        """`selected` (from `select`) on the log2 scale; count input per million of `library` (see `library`)."""
         nan = np.isnan(selected)
         if not nan.any():
-            return to_log2(selected, self.scale_, samples, what)
+            return to_log2(selected, self.scale_, samples, what, library)
         if self.scale_ == "counts":
             raise InputError(
                 f"{what}: fill_missing='mean' cannot be used with count input (library sizes "
@@ -474,7 +555,7 @@ class Preprocessor:
 
     def transform(self, m: Matrix, what: str = "input", fill_missing: Optional[str] = None) -> np.ndarray:
         """Standardised log2 values of the model's genes: what the encoders take."""
-        return self.standardize(self.log2(self.select(m, what, fill_missing), m.samples, what))
+        return self.standardize(self.log_expression(m, what, fill_missing))
 
     # -- persistence (JSON config + arrays; no pickle) --
     def to_config(self) -> dict:
@@ -486,6 +567,7 @@ class Preprocessor:
             "genes_in_": self.genes_in_,
             "named_genes_": self.named_genes_,
             "genes_": self.genes_,
+            "library_": self.library_,
         }
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -507,6 +589,16 @@ class Preprocessor:
         p.mean_ = np.asarray(arrays["preprocessor.mean"], dtype=np.float32)
         p.std_ = np.asarray(arrays["preprocessor.std"], dtype=np.float32)
         p.gene_index_ = np.asarray(arrays["preprocessor.gene_index"], dtype=np.int64)
+        p.library_ = cfg.get("library_", "selected")  # saved before library sizes covered the input's genes
+        if p.library_ not in ("input", "selected"):
+            raise ValueError(f"preprocessor.library_ must be 'input' or 'selected', got {p.library_!r}")
+        if p.library_ == "selected" and p.scale_ == "counts" and len(p.genes_) < len(p.genes_in_):
+            warnings.warn(
+                "this model was saved before library sizes covered every input gene: it normalises counts by the "
+                f"total of its {len(p.genes_)} selected genes, not of all {len(p.genes_in_)} input genes; that "
+                "total tracks purity, and it is kept only so the model embeds as it was trained: refit it",
+                stacklevel=3,
+            )
         return p
 
 

@@ -372,8 +372,8 @@ class TwinPurify(NeuralEmbedder):
         dev = self._prepare()
         pp = self.preprocessor_
         assert normal is not None  # needs_normal: the base class refused a fit without normals
-        t_log = pp.log2(pp.select(tumor, "tumor"), tumor.samples, "tumor")
-        n_log = pp.log2(pp.select(normal, "normal"), normal.samples, "normal")
+        t_log = pp.log_expression(tumor, "tumor")
+        n_log = pp.log_expression(normal, "normal")
         train_views = ViewGenerator(
             torch.from_numpy(n_log).to(dev),
             torch.from_numpy(pp.mean_).to(dev),

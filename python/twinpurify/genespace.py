@@ -238,7 +238,7 @@ class GeneSpaceMixin:
         self._check_fitted()
         m = as_matrix(X, "X", layer=layer)
         pp = self.preprocessor_
-        return self._genes_out(m, pp.log2(pp.select(m, "X", fill_missing), m.samples, "X"))
+        return self._genes_out(m, pp.log_expression(m, "X", fill_missing))
 
     def _genes_out(self, m: Matrix, values: np.ndarray) -> Any:
         """Samples x model genes: a DataFrame when the input had sample names, else the array."""

@@ -501,7 +501,7 @@ def fit_on_disk(
 
     # the objective TwinPurify._fit_values builds without a content head (encoder_input 'log' or 'pca')
     dev = model._prepare()
-    n_log = pp.log2(pp.select(normals, "normal"), normals.samples, "normal")
+    n_log = pp.log_expression(normals, "normal")
     normal_log, mean, std = (torch.from_numpy(a).to(dev) for a in (n_log, pp.mean_, pp.std_))
     config = ViewConfig(model.beta_max, int(model.n_mix), model.mask_prob, model.noise_std)
     objective = TwinPurifyObjective(
@@ -512,8 +512,8 @@ def fit_on_disk(
     )
 
     def prepare(values: np.ndarray, start: int, stop: int) -> np.ndarray:
-        m = Matrix(values, [], rows.genes, named_genes=True)  # select() needs gene names only
-        return pp.log2(pp.select(m, "tumor"), _Names(rows, start, stop), "tumor")
+        m = Matrix(values, [], rows.genes, named_genes=True)  # names read only if an error message needs them
+        return pp.log_expression(m, "tumor", samples=_Names(rows, start, stop))
 
     def pca_front() -> tuple[torch.Tensor, torch.Tensor]:
         """A second pass: the tumors' covariance, summed over blocks and ranks (encoder_input='pca')."""

@@ -139,6 +139,63 @@ def test_counts_and_their_log_give_the_same_model(cohort, log_pair, caplog):
     np.testing.assert_allclose(a.transform(cohort.tumors), b.transform(log_pair[0]), rtol=1e-3, atol=1e-3)
 
 
+def test_counts_are_normalised_by_the_library_of_every_input_gene(cohort, log_pair):
+    """Before, counts were divided by the total of the n_genes selected columns only: the training tumors'
+    standardised values averaged 1-3 instead of 0, and every gene carried the selected genes' share of the
+    library, which tracks purity (Spearman -0.88 here)."""
+    from scipy.stats import spearmanr
+    from twinpurify import RawProfiles
+
+    raw = RawProfiles(n_genes=40, verbose=False)
+    Xs = raw.fit_transform(cohort.tumors)  # the standardised profiles every encoder reads
+    np.testing.assert_allclose(Xs.mean(0), 0, atol=1e-4)
+    genes = raw.genes_
+    cpm = cohort.tumors[genes].div(cohort.tumors.sum(1), axis=0) * 1e6  # per million of all 200 genes
+    logx = raw.log_expression(cohort.tumors)
+    np.testing.assert_allclose(logx, np.log2(cpm + 1), rtol=1e-5, atol=1e-5)
+    share = np.log2(cohort.tumors[genes].sum(1) / cohort.tumors.sum(1))
+    assert abs(spearmanr(share, cohort.truth["purity"])[0]) > 0.8  # what dividing by the selected genes added
+    np.testing.assert_allclose(np.median(logx - np.log2(cpm + 1), axis=1), 0, atol=1e-5)  # no per-sample offset
+    # the whole fit (views mixing tumors and normals included) sees what log2 CPM of all genes gives it
+    a = fit(cohort.tumors, cohort.normals, n_genes=50, random_state=0)
+    b = fit(*log_pair, n_genes=50, random_state=0)
+    assert a.genes_ == b.genes_
+    np.testing.assert_allclose(a.transform(cohort.tumors), b.transform(log_pair[0]), rtol=1e-3, atol=1e-3)
+
+
+def test_library_sizes_of_a_new_cohort_cover_the_genes_the_model_was_fitted_on(cohort):
+    """Genes the model never saw do not enter a new cohort's library; lacking many training genes warns."""
+    from twinpurify import RawProfiles
+
+    raw = RawProfiles(n_genes=40, verbose=False).fit(cohort.tumors)
+    extra = cohort.tumors.assign(**{f"new{i}": 5000 for i in range(20)})  # counts of genes the model never saw
+    pd.testing.assert_frame_equal(raw.transform(extra), raw.transform(cohort.tumors))
+    unused = [g for g in cohort.tumors.columns if g not in raw.genes_]
+    with pytest.warns(
+        UserWarning, match=rf"X: 60 of the 200 genes the model was fitted on are missing \(e.g. {unused[0]}"
+    ):
+        raw.transform(cohort.tumors.drop(columns=unused[:60]))
+
+
+def test_models_saved_before_whole_library_normalisation_embed_as_trained(cohort, tmp_path):
+    """A folder without preprocessor.library_ keeps dividing counts by its selected genes' total, with a warning."""
+    import json
+
+    from twinpurify import RawProfiles, load_model
+
+    raw = RawProfiles(n_genes=40, verbose=False).fit(cohort.tumors)
+    raw.save(tmp_path / "m")
+    cfg = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert cfg["preprocessor"].pop("library_") == "input"
+    (tmp_path / "m" / "config.json").write_text(json.dumps(cfg))
+    with pytest.warns(UserWarning, match="normalises counts by the total of its 40 selected genes, not of all 200"):
+        old = load_model(tmp_path / "m")
+    sel = cohort.tumors[raw.genes_]
+    np.testing.assert_allclose(
+        old.log_expression(cohort.tumors), np.log2(sel.div(sel.sum(1), axis=0) * 1e6 + 1), rtol=1e-5
+    )
+
+
 def test_wrong_column_count_without_names(cohort):
     m = fit(cohort.tumors.to_numpy(), cohort.normals.to_numpy())
     with pytest.raises(InputError, match="X has 199 features, but TwinPurify is expecting 200 features"):
