@@ -290,7 +290,7 @@ class BaseEmbedder(GeneSpaceMixin, TransformerMixin, BaseEstimator):
         Z = self._embed(self.preprocessor_.transform(m, "X", policy))
         Z = Z.astype(np.float64) if m.float64 else Z.astype(np.float32, copy=False)  # float64 in, float64 out
         if m.frame:
-            return pd.DataFrame(Z, index=pd.Index(m.samples), columns=self.component_names())
+            return pd.DataFrame(Z, index=m.sample_index(), columns=self.component_names())
         return Z
 
     def _warn_unnamed(self, m: Matrix) -> None:

@@ -10,7 +10,7 @@ import hashlib
 import logging
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
 import numpy as np
@@ -54,6 +54,13 @@ class Matrix:
     frame: bool = False  # True when the caller passed a DataFrame (results go back as DataFrames)
     obs: Optional[pd.DataFrame] = field(default=None, repr=False)
     float64: bool = False  # True when the caller passed float64 values (results keep that precision)
+    #: the caller's own sample index (a DataFrame's index, an AnnData's obs_names), kept for output frames:
+    #: `samples` holds its string form (for messages and checks), and integer patient IDs must stay integers
+    index: Optional[pd.Index] = field(default=None, repr=False)
+
+    def sample_index(self) -> pd.Index:
+        """The index of output frames: the caller's own index, or the sample names."""
+        return self.index if self.index is not None else pd.Index(self.samples)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -69,6 +76,7 @@ class Matrix:
             self.frame,
             None if self.obs is None else self.obs.iloc[idx],
             self.float64,
+            None if self.index is None else self.index[idx],
         )
 
 
@@ -83,6 +91,7 @@ def as_matrix(x: Any, what: str = "input", layer: Optional[str] = None) -> Matri
     obs = None
     frame = False
     named = False
+    index = None
     if x is None:
         raise InputError(f"{what}: no data given (None)")
     if _is_anndata(x):
@@ -90,6 +99,7 @@ def as_matrix(x: Any, what: str = "input", layer: Optional[str] = None) -> Matri
         if data is None:
             raise InputError(f"{what}: the AnnData has no expression matrix (X is None)")
         samples, genes, named, obs = list(map(str, x.obs_names)), list(map(str, x.var_names)), True, x.obs
+        index = x.obs_names
     elif isinstance(x, pd.DataFrame):
         nonnum = [
             c
@@ -108,6 +118,7 @@ def as_matrix(x: Any, what: str = "input", layer: Optional[str] = None) -> Matri
             True,
             True,
         )
+        index = x.index
     else:  # numpy, sparse, lists and any other array-like (np.asarray decides)
         data = x
         samples = genes = []  # filled below
@@ -143,7 +154,7 @@ def as_matrix(x: Any, what: str = "input", layer: Optional[str] = None) -> Matri
     float64 = arr.dtype == np.float64
     values = arr.astype(np.float32, copy=False)
     _check_finite(values, samples, genes, what)
-    return Matrix(values, samples, genes, named, frame, obs, float64)
+    return Matrix(values, samples, genes, named, frame, obs, float64, index)
 
 
 def _check_unique(names: list[str], what: str, kind: str) -> None:
@@ -255,8 +266,8 @@ def align_pair(tumor: Matrix, normal: Matrix) -> tuple[Matrix, Matrix]:
         ti = pd.Index(tumor.genes).get_indexer(shared)
         ni = pd.Index(normal.genes).get_indexer(shared)
         return (
-            Matrix(tumor.values[:, ti], tumor.samples, shared, True, tumor.frame, tumor.obs, tumor.float64),
-            Matrix(normal.values[:, ni], normal.samples, shared, True, normal.frame, normal.obs, normal.float64),
+            replace(tumor, values=tumor.values[:, ti], genes=shared),
+            replace(normal, values=normal.values[:, ni], genes=shared),
         )
     if tumor.shape[1] != normal.shape[1]:
         hint = ""

@@ -209,7 +209,8 @@ class GeneSpaceMixin:
         Returns
         -------
         DataFrame or ndarray of shape (n_samples, n_model_genes)
-            log2 expression of the model's genes (``genes_``); a DataFrame when `X` has sample names.
+            log2 expression of the model's genes (``genes_``); a DataFrame indexed by the sample names when `X`
+            has them (a DataFrame, or an AnnData: its obs_names).
         """
         self._check_fitted()
         readout = getattr(self, "readout_", None)
@@ -241,9 +242,10 @@ class GeneSpaceMixin:
         return self._genes_out(m, pp.log_expression(m, "X", fill_missing))
 
     def _genes_out(self, m: Matrix, values: np.ndarray) -> Any:
-        """Samples x model genes: a DataFrame when the input had sample names, else the array."""
-        if m.frame:
-            return pd.DataFrame(values, index=pd.Index(m.samples), columns=pd.Index(self.preprocessor_.genes_))
+        """Samples x model genes: a DataFrame when the input named its samples (a DataFrame or an AnnData, whose
+        obs_names index it, so it lines up with ``adata.obs``), else the array."""
+        if m.frame or m.index is not None:
+            return pd.DataFrame(values, index=m.sample_index(), columns=pd.Index(self.preprocessor_.genes_))
         return values
 
     def pathway_activity(

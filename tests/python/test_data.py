@@ -196,6 +196,23 @@ def test_models_saved_before_whole_library_normalisation_embed_as_trained(cohort
     )
 
 
+def test_outputs_keep_the_callers_sample_index(cohort):
+    """Before, an int64 index (patient IDs 1001..) came back as the strings '1001'.., so joining the embedding
+    with a clinical table matched no sample; scikit-learn's set_output(transform="pandas") keeps it."""
+    t = cohort.tumors.set_axis(pd.Index(np.arange(1001, 1001 + len(cohort.tumors)), name="patient"), axis=0)
+    n = cohort.normals.set_axis(pd.RangeIndex(5001, 5001 + len(cohort.normals)), axis=0)
+    m = PCAEmbedding(4, verbose=False)
+    for Z in (m.fit_transform(t, n), m.transform(t), m.purified_expression(t), m.log_expression(t)):
+        pd.testing.assert_index_equal(Z.index, t.index)
+    assert m.transform(t).join(cohort.truth["purity"].set_axis(t.index)).notna().all().all()
+    both = pd.concat([t, n])
+    mask = np.r_[np.zeros(len(t), bool), np.ones(len(n), bool)]
+    pd.testing.assert_index_equal(m.fit_transform(both, normal_mask=mask).index, both.index)
+    clash = t.iloc[:6].set_axis(pd.Index([1, "1", 2, 3, 4, 5], dtype=object), axis=0)  # unique, but not as names
+    with pytest.raises(InputError, match="duplicate sample names: 1; sample names must be unique"):
+        m.transform(clash)
+
+
 def test_wrong_column_count_without_names(cohort):
     m = fit(cohort.tumors.to_numpy(), cohort.normals.to_numpy())
     with pytest.raises(InputError, match="X has 199 features, but TwinPurify is expecting 200 features"):

@@ -194,6 +194,25 @@ def test_tl_pathway_activity_stores_obsm_and_uns(cohort):
     assert not np.allclose(out.obsm["twinpurify_pathways"].to_numpy(), act.to_numpy())
 
 
+def test_gene_space_outputs_of_an_anndata_are_indexed_by_its_obs_names(cohort):
+    """Before: purified_expression(adata) returned an array and pathway_activity(adata) was indexed 0..n-1, so
+    pathway_vs_purity against adata.obs["purity"] plotted no point (rho nan) and pathway_heatmap an empty map."""
+    pytest.importorskip("anndata")
+    adata = cohort.to_anndata()
+    model = tp.PCAEmbedding(5, verbose=False).fit(cohort.tumors, cohort.normals)
+    P = model.purified_expression(adata)
+    assert isinstance(P, pd.DataFrame) and list(P.index) == list(adata.obs_names)
+    np.testing.assert_array_equal(P.to_numpy(), model.purified_expression(adata.X))
+    assert list(model.log_expression(adata).index) == list(adata.obs_names)
+    act = model.pathway_activity(adata, cohort.program_net(), min_size=3)
+    raw = model.pathway_activity(adata, cohort.program_net(), min_size=3, purified=False)
+    assert list(act.index) == list(raw.index) == list(adata.obs_names)
+    fig = tp.pl.pathway_vs_purity(raw, act, adata.obs["purity"], act.columns[0])
+    assert len(fig.axes[0].collections[0].get_offsets()) == adata.n_obs - adata.obs["purity"].isna().sum()
+    ax = tp.pl.pathway_heatmap(act, adata.obs["subtype"])
+    assert [t.get_text() for t in ax.get_xticklabels()] == sorted(adata.obs["subtype"].dropna().astype(str).unique())
+
+
 @pytest.mark.slow
 def test_purified_program_scores_on_the_simulator():
     """With the true program footprints: scores of purified expression (invariant projection, whose
