@@ -41,9 +41,42 @@ def top_two_pcs(Z: Any) -> np.ndarray:
     return out if out.shape[1] == 2 else np.column_stack([out, np.zeros(len(out))])
 
 
-def _aligned(values: Any, index: pd.Index) -> pd.Series:
-    """Per-sample values as a Series on `index`: a Series is aligned by its index, anything else by position."""
-    return values.reindex(index) if isinstance(values, pd.Series) else pd.Series(values, index=index)
+def _aligned(values: Any, index: pd.Index, what: str, by_name: bool = True) -> pd.Series:
+    """Per-sample values as a Series on `index`: a Series by its index (`by_name`), anything else by position.
+
+    Samples a Series lacks get NaN (left out, or drawn as missing). A Series that shares no sample name with
+    `index` or repeats one, and values of another length given by position, are refused: either would draw
+    colours or correlations of other samples without a sign of it.
+    """
+    if isinstance(values, pd.Series) and by_name:
+        if values.index.has_duplicates:
+            dup = values.index[values.index.duplicated()].unique()
+            raise ValueError(f"{what}: its index repeats sample names ({_names(dup)}); give one value per sample")
+        if not index.isin(values.index).any():
+            raise ValueError(
+                f"{what}: none of its {len(values)} index names ({_names(values.index)}) is among the {len(index)} "
+                f"samples ({_names(index)}); index it by the samples' names, or pass plain values in their order"
+            )
+        return values.reindex(index)
+    out = pd.Series(values.to_numpy() if isinstance(values, (pd.Series, pd.Index)) else values)
+    if len(out) != len(index):
+        raise ValueError(
+            f"{what} has {len(out)} values but there are {len(index)} samples; give one per sample in their order"
+            + (", or a Series indexed by sample name" if by_name else "")
+        )
+    out.index = index
+    return out
+
+
+def _names(index: Any, limit: int = 3) -> str:
+    """A few names of an index, for error messages."""
+    names = [str(n) for n in list(index)[:limit]]
+    return "e.g. " + ", ".join(names) + (", ..." if len(index) > limit else "")
+
+
+def _samples(Z: Any, n: int) -> tuple[pd.Index, bool]:
+    """An embedding's sample index, and whether it names the samples (a DataFrame) or only numbers them."""
+    return (Z.index, True) if isinstance(Z, pd.DataFrame) else (pd.RangeIndex(n), False)
 
 
 def _new_axes(ax: Optional[Axes], figsize: tuple[float, float] = (4.2, 3.6)) -> Axes:
@@ -66,8 +99,9 @@ def embedding(
     ----------
     Z : array-like of shape (n_samples, n_dims)
         An embedding (DataFrame or array).
-    color : array-like of shape (n_samples,), optional
-        Numbers give a colour scale (e.g. purity); anything else categories (e.g. subtype).
+    color : array-like or Series of shape (n_samples,), optional
+        Numbers give a colour scale (e.g. purity); anything else categories (e.g. subtype). A Series is aligned
+        to a DataFrame `Z` by sample name (samples it lacks are drawn grey); other values go by position.
     ax : matplotlib.axes.Axes, optional
         Where to draw; a new figure's axes by default.
     title, cmap, size, legend
@@ -96,10 +130,14 @@ def embedding(
     if color is None:
         ax.scatter(xy[:, 0], xy[:, 1], s=size, color="0.3")
     else:
-        c = pd.Series(np.asarray(color, dtype=object))
+        index, named = _samples(Z, len(xy))
+        c = _aligned(color, index, "color", named).astype(object).reset_index(drop=True)
         numeric = pd.to_numeric(c, errors="coerce")
-        if numeric.notna().all() and c.nunique() > 12:
-            sc = ax.scatter(xy[:, 0], xy[:, 1], c=numeric.to_numpy(float), cmap=cmap, s=size)
+        known = c.notna().to_numpy()
+        if numeric[known].notna().all() and c.nunique() > 12:
+            sc = ax.scatter(xy[known, 0], xy[known, 1], c=numeric[known].to_numpy(float), cmap=cmap, s=size)
+            if not known.all():  # samples the Series lacks
+                ax.scatter(xy[~known, 0], xy[~known, 1], s=size, color="0.8", label="NA")
             if legend:
                 ax.figure.colorbar(sc, ax=ax, shrink=0.8)
         else:
@@ -131,10 +169,11 @@ def embeddings(embeddings: Mapping[str, Any], purity: Any, subtype: Any, *, titl
     embeddings : mapping of str to array-like of shape (n_samples, n_dims)
         Method name to embedding (DataFrame or array), all of the same samples in the same order;
         one column of the grid each, in the mapping's order.
-    purity : array-like of shape (n_samples,)
-        Tumor purity (numbers), the colour of the top row.
-    subtype : array-like of shape (n_samples,)
-        Labels, the colour of the bottom row.
+    purity : array-like or Series of shape (n_samples,)
+        Tumor purity (numbers), the colour of the top row; a Series is aligned by sample name to each
+        DataFrame embedding (as in `embedding`).
+    subtype : array-like or Series of shape (n_samples,)
+        Labels, the colour of the bottom row (aligned the same way).
     title : str, default ""
         Figure title; none when empty.
 
@@ -160,10 +199,13 @@ def embeddings(embeddings: Mapping[str, Any], purity: Any, subtype: Any, *, titl
     names = list(embeddings)
     fig = Figure(figsize=(3.2 * len(names), 6.4))
     axes = fig.subplots(2, len(names), squeeze=False)
-    purity = np.asarray(purity, dtype=float)
     for j, name in enumerate(names):
-        embedding(embeddings[name], purity, ax=axes[0, j], title=name, legend=j == len(names) - 1)
-        embedding(embeddings[name], subtype, ax=axes[1, j], legend=j == len(names) - 1)
+        Z = embeddings[name]
+        index, named = _samples(Z, len(Z))  # each embedding's own samples, by name when it names them
+        p = _aligned(purity, index, "purity", named).to_numpy(dtype=float)
+        groups = _aligned(subtype, index, "subtype", named).to_numpy()
+        embedding(Z, p, ax=axes[0, j], title=name, legend=j == len(names) - 1)
+        embedding(Z, groups, ax=axes[1, j], legend=j == len(names) - 1)
     axes[0, 0].set_ylabel("coloured by purity")
     axes[1, 0].set_ylabel("coloured by subtype")
     if title:
@@ -231,10 +273,11 @@ def purity_diagnostic(Z: Any, purity: Any, *, raw: Any = None, top: int = 20, se
     ----------
     Z : array-like of shape (n_samples, n_dims)
         The embedding; a DataFrame's column names label the bars.
-    purity : array-like of shape (n_samples,)
-        Purity of each sample (NaN where unknown).
+    purity : array-like or Series of shape (n_samples,)
+        Purity of each sample (NaN where unknown); a Series is aligned to a DataFrame `Z` by sample name.
     raw : array-like of shape (n_samples, n_genes), optional
-        The reference profiles (e.g. `twinpurify.RawProfiles` output), for the comparison bar.
+        The reference profiles (e.g. `twinpurify.RawProfiles` output), for the comparison bar; a DataFrame is
+        aligned to a DataFrame `Z` by sample name, other input goes by position.
     top : int, default 20
         Dimensions shown in the left panel.
     seed : int, default 0
@@ -264,7 +307,10 @@ def purity_diagnostic(Z: Any, purity: Any, *, raw: Any = None, top: int = 20, se
     from .metrics import purity_leakage
 
     Zn = np.asarray(Z, dtype=np.float64)
-    p = np.asarray(purity, dtype=float)
+    index, named = _samples(Z, len(Zn))
+    p = _aligned(purity, index, "purity", named).to_numpy(dtype=float)
+    if raw is not None:
+        raw = _aligned_rows(raw, index, named)
     ok = np.isfinite(p)
     rho = np.array([abs(np.nan_to_num(spearmanr(Zn[ok, j], p[ok])[0])) for j in range(Zn.shape[1])])
     names = list(Z.columns) if isinstance(Z, pd.DataFrame) else [f"dim{j + 1}" for j in range(Zn.shape[1])]
@@ -277,7 +323,7 @@ def purity_diagnostic(Z: Any, purity: Any, *, raw: Any = None, top: int = 20, se
     a1.set_title(f"dimensions most related to purity (mean {rho.mean():.2f})", fontsize=10)
     bars = {"embedding": purity_leakage(Zn[ok], p[ok], seed=seed)}
     if raw is not None:
-        bars = {"raw": purity_leakage(np.asarray(raw, dtype=np.float64)[ok], p[ok], seed=seed), **bars}
+        bars = {"raw": purity_leakage(raw[ok], p[ok], seed=seed), **bars}
     a2.bar(list(bars), list(bars.values()), color=["0.6", "C0"][-len(bars) :])
     a2.set_ylabel("CV R² of purity (leakage)")
     a2.set_ylim(min(0.0, *bars.values()), 1.0)
@@ -286,13 +332,27 @@ def purity_diagnostic(Z: Any, purity: Any, *, raw: Any = None, top: int = 20, se
     return fig
 
 
+def _aligned_rows(raw: Any, index: pd.Index, named: bool) -> np.ndarray:
+    """The rows of `raw` for the samples of `index`: by name when both name them, else by position."""
+    if named and isinstance(raw, pd.DataFrame):
+        lacking = index[~index.isin(raw.index)]
+        if len(lacking):
+            raise ValueError(f"raw: lacks {len(lacking)} of the embedding's samples ({_names(lacking)})")
+        raw = raw.loc[index]
+    values = np.asarray(raw, dtype=np.float64)
+    if values.ndim != 2 or len(values) != len(index):
+        raise ValueError(f"raw has {len(values)} rows but the embedding has {len(index)} samples; give one per sample")
+    return values
+
+
 def pathway_heatmap(
     activity: pd.DataFrame, groups: Any, *, ax: Optional[Axes] = None, scale: bool = True, cmap: str = "RdBu_r"
 ) -> Axes:
     """Mean pathway activity per group (e.g. subtype): pathways x groups, scores z-scored per pathway.
 
     `activity` is samples x pathways (`pathways.activity`, `pathway_activity`); `groups` one label per
-    sample (aligned by index when it is a Series). Samples with a missing label are left out.
+    sample (aligned by index when it is a Series; one sharing no sample name with `activity` is refused).
+    Samples with a missing label are left out.
 
     Parameters
     ----------
@@ -324,7 +384,7 @@ def pathway_heatmap(
     (['A', 'B'], ['P1', 'P2'])
     """
     act = activity.astype(float)
-    g = _aligned(groups, act.index)
+    g = _aligned(groups, act.index, "groups")
     if scale:
         sd = act.std(ddof=0).replace(0.0, 1.0)
         act = (act - act.mean()) / sd
@@ -354,7 +414,8 @@ def pathway_vs_purity(raw: pd.DataFrame, purified: pd.DataFrame, purity: Any, pa
     purified : DataFrame of shape (n_samples, n_pathways)
         Scores of the purified expression, aligned with `raw` by index.
     purity : array-like or Series of shape (n_samples,)
-        Purity of each sample (in the order of ``raw.index``, or aligned by index when a Series).
+        Purity of each sample (in the order of ``raw.index``, or aligned by index when a Series; one sharing
+        no sample name with ``raw`` is refused).
     pathway : str
         The pathway (column) to plot.
 
@@ -367,6 +428,8 @@ def pathway_vs_purity(raw: pd.DataFrame, purified: pd.DataFrame, purity: Any, pa
     ------
     KeyError
         When `pathway` is not a column of `raw` or of `purified`.
+    ValueError
+        When `raw` and `purified` share no sample name, or `purity` does not fit the samples.
 
     Examples
     --------
@@ -386,7 +449,11 @@ def pathway_vs_purity(raw: pd.DataFrame, purified: pd.DataFrame, purity: Any, pa
             raise KeyError(
                 f"pathway {pathway!r} is not among the {name} scores ({', '.join(map(str, df.columns[:8]))})"
             )
-    p = _aligned(purity, raw.index)
+    p = _aligned(purity, raw.index, "purity")
+    if not raw.index.isin(purified.index).any():
+        raise ValueError(
+            f"raw and purified share no sample name (raw: {_names(raw.index)}; purified: {_names(purified.index)})"
+        )
     fig = Figure(figsize=(7.6, 3.4))
     for ax, (name, df) in zip(fig.subplots(1, 2, sharex=True), (("raw", raw), ("purified", purified))):
         y = df[pathway].reindex(p.index).to_numpy(dtype=float)
