@@ -95,6 +95,12 @@ def as_matrix(x: Any, what: str = "input", layer: Optional[str] = None) -> Matri
     if x is None:
         raise InputError(f"{what}: no data given (None)")
     if _is_anndata(x):
+        if layer is not None and layer not in x.layers:
+            have = list(x.layers.keys())
+            raise InputError(
+                f"{what}: the AnnData has no layer {layer!r} "
+                f"({'its layers: ' + _preview(have) if have else 'it has no layers'}); leave layer unset for .X"
+            )
         data = x.layers[layer] if layer is not None else x.X
         if data is None:
             raise InputError(f"{what}: the AnnData has no expression matrix (X is None)")
@@ -111,8 +117,9 @@ def as_matrix(x: Any, what: str = "input", layer: Optional[str] = None) -> Matri
                 f"{what}: non-numeric columns {_preview(nonnum)}; expected samples as rows and only numeric "
                 "gene columns (move sample annotations out, or set them as the index)"
             )
+        nullable = any(pd.api.types.is_extension_array_dtype(dt) for dt in x.dtypes)  # Int64, Float64: pd.NA
         data, samples, genes, named, frame = (
-            x.to_numpy(),
+            x.to_numpy(dtype=np.float64, na_value=np.nan) if nullable else x.to_numpy(),
             list(map(str, x.index)),
             list(map(str, x.columns)),
             True,
@@ -255,14 +262,7 @@ def align_pair(tumor: Matrix, normal: Matrix) -> tuple[Matrix, Matrix]:
                 f"tumor and normal share no gene names (tumor genes e.g. {_preview(tumor.genes, 3)}; "
                 f"normal genes e.g. {_preview(normal.genes, 3)}){hint}"
             )
-        dropped = len(tumor.genes) - len(shared)
-        if dropped or len(shared) < len(normal.genes):
-            logger.info(
-                "using the %d genes shared by tumor and normal (%d tumor-only and %d normal-only dropped)",
-                len(shared),
-                dropped,
-                len(normal.genes) - len(shared),
-            )
+        check_shared_genes(shared, tumor.genes, normal.genes)
         ti = pd.Index(tumor.genes).get_indexer(shared)
         ni = pd.Index(normal.genes).get_indexer(shared)
         return (
@@ -278,6 +278,36 @@ def align_pair(tumor: Matrix, normal: Matrix) -> tuple[Matrix, Matrix]:
             f"the columns must match one to one{hint}"
         )
     return tumor, normal
+
+
+def check_shared_genes(shared: list[str], tumor_genes: list[str], normal_genes: list[str], stacklevel: int = 5) -> None:
+    """Judge the genes tumors and normals share (a fit keeps those only): a note when they differ a little, a
+    warning when more than WARN_FILLED of the tumors' genes are dropped, an error below MIN_GENE_OVERLAP.
+
+    Few shared genes mostly means two gene-ID systems (Ensembl IDs vs symbols, versioned IDs, another
+    annotation release): a fit on the few left would run and be poor. The floor is `fill_missing`'s.
+    """
+    if len(shared) == len(tumor_genes) == len(normal_genes):
+        return
+    have = set(shared)
+    tumor_only = [g for g in tumor_genes if g not in have]
+    normal_only = [g for g in normal_genes if g not in have]
+    dropped = f"{len(tumor_only)} tumor-only" + (f" (e.g. {_preview(tumor_only, 3)})" if tumor_only else "")
+    dropped += f" and {len(normal_only)} normal-only" + (f" (e.g. {_preview(normal_only, 3)})" if normal_only else "")
+    if len(shared) < MIN_GENE_OVERLAP * len(tumor_genes):
+        raise InputError(
+            f"tumor and normal share only {len(shared)} of the tumors' {len(tumor_genes)} genes ({dropped}); a fit "
+            f"needs at least {MIN_GENE_OVERLAP:.0%} of them in the normals: do both name genes the same way (the "
+            "same IDs, versions and annotation)?"
+        )
+    if len(tumor_only) > WARN_FILLED * len(tumor_genes):
+        warnings.warn(
+            f"tumor and normal share {len(shared)} of the tumors' {len(tumor_genes)} genes; the fit uses those and "
+            f"drops {dropped} genes: check both name genes the same way",
+            stacklevel=stacklevel,
+        )
+    else:
+        logger.info("using the %d genes shared by tumor and normal (%s dropped)", len(shared), dropped)
 
 
 def column_mean_std(x: np.ndarray, block: Optional[int] = None) -> tuple[np.ndarray, np.ndarray]:
@@ -351,6 +381,34 @@ def library_sizes(
     return total
 
 
+#: share of whole numbers among the non-zero values above which non-integer values taken as linear look like counts:
+#: RSEM's expected counts are whole but for reads shared between genes, while TPM/FPKM values are whole by chance
+COUNT_LIKE_WHOLE = 0.3
+
+
+def warn_if_count_like(values: np.ndarray, what: str, block: int = 4096, stacklevel: int = 5) -> None:
+    """Warn when values detected as linear (non-integer, above 100) look like non-integer counts.
+
+    Expected counts (TCGA's RSEM) are not all whole, so detection takes them for TPM/FPKM-like values and
+    applies no library-size normalisation: each sample's depth then stays in every gene. Mostly whole
+    non-zero values give them away; the warning says how to have them normalised as counts.
+    """
+    whole = nonzero = 0
+    for i in range(0, values.shape[0], block):
+        b = values[i : i + block]
+        nz = b[b != 0]
+        nonzero += nz.size
+        whole += int(np.count_nonzero(np.abs(nz - np.round(nz)) < 1e-6))
+    if nonzero and whole >= COUNT_LIKE_WHOLE * nonzero:
+        warnings.warn(
+            f"{what}: values were taken as linear (TPM/FPKM-like: log2(x + 1), no library-size normalisation), but "
+            f"{whole / nonzero:.0%} of the non-zero values are whole numbers, as in non-integer counts such as "
+            "RSEM expected counts; if they are counts, set input_scale='counts' (CLI --input-scale counts, R "
+            'inputScale = "counts") to normalise each sample by its library size',
+            stacklevel=stacklevel,
+        )
+
+
 SCALE_NOTES = {
     "counts": "integer counts -> log2(CPM + 1)",
     "linear": "non-negative linear values (TPM/FPKM-like) -> log2(x + 1)",
@@ -420,6 +478,8 @@ class Preprocessor:
                         "if they really share one"
                     )
             logger.info("input_scale='auto' detected %s; set input_scale to override", SCALE_NOTES[self.scale_])
+            if self.scale_ == "linear":
+                warn_if_count_like(tumor.values, "tumor")
         else:
             self.scale_ = self.input_scale
         logt = to_log2(tumor.values, self.scale_, tumor.samples, "tumor")

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -69,9 +71,28 @@ def test_no_shared_genes(log_pair):
 
 def test_partial_overlap_uses_shared_genes(log_pair, caplog):
     t, n = log_pair
-    m = fit(t, n.iloc[:, :150])
-    assert m.n_features_in_ == 150
-    assert "150 genes shared" in caplog.text
+    m = fit(t, n.iloc[:, :190])
+    assert m.n_features_in_ == 190
+    assert "using the 190 genes shared by tumor and normal (10 tumor-only (e.g. G0191" in caplog.text
+
+
+def test_normals_sharing_few_of_the_tumors_genes_warn_or_are_refused(log_pair):
+    """Before, any overlap was taken with a note at INFO level (unseen by default; shown even with verbose=False
+    in R): normals sharing 6 of 80 genes, the sign of two gene-ID systems, fitted on those 6."""
+    t, n = log_pair
+    with pytest.warns(
+        UserWarning,
+        match=r"share 150 of the tumors' 200 genes; the fit uses those and drops 50 "
+        r"tumor-only \(e.g. G0151, G0152, G0153 and 47 more\) and 0 normal-only",
+    ):
+        assert fit(t, n.iloc[:, :150]).n_features_in_ == 150
+    renamed = n.rename(columns=lambda g: g if g < "G0010" else g + ".1")  # versioned IDs on most genes
+    with pytest.raises(
+        InputError,
+        match=r"share only 9 of the tumors' 200 genes \(191 tumor-only \(e.g. G0010, "
+        r"G0011, G0012 and 188 more\) and 191 normal-only \(e.g. G0010.1",
+    ):
+        fit(t, renamed)
 
 
 def test_duplicates(log_pair):
@@ -120,6 +141,47 @@ def test_empty_and_non_numeric(log_pair):
         as_matrix({"a": 1})
     with pytest.raises(InputError, match="needs normal samples"):
         fit(t, None)
+
+
+def test_a_missing_layer_and_nullable_missing_values_are_named(cohort):
+    """Before: a bare KeyError 'nope'; pandas' Int64/Float64 columns holding pd.NA were "not numeric"."""
+    pytest.importorskip("anndata")
+    adata = cohort.to_anndata()
+    adata.layers["counts"] = adata.X.copy()
+    with pytest.raises(InputError, match=r"X: the AnnData has no layer 'nope' \(its layers: counts\)"):
+        as_matrix(adata, "X", layer="nope")
+    del adata.layers["counts"]
+    with pytest.raises(InputError, match=r"no layer 'counts' \(it has no layers\)"):
+        as_matrix(adata, "X", layer="counts")
+    t = cohort.tumors.astype("Int64")
+    t.iloc[2, 5] = pd.NA
+    with pytest.raises(
+        InputError,
+        match=rf"1 missing or infinite values \(NaN\) in samples {t.index[2]} and genes "
+        rf"{t.columns[5]}",
+    ):
+        fit(t, cohort.normals)
+    floats = cohort.tumors.astype("Float64")
+    np.testing.assert_array_equal(as_matrix(floats).values, as_matrix(cohort.tumors).values)
+
+
+def test_non_integer_counts_taken_as_linear_warn(cohort):
+    """RSEM expected counts (mostly whole, some fractions) are detected as linear: no library-size normalisation.
+    Before, only an INFO note said so; TPM-like values, whole by chance only, do not warn."""
+    expected = cohort.tumors.astype(float)
+    expected.iloc[:, ::4] += 0.37  # reads shared between genes: a quarter of the genes get fractions
+    normals = cohort.normals.astype(float) + 0.5
+    with pytest.warns(
+        UserWarning,
+        match=r"taken as linear .* \d+% of the non-zero values are whole numbers, .* set "
+        r"input_scale='counts'",
+    ):
+        fit(expected, normals)
+    assert fit(expected, normals, input_scale="counts").preprocessor_.scale_ == "counts"  # the way out
+    tpm = cohort.tumors.div(cohort.tumors.sum(1), axis=0) * 1e6
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert fit(tpm, cohort.normals.div(cohort.normals.sum(1), axis=0) * 1e6).preprocessor_.scale_ == "linear"
 
 
 def test_scale_detection(cohort, log_pair):

@@ -477,3 +477,15 @@ def test_a_failed_pass_after_training_leaves_the_model_unfitted(h5ad, big, monke
         fit_on_disk(model, h5ad, normal_key="sample_type", block_rows=32)
     with pytest.raises(NotFittedError):
         model.transform(big.tumors)
+
+
+def test_fit_on_disk_judges_shared_genes_and_count_like_values_as_in_memory(tmp_path, big):
+    """Normals sharing under half the tumors' genes are refused, and non-integer counts detected as linear warn,
+    as `fit` does in memory (test_data.py)."""
+    expected = big.tumors.astype(np.float32)
+    expected.iloc[:, ::4] += 0.37  # RSEM-like expected counts: mostly whole numbers
+    ad.AnnData(expected).write_h5ad(tmp_path / "expected.h5ad")
+    with pytest.raises(InputError, match=r"share only 90 of the tumors' 200 genes \(110 tumor-only \(e.g. G0091"):
+        fit_on_disk(TwinPurify(**FIT), tmp_path / "expected.h5ad", big.normals.iloc[:, :90])
+    with pytest.warns(UserWarning, match="taken as linear .* whole numbers"):
+        fit_on_disk(TwinPurify(**FIT, verbose=False), tmp_path / "expected.h5ad", big.normals + 0.5)
