@@ -688,11 +688,26 @@ def split_anndata(adata: Any, normal_key: str, normal_value: Any, layer: Optiona
             f"({_preview(list(map(str, adata.obs_names[missing])))}); label every sample as tumor or "
             "normal, or drop those samples"
         )
+    is_normal = normals_marked(labels, normal_key, normal_value)
+    return m.subset(~is_normal), m.subset(is_normal)
+
+
+def normals_marked(labels: Any, normal_key: str, normal_value: Any, where: str = "") -> np.ndarray:
+    """The mask of the samples whose label (column `normal_key`, one label per sample) is `normal_value`.
+
+    None marked is refused naming the column and the values it holds: a sheet saying "Normal" where "normal" is
+    expected would otherwise end in an empty normal set that names neither. Shared by AnnData `.obs`, the CLI's
+    sample sheets and on-disk cohorts; the caller has refused missing labels.
+    """
+    labels = pd.Series(labels)
     is_normal = (labels.astype(str) == str(normal_value)).to_numpy()
     if not is_normal.any():
-        values = adata.obs[normal_key].astype(str).unique().tolist()
-        raise InputError(f"no sample has {normal_key} == {normal_value!r} (values present: {_preview(values)})")
-    return m.subset(~is_normal), m.subset(is_normal)
+        values = labels.astype(str).unique().tolist()
+        raise InputError(
+            f"{where}no sample has {normal_key} == {normal_value!r} (values present: {_preview(values)}); give the "
+            "value that marks the normals (normal_value; --normal-value on the command line)"
+        )
+    return is_normal
 
 
 def split_by_key(

@@ -16,7 +16,7 @@ from typing import Any, Optional, Union
 import numpy as np
 import pandas as pd
 
-from .data import InputError
+from .data import InputError, _preview, normals_marked
 
 PathLike = Union[str, os.PathLike]
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz", ".parquet", ".pq")
@@ -247,6 +247,12 @@ def read_samples_split(
         )
     samples = samples.copy()
     samples.index = samples.index.astype(str)
+    repeated = samples.index[samples.index.duplicated()].unique()
+    if len(repeated):  # which row would label them? (pandas would fail on the selection below, naming none)
+        raise InputError(
+            f"the sample sheet lists {len(repeated)} samples more than once: {_preview(list(repeated))}; give each "
+            "sample one row"
+        )
     missing = expr.index.difference(samples.index)
     if len(missing):
         raise InputError(
@@ -259,7 +265,7 @@ def read_samples_split(
             f"the sample sheet's {normal_key!r} is empty for {len(unlabeled)} samples "
             f"({', '.join(map(str, unlabeled[:5]))}); label every sample as tumor or normal"
         )
-    is_normal = (labels.astype(str) == str(normal_value)).to_numpy()
+    is_normal = normals_marked(labels, normal_key, normal_value, where="the sample sheet: ")
     return expr[~is_normal], expr[is_normal]
 
 

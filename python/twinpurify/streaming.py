@@ -42,6 +42,7 @@ from .data import (
     as_matrix,
     check_shared_genes,
     detect_scale,
+    normals_marked,
     refuse_same_samples,
     to_log2,
     warn_if_count_like,
@@ -412,18 +413,21 @@ def _split(rows: RowSource, normal: Any, normal_key: Optional[str], normal_value
         return rows, as_matrix(normal, "normal")
     if normal_key is None:
         raise InputError("give the normals (normal=...) or the obs column that marks them (normal_key=...)")
-    labels = rows.obs_column(normal_key)
-    if any(v is None for v in labels):
-        raise InputError(f"{rows.path}: obs[{normal_key!r}] is missing for some samples; label every sample")
-    is_normal = labels.astype(str) == str(normal_value)
-    if not is_normal.any():
-        raise InputError(f"{rows.path}: no sample has {normal_key} == {normal_value!r}")
+    is_normal = _normal_rows(rows, normal_key, normal_value)
     nidx = np.flatnonzero(is_normal)
     nrows = rows.subset(nidx)
     values = nrows.read(0, nrows.n)
     normals = Matrix(values, nrows.samples(0, nrows.n), rows.genes, named_genes=True, frame=True)
     nrows.close()
     return rows.subset(np.flatnonzero(~is_normal)), normals
+
+
+def _normal_rows(rows: RowSource, normal_key: str, normal_value: Any) -> np.ndarray:
+    """The mask of the rows an obs column marks as normals; unlabelled rows or no normal at all are refused."""
+    labels = rows.obs_column(normal_key)
+    if any(v is None for v in labels):
+        raise InputError(f"{rows.path}: obs[{normal_key!r}] is missing for some samples; label every sample")
+    return normals_marked(labels, normal_key, normal_value, where=f"{rows.path}: ")
 
 
 def fit_on_disk(

@@ -193,6 +193,28 @@ def test_missing_labels_in_a_sample_sheet_are_refused():
         read_samples_split(expr, sheet, "sample_type", "normal")
 
 
+def test_a_sample_sheet_without_the_normal_value_or_with_repeated_samples_is_named(tmp_path, capsys):
+    """Before: "normal: empty matrix: 0 sample(s)" for a sheet saying "Normal", naming neither the column nor its
+    values; a pandas traceback ("Item wrong length 4 instead of 3") past the CLI's error handling for a sheet
+    repeating a sample."""
+    from twinpurify.cli import main
+
+    expr = pd.DataFrame({"g1": [1.0, 2.0, 3.0]}, index=["a", "b", "c"])
+    sheet = pd.DataFrame({"sample_type": ["Tumor", "Tumor", "Normal"]}, index=["a", "b", "c"])
+    with pytest.raises(InputError, match=r"no sample has sample_type == 'normal' \(values present: Tumor, Normal\)"):
+        read_samples_split(expr, sheet, "sample_type", "normal")
+    assert [len(x) for x in read_samples_split(expr, sheet, "sample_type", "Normal")] == [2, 1]
+    twice = pd.DataFrame({"sample_type": ["tumor", "tumor", "normal", "normal"]}, index=["a", "b", "c", "a"])
+    with pytest.raises(InputError, match="the sample sheet lists 1 samples more than once: a; give each sample one"):
+        read_samples_split(expr, twice, "sample_type", "normal")
+    expr.to_csv(tmp_path / "e.csv")
+    twice.to_csv(tmp_path / "s.csv")
+    args = ["fit", "--input", str(tmp_path / "e.csv"), "--samples", str(tmp_path / "s.csv"), "--quiet"]
+    assert main([*args, "--model", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "more than once: a" in err
+
+
 def test_cli_h5ad_with_missing_labels_is_refused(tmp_path, cohort, capsys):
     pytest.importorskip("anndata")
     from twinpurify.cli import main

@@ -245,7 +245,7 @@ def test_out_of_core_refuses_what_it_cannot_do(h5ad, tumors_h5ad, big, monkeypat
         fit_on_disk(TwinPurify(**FIT, encoder_input="pca"), tumors_h5ad, big.normals)
     with pytest.raises(InputError, match="normal_key"):
         fit_on_disk(TwinPurify(**FIT), tumors_h5ad)
-    with pytest.raises(InputError, match="no sample has"):
+    with pytest.raises(InputError, match=r"no sample has sample_type == 'adjacent' \(values present: tumor, normal"):
         fit_on_disk(TwinPurify(**FIT), h5ad, normal_key="sample_type", normal_value="adjacent")
 
 
