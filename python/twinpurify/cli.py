@@ -27,13 +27,18 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command")
 
     d = sub.add_parser("demo", help="fit every method on the built-in simulated cohort and print the comparison")
-    d.add_argument("--out", default="twinpurify-demo", help="folder for demo_results.csv/.md and demo_embeddings.png")
+    d.add_argument(
+        "--out",
+        default="twinpurify-demo",
+        help="folder for demo_results.csv/.md and the demo_*.png figures (existing ones only with --overwrite)",
+    )
     d.add_argument("--n-tumors", type=int, default=400)
     d.add_argument("--n-normals", type=int, default=60)
     d.add_argument("--n-genes", type=int, default=2000)
     d.add_argument("--epochs", default="auto", help="training epochs of the neural methods (default: auto)")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--quiet", action="store_true", help="no progress bars")
+    d.add_argument("--overwrite", action="store_true", help="replace the demo's files in an existing --out folder")
 
     f = sub.add_parser("fit", help="fit a model on tumors and normals; save it and (optionally) the embedding")
     src = f.add_argument_group("input (either --tumor and --normal, or --input with --samples or an .h5ad obs column)")
@@ -46,10 +51,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     src.add_argument("--normal-value", default="normal", help="value of that column for normals (default 'normal')")
     f.add_argument("--model", required=True, help="output folder for the model (config.json + weights.safetensors)")
-    f.add_argument("--embedding", help="also write the tumors' embedding to this table")
+    f.add_argument(
+        "--embedding",
+        help="also write the tumors' embedding (not the normals') to this table, outside the --model folder",
+    )
     # options named after the engine's parameters take their meaning and allowed values from the schema
     _schema_option(f, "--n-components", "n_components", int)
-    _schema_option(f, "--n-genes", "n_genes", int, extra=" (0 = all)")
+    _schema_option(f, "--n-genes", "n_genes", int, none="or 0 for all genes")
     _schema_option(f, "--input-scale", "input_scale", str)
     _schema_option(f, "--epochs", "max_epochs", str)
     _schema_option(f, "--batch-size", "batch_size", str)
@@ -69,7 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     _schema_option(f, "--n-networks", "n_networks", int, extra=" (each trained on its own views; one last step)")
     _schema_option(f, "--device", "device", str)
-    _schema_option(f, "--seed", "random_state", int, default=0)
+    _schema_option(
+        f, "--seed", "random_state", int, default=0, none="(the command line always seeds: another seed, another draw)"
+    )
     f.add_argument(
         "--overwrite",
         action="store_true",
@@ -118,8 +128,19 @@ def _int_or_auto(v: str, flag: str = "--epochs/--batch-size") -> object:
         raise InputError(f"{flag}: expected a whole number or 'auto', got {v!r}") from None
 
 
+#: what `twinpurify demo` writes into its --out folder
+DEMO_FILES = ("demo_results.csv", "demo_results.md", "demo_embeddings.png", "demo_loss.png", "demo_purity.png")
+
+
 def _cmd_demo(a: argparse.Namespace) -> int:
     from .demo import format_table, run_demo
+
+    out = Path(a.out)
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"--out {out} is a file; give a folder for the demo's results")
+    there = [name for name in DEMO_FILES if (out / name).exists()]
+    if there and not a.overwrite:  # checked before the minutes of fitting, not after
+        raise FileExistsError(f"--out {out} already holds {', '.join(there)}; pass --overwrite to replace them")
 
     print(f"TwinPurify demo: simulated cohort of {a.n_tumors} tumors and {a.n_normals} normals x {a.n_genes} genes")
     table = run_demo(a.out, a.n_tumors, a.n_normals, a.n_genes, a.seed, _int_or_auto(a.epochs), verbose=not a.quiet)
@@ -134,29 +155,57 @@ def _cmd_demo(a: argparse.Namespace) -> int:
 
 
 def _schema_option(
-    parser: argparse.ArgumentParser, flag: str, param: str, kind: type, default: object = None, extra: str = ""
+    parser: argparse.ArgumentParser,
+    flag: str,
+    param: str,
+    kind: type,
+    default: object = None,
+    extra: str = "",
+    none: str = "",
 ) -> None:
-    """An option whose help, choices and default come from twinpurify.params and TwinPurify's signature."""
+    """An option whose help, choices and default come from twinpurify.params and TwinPurify's signature.
+
+    A command line cannot pass None: for a parameter that takes it, the schema's mentions of None are left out
+    of the help and `none` says what the option gives instead (e.g. "or 0 for all genes").
+    """
+    import re
+
     from .estimator import TwinPurify
     from .params import SCHEMA
 
     p = SCHEMA[param]
     if default is None:
         default = TwinPurify().get_params()[param]
+    what, allowed = p.help, p.describe()
+    if p.none_ok:
+        what = re.sub(r" \(None: [^)]*\)", "", what)
+        allowed = allowed.replace(" or None", "") + (f" {none}" if none else "")
     parser.add_argument(
         flag,
         type=kind,
         default=default,
         choices=list(p.choices) if p.kind == "choice" and not p.prefix_choices else None,
-        help=f"{p.help}{extra}; {p.describe()} (default {default!r}; parameter {param})",
+        help=f"{what}{extra}; {allowed} (default {default!r}; parameter {param})",
     )
 
 
-def _check_output_file(path: Optional[str], overwrite: bool, flag: str) -> None:
-    """An output table may replace an existing file only with --overwrite, and never a folder."""
+def _check_output_file(path: Optional[str], overwrite: bool, flag: str, model: Optional[str] = None) -> None:
+    """An output table needs a known suffix, may replace an existing file only with --overwrite, never a folder,
+    and may not lie inside the `model` folder being written (a later --overwrite would find a folder holding
+    more than a model, and refuse it). Checked before any data is read or any training starts."""
+    from .io import _kind
+
     if not path:
         return
     p = Path(path)
+    try:
+        _kind(p)  # an unknown file type is refused now, not once the model is trained and saved
+    except InputError as exc:
+        raise InputError(f"{flag} {exc}") from None
+    if model and Path(model).resolve() in p.resolve().parents:
+        raise FileExistsError(
+            f"{flag} {p} is inside the --model folder {model}, which holds the model only; write it elsewhere"
+        )
     if p.is_dir():
         raise FileExistsError(f"{flag} {p} is a folder; give a file name such as {p / 'embedding.csv'}")
     if p.exists() and not overwrite:
@@ -208,7 +257,7 @@ def _fit(a: argparse.Namespace, world_size: int = 1, lead: bool = True) -> int:
         {"--tumor": a.tumor, "--normal": a.normal, "--input": a.input, "--samples": a.samples},
     )
     check_model_target(a.model, a.overwrite)
-    _check_output_file(a.embedding, a.overwrite, "--embedding")
+    _check_output_file(a.embedding, a.overwrite, "--embedding", model=a.model)
     model = TwinPurify(**params)
     if a.out_of_core:
         return _fit_out_of_core(a, model, world_size, lead)
@@ -245,7 +294,7 @@ def _fit(a: argparse.Namespace, world_size: int = 1, lead: bool = True) -> int:
 
 
 def _fit_out_of_core(a: argparse.Namespace, model: TwinPurify, world_size: int, lead: bool) -> int:
-    from .streaming import fit_on_disk, transform_on_disk
+    from .streaming import fit_on_disk, transform_on_disk, tumor_rows
 
     source = a.tumor or a.input
     if not source or (a.tumor and not a.normal):
@@ -262,9 +311,13 @@ def _fit_out_of_core(a: argparse.Namespace, model: TwinPurify, world_size: int, 
             f"model saved to {a.model}"
         )
     if a.embedding and lead:
-        transform_on_disk(model, source, a.embedding, block_rows=a.block_rows, overwrite=a.overwrite)
-        if not a.quiet:
-            print(f"embedding of every sample in {source} written to {a.embedding}")
+        tumors = tumor_rows(source, key, a.normal_value)  # the tumors only, as an in-memory fit writes
+        try:
+            transform_on_disk(model, tumors, a.embedding, block_rows=a.block_rows, overwrite=a.overwrite)
+            if not a.quiet:
+                print(f"embedding of the {tumors.n} tumors in {source} written to {a.embedding}")
+        finally:
+            tumors.close()
     return 0
 
 
@@ -273,7 +326,7 @@ def _cmd_transform(a: argparse.Namespace) -> int:
     from .io import read_table, write_table
 
     check_distinct({"--output": a.output}, {"--input": a.input, "--model": a.model})
-    _check_output_file(a.output, a.overwrite, "--output")
+    _check_output_file(a.output, a.overwrite, "--output", model=a.model)
     model = load_model(a.model, device=a.device)
     if a.fill_missing:
         model.set_params(fill_missing=a.fill_missing)

@@ -422,6 +422,18 @@ def _split(rows: RowSource, normal: Any, normal_key: Optional[str], normal_value
     return rows.subset(np.flatnonzero(~is_normal)), normals
 
 
+def tumor_rows(source: Any, normal_key: Optional[str], normal_value: Any, layer: Optional[str] = None) -> RowSource:
+    """The tumors of an on-disk cohort, opened: all its rows, or with `normal_key` those its obs column does not mark
+    as normals (what `fit_on_disk` trains on). The caller closes them."""
+    rows = _open(source, layer)
+    if normal_key is None:
+        return rows
+    try:
+        return rows.subset(np.flatnonzero(~_normal_rows(rows, normal_key, normal_value)))
+    finally:
+        rows.close()
+
+
 def _normal_rows(rows: RowSource, normal_key: str, normal_value: Any) -> np.ndarray:
     """The mask of the rows an obs column marks as normals; unlabelled rows or no normal at all are refused."""
     labels = rows.obs_column(normal_key)

@@ -1,4 +1,5 @@
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -248,3 +249,53 @@ def test_python_dash_m_prints_the_single_source_version():
     import importlib.metadata
 
     assert importlib.metadata.version("twinpurify") == __version__  # pyproject reads the same file
+
+
+def test_fit_checks_its_outputs_before_training(files, capsys):
+    """Before, `--embedding emb.xlsx` was refused only after training and saving the model (a rerun then found the
+    folder taken), and `--embedding` inside the `--model` folder was written there, so a later --overwrite run
+    refused the folder as holding more than a model."""
+    base = ["fit", "--tumor", str(files / "tumors.csv"), "--normal", str(files / "normals.tsv.gz")]
+    for out, match in [
+        (str(files / "emb.xlsx"), "--embedding .*emb.xlsx: unknown file type"),
+        (str(files / "m9" / "emb.csv"), "--embedding .*emb.csv is inside the --model folder"),
+    ]:
+        assert main([*base, "--model", str(files / "m9"), "--embedding", out, *FAST]) == 2
+        assert re.search(match, capsys.readouterr().err)
+        assert not (files / "m9").exists()  # nothing trained, nothing written
+    assert main([*base, "--model", str(files / "m9"), *FAST]) == 0
+    transform = ["transform", "--model", str(files / "m9"), "--input", str(files / "tumors.csv"), "--quiet"]
+    assert main([*transform, "--output", str(files / "m9" / "emb.csv")]) == 2  # before: written into the model
+    assert "is inside the --model folder" in capsys.readouterr().err
+    assert main([*transform, "--output", str(files / "emb.xlsx")]) == 2
+    assert "--output" in capsys.readouterr().err
+    assert sorted(p.name for p in (files / "m9").iterdir()) == ["config.json", "weights.safetensors"]
+
+
+def test_options_taking_none_in_python_say_what_the_command_line_takes(capsys):
+    """The command line cannot pass None, which the help offered for --n-genes and --seed."""
+    with pytest.raises(SystemExit):
+        main(["fit", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    n_genes = text.split("--n-genes N_GENES ")[1].split("--input-scale")[0]
+    seed = text.split("--seed SEED ")[1].split("--overwrite")[0]
+    assert "None" not in n_genes and "0 for all genes" in n_genes
+    assert "None" not in seed and "always seeds" in seed
+
+
+def test_n_genes_zero_keeps_every_gene(files):
+    args = ["fit", "--tumor", str(files / "tumors.csv"), "--normal", str(files / "normals.tsv.gz")]
+    assert main([*args, "--model", str(files / "all"), "--n-genes", "0", *FAST]) == 0
+    model = TwinPurify.load(files / "all")
+    assert model.n_genes is None and len(model.genes_) == 200
+
+
+def test_demo_refuses_to_replace_its_files_unless_told(tmp_path, capsys):
+    """Before, `demo --out` replaced whatever demo files the folder held, after minutes of fitting."""
+    (tmp_path / "demo_results.csv").write_text("mine")
+    assert main(["demo", "--out", str(tmp_path), "--n-tumors", "40", "--quiet"]) == 2
+    assert "already holds demo_results.csv; pass --overwrite" in capsys.readouterr().err
+    assert (tmp_path / "demo_results.csv").read_text() == "mine"
+    (tmp_path / "file").write_text("mine")
+    assert main(["demo", "--out", str(tmp_path / "file"), "--quiet"]) == 2
+    assert "is a file" in capsys.readouterr().err
