@@ -282,10 +282,13 @@ def align_pair(tumor: Matrix, normal: Matrix) -> tuple[Matrix, Matrix]:
 
 def check_shared_genes(shared: list[str], tumor_genes: list[str], normal_genes: list[str], stacklevel: int = 5) -> None:
     """Judge the genes tumors and normals share (a fit keeps those only): a note when they differ a little, a
-    warning when more than WARN_FILLED of the tumors' genes are dropped, an error below MIN_GENE_OVERLAP.
+    warning when more than WARN_FILLED of the tumors' genes are dropped, an error when the shared genes are under
+    MIN_GENE_OVERLAP of the smaller set.
 
     Few shared genes mostly means two gene-ID systems (Ensembl IDs vs symbols, versioned IDs, another
-    annotation release): a fit on the few left would run and be poor. The floor is `fill_missing`'s.
+    annotation release): a fit on the few left would run and be poor. The floor is `fill_missing`'s. It is
+    taken of the smaller gene set, so that normals measured on a subset of the tumors' genes (protein-coding
+    genes only, a targeted panel) are a warning, not a refusal: every one of their genes matched.
     """
     if len(shared) == len(tumor_genes) == len(normal_genes):
         return
@@ -294,10 +297,10 @@ def check_shared_genes(shared: list[str], tumor_genes: list[str], normal_genes: 
     normal_only = [g for g in normal_genes if g not in have]
     dropped = f"{len(tumor_only)} tumor-only" + (f" (e.g. {_preview(tumor_only, 3)})" if tumor_only else "")
     dropped += f" and {len(normal_only)} normal-only" + (f" (e.g. {_preview(normal_only, 3)})" if normal_only else "")
-    if len(shared) < MIN_GENE_OVERLAP * len(tumor_genes):
+    if len(shared) < MIN_GENE_OVERLAP * min(len(tumor_genes), len(normal_genes)):
         raise InputError(
             f"tumor and normal share only {len(shared)} of the tumors' {len(tumor_genes)} genes ({dropped}); a fit "
-            f"needs at least {MIN_GENE_OVERLAP:.0%} of them in the normals: do both name genes the same way (the "
+            f"needs at least {MIN_GENE_OVERLAP:.0%} of the smaller set shared: do both name genes the same way (the "
             "same IDs, versions and annotation)?"
         )
     if len(tumor_only) > WARN_FILLED * len(tumor_genes):

@@ -269,7 +269,7 @@ def fit_preprocessor(
     if pp.input_scale == "auto" and normal is not None and detect_scale(normal.values) != scale:
         raise InputError(f"tumors look like {scale} values but normals like {detect_scale(normal.values)}")
     if pp.input_scale == "auto" and scale == "linear":
-        warn_if_count_like(block_at(0), "tumor", stacklevel=4)  # the first block tells, as the guess does
+        warn_if_count_like(block_at(0), "tumor", stacklevel=5)  # the first block tells, as the guess does
     std = np.sqrt(moments.m2 / max(moments.n, 1))
     return pp.choose_genes(scale, moments.mean, std, genes, named_genes=True)
 
@@ -482,9 +482,6 @@ def fit_on_disk(
     Under torch.distributed, every rank calls this with the same arguments; statistics are merged
     across ranks and each rank reads only its blocks.
     """
-    from .augment import ViewConfig, ViewGenerator
-    from .objective import TwinPurifyObjective
-
     model._validate_params()
     if model.encoder_input not in ("log", "pca") or float(model.content_weight) > 0:
         raise InputError(
@@ -494,13 +491,34 @@ def fit_on_disk(
     if int(model.n_components) < 1:
         raise ValueError(f"n_components must be positive, got {model.n_components}")
     ranks = current_ranks()
-    rows, normals = _split(_open(tumors, layer), normal, normal_key, normal_value)
+    source = _open(tumors, layer)
+    rows: Optional[RowSource] = None
+    try:  # from here on a failure forgets any earlier fit: the model is never half of one fit and half of another
+        rows, normals = _split(source, normal, normal_key, normal_value)
+        return _fit_streamed(model, rows, normals, ranks, block_rows, window_blocks, prefetch)
+    except BaseException:
+        model._forget_fit()
+        raise
+    finally:
+        if rows is not None:
+            rows.close()
+        if rows is not source:  # the tumors of an obs-marked cohort are a subset, opened anew
+            source.close()
+
+
+def _fit_streamed(
+    model: Any, rows: RowSource, normals: Matrix, ranks: Ranks, block_rows: int, window_blocks: int, prefetch: int
+) -> Any:
+    """`fit_on_disk` once the file is open and the normals split off (the caller forgets the fit on failure)."""
+    from .augment import ViewConfig, ViewGenerator
+    from .objective import TwinPurifyObjective
+
     shared = _shared(rows.genes, normals.genes)
     if not shared:
         raise InputError(
             f"tumors ({_preview(rows.genes, 3)}) and normals ({_preview(normals.genes, 3)}) share no genes"
         )
-    check_shared_genes(shared, rows.genes, normals.genes, stacklevel=3)  # as an in-memory fit judges them
+    check_shared_genes(shared, rows.genes, normals.genes, stacklevel=4)  # as an in-memory fit judges them
     if rows.n < 4 or normals.shape[0] < 2:
         raise InputError(f"need at least 4 tumors and 2 normals, got {rows.n} and {normals.shape[0]}")
     selected = len(shared) if model.n_genes is None else min(int(model.n_genes), len(shared))
@@ -563,37 +581,31 @@ def fit_on_disk(
         prefetch,
         finish=torch.exp2_,  # in place: the objective takes linear-space tumors
     )
-    try:
-        module = model._build_with_front(len(pp.genes_), pca_front() if model.encoder_input == "pca" else None)
-        module = module.to(dev)
-        model._train(module, batches, objective, "TwinPurify (streamed)", n_samples=rows.n)
-        if module.output is not None:  # one more pass: how mixing moves each tumor's embedding
-            t2 = time.perf_counter()
-            blocks = (
-                torch.from_numpy(prepare(rows.read(start, stop), start, stop)).to(dev).exp2_()
-                for start, stop in _blocks(rows.n, block_rows, ranks)
-            )
-            model._set_output(module, blocks, objective.views.mixing_only())
-            model.stream_scan_s_ += time.perf_counter() - t2
-        t3 = time.perf_counter()  # three more passes: the readout, as an in-memory fit has one
-
-        def readout_blocks() -> Iterator[tuple[int, np.ndarray]]:
-            for start, stop in _blocks(rows.n, block_rows, ranks):
-                yield start, pp.standardize(prepare(rows.read(start, stop), start, stop))
-
-        model._fit_readout_blocks(
-            readout_blocks,
-            rows.n,
-            pp.transform(normals, "normal"),
-            reduce=lambda a: sum_arrays_over_ranks(a, ranks),
-            lead=lambda a: lead_array(a, ranks),
+    module = model._build_with_front(len(pp.genes_), pca_front() if model.encoder_input == "pca" else None)
+    module = module.to(dev)
+    model._train(module, batches, objective, "TwinPurify (streamed)", n_samples=rows.n)
+    if module.output is not None:  # one more pass: how mixing moves each tumor's embedding
+        t2 = time.perf_counter()
+        blocks = (
+            torch.from_numpy(prepare(rows.read(start, stop), start, stop)).to(dev).exp2_()
+            for start, stop in _blocks(rows.n, block_rows, ranks)
         )
-        model.stream_scan_s_ += time.perf_counter() - t3
-    except BaseException:
-        model._forget_fit()  # a failed pass must not leave a model that looks fitted
-        raise
-    finally:
-        rows.close()
+        model._set_output(module, blocks, objective.views.mixing_only())
+        model.stream_scan_s_ += time.perf_counter() - t2
+    t3 = time.perf_counter()  # three more passes: the readout, as an in-memory fit has one
+
+    def readout_blocks() -> Iterator[tuple[int, np.ndarray]]:
+        for start, stop in _blocks(rows.n, block_rows, ranks):
+            yield start, pp.standardize(prepare(rows.read(start, stop), start, stop))
+
+    model._fit_readout_blocks(
+        readout_blocks,
+        rows.n,
+        pp.transform(normals, "normal"),
+        reduce=lambda a: sum_arrays_over_ranks(a, ranks),
+        lead=lambda a: lead_array(a, ranks),
+    )
+    model.stream_scan_s_ += time.perf_counter() - t3
     model.stream_wait_s_ = batches.wait_s
     return model
 

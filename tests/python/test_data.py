@@ -93,6 +93,10 @@ def test_normals_sharing_few_of_the_tumors_genes_warn_or_are_refused(log_pair):
         r"G0011, G0012 and 188 more\) and 191 normal-only \(e.g. G0010.1",
     ):
         fit(t, renamed)
+    # normals measured on a subset of the tumors' genes, every one matched (protein-coding genes only, a panel):
+    # not an ID mismatch, so a warning whatever the share
+    with pytest.warns(UserWarning, match=r"share 60 of the tumors' 200 genes; .* and 0 normal-only"):
+        assert fit(t, n.iloc[:, :60]).n_features_in_ == 60
 
 
 def test_duplicates(log_pair):

@@ -481,13 +481,36 @@ def test_a_failed_pass_after_training_leaves_the_model_unfitted(h5ad, big, monke
         model.transform(big.tumors)
 
 
+@pytest.mark.parametrize("problem", ["refused data", "unavailable device"])
+def test_a_failed_refit_on_disk_forgets_the_earlier_fit(tmp_path, big, problem):
+    """Failures before training (data refused in the statistics pass, a device this machine lacks) leave no half of
+    the new fit beside the old network: the estimator is unfitted, as after a failed in-memory fit."""
+    from sklearn.exceptions import NotFittedError
+
+    model = TwinPurify(**{**FIT, "n_genes": 60}, n_networks=1, verbose=False).fit(big.tumors, big.normals)
+    tumors = big.tumors.astype(np.float32)
+    if problem == "refused data":
+        tumors.iloc[3, 5] = np.nan
+        expected: tuple[type[BaseException], str] = (InputError, "missing or infinite values")
+    else:
+        model.set_params(n_genes=40, device="cuda:99")
+        expected = (RuntimeError, "cuda:99")
+    ad.AnnData(tumors).write_h5ad(tmp_path / "tumors.h5ad")
+    with pytest.raises(expected[0], match=expected[1]):
+        fit_on_disk(model, tmp_path / "tumors.h5ad", big.normals, block_rows=32)
+    assert not [k for k in vars(model) if k.endswith("_")]
+    with pytest.raises(NotFittedError):
+        model.transform(big.tumors)
+
+
 def test_fit_on_disk_judges_shared_genes_and_count_like_values_as_in_memory(tmp_path, big):
     """Normals sharing under half the tumors' genes are refused, and non-integer counts detected as linear warn,
     as `fit` does in memory (test_data.py)."""
     expected = big.tumors.astype(np.float32)
     expected.iloc[:, ::4] += 0.37  # RSEM-like expected counts: mostly whole numbers
     ad.AnnData(expected).write_h5ad(tmp_path / "expected.h5ad")
+    versioned = big.normals.rename(columns=lambda g: g if g < "G0091" else g + ".1")  # another gene-ID system
     with pytest.raises(InputError, match=r"share only 90 of the tumors' 200 genes \(110 tumor-only \(e.g. G0091"):
-        fit_on_disk(TwinPurify(**FIT), tmp_path / "expected.h5ad", big.normals.iloc[:, :90])
+        fit_on_disk(TwinPurify(**FIT), tmp_path / "expected.h5ad", versioned)
     with pytest.warns(UserWarning, match="taken as linear .* whole numbers"):
         fit_on_disk(TwinPurify(**FIT, verbose=False), tmp_path / "expected.h5ad", big.normals + 0.5)
