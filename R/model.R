@@ -181,7 +181,10 @@ plotLoss <- function(x, name = "TwinPurify", ...) {
 #' @param newdata a `SummarizedExperiment` (or a numeric matrix, genes in
 #'   rows) with (at least) the model's genes as rownames; other genes are
 #'   ignored and order does not matter. Missing genes are an error naming
-#'   them, unless `fillMissing = "mean"` (here or at fit).
+#'   them, unless `fillMissing = "mean"` (here or at fit). Counts are
+#'   normalised by each sample's total over every gene the model was fitted
+#'   on, not only its selected genes (`twinPurifyGenes()`): give them all,
+#'   as measured.
 #' @param assay.type the assay to use, by name or index (`"counts"` by
 #'   default); ignored for a matrix.
 #' @param fillMissing `NULL` (the model's policy), `"error"` or `"mean"`:

@@ -273,7 +273,10 @@ class BaseEmbedder(GeneSpaceMixin, TransformerMixin, BaseEstimator):
 
         Genes are matched by name when both sides have names. Missing genes are an error naming
         them unless `fill_missing="mean"` (here, or as the estimator's parameter) fills them with
-        the training mean, i.e. zero after standardisation.
+        the training mean, i.e. zero after standardisation. Counts are normalised by each sample's
+        total over the genes the model was fitted on (`feature_names_in_`), so give counts of all of
+        those, not only of the selected `genes_`: a cut-down matrix gets other library sizes (a warning
+        when more than a tenth of them are missing).
         """
         self._check_fitted()
         return self._output(as_matrix(X, "X", layer=layer), fill_missing)

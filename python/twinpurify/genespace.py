@@ -195,7 +195,8 @@ class GeneSpaceMixin:
         Parameters
         ----------
         X : DataFrame, array-like or AnnData of shape (n_samples, n_genes)
-            Samples on the scale the model was fitted on, carrying the model's genes.
+            Samples on the scale the model was fitted on, carrying the model's genes (counts: all of
+            ``feature_names_in_``, whose total is each sample's library size).
         layer : str, optional
             AnnData layer to use instead of `.X`.
         fill_missing : {"error", "mean"}, optional

@@ -111,7 +111,8 @@ def pathway_activity(
     Parameters
     ----------
     adata : anndata.AnnData of shape (n_samples, n_genes)
-        The samples to score; they must carry the model's genes.
+        The samples to score; they must carry the model's genes (counts: all the genes it was fitted on,
+        whose total is each sample's library size).
     model : fitted TwinPurify or baseline estimator
         Any fitted model of this package (each has ``pathway_activity``), e.g. the one returned by
         `twinpurify`.
