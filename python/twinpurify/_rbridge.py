@@ -130,9 +130,23 @@ class _CallbackBar:
         pass
 
 
+def _show_to(warn: Callable[[int, str], Any]) -> Callable[..., None]:
+    """A `warnings.showwarning` that hands each warning to R's `warn(level, text)` the moment it is raised."""
+
+    def show(message: Any, category: Any, filename: Any, lineno: Any, file: Any = None, line: Any = None) -> None:
+        warn(int(logging.WARNING), str(message))
+
+    return show
+
+
 @contextlib.contextmanager
 def _r_side(progress: Optional[Callable[[int, int, float], Any]], warn: Optional[Callable[[int, str], Any]]):
-    """During one fit: training progress goes to `progress`, Python warnings to `warn` (R warnings)."""
+    """During one engine call: training progress goes to `progress`, Python warnings to `warn` (R warnings).
+
+    Each warning is handed over as it is raised, like the engine's logged notes, not once the call has
+    returned: R records both and signals them in the order the engine raised them, and still signals them
+    (before the error) when the call then fails. Without `warn`, warnings are swallowed.
+    """
     import tqdm.auto
 
     original = tqdm.auto.tqdm
@@ -141,14 +155,13 @@ def _r_side(progress: Optional[Callable[[int, int, float], Any]], warn: Optional
             original(iterable, disable=True) if disable is True else _CallbackBar(iterable, progress, **kw)
         )
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings(record=True):  # restores showwarning and the filters on the way out
             warnings.simplefilter("always")
+            if warn is not None:
+                warnings.showwarning = _show_to(warn)
             yield
     finally:
         tqdm.auto.tqdm = original
-    if warn is not None:
-        for w in caught:
-            warn(int(logging.WARNING), str(w.message))
 
 
 def fit(

@@ -1,6 +1,8 @@
 """The R bridge's own duties: logs and progress handed to R callbacks, models as bytes for saveRDS."""
 
+import contextlib
 import logging
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -21,16 +23,23 @@ def _fit(X, mask, **kw):
     return bridge.fit(X.T.to_numpy(), list(X.index), list(X.columns), mask, params, **kw)
 
 
-def test_progress_reports_every_epoch_and_notes_reach_the_callback(cohort):
-    X, mask = cohort
-    notes, ticks = [], []
-    bridge.route_logs(lambda level, text: notes.append((level, text)))
+@contextlib.contextmanager
+def _routed(callback):
+    """Engine notes routed to `callback` as R routes them, and unrouted afterwards."""
+    bridge.route_logs(callback)
     try:
-        model = _fit(X, mask, progress=lambda done, total, loss: ticks.append((done, total, loss)))
+        yield
     finally:
         log = logging.getLogger("twinpurify")
         for h in [h for h in log.handlers if isinstance(h, bridge._RHandler)]:
             log.removeHandler(h)
+
+
+def test_progress_reports_every_epoch_and_notes_reach_the_callback(cohort):
+    X, mask = cohort
+    notes, ticks = [], []
+    with _routed(lambda level, text: notes.append((level, text))):
+        model = _fit(X, mask, progress=lambda done, total, loss: ticks.append((done, total, loss)))
     assert [(d, t) for d, t, _ in ticks] == [(0, 3), (1, 3), (2, 3), (3, 3)]
     assert np.isnan(ticks[0][2]) and all(np.isfinite(x) for _, _, x in ticks[1:])
     assert any(level == logging.INFO and "input_scale='auto'" in text for level, text in notes)
@@ -46,6 +55,39 @@ def test_python_warnings_during_a_call_are_handed_to_the_callback(cohort):
     shifted = np.log2(X + 1)  # log values to a count model: the engine warns about the scale
     bridge.embed(model, shifted.T.to_numpy(), list(X.index), list(X.columns), warn=lambda lv, t: seen.append((lv, t)))
     assert any(level == logging.WARNING and "scale" in text for level, text in seen)
+
+
+def test_warnings_reach_r_as_raised_in_order_with_notes_and_before_a_failure():
+    """Before, `_r_side` handed the warnings it caught over only when the call returned: after every note
+    (out of the engine's order) and, when the call failed, never."""
+    seen = []
+    before = warnings.showwarning
+    with _routed(lambda level, text: seen.append((level, text))):
+        with pytest.raises(ValueError, match="then it fails"):
+            with bridge._r_side(None, lambda level, text: seen.append((level, text))):
+                warnings.warn("a warning first", UserWarning, stacklevel=1)
+                logging.getLogger("twinpurify").info("a note second")
+                warnings.warn("a warning third", UserWarning, stacklevel=1)
+                raise ValueError("then it fails")
+    assert seen == [
+        (logging.WARNING, "a warning first"),
+        (logging.INFO, "a note second"),
+        (logging.WARNING, "a warning third"),
+    ]
+    assert warnings.showwarning is before  # put back for Python's own use
+
+
+def test_a_failing_engine_call_hands_over_the_warnings_it_raised_first(cohort):
+    """The reviewer's case: log2 values with genes missing warn about the scale, then fail on the genes."""
+    X, mask = cohort
+    model = _fit(X, mask)
+    logged = np.log2(X.iloc[:, :50] + 1)
+    seen = []
+    with pytest.raises(ValueError, match="genes are missing"):
+        bridge.embed(
+            model, logged.T.to_numpy(), list(logged.index), list(logged.columns), warn=lambda lv, t: seen.append(t)
+        )
+    assert len(seen) == 1 and "looks like log2 values" in seen[0]
 
 
 def test_model_bytes_round_trip_and_refuse_paths(cohort):

@@ -114,6 +114,47 @@ test_that("exiting handlers catch engine notes and warnings (nothing unwinds thr
     expect_identical(dim(z), c(ncol(se), 3L))
 })
 
+# The conditions `expr` signals, in order, as "warning: ...", "message: ..."
+# and "error: ..." (the call's value is dropped).
+conditions_of <- function(expr) {
+    seen <- character()
+    tryCatch(withCallingHandlers(expr,
+        warning = function(w) {
+            seen <<- c(seen, paste("warning:", conditionMessage(w)))
+            invokeRestart("muffleWarning")
+        },
+        message = function(m) {
+            seen <<- c(seen, paste("message:", conditionMessage(m)))
+            invokeRestart("muffleMessage")
+        }),
+        error = function(e) seen <<- c(seen, paste("error:", conditionMessage(e))))
+    seen
+}
+
+test_that("engine warnings come in the engine's order with its notes, and before the error of a failing call", {
+    skip_if_no_engine()
+    se <- toy_se()
+    normal <- se$sample_type == "normal"
+    counts <- SummarizedExperiment::assay(se)
+    # the engine warns about the genes the normals lack, then notes the scale it detected
+    got <- conditions_of(fitTwinPurify(counts[, !normal], counts[1:80, normal], nComponents = 3, hiddenDims = 8,
+                                       projectorDims = 8, maxEpochs = 1, nNetworks = 1, progress = FALSE))
+    expect_length(got, 2)
+    expect_match(got[1], "^warning: twinpurify: tumor and normal share 80 of the tumors' 100 genes")
+    expect_match(got[2], "^message: inputScale='auto' detected integer counts")
+    # log2 values lacking 10 genes: the engine warns about the scale, then fails on the genes
+    model <- suppressMessages(fitTwinPurify(se, "sample_type", nComponents = 3, hiddenDims = 8, projectorDims = 8,
+                                            maxEpochs = 1, nNetworks = 1, progress = FALSE))
+    logged <- se[1:90, ]
+    SummarizedExperiment::assay(logged, "counts") <- log2(SummarizedExperiment::assay(logged) + 1)
+    got <- conditions_of(predict(model, logged))
+    expect_length(got, 2)
+    expect_match(got[1], "^warning: twinpurify: the input looks like log2 values")
+    expect_match(got[2], "^error: twinpurify: 'newdata': 10 of the model's 100 genes are missing")
+    caught <- tryCatch(predict(model, logged), warning = conditionMessage, error = conditionMessage)
+    expect_match(caught, "^twinpurify: the input looks like log2 values")
+})
+
 test_that("a progress bar reports every epoch when asked for, and none with verbose = FALSE", {
     skip_if_no_engine()
     se <- toy_se()
