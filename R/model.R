@@ -60,12 +60,14 @@ setValidity("TwinPurifyModel", function(object) {
 }
 
 # The live Python model: the cached one, or rebuilt from the saved bytes
-# (after readRDS() in a new session the cached pointer is invalid).
+# (after readRDS() in a new session the cached pointer is invalid). The
+# load's warnings (a model fitted on a GPU this machine lacks) are R warnings.
 .enginePy <- function(object) {
     cache <- object@cache
     py <- cache$py
     if (is.null(py) || reticulate::py_is_null_xptr(py)) {
-        py <- .py(.bridge()$model_from_files(.pyFiles(object@files)))
+        py <- .py(.bridge()$model_from_files(.pyFiles(object@files),
+            warn = .engineCondition))
         cache$py <- py
     }
     py
@@ -253,7 +255,9 @@ saveTwinPurify <- function(model, path, overwrite = FALSE) {
 #' @export
 loadTwinPurify <- function(path, device = NULL) {
     if (!dir.exists(path)) .abort("no model folder at ", path)
-    py <- .py(.tpModule()$TwinPurify$load(path.expand(path), device = device))
+    # through the bridge, so the load's warnings are R warnings
+    py <- .py(.bridge()$load(path.expand(path), device = device,
+        warn = .engineCondition))
     .newModel(py)
 }
 

@@ -230,8 +230,19 @@ def model_files(model: Any) -> dict[str, bytearray]:
         return {f.name: bytearray(f.read_bytes()) for f in sorted(folder.iterdir()) if f.is_file()}
 
 
-def model_from_files(files: dict, device: Optional[str] = None) -> Any:
-    """Rebuild a model from `model_files` output; the usual load checks (schema, SHA-256) apply."""
+def load(path: str, device: Optional[str] = None, warn: Optional[Callable] = None) -> TwinPurify:
+    """`TwinPurify.load` for R's loadTwinPurify(): the load's warnings (a model saved on a device this machine
+    lacks, an old library-size normalisation) go to `warn`, so they are R warnings."""
+    with _r_side(None, warn):
+        return TwinPurify.load(path, device=device)
+
+
+def model_from_files(files: dict, device: Optional[str] = None, warn: Optional[Callable] = None) -> Any:
+    """Rebuild a model from `model_files` output; the usual load checks (schema, SHA-256) apply.
+
+    The load's warnings go to `warn` (R warnings), naming "the model" instead of the temporary folder it is
+    rebuilt in, which means nothing to the R user holding the object.
+    """
     from .base import load_model
 
     with tempfile.TemporaryDirectory(prefix="twinpurify-") as tmp:
@@ -241,7 +252,9 @@ def model_from_files(files: dict, device: Optional[str] = None) -> Any:
             if Path(name).name != name:
                 raise ValueError(f"model file name {name!r} is not a plain file name")
             (folder / name).write_bytes(bytes(data))
-        return load_model(folder, device=device)
+        relay = None if warn is None else (lambda level, text: warn(level, text.replace(str(folder), "the model")))
+        with _r_side(None, relay):
+            return load_model(folder, device=device)
 
 
 def simulate(n_tumors: Any, n_normals: Any, n_genes: Any, seed: Any, normal_likeness: Any = 0.0) -> dict[str, Any]:
@@ -302,7 +315,7 @@ def fit_readout(
     Rebuilt from the saved files, not the live model: R objects are values, and the live model is shared by
     every R copy of the original through its cache environment.
     """
-    model = model_from_files(files)
+    model = model_from_files(files, warn=warn)
     normal = None if nvalues is None else samples_by_genes(nvalues, nsamples, ngenes)
     with _r_side(None, warn):
         model.fit_readout(samples_by_genes(tvalues, tsamples, tgenes), normal=normal, fill_missing=fill_missing)

@@ -1,6 +1,7 @@
 """The R bridge's own duties: logs and progress handed to R callbacks, models as bytes for saveRDS."""
 
 import contextlib
+import json
 import logging
 import warnings
 
@@ -105,6 +106,28 @@ def test_model_bytes_round_trip_and_refuse_paths(cohort):
     broken["weights.safetensors"] = bytearray(b"0" * 10)
     with pytest.raises(Exception, match="model"):
         bridge.model_from_files(broken)
+
+
+def test_load_warnings_reach_r_and_name_the_model_not_a_temporary_folder(cohort, tmp_path):
+    """Before, R's loads (loadTwinPurify, a model rebuilt after readRDS) did not go through `_r_side`: a
+    model saved with a GPU this machine lacks warned in Python only, past R's handlers, once a session."""
+    X, mask = cohort
+    files = bridge.model_files(_fit(X, mask))
+    cfg = json.loads(bytes(files["config.json"]))
+    cfg["params"]["device"] = "cuda:99"  # a device no machine here has
+    gpu = {**files, "config.json": bytearray(json.dumps(cfg).encode())}
+    seen = []
+    for _ in range(2):  # every load, not once a session
+        assert bridge.model_from_files(gpu, warn=lambda lv, t: seen.append((lv, t))).device == "cpu"
+    assert len(seen) == 2 and all(level == logging.WARNING for level, _ in seen)
+    assert seen[1][1].startswith("the model was saved with device='cuda:99', which this machine does not have")
+    folder = tmp_path / "m"
+    folder.mkdir()
+    for name, data in gpu.items():
+        (folder / name).write_bytes(bytes(data))
+    seen = []
+    assert bridge.load(str(folder), warn=lambda lv, t: seen.append(t)).device == "cpu"
+    assert seen == [seen[0]] and seen[0].startswith(f"{folder} was saved with device='cuda:99'")
 
 
 def test_the_residual_form_from_r_names_fitreadout_when_directions_are_missing():

@@ -155,6 +155,28 @@ test_that("engine warnings come in the engine's order with its notes, and before
     expect_match(caught, "^twinpurify: the input looks like log2 values")
 })
 
+test_that("warnings at load are R warnings: loadTwinPurify and a model rebuilt after readRDS", {
+    skip_if_no_engine()
+    se <- toy_se()
+    model <- fit_small(se)
+    path <- tempfile("gpu-model")
+    saveTwinPurify(model, path)
+    # as if fitted on a GPU this machine does not have
+    cfg <- file.path(path, "config.json")
+    json <- sub('"device": *"[^"]*"', '"device": "cuda:99"', readChar(cfg, file.size(cfg)))
+    writeChar(json, cfg, eos = NULL)
+    saved <- "was saved with device='cuda:99', which this machine does not have; loading it on the CPU"
+    expect_warning(loaded <- loadTwinPurify(path), paste0("twinpurify: ", path, " ", saved), fixed = TRUE)
+    expect_identical(predict(loaded, se), predict(model, se))
+    gpu <- model
+    gpu@files$config.json <- charToRaw(json)
+    rds <- tempfile(fileext = ".rds")
+    saveRDS(gpu, rds)
+    again <- readRDS(rds)
+    expect_warning(z <- predict(again, se), paste("twinpurify: the model", saved), fixed = TRUE)
+    expect_identical(z, predict(model, se))
+})
+
 test_that("a progress bar reports every epoch when asked for, and none with verbose = FALSE", {
     skip_if_no_engine()
     se <- toy_se()
