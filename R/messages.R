@@ -70,7 +70,7 @@
     msg <- sub(paste0("^(?:[A-Za-z_][A-Za-z0-9_]*\\.)*[A-Za-z_][A-Za-z0-9_]*",
         "(?:Error|Exception|Warning): "), "", msg, perl = TRUE)
     for (nm in .engineNames()) {
-        msg <- gsub(paste0("\\b", nm, "\\b"), .camel(nm), msg, perl = TRUE)
+        msg <- gsub(.asWord(nm), .camel(nm), msg, perl = TRUE)
     }
     for (nm in names(labels)) {
         if (startsWith(msg, paste0(nm, ": "))) {
@@ -79,6 +79,15 @@
         }
     }
     trimws(msg)
+}
+
+# A pattern matching `name` where it stands as a word of the sentence
+# ("set n_genes=", "'n_genes'", "n_genes." at a sentence's end), not inside
+# a path or file name ("runs/n_genes-2000/m", "n_genes.csv"), which must
+# reach the user as it is: never next to a path's characters, nor before a
+# dot that goes on into a name.
+.asWord <- function(name) {
+    paste0("(?<![\\w/\\\\.~-])", name, "(?![\\w/\\\\~-]|\\.[\\w/\\\\])")
 }
 
 # The engine's snake_case names R users know in camelCase: every

@@ -138,6 +138,30 @@ test_that("a logical colData column marks the normals with TRUE; its NA are refu
     expect_error(twinPurify(se, "is_normal"), "is_normal is NA for samples T0003")
 })
 
+test_that("engine names inside paths and file names reach the user as they are", {
+    labels <- twinpurify:::.dataLabels("newdata")
+    for (path in c("/data/input_scale/run1.csv", "runs/min_size-5/afile", "C:\\runs\\fill_missing\\m",
+                   "fill_missing.csv", "~/gene_sets", "out/normal_value", "normal_value/x")) {
+        expect_identical(twinpurify:::.rMessage(paste("X: cannot read", path), labels),
+                         paste("'newdata': cannot read", path))
+    }
+    # beside a path, and as words of a sentence, they are still R's names
+    expect_identical(twinpurify:::.rMessage("cannot read /data/input_scale/x.csv: set input_scale='log2'"),
+                     "cannot read /data/input_scale/x.csv: set inputScale='log2'")
+    expect_identical(twinpurify:::.rMessage("'min_size' (min_size) must be at least 1; see fill_missing."),
+                     "'minSize' (minSize) must be at least 1; see fillMissing.")
+    skip_if_no_engine()
+    se <- toy_se()
+    model <- fitTwinPurify(se, "sample_type", nComponents = 3, hiddenDims = 8, projectorDims = 8,
+                           maxEpochs = 1, nNetworks = 1, verbose = FALSE)
+    dir <- file.path(tempfile(), "n_genes-2000")
+    dir.create(dir, recursive = TRUE)
+    f <- file.path(dir, "max_epochs.txt")
+    writeLines("a", f)
+    expect_error(saveTwinPurify(model, f, overwrite = TRUE), paste0("twinpurify: ", f, " is a file, not a model"),
+                 fixed = TRUE)
+})
+
 test_that("saveTwinPurify with overwrite never deletes a folder that is not a model", {
     skip_if_no_engine()
     se <- toy_se()
