@@ -213,12 +213,18 @@ twinpurifyAvailable <- function() {
 # warnings raised meanwhile are recorded (see .engineCondition()) and
 # signalled here, in order, once Python has returned, so no R handler ever
 # unwinds through a Python frame; when the call fails they come before the
-# error, as they came before it in the engine. `labels` maps the engine's
-# names for the data ("X", "normal") to the R arguments they came from.
+# error, as they came before it in the engine. Any other way out (an
+# interrupt, a restart such as "abort") signals them on the way, so none is
+# lost. `labels` maps the engine's names for the data ("X", "normal") to the
+# R arguments they came from.
 .py <- function(expr, labels = .dataLabels()) {
     outer <- .tp_state$pending
     .tp_state$pending <- list()
-    on.exit(.tp_state$pending <- outer, add = TRUE)
+    on.exit({
+        left <- .takePending()
+        .tp_state$pending <- outer
+        .signalEngine(left, labels)
+    }, add = TRUE)
     # One handler: with two, R nests them and a re-raise from the first lands
     # in the second.
     value <- tryCatch(expr, error = function(e) {

@@ -67,3 +67,38 @@ test_that("with the engine's dependencies, a look-alike folder is skipped and th
     expect_true(file.exists(origin))
     expect_false(startsWith(normalizePath(origin), normalizePath(wd)))
 })
+
+test_that("engine notes and warnings recorded before an interrupt or a restart are still signalled", {
+    # as the engine's callbacks record them while Python runs (no engine needed)
+    record <- twinpurify:::.engineCondition
+    seen <- character()
+    note <- function(text) seen <<- c(seen, text)
+    handled <- function(expr) {
+        withCallingHandlers(expr,
+            warning = function(w) {
+                note(conditionMessage(w))
+                invokeRestart("muffleWarning")
+            },
+            message = function(m) {
+                note(conditionMessage(m))
+                invokeRestart("muffleMessage")
+            })
+    }
+    interrupt <- structure(class = c("interrupt", "condition"), list(message = "", call = NULL))
+    got <- handled(tryCatch(twinpurify:::.py({
+        record(30, "a warning")
+        record(20, "a note")
+        signalCondition(interrupt)  # Ctrl-C while the engine runs
+        "not reached"
+    }), interrupt = function(i) note("interrupted")))
+    expect_identical(seen, c("twinpurify: a warning", "a note\n", "interrupted"))
+    expect_null(twinpurify:::.tp_state$pending)  # nothing left recorded, nothing recording
+    seen <- character()
+    got <- handled(withRestarts(twinpurify:::.py({
+        record(20, "a note before the restart")
+        invokeRestart("skip")
+    }), skip = function() "skipped"))
+    expect_identical(got, "skipped")
+    expect_identical(seen, "a note before the restart\n")
+    expect_null(twinpurify:::.tp_state$pending)
+})
