@@ -11,6 +11,7 @@ import contextlib
 import inspect
 import logging
 import tempfile
+import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,13 +131,27 @@ class _CallbackBar:
         pass
 
 
-def _show_to(warn: Callable[[int, str], Any]) -> Callable[..., None]:
-    """A `warnings.showwarning` that hands each warning to R's `warn(level, text)` the moment it is raised."""
+class _WarningsToR:
+    """A `warnings.showwarning` that hands each warning to R's `warn(level, text)` the moment it is raised.
 
-    def show(message: Any, category: Any, filename: Any, lineno: Any, file: Any = None, line: Any = None) -> None:
-        warn(int(logging.WARNING), str(message))
+    Only the thread that called in may call R: a warning from another thread (a prefetching reader) is kept
+    and handed over by `flush` when the call ends.
+    """
 
-    return show
+    def __init__(self, warn: Callable[[int, str], Any]) -> None:
+        self.warn = warn
+        self.thread = threading.get_ident()
+        self.later: list[str] = []
+
+    def __call__(self, message: Any, *_: Any, **__: Any) -> None:  # showwarning's other arguments: unused
+        if threading.get_ident() == self.thread:
+            self.warn(int(logging.WARNING), str(message))
+        else:
+            self.later.append(str(message))
+
+    def flush(self) -> None:
+        while self.later:
+            self.warn(int(logging.WARNING), self.later.pop(0))
 
 
 @contextlib.contextmanager
@@ -154,14 +169,17 @@ def _r_side(progress: Optional[Callable[[int, int, float], Any]], warn: Optional
         tqdm.auto.tqdm = lambda iterable, disable=None, **kw: (
             original(iterable, disable=True) if disable is True else _CallbackBar(iterable, progress, **kw)
         )
+    relay = None if warn is None else _WarningsToR(warn)
     try:
         with warnings.catch_warnings(record=True):  # restores showwarning and the filters on the way out
             warnings.simplefilter("always")
-            if warn is not None:
-                warnings.showwarning = _show_to(warn)
+            if relay is not None:
+                warnings.showwarning = relay
             yield
     finally:
         tqdm.auto.tqdm = original
+        if relay is not None:
+            relay.flush()
 
 
 def fit(

@@ -3,6 +3,7 @@
 import contextlib
 import json
 import logging
+import threading
 import warnings
 
 import numpy as np
@@ -76,6 +77,18 @@ def test_warnings_reach_r_as_raised_in_order_with_notes_and_before_a_failure():
         (logging.WARNING, "a warning third"),
     ]
     assert warnings.showwarning is before  # put back for Python's own use
+
+
+def test_a_warning_from_another_thread_reaches_r_from_the_calling_thread():
+    """R may only be called from the thread that called in: another thread's warning waits for the call's end."""
+    seen = []
+    with bridge._r_side(None, lambda level, text: seen.append((text, threading.get_ident()))):
+        reader = threading.Thread(target=lambda: warnings.warn("from a reader", UserWarning, stacklevel=1))
+        reader.start()
+        reader.join()
+        warnings.warn("from the caller", UserWarning, stacklevel=1)
+        assert seen == [("from the caller", threading.get_ident())]
+    assert seen == [("from the caller", threading.get_ident()), ("from a reader", threading.get_ident())]
 
 
 def test_a_failing_engine_call_hands_over_the_warnings_it_raised_first(cohort):
