@@ -22,8 +22,8 @@
 #'   matched to the columns by name (its names must be exactly the colnames
 #'   of `x`); an unnamed one is taken in the order of the columns.
 #' @param normalValue the value of the `normal` column (or labels) that marks
-#'   normals. A logical `colData` column marks them with `TRUE` (unless
-#'   `normalValue` is set to `TRUE` or `FALSE`).
+#'   normals. A logical `colData` column or logical vector marks them with
+#'   `TRUE` (unless `normalValue` is set to `TRUE` or `FALSE`).
 #' @param assay.type the assay to use, by name or index: `"counts"` by
 #'   default. Ignored for a matrix.
 #' @param ... engine hyper-parameters in camelCase, with the Python engine's

@@ -201,7 +201,9 @@
             .abort("'normal' has NA for samples ",
                 .preview(colnames(x)[is.na(normal)]))
         }
-        mask <- normal
+        # TRUE marks the normals, unless normalValue = FALSE says FALSE does
+        # (as for a logical colData column)
+        mask <- if (isFALSE(normalValue)) !normal else normal
     } else {
         .abort("'normal' must be a logical vector over the samples, a ",
             "colData column name, a character/factor vector over the samples ",

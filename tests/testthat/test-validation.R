@@ -133,6 +133,9 @@ test_that("a logical colData column marks the normals with TRUE; its NA are refu
     expect_identical(twinpurify:::.normalMask(se, "is_normal", normalValue = TRUE), se$is_normal)
     se$is_tumor <- !se$is_normal
     expect_identical(twinpurify:::.normalMask(se, "is_tumor", normalValue = FALSE), se$is_normal)
+    # the same rule for a logical vector as for a logical column (FALSE marked the tumors as normals)
+    expect_identical(twinpurify:::.normalMask(se, se$is_tumor, normalValue = FALSE), se$is_normal)
+    expect_identical(twinpurify:::.normalMask(se, se$is_normal, normalValue = TRUE), se$is_normal)
     expect_error(twinPurify(se, "is_normal", normalValue = "yes"), "no sample has is_normal == \"yes\"")
     se$is_normal[3] <- NA
     expect_error(twinPurify(se, "is_normal"), "is_normal is NA for samples T0003")
