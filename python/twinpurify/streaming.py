@@ -431,7 +431,8 @@ def tumor_rows(source: Any, normal_key: Optional[str], normal_value: Any, layer:
     try:
         return rows.subset(np.flatnonzero(~_normal_rows(rows, normal_key, normal_value)))
     finally:
-        rows.close()
+        if not isinstance(source, RowSource):  # a source the caller opened stays open
+            rows.close()
 
 
 def _normal_rows(rows: RowSource, normal_key: str, normal_value: Any) -> np.ndarray:
@@ -491,18 +492,20 @@ def fit_on_disk(
     if int(model.n_components) < 1:
         raise ValueError(f"n_components must be positive, got {model.n_components}")
     ranks = current_ranks()
-    source = _open(tumors, layer)
+    owned = not isinstance(tumors, RowSource)  # a source the caller opened stays open, as in transform_on_disk
+    source: Optional[RowSource] = None
     rows: Optional[RowSource] = None
     try:  # from here on a failure forgets any earlier fit: the model is never half of one fit and half of another
+        source = _open(tumors, layer)
         rows, normals = _split(source, normal, normal_key, normal_value)
         return _fit_streamed(model, rows, normals, ranks, block_rows, window_blocks, prefetch)
     except BaseException:
         model._forget_fit()
         raise
     finally:
-        if rows is not None:
+        if rows is not None and rows is not source:  # the tumors of an obs-marked cohort: a subset, opened anew
             rows.close()
-        if rows is not source:  # the tumors of an obs-marked cohort are a subset, opened anew
+        if owned and source is not None:
             source.close()
 
 

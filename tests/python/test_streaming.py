@@ -481,31 +481,42 @@ def test_a_failed_pass_after_training_leaves_the_model_unfitted(h5ad, big, monke
         model.transform(big.tumors)
 
 
-@pytest.mark.parametrize("problem", ["refused data", "unavailable device"])
+@pytest.mark.parametrize("problem", ["refused data", "unavailable device", "no such file"])
 def test_a_failed_refit_on_disk_forgets_the_earlier_fit(tmp_path, big, problem):
-    """Failures before training (data refused in the statistics pass, a device this machine lacks) leave no half of
-    the new fit beside the old network: the estimator is unfitted, as after a failed in-memory fit."""
+    """Failures before training (a file that is not there, data refused in the statistics pass, a device this
+    machine lacks) leave no half of the new fit beside the old network: the estimator is unfitted, as after a
+    failed in-memory fit."""
     from sklearn.exceptions import NotFittedError
 
     model = TwinPurify(**{**FIT, "n_genes": 60}, n_networks=1, verbose=False).fit(big.tumors, big.normals)
     tumors = big.tumors.astype(np.float32)
+    path = tmp_path / "tumors.h5ad"
+    expected: tuple[type[BaseException], str] = (InputError, "missing or infinite values")
     if problem == "refused data":
         tumors.iloc[3, 5] = np.nan
-        expected: tuple[type[BaseException], str] = (InputError, "missing or infinite values")
-    else:
+    elif problem == "unavailable device":
         model.set_params(n_genes=40, device="cuda:99")
         expected = (RuntimeError, "cuda:99")
+    else:
+        path, expected = tmp_path / "absent.h5ad", (InputError, "absent.h5ad: no such file")
     ad.AnnData(tumors).write_h5ad(tmp_path / "tumors.h5ad")
     with pytest.raises(expected[0], match=expected[1]):
-        fit_on_disk(model, tmp_path / "tumors.h5ad", big.normals, block_rows=32)
+        fit_on_disk(model, path, big.normals, block_rows=32)
     assert not [k for k in vars(model) if k.endswith("_")]
     with pytest.raises(NotFittedError):
         model.transform(big.tumors)
 
 
+def test_fit_on_disk_leaves_a_source_the_caller_opened_open(tumors_h5ad, big):
+    """Like transform_on_disk: the caller opened it, the caller closes it (a fit used to close it)."""
+    with Rows(tumors_h5ad) as rows:
+        fit_on_disk(TwinPurify(**FIT, n_networks=1, verbose=False), rows, big.normals, block_rows=32)
+        assert rows.read(0, 2).shape == (2, big.tumors.shape[1])
+
+
 def test_fit_on_disk_judges_shared_genes_and_count_like_values_as_in_memory(tmp_path, big):
-    """Normals sharing under half the tumors' genes are refused, and non-integer counts detected as linear warn,
-    as `fit` does in memory (test_data.py)."""
+    """Tumors and normals sharing under half of the smaller gene set are refused, and non-integer counts detected as
+    linear warn, as `fit` does in memory (test_data.py)."""
     expected = big.tumors.astype(np.float32)
     expected.iloc[:, ::4] += 0.37  # RSEM-like expected counts: mostly whole numbers
     ad.AnnData(expected).write_h5ad(tmp_path / "expected.h5ad")
