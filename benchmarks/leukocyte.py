@@ -110,9 +110,8 @@ def run_cohort(name: str, root: Path, seeds: list[int], only: list[str]) -> list
                 continue  # deterministic methods: one run
             t0 = time.perf_counter()
             Z = model.fit_transform(c.tumors, c.normals)
-            s = score(c, Z)
             fit_s = time.perf_counter() - t0
-            scored = {mname: s}
+            scored = {mname: score(c, Z)}
             if mname == "TwinPurify" and RESIDUAL in only:
                 scored[RESIDUAL] = score(c, model.purified_expression(c.tumors, residual=True))
             for label, sc in scored.items():
@@ -156,10 +155,14 @@ def main(argv: list[str] | None = None) -> None:
         logging.getLogger("twinpurify").setLevel(logging.WARNING)
         sets = {"tuning": TUNING, "heldout": HELD_OUT_TCGA, "all": [*TUNING, *HELD_OUT_TCGA]}
         root = data_dir(a.data_dir)
-        rows = []
+        rows: list[dict] = []
         for name in sets.get(a.cohorts, a.cohorts.split(",")):
             rows += run_cohort(name, root, list(range(a.seeds)), only)
-            df = merge_runs(out / "leukocyte.csv", pd.DataFrame(rows), ["cohort", "method", "seed"])
+            if rows:  # after every cohort, so partial results survive; a skipped first cohort has none yet
+                merge_runs(out / "leukocyte.csv", pd.DataFrame(rows), ["cohort", "method", "seed"])
+        if not (out / "leukocyte.csv").is_file():
+            raise SystemExit("no cohort had enough tumors with LUMP; nothing written")
+        df = pd.read_csv(out / "leukocyte.csv")
         order = {c: i for i, c in enumerate([*TUNING, *HELD_OUT_TCGA])}
         df = df.sort_values("cohort", key=lambda s: s.map(order), kind="stable")
     with atomic_path(out / "leukocyte.md") as tmp:
