@@ -8,7 +8,6 @@ an interrupted save never leaves a half-written model where a good one was. No p
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -30,7 +29,7 @@ from .data import (
     split_by_key,
 )
 from .genespace import GeneSpaceMixin
-from .settings import quiet
+from .settings import quiet, warn_user
 
 PathLike = Union[str, os.PathLike]
 
@@ -317,7 +316,7 @@ class BaseEmbedder(GeneSpaceMixin, TransformerMixin, BaseEstimator):
                 f"X has feature names, but {name} was fitted without feature names: its genes are matched by "
                 "column position, not by name (fit on a DataFrame or AnnData to match genes by name)"
             )
-        warnings.warn(what, UserWarning, stacklevel=4)
+        warn_user(what)
 
     def _warn_scale(self, m: Matrix) -> Optional[str]:
         """Warn when new samples look like another scale than the model was fitted on (e.g. log2 into counts).
@@ -329,10 +328,9 @@ class BaseEmbedder(GeneSpaceMixin, TransformerMixin, BaseEstimator):
             return None
         seen = detect_scale(m.values)
         if seen != fitted:
-            warnings.warn(
+            warn_user(
                 f"the input looks like {seen} values but the model was fitted on {fitted} input; "
                 "transform data on the scale the model was trained on",
-                stacklevel=4,
             )
         return seen
 

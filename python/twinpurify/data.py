@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
 import numpy as np
 import pandas as pd
+
+from .settings import warn_user
 
 logger = logging.getLogger("twinpurify")
 
@@ -280,7 +281,7 @@ def align_pair(tumor: Matrix, normal: Matrix) -> tuple[Matrix, Matrix]:
     return tumor, normal
 
 
-def check_shared_genes(shared: list[str], tumor_genes: list[str], normal_genes: list[str], stacklevel: int = 5) -> None:
+def check_shared_genes(shared: list[str], tumor_genes: list[str], normal_genes: list[str]) -> None:
     """Judge the genes tumors and normals share (a fit keeps those only): a note when they differ a little, a
     warning when more than WARN_FILLED of the tumors' genes are dropped, an error when the shared genes are under
     MIN_GENE_OVERLAP of the smaller set.
@@ -304,10 +305,9 @@ def check_shared_genes(shared: list[str], tumor_genes: list[str], normal_genes: 
             "same IDs, versions and annotation)?"
         )
     if len(tumor_only) > WARN_FILLED * len(tumor_genes):
-        warnings.warn(
+        warn_user(
             f"tumor and normal share {len(shared)} of the tumors' {len(tumor_genes)} genes; the fit uses those and "
             f"drops {dropped} genes: check both name genes the same way",
-            stacklevel=stacklevel,
         )
     else:
         logger.info("using the %d genes shared by tumor and normal (%s dropped)", len(shared), dropped)
@@ -389,7 +389,7 @@ def library_sizes(
 COUNT_LIKE_WHOLE = 0.3
 
 
-def warn_if_count_like(values: np.ndarray, what: str, block: int = 4096, stacklevel: int = 5) -> None:
+def warn_if_count_like(values: np.ndarray, what: str, block: int = 4096) -> None:
     """Warn when values detected as linear (non-integer, above 100) look like non-integer counts.
 
     Expected counts (TCGA's RSEM) are not all whole, so detection takes them for TPM/FPKM-like values and
@@ -403,12 +403,11 @@ def warn_if_count_like(values: np.ndarray, what: str, block: int = 4096, stackle
         nonzero += nz.size
         whole += int(np.count_nonzero(np.abs(nz - np.round(nz)) < 1e-6))
     if nonzero and whole >= COUNT_LIKE_WHOLE * nonzero:
-        warnings.warn(
+        warn_user(
             f"{what}: values were taken as linear (TPM/FPKM-like: log2(x + 1), no library-size normalisation), but "
             f"{whole / nonzero:.0%} of the non-zero values are whole numbers, as in non-integer counts such as "
             "RSEM expected counts; if they are counts, set input_scale='counts' (CLI --input-scale counts, R "
             'inputScale = "counts") to normalise each sample by its library size',
-            stacklevel=stacklevel,
         )
 
 
@@ -538,10 +537,9 @@ class Preprocessor:
                         f"(filled genes carry no information; missing e.g. {_preview(missing)})"
                     )
                 if len(missing) > WARN_FILLED * len(self.genes_):
-                    warnings.warn(
+                    warn_user(
                         f"{what}: {len(missing)} of the model's {len(self.genes_)} genes are missing and "
                         "filled with the training mean; the embedding is less reliable",
-                        stacklevel=4,
                     )
             if missing and policy == "error":
                 raise InputError(
@@ -585,12 +583,11 @@ class Preprocessor:
         pos = pd.Index(m.genes).get_indexer(self.genes_in_)
         lacking = int((pos < 0).sum())
         if lacking > WARN_FILLED * len(self.genes_in_):
-            warnings.warn(
+            warn_user(
                 f"{what}: {lacking} of the {len(self.genes_in_)} genes the model was fitted on are missing "
                 f"(e.g. {_preview([g for g, p in zip(self.genes_in_, pos) if p < 0], 3)}); library sizes are the "
                 "total counts of the genes present, so counts per million run higher than in training: give "
                 "every gene measured",
-                stacklevel=4,
             )
         return library_sizes(m.values, np.sort(pos[pos >= 0]), names, what)
 
@@ -667,11 +664,10 @@ class Preprocessor:
         if p.library_ not in ("input", "selected"):
             raise ValueError(f"preprocessor.library_ must be 'input' or 'selected', got {p.library_!r}")
         if p.library_ == "selected" and p.scale_ == "counts" and len(p.genes_) < len(p.genes_in_):
-            warnings.warn(
+            warn_user(
                 "this model was saved before library sizes covered every input gene: it normalises counts by the "
                 f"total of its {len(p.genes_)} selected genes, not of all {len(p.genes_in_)} input genes; that "
                 "total tracks purity, and it is kept only so the model embeds as it was trained: refit it",
-                stacklevel=3,
             )
         return p
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any, Optional, Union
 
@@ -18,6 +17,7 @@ from .neural import NeuralEmbedder, seeded_rng
 from .objective import TwinPurifyObjective
 from .params import ParameterError
 from .rotation import ROTATION_STREAM, VIEWS_PER_TUMOR, MixingMoments, accumulate
+from .settings import warn_user
 from .targets import TargetScaler, normal_difference_np
 from .train import make_generator
 
@@ -309,10 +309,9 @@ class TwinPurify(NeuralEmbedder):
             varying = int(self.n_components) - constant
             bound, why = self._span_limit(moments.n)
             because = f"{why} at most {bound}" + ("" if varying >= bound else "; the trained network uses fewer")
-            warnings.warn(
+            warn_user(
                 f"{constant} of the {self.n_components} embedding columns are constant: the embedding varies "
                 f"along {varying} directions across the training tumors ({because}); use n_components <= {varying}",
-                stacklevel=5,  # the caller of fit
             )
         module.output.weight.copy_(torch.from_numpy(weight))
         module.output.center.copy_(torch.from_numpy(center))

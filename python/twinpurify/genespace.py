@@ -7,7 +7,6 @@ embedding say are active". `BaseEmbedder` inherits them; this module imports not
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
@@ -17,6 +16,7 @@ from sklearn.exceptions import NotFittedError
 
 from .data import InputError, Matrix, as_matrix, check_disjoint, detect_scale, split_by_key
 from .readout import Readout, contamination_directions
+from .settings import warn_user
 
 if TYPE_CHECKING:
     from .data import Preprocessor
@@ -83,11 +83,9 @@ class GeneSpaceMixin:
             tumor_mean = readout.intercept.astype(np.float64) + Z.mean(0) @ readout.coef.astype(np.float64)
             readout.directions = contamination_directions(tumor_mean, normals)
             if readout.directions.shape[1] == 0:
-                warnings.warn(
+                warn_user(
                     "the normals add no contamination direction (they equal the tumors' mean): "
                     "purified_expression(..., residual=True) will return the samples' own profiles",
-                    UserWarning,
-                    stacklevel=4,
                 )
         self.readout_ = readout
 
@@ -163,12 +161,10 @@ class GeneSpaceMixin:
         if n is not None and n.named_genes and policy == "mean":
             missing = len(set(self.preprocessor_.genes_) - set(n.genes))
             if missing:
-                warnings.warn(
+                warn_user(
                     f"{missing} of the model's genes are missing from the normals and are filled with the training "
                     "mean: the contamination directions do not load on them, so the residual form leaves their "
                     "contamination in place",
-                    UserWarning,
-                    stacklevel=3,
                 )
 
     def purified_expression(

@@ -28,7 +28,6 @@ are dropped with a warning naming them; none left is an error), and pandas in, p
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -38,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from .data import _preview
+from .settings import warn_user
 
 METHODS = ("ulm", "wmean", "zscore", "aucell")
 PathLike = Union[str, os.PathLike]
@@ -251,10 +251,9 @@ def match_net(net: pd.DataFrame, genes: pd.Index, min_size: int) -> pd.DataFrame
             f"for {size.idxmax()}); are the genes named the same way (e.g. symbols vs Ensembl IDs)?"
         )
     if len(small):
-        warnings.warn(
+        warn_user(
             f"{len(small)} gene set(s) dropped: fewer than min_size={min_size} of their genes in the data "
             f"({_preview([f'{k} ({v})' for k, v in small.items()])})",
-            stacklevel=3,
         )
     return kept[~kept["source"].isin(small.index)].reset_index(drop=True)
 

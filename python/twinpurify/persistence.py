@@ -26,7 +26,6 @@ import json
 import os
 import shutil
 import tempfile
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
@@ -34,6 +33,7 @@ import numpy as np
 
 from .data import _preview
 from .io import default_mode
+from .settings import warn_user
 
 if TYPE_CHECKING:  # pragma: no cover
     from .base import BaseEmbedder
@@ -365,10 +365,8 @@ def _load_device(where: Path, saved: Any, override: Optional[str]) -> Any:
         raise ModelFormatError(f"{where / CONFIG}: {e}") from None
     if device_available(saved):
         return saved
-    warnings.warn(
+    warn_user(
         f"{where} was saved with device={saved!r}, which this machine does not have; loading it on the CPU "
         "(the weights do not depend on the device; pass device= to choose another)",
-        UserWarning,
-        stacklevel=4,  # the caller of load_model / Class.load
     )
     return "cpu"

@@ -119,3 +119,25 @@ class Settings:
 
 settings = Settings()
 _logger()
+
+
+#: top-level packages whose frames a warning skips to reach the user's code (scikit-learn wraps `transform`)
+_INTERNAL_PACKAGES = frozenset({"twinpurify", "sklearn"})
+
+
+def warn_user(message: str, category: type[Warning] = UserWarning) -> None:
+    """`warnings.warn` attributed to the first caller outside twinpurify (and scikit-learn's wrappers).
+
+    A fixed ``stacklevel`` counts frames by hand and goes stale whenever a call path gains or loses a level
+    (an override, a wrapper such as scikit-learn's `set_output`), pointing the user at a line inside the
+    package; walking the stack names the user's own line whatever path led there.
+    """
+    import sys
+    import warnings
+
+    frame = sys._getframe(1)
+    level = 2  # the caller of warn_user
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").split(".")[0] in _INTERNAL_PACKAGES:
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)

@@ -269,7 +269,7 @@ def fit_preprocessor(
     if pp.input_scale == "auto" and normal is not None and detect_scale(normal.values) != scale:
         raise InputError(f"tumors look like {scale} values but normals like {detect_scale(normal.values)}")
     if pp.input_scale == "auto" and scale == "linear":
-        warn_if_count_like(block_at(0), "tumor", stacklevel=5)  # the first block tells, as the guess does
+        warn_if_count_like(block_at(0), "tumor")  # the first block tells, as the guess does
     std = np.sqrt(moments.m2 / max(moments.n, 1))
     return pp.choose_genes(scale, moments.mean, std, genes, named_genes=True)
 
@@ -521,7 +521,7 @@ def _fit_streamed(
         raise InputError(
             f"tumors ({_preview(rows.genes, 3)}) and normals ({_preview(normals.genes, 3)}) share no genes"
         )
-    check_shared_genes(shared, rows.genes, normals.genes, stacklevel=4)  # as an in-memory fit judges them
+    check_shared_genes(shared, rows.genes, normals.genes)  # as an in-memory fit judges them
     if rows.n < 4 or normals.shape[0] < 2:
         raise InputError(f"need at least 4 tumors and 2 normals, got {rows.n} and {normals.shape[0]}")
     selected = len(shared) if model.n_genes is None else min(int(model.n_genes), len(shared))

@@ -73,3 +73,24 @@ def test_verbose_false_silences_one_fit_only(log_pair, caplog):
     assert "input_scale='auto'" not in caplog.text
     tp.RawProfiles(n_genes=20).fit(t)
     assert "input_scale='auto'" in caplog.text
+
+
+def test_warnings_name_the_callers_line_whatever_the_path_inside():
+    """A warning points at the user's own line, not at a frame inside twinpurify or scikit-learn's transform
+    wrapper (hand-counted stacklevels had gone stale by a level as call paths changed)."""
+    import warnings
+
+    c = tp.datasets.simulate_cohort(n_tumors=20, n_normals=4, n_genes=60, seed=1)
+    fast = dict(n_networks=1, max_epochs=1, batch_size=8, hidden_dims=(16,), projector_dims=(16, 16))
+    expected = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pca = tp.PCAEmbedding(3, verbose=False).fit(c.tumors)
+        pca.transform(c.tumors.to_numpy())  # genes matched by position (through scikit-learn's set_output wrapper)
+        expected.append(sys._getframe().f_lineno - 1)
+        tp.TwinPurify(10, verbose=False, random_state=0, **fast).fit(c.tumors.iloc[:8], c.normals)  # constant columns
+        expected.append(sys._getframe().f_lineno - 1)
+        tp.RawProfiles(n_genes=None, verbose=False).fit(c.tumors, c.normals.iloc[:, :50])  # genes dropped
+        expected.append(sys._getframe().f_lineno - 1)
+    mine = [(w.filename, w.lineno) for w in caught if issubclass(w.category, UserWarning)]
+    assert [line for f, line in mine if f == __file__] == expected, mine
