@@ -191,8 +191,9 @@ def _schema_option(
 
 def _check_output_file(path: Optional[str], overwrite: bool, flag: str, model: Optional[str] = None) -> None:
     """An output table needs a known suffix, may replace an existing file only with --overwrite, never a folder,
-    and may not lie inside the `model` folder being written (a later --overwrite would find a folder holding
-    more than a model, and refuse it). Checked before any data is read or any training starts."""
+    and may not lie inside the `model` folder (written by `fit`: a later --overwrite would find a folder holding
+    more than a model, and refuse it; read by `transform`: the table would land in a model folder). Checked
+    before any data is read or any training starts."""
     from .io import _kind
 
     if not path:

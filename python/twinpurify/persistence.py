@@ -307,7 +307,7 @@ def load_model(path: PathLike, device: Optional[str] = None, expect: Optional[ty
     klass = resolve_class(cfg, p)
     if expect is not None and not issubclass(klass, expect):
         raise TypeError(f"{p} holds a {klass.__name__}, not a {expect.__name__}")
-    if device is not None:  # a bad value is the caller's, not the folder's: named before the folder is read
+    if device is not None:  # a bad value is the caller's, not the folder's: named before the weights are read
         from .params import check_value
 
         check_value("device", device)

@@ -28,6 +28,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from .data import _preview
 from .io import atomic_path
 
 
@@ -69,9 +70,8 @@ def _aligned(values: Any, index: pd.Index, what: str, by_name: bool = True) -> p
 
 
 def _names(index: Any, limit: int = 3) -> str:
-    """A few names of an index, for error messages."""
-    names = [str(n) for n in list(index)[:limit]]
-    return "e.g. " + ", ".join(names) + (", ..." if len(index) > limit else "")
+    """A few names of an index, for error messages (the package's preview, as examples)."""
+    return "e.g. " + _preview(list(index), limit)
 
 
 def _samples(Z: Any, n: int) -> tuple[pd.Index, bool]:
