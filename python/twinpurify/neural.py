@@ -57,32 +57,6 @@ def seeded_rng(seed: Optional[int]) -> Iterator[None]:
         yield
 
 
-def device_here(device: str) -> torch.device:
-    """`device` as a torch device, or a RuntimeError naming it when this machine cannot use it.
-
-    Beyond `train.resolve_device` (no CUDA at all): a CUDA index this machine does not have, or MPS where
-    torch has none, fail here with a message rather than deep inside ``Module.to``.
-    """
-    dev = resolve_device(device)
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise RuntimeError(
-            f"device={device!r} but this machine has {torch.cuda.device_count()} CUDA device(s); "
-            "use device='cuda', 'cpu' or 'auto'"
-        )
-    if dev.type == "mps" and not torch.backends.mps.is_available():
-        raise RuntimeError(f"device={device!r} but this torch ({torch.__version__}) has no MPS; use 'cpu' or 'auto'")
-    return dev
-
-
-def device_available(device: str) -> bool:
-    """Whether this machine can use `device` (see `device_here`)."""
-    try:
-        device_here(device)
-    except RuntimeError:
-        return False
-    return True
-
-
 class NeuralEmbedder(BaseEmbedder):
     def _build(self, n_genes: int) -> torch.nn.Module:
         raise NotImplementedError
@@ -96,7 +70,7 @@ class NeuralEmbedder(BaseEmbedder):
         """The device to train on (this rank's, in a distributed fit); records this fit's hyper-parameters
         (an out-of-core fit does not pass through `_fit_matrices`)."""
         self._record_fit_params()
-        return rank_device(self.device, current_ranks()) or device_here(self.device)
+        return rank_device(self.device, current_ranks()) or resolve_device(self.device)
 
     def _train(
         self,
@@ -167,7 +141,7 @@ class NeuralEmbedder(BaseEmbedder):
         return {"history_": self.history_, "batch_size_": self.batch_size_, "n_epochs_": self.n_epochs_}
 
     def _restore(self, fitted: dict, arrays: dict[str, np.ndarray]) -> None:
-        dev = device_here(self.device)  # `load_model` has checked it: a saved device not here becomes the CPU
+        dev = resolve_device(self.device)  # `load_model` has checked it: a saved device not here becomes the CPU
         module = self._build(len(self.preprocessor_.genes_))
         prefix = "module."
         module.load_state_dict(

@@ -353,11 +353,11 @@ def _load_device(where: Path, saved: Any, override: Optional[str]) -> Any:
     laptop, an R session reading a saved model) is loaded on the CPU with a warning, since the weights do
     not depend on the device they were trained on.
     """
-    from .neural import device_available, device_here
     from .params import ParameterError, check_value
+    from .train import device_available, resolve_device
 
     if override is not None:
-        device_here(override)  # RuntimeError naming the device this machine cannot use
+        resolve_device(override)  # RuntimeError naming the device this machine cannot use
         return override
     try:
         check_value("device", saved)

@@ -24,6 +24,9 @@ StepFn = Callable[[nn.Module, torch.Tensor, torch.Generator], torch.Tensor]
 
 
 def resolve_device(device: Union[str, torch.device, None] = "auto") -> torch.device:
+    """`device` as a torch device, or a RuntimeError naming it when this machine cannot use it: no CUDA at all,
+    a CUDA index this machine does not have, or MPS where torch has none (they would otherwise fail deep inside
+    ``Module.to``)."""
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(device)
@@ -32,7 +35,25 @@ def resolve_device(device: Union[str, torch.device, None] = "auto") -> torch.dev
             f"device={str(device)!r} but this torch ({torch.__version__}) sees no CUDA device; "
             "use device='cpu' or 'auto'"
         )
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise RuntimeError(
+            f"device={str(device)!r} but this machine has {torch.cuda.device_count()} CUDA device(s); "
+            "use device='cuda', 'cpu' or 'auto'"
+        )
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise RuntimeError(
+            f"device={str(device)!r} but this torch ({torch.__version__}) has no MPS; use 'cpu' or 'auto'"
+        )
     return dev
+
+
+def device_available(device: str) -> bool:
+    """Whether this machine can use `device` (see `resolve_device`)."""
+    try:
+        resolve_device(device)
+    except RuntimeError:
+        return False
+    return True
 
 
 @dataclass
