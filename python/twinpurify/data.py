@@ -364,16 +364,13 @@ def _refuse_negative(negative: np.ndarray, scale: str, samples: Sequence[str], w
         )
 
 
-def library_sizes(
-    values: np.ndarray, cols: Optional[np.ndarray], samples: Sequence[str], what: str, block: Optional[int] = None
-) -> np.ndarray:
+def library_sizes(values: np.ndarray, cols: Optional[np.ndarray], samples: Sequence[str], what: str) -> np.ndarray:
     """Each row's total over columns `cols` (None: every column) in float64, refusing negative values there.
 
-    A block of rows at a time: the columns of a whole cohort are not copied at once.
+    A block of rows at a time (about 32 MiB of float64): the columns of a whole cohort are not copied at once.
     """
     width = values.shape[1] if cols is None else len(cols)
-    if block is None:
-        block = max(1, (32 << 20) // (8 * max(1, width)))
+    block = max(1, (32 << 20) // (8 * max(1, width)))
     total = np.empty(values.shape[0])
     negative = np.zeros(values.shape[0], dtype=bool)
     for i in range(0, values.shape[0], block):
