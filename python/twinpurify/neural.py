@@ -67,9 +67,7 @@ class NeuralEmbedder(BaseEmbedder):
             super()._fit_matrices(t, n)
 
     def _prepare(self) -> torch.device:
-        """The device to train on (this rank's, in a distributed fit); records this fit's hyper-parameters
-        (an out-of-core fit does not pass through `_fit_matrices`)."""
-        self._record_fit_params()
+        """The device to train on (this rank's, in a distributed fit)."""
         return rank_device(self.device, current_ranks()) or resolve_device(self.device)
 
     def _train(

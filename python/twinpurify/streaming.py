@@ -533,6 +533,7 @@ def _fit_streamed(
     cols = pd.Index(rows.genes).get_indexer(shared)
     pp = Preprocessor(model.input_scale, model.n_genes, model.fill_missing)
     t0 = time.perf_counter()
+    model._record_fit_params()  # as `_fit_matrices` does in memory: names, width and save read these
     model.readout_ = None  # until the last pass fits it
     model.preprocessor_ = fit_preprocessor(pp, rows, cols, shared, normals, block_rows, ranks)
     model.stream_scan_s_ = time.perf_counter() - t0
