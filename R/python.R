@@ -232,8 +232,7 @@ twinpurifyAvailable <- function() {
         if (inherits(e, "twinpurify_error")) stop(e) else
             .abort(.pyMessage(e, labels))
     })
-    .signalEngine(.takePending(), labels)
-    value
+    value  # what is still recorded is signalled by on.exit, before the caller gets it
 }
 
 # The conditions recorded by the current .py() call, which then holds none.
