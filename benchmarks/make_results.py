@@ -270,7 +270,7 @@ def main() -> None:
         section(
             "Immune retention on TCGA tumors against methylation (issue 9, round 13)",
             "leukocyte.md",
-            "`benchmarks/leukocyte.py --cohorts all --seeds 3`, 2026-11-28, this project's 2-core CPU machine "
+            "`benchmarks/leukocyte.py --cohorts all --seeds 3`, 2026-11-28, this project's 2-core CPU machine, torch 2.13.0+cpu, scikit-learn 1.7.2 "
             "(shared with other jobs). `1 - LUMP` reads each tumor's leukocyte content from the methylation of 44 "
             "leukocyte-unmethylated CpG sites (Aran et al. 2015, `tcga_purity`), not from expression; "
             "`ABSOLUTE beyond LUMP` is what of ABSOLUTE purity a least-squares line on LUMP leaves (the non-cancer, "
