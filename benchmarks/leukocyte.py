@@ -26,6 +26,12 @@ the TwinPurify defaults (plus the round-7 defaults on the tuning cohorts), and t
 `purified_expression` (3,000 genes: each tumor's own profile with only its coordinates along the normals'
 directions replaced); cohorts without 20 tumors with LUMP
 are skipped. Writes leukocyte.csv (rows of methods, cohorts and seeds not redone are kept) and leukocyte.md.
+
+``--references-only`` scores no method: it writes leukocyte_reference.csv, what the leukocyte content alone
+(``1 - LUMP`` as a one-column embedding, the same probe) predicts of CPE and ABSOLUTE purity on each cohort's
+tumors with both estimates: the purity an embedding holding the leukocyte content and nothing else would leak.
+Issue 9 asks for CPE and ABSOLUTE leakage at most half of raw's; where the leukocyte content alone leaks more,
+that bar cannot be met by an embedding that keeps the leukocytes (round 14). Labels only: deterministic.
 """
 
 from __future__ import annotations
@@ -92,6 +98,66 @@ def score(c: Cohort, Z) -> dict[str, float]:
     return {f"{k}_R2": M.cv_r2(Z, v.to_numpy(np.float64)) for k, v in targets(c.labels).items()}
 
 
+def reference(c: Cohort) -> dict[str, float]:
+    """What the leukocyte content alone predicts of each purity estimate, on the tumors with both (NaN below
+    MIN_TUMORS)."""
+    leukocyte = (1 - c.labels["purity_LUMP"]).to_numpy(np.float64)
+    out: dict[str, float] = {"tumors_with_LUMP": float(np.isfinite(leukocyte).sum())}
+    for est in ("CPE", "ABSOLUTE"):
+        y = (
+            c.labels[f"purity_{est}"].to_numpy(np.float64)
+            if f"purity_{est}" in c.labels
+            else np.full_like(leukocyte, np.nan)
+        )
+        both = np.isfinite(leukocyte) & np.isfinite(y)
+        out[f"{est}_tumors"] = float(both.sum())
+        out[f"{est}_R2_from_leukocyte"] = (
+            M.cv_r2(leukocyte[both, None], y[both]) if both.sum() >= MIN_TUMORS else float("nan")
+        )
+    return out
+
+
+def references(names: list[str], root: Path) -> pd.DataFrame:
+    rows = []
+    for name in names:
+        c = add_external_labels(load_cohort(name, root), root)
+        if "purity_LUMP" in c.labels and c.labels["purity_LUMP"].notna().sum() >= MIN_TUMORS:
+            rows.append({"cohort": name, **reference(c)})
+    return pd.DataFrame(rows)
+
+
+def reference_table(ref: pd.DataFrame, raw: pd.DataFrame) -> str:
+    """Markdown: the leukocyte content's own purity R² beside half of raw's leakage (`raw`: the cohort tables' raw
+    rows, all tumors), the issue's bar."""
+    raw = raw.set_index("cohort")
+    lines = [
+        "#### What the leukocyte content alone leaks (labels only: `1 - LUMP` as the embedding; raw's leakage over all tumors, `cohorts_*.csv`)",
+        "",
+        "| cohort | tumors (CPE / ABSOLUTE) | CPE R² from leukocyte | half of raw's CPE | ABSOLUTE R² from leukocyte "
+        "| half of raw's ABSOLUTE |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+
+    def cell(v: float) -> str:
+        return "" if pd.isna(v) else f"{v:.3f}"
+
+    for _, r in ref.iterrows():
+        half = raw.loc[r["cohort"]] / 2 if r["cohort"] in raw.index else pd.Series(dtype=float)
+        lines.append(
+            f"| {r['cohort']} | {int(r['CPE_tumors'])} / {int(r['ABSOLUTE_tumors'])} | {cell(r['CPE_R2_from_leukocyte'])} "
+            f"| {cell(half.get('purity_R2', np.nan))} | {cell(r['ABSOLUTE_R2_from_leukocyte'])} "
+            f"| {cell(half.get('purity_ABSOLUTE_R2', np.nan))} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def raw_leakage() -> pd.DataFrame:
+    """Raw profiles' CPE and ABSOLUTE leakage from the cohort tables (all tumors; run_cohorts.py)."""
+    parts = [pd.read_csv(HERE / f) for f in ("cohorts_tuning.csv", "cohorts_heldout.csv")]
+    df = pd.concat(parts, ignore_index=True)
+    return df[df["method"] == "raw"].groupby("cohort", as_index=False)[["purity_R2", "purity_ABSOLUTE_R2"]].mean()
+
+
 def run_cohort(name: str, root: Path, seeds: list[int], only: list[str]) -> list[dict]:
     c = add_external_labels(load_cohort(name, root), root)
     n_lump = int(c.labels["purity_LUMP"].notna().sum())
@@ -142,18 +208,25 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--methods", default=None, help="semicolon-separated subset of " + "; ".join(METHODS))
     ap.add_argument("--out", default=str(HERE))
     ap.add_argument("--render-only", action="store_true", help="rewrite the .md from the .csv")
+    ap.add_argument(
+        "--references-only", action="store_true", help="write leukocyte_reference.csv (labels only), then the .md"
+    )
     a = ap.parse_args(argv)
     out = Path(a.out)
     only = a.methods.split(";") if a.methods else METHODS
     unknown = sorted(set(only) - set(METHODS))
     if unknown:
         raise SystemExit(f"unknown methods {unknown}; choose among {METHODS}")
-    if a.render_only:
+    sets = {"tuning": TUNING, "heldout": HELD_OUT_TCGA, "all": [*TUNING, *HELD_OUT_TCGA]}
+    if a.references_only:
+        warnings.simplefilter("ignore")
+        with atomic_path(out / "leukocyte_reference.csv") as tmp:
+            references(sets.get(a.cohorts, a.cohorts.split(",")), data_dir(a.data_dir)).to_csv(tmp, index=False)
+    if a.render_only or a.references_only:
         df = pd.read_csv(out / "leukocyte.csv")
     else:
         warnings.simplefilter("ignore")  # the probes' convergence notes
         logging.getLogger("twinpurify").setLevel(logging.WARNING)
-        sets = {"tuning": TUNING, "heldout": HELD_OUT_TCGA, "all": [*TUNING, *HELD_OUT_TCGA]}
         root = data_dir(a.data_dir)
         rows: list[dict] = []
         for name in sets.get(a.cohorts, a.cohorts.split(",")):
@@ -168,8 +241,13 @@ def main(argv: list[str] | None = None) -> None:
     with atomic_path(out / "leukocyte.md") as tmp:
         tmp.write_text(
             "Immune retention against methylation (`benchmarks/leukocyte.py`): CV R² of a ridge probe; "
-            "mean ± sd over seeds for the neural methods.\n\n" + summarise(df)
+            "mean ± sd over seeds for the neural methods.\n\n" + summarise(df) + reference_part(out)
         )
+
+
+def reference_part(out: Path) -> str:
+    ref = out / "leukocyte_reference.csv"
+    return "\n" + reference_table(pd.read_csv(ref), raw_leakage()) if ref.is_file() else ""
 
 
 if __name__ == "__main__":

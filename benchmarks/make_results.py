@@ -281,7 +281,9 @@ def main() -> None:
             "estimates (BRCA: 468 of 776 and 85 of 113), so ABSOLUTE R² differs from the cohort tables'. LUMP is "
             "one of the four estimates behind CPE: the leukocyte yardstick is a trade-off axis, not a bar. Held-out "
             "cohorts have 29-72 tumors with LUMP (fewer with ABSOLUTE; none for KIRP, LIHC and PRAD): their "
-            "probes are noisy, and negative R² means below the mean (TUNING.md, round 13).\n\n",
+            "probes are noisy, and negative R² means below the mean (TUNING.md, round 13). The last table "
+            "(`--references-only`, labels only, round 14) is what the leukocyte content alone predicts of CPE and "
+            "ABSOLUTE purity, beside half of raw's leakage: issue 9's purity bar.\n\n",
         ),
         section(
             "Headroom on the simulator: what is left to win (issue 9, round 5)",
