@@ -428,7 +428,7 @@ def to_log2(
         return values.astype(np.float32, copy=False)
     _refuse_negative((values < 0).any(axis=1), scale, samples, what)
     if scale == "counts":
-        lib = values.sum(axis=1, keepdims=True, dtype=np.float64) if library is None else library.reshape(-1, 1)
+        lib = (library_sizes(values, None, samples, what) if library is None else library).reshape(-1, 1)
         empty = np.flatnonzero(lib[:, 0] <= 0)
         if empty.size:
             raise InputError(f"{what}: samples with zero total counts: {_preview([samples[i] for i in empty])}")
