@@ -10,7 +10,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Optional
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 import pandas as pd
@@ -677,15 +677,31 @@ def split_anndata(adata: Any, normal_key: str, normal_value: Any, layer: Optiona
         )
     m = as_matrix(adata, "adata", layer=layer)
     labels = adata.obs[normal_key]
-    missing = labels.isna().to_numpy()
-    if missing.any():
-        raise InputError(
-            f"adata.obs[{normal_key!r}] is missing for {int(missing.sum())} samples "
-            f"({_preview(list(map(str, adata.obs_names[missing])))}); label every sample as tumor or "
-            "normal, or drop those samples"
-        )
+    refuse_unlabelled(labels, m.samples, normal_key, where="adata.obs: ")
     is_normal = normals_marked(labels, normal_key, normal_value)
     return m.subset(~is_normal), m.subset(is_normal)
+
+
+_SampleNames = Union[Sequence[Any], np.ndarray]  # a list, an Index or an array of names
+
+
+def refuse_unlabelled(
+    labels: Any, samples: Union[_SampleNames, Callable[[], _SampleNames]], column: str, where: str = ""
+) -> None:
+    """Refuse samples whose label (column `column`, one label per sample) is missing (None, NaN), naming the column,
+    how many and which: a missing label is neither tumor nor normal (read as text it would be 'nan', a tumor).
+
+    `samples` names the samples in the labels' order, or is a function that reads their names (called only when a
+    label is missing: an on-disk cohort's names stay unread). `where` starts the message, as `normals_marked`'s
+    does (the file, the sample sheet). Shared by AnnData `.obs`, the CLI's sample sheets and on-disk cohorts.
+    """
+    missing = np.flatnonzero(pd.Series(labels).isna().to_numpy())
+    if missing.size:
+        names = samples() if callable(samples) else samples
+        raise InputError(
+            f"{where}column {column!r} is missing for {missing.size} samples "
+            f"({_preview([names[i] for i in missing])}); label every sample as tumor or normal, or drop those samples"
+        )
 
 
 def normals_marked(labels: Any, normal_key: str, normal_value: Any, where: str = "") -> np.ndarray:
@@ -693,7 +709,7 @@ def normals_marked(labels: Any, normal_key: str, normal_value: Any, where: str =
 
     None marked is refused naming the column and the values it holds: a sheet saying "Normal" where "normal" is
     expected would otherwise end in an empty normal set that names neither. Shared by AnnData `.obs`, the CLI's
-    sample sheets and on-disk cohorts; the caller has refused missing labels.
+    sample sheets and on-disk cohorts; the caller has refused missing labels (`refuse_unlabelled`).
     """
     labels = pd.Series(labels)
     is_normal = (labels.astype(str) == str(normal_value)).to_numpy()

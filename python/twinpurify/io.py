@@ -16,7 +16,7 @@ from typing import Any, Optional, Union
 import numpy as np
 import pandas as pd
 
-from .data import InputError, _preview, normals_marked
+from .data import InputError, _preview, normals_marked, refuse_unlabelled
 
 PathLike = Union[str, os.PathLike]
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz", ".parquet", ".pq")
@@ -259,12 +259,7 @@ def read_samples_split(
             f"{len(missing)} samples of the expression table are not in the sample sheet: {', '.join(missing[:5])}"
         )
     labels = samples.loc[expr.index, normal_key]
-    if labels.isna().any():
-        unlabeled = labels.index[labels.isna()]
-        raise InputError(
-            f"the sample sheet's {normal_key!r} is empty for {len(unlabeled)} samples "
-            f"({', '.join(map(str, unlabeled[:5]))}); label every sample as tumor or normal"
-        )
+    refuse_unlabelled(labels, labels.index, normal_key, where="the sample sheet: ")
     is_normal = normals_marked(labels, normal_key, normal_value, where="the sample sheet: ")
     return expr[~is_normal], expr[is_normal]
 

@@ -101,6 +101,10 @@ class _FileRows:
         names = self._names(lo, hi)
         return list(names if pick is None else names[pick])
 
+    def obs_names(self) -> np.ndarray:
+        """The sample name of every file row (what `obs_column` gives a column of; `samples` reads cohort rows)."""
+        return self._names(0, self.n_file_rows)
+
     def read(self, start: int, stop: int) -> np.ndarray:
         """Values of cohort rows start..stop as a dense float32 array."""
         if stop <= start:
@@ -315,6 +319,8 @@ class RowSource(Protocol):
     def subset(self, rows: np.ndarray) -> RowSource: ...
 
     def obs_column(self, key: str) -> np.ndarray: ...
+
+    def obs_names(self) -> np.ndarray: ...
 
     def samples(self, start: int, stop: int) -> list[str]: ...
 

@@ -44,6 +44,7 @@ from .data import (
     detect_scale,
     normals_marked,
     refuse_same_samples,
+    refuse_unlabelled,
     to_log2,
     warn_if_count_like,
 )
@@ -438,8 +439,7 @@ def tumor_rows(source: Any, normal_key: Optional[str], normal_value: Any, layer:
 def _normal_rows(rows: RowSource, normal_key: str, normal_value: Any) -> np.ndarray:
     """The mask of the rows an obs column marks as normals; unlabelled rows or no normal at all are refused."""
     labels = rows.obs_column(normal_key)
-    if any(v is None for v in labels):
-        raise InputError(f"{rows.path}: obs[{normal_key!r}] is missing for some samples; label every sample")
+    refuse_unlabelled(labels, rows.obs_names, normal_key, where=f"{rows.path}: ")
     return normals_marked(labels, normal_key, normal_value, where=f"{rows.path}: ")
 
 

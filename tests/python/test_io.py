@@ -189,7 +189,7 @@ def test_cli_reports_a_malformed_table_in_one_line(tmp_path, capsys):
 def test_missing_labels_in_a_sample_sheet_are_refused():
     expr = pd.DataFrame({"g1": [1.0, 2.0, 3.0]}, index=["a", "b", "c"])
     sheet = pd.DataFrame({"sample_type": ["tumor", None, "normal"]}, index=["a", "b", "c"])
-    with pytest.raises(InputError, match="'sample_type' is empty for 1 samples \\(b\\)"):
+    with pytest.raises(InputError, match="the sample sheet: column 'sample_type' is missing for 1 samples \\(b\\)"):
         read_samples_split(expr, sheet, "sample_type", "normal")
 
 

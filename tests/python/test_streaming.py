@@ -249,6 +249,23 @@ def test_out_of_core_refuses_what_it_cannot_do(h5ad, tumors_h5ad, big, monkeypat
         fit_on_disk(TwinPurify(**FIT), h5ad, normal_key="sample_type", normal_value="adjacent")
 
 
+def test_fit_on_disk_names_the_samples_without_a_label(tmp_path, big):
+    """Missing labels in an on-disk cohort's obs column are refused naming the column, how many and which samples,
+    as in memory (test_data.py, test_io.py); before: "obs['sample_type'] is missing for some samples"."""
+    adata = big.to_anndata()
+    adata.obs["sample_type"] = adata.obs["sample_type"].astype(object)
+    adata.obs.iloc[[3, 7], adata.obs.columns.get_loc("sample_type")] = None
+    adata.write_h5ad(tmp_path / "c.h5ad")
+    table = pd.concat([big.tumors, big.normals]).astype(np.float32)
+    table.insert(0, "sample_type", adata.obs["sample_type"].to_numpy())
+    table.to_parquet(tmp_path / "c.parquet", row_group_size=32)
+    for path in (tmp_path / "c.h5ad", tmp_path / "c.parquet"):
+        with pytest.raises(
+            InputError, match=rf"{path.name}: column 'sample_type' is missing for 2 samples \(T0004, T0008\); label"
+        ):
+            fit_on_disk(TwinPurify(**FIT), path, normal_key="sample_type")
+
+
 class _Counter:
     """Rows whose single value is the row number."""
 
