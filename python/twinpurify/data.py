@@ -253,17 +253,9 @@ def align_pair(tumor: Matrix, normal: Matrix) -> tuple[Matrix, Matrix]:
     if tumor.named_genes and normal.named_genes:
         if tumor.genes == normal.genes:
             return tumor, normal
-        shared = [g for g in tumor.genes if g in shared_cols]
-        if not shared:
-            if shared_rows or (tumor.shape[0] == normal.shape[0] and tumor.shape[1] != normal.shape[1]):
-                hint = " (the row names match: are samples in columns? pass the transpose)"
-            else:
-                hint = ""
-            raise InputError(
-                f"tumor and normal share no gene names (tumor genes e.g. {_preview(tumor.genes, 3)}; "
-                f"normal genes e.g. {_preview(normal.genes, 3)}){hint}"
-            )
-        check_shared_genes(shared, tumor.genes, normal.genes)
+        transposed = bool(shared_rows) or (tumor.shape[0] == normal.shape[0] and tumor.shape[1] != normal.shape[1])
+        hint = " (the row names match: are samples in columns? pass the transpose)" if transposed else ""
+        shared = match_genes(tumor.genes, normal.genes, hint)
         ti = pd.Index(tumor.genes).get_indexer(shared)
         ni = pd.Index(normal.genes).get_indexer(shared)
         return (
@@ -279,6 +271,20 @@ def align_pair(tumor: Matrix, normal: Matrix) -> tuple[Matrix, Matrix]:
             f"the columns must match one to one{hint}"
         )
     return tumor, normal
+
+
+def match_genes(tumor_genes: list[str], normal_genes: list[str], hint: str = "") -> list[str]:
+    """The genes tumors and normals share, in the tumors' order, judged by `check_shared_genes`; none shared is
+    refused naming examples of each (`hint` ends that message). What a fit in memory (`align_pair`, for named
+    genes) and out of core (`twinpurify.streaming`) keep of two named gene sets."""
+    shared = _shared(tumor_genes, normal_genes)
+    if not shared:
+        raise InputError(
+            f"tumor and normal share no gene names (tumor genes e.g. {_preview(tumor_genes, 3)}; "
+            f"normal genes e.g. {_preview(normal_genes, 3)}){hint}"
+        )
+    check_shared_genes(shared, tumor_genes, normal_genes)
+    return shared
 
 
 def check_shared_genes(shared: list[str], tumor_genes: list[str], normal_genes: list[str]) -> None:

@@ -38,10 +38,9 @@ from .data import (
     Preprocessor,
     _check_unique,
     _preview,
-    _shared,
     as_matrix,
-    check_shared_genes,
     detect_scale,
+    match_genes,
     normals_marked,
     refuse_same_samples,
     refuse_unlabelled,
@@ -516,12 +515,7 @@ def _fit_streamed(
     from .augment import ViewConfig, ViewGenerator
     from .objective import TwinPurifyObjective
 
-    shared = _shared(rows.genes, normals.genes)
-    if not shared:
-        raise InputError(
-            f"tumors ({_preview(rows.genes, 3)}) and normals ({_preview(normals.genes, 3)}) share no genes"
-        )
-    check_shared_genes(shared, rows.genes, normals.genes)  # as an in-memory fit judges them
+    shared = match_genes(rows.genes, normals.genes)  # as an in-memory fit judges them
     if rows.n < 4 or normals.shape[0] < 2:
         raise InputError(f"need at least 4 tumors and 2 normals, got {rows.n} and {normals.shape[0]}")
     selected = len(shared) if model.n_genes is None else min(int(model.n_genes), len(shared))

@@ -542,3 +542,23 @@ def test_fit_on_disk_judges_shared_genes_and_count_like_values_as_in_memory(tmp_
         fit_on_disk(TwinPurify(**FIT), tmp_path / "expected.h5ad", versioned)
     with pytest.warns(UserWarning, match="taken as linear .* whole numbers"):
         fit_on_disk(TwinPurify(**FIT, verbose=False), tmp_path / "expected.h5ad", big.normals + 0.5)
+
+
+def test_in_memory_and_on_disk_fits_judge_mismatched_gene_ids_alike(tumors_h5ad, big):
+    """`fit` and `fit_on_disk` refuse, or warn about, the same normals with the same message: no gene shared,
+    under half of the smaller set shared (another ID system), more than a tenth of the tumors' genes dropped
+    (`data.match_genes` judges both). The warned normals are one sample, refused after the warning."""
+    renamed = big.normals.rename(columns=lambda g: g + "_x")
+    versioned = big.normals.rename(columns=lambda g: g if g < "G0091" else g + ".1")
+    for normals in (renamed, versioned):
+        with pytest.raises(InputError) as memory:
+            TwinPurify(**FIT).fit(big.tumors, normals)
+        with pytest.raises(InputError) as disk:
+            fit_on_disk(TwinPurify(**FIT), tumors_h5ad, normals)
+        assert str(disk.value) == str(memory.value)
+    panel = big.normals.iloc[:1, :150]
+    with pytest.warns(UserWarning, match="share 150 of the tumors' 200 genes") as memory, pytest.raises(InputError):
+        TwinPurify(**FIT).fit(big.tumors, panel)
+    with pytest.warns(UserWarning, match="share 150 of the tumors' 200 genes") as disk, pytest.raises(InputError):
+        fit_on_disk(TwinPurify(**FIT), tumors_h5ad, panel)
+    assert [str(w.message) for w in disk] == [str(w.message) for w in memory]
