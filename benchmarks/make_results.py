@@ -245,11 +245,22 @@ def main() -> None:
             "(TUNING.md, round 12): the head does nothing at full Barlow Twins weight and moves along the frontier at "
             "0.1; the mixed members lose to the defaults.\n\n",
         ),
-        "## Every TwinPurify setting of rounds 7-12 on one frontier (issue 9)\n\n"
+        section(
+            "Every variant tried in round 14 (issue 9)",
+            "sweep_round14.md",
+            "`benchmarks/sweep_round14.py`: the defaults with the normal profiles the views mix in shrunk towards "
+            "the mean normal (by half, and to the mean normal alone), so that the views move a tumor towards normal "
+            "tissue but less along the normals' differences from one another; TCGA rows also carry the "
+            "methylation-based leukocyte scores of `leukocyte.py` (with the defaults rerun for them). 5 seeds, both "
+            "simulators and both TCGA-BRCA folders, this 2-core CPU machine, 2026-11-28. Not adopted (TUNING.md, "
+            "round 14): more leukocyte, copy-number and PAM50 signal for more purity on TCGA-BRCA, and the "
+            "normal-tissue fraction no longer removed on the simulators.\n\n",
+        ),
+        "## Every TwinPurify setting of rounds 7-14 on one frontier (issue 9)\n\n"
         "![every setting, simulator](sweeps_frontier.png)\n\n![every setting, normal-likeness](sweeps_frontier_likeness.png)"
         "\n\n`benchmarks/sweeps_frontier.py`, from the sweeps' own rows (round 7: 3 seeds, run on the host CPUs of a "
-        "lent H200 machine, torch 2.11; rounds 8-12: 5 seeds, this 2-core machine) and, for contrastive PCA and the "
-        "autoencoder, `frontier.csv` (3 seeds, the same simulator). No setting of rounds 7-12 is as pure as the invariant projection (128 dimensions) with as much subtype F1: in "
+        "lent H200 machine, torch 2.11; rounds 8-12 and 14: 5 seeds, this 2-core machine) and, for contrastive PCA and the "
+        "autoencoder, `frontier.csv` (3 seeds, the same simulator). No setting of rounds 7-14 is as pure as the invariant projection (128 dimensions) with as much subtype F1: in "
         "the middle panel every one lies below the line from the invariant projection's point to normal-difference's.\n\n",
         section(
             "What the simulator's immune yardstick measures (issue 9, round 10 diagnostic)",

@@ -25,6 +25,7 @@ sys.path.insert(0, str(HERE.parent / "python"))
 
 from pins import ROUND7  # noqa: E402
 from sweep_round7 import cohort, plan_jobs, render_tables, run_jobs, tumors_normals  # noqa: E402
+from twinpurify.io import atomic_path  # noqa: E402
 
 ROUND8_ROWS = [
     "TP defaults (round 7)",
@@ -38,13 +39,21 @@ COHORTS = "simulated,simulated_likeness,tcga_brca_paired_metagsca,tcga_brca_dive
 
 
 def fit_and_score(
-    cname: str, seed: int, variant: str, root: str, settings: dict[str, Any], patch: Any = None
+    cname: str,
+    seed: int,
+    variant: str,
+    root: str,
+    settings: dict[str, Any],
+    patch: Any = None,
+    keep_embedding: bool = False,
 ) -> list[dict[str, Any]]:
     """One sweep row: the cohort loaded, a TwinPurify with the round-7 defaults changed by `settings` fitted
     (inside the context manager `patch` when given) and scored.
 
     Every variant of these sweeps is a change to the round-7 defaults (`pins.ROUND7`), so its rows stay what
-    they measured whatever the package's defaults become."""
+    they measured whatever the package's defaults become. With `keep_embedding` the row also holds the
+    embedding under ``"_embedding"``, for a sweep that scores more (the caller removes it before the row is
+    written)."""
     import torch
     import twinpurify as tp
 
@@ -65,14 +74,21 @@ def fit_and_score(
         Z = np.asarray(model.fit_transform(t, n))
     fit_s = time.perf_counter() - t0
     s = score_simulated(Z, c, seed=seed) if cname.startswith("simulated") else score(cname, c, Z, seed)
-    return [{"cohort": cname, "method": variant, "seed": seed, "fit_s": fit_s, **s}]
+    row = {"cohort": cname, "method": variant, "seed": seed, "fit_s": fit_s, **s}
+    return [{**row, "_embedding": Z} if keep_embedding else row]
 
 
 def main_beside_round8(
-    name: str, doc: str, variants: list[str], job: Callable[..., list[dict[str, Any]]], note: str
+    name: str,
+    doc: str,
+    variants: list[str],
+    job: Callable[..., list[dict[str, Any]]],
+    note: str,
+    extra: Callable[[Path], str] | None = None,
 ) -> None:
     """The command line of a sweep `name` (e.g. "sweep_round9"): run `variants` with `job`, or, with
-    --render-only, write NAME.md from NAME.csv beside round 8's reference rows, under `note`."""
+    --render-only, write NAME.md from NAME.csv beside round 8's reference rows, under `note`; `extra`, given
+    the CSV, returns more Markdown for the end of NAME.md."""
     ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--render-only", action="store_true")
     ap.add_argument("--data-dir")
@@ -88,7 +104,11 @@ def main_beside_round8(
         old = pd.read_csv(HERE / "sweep_round8.csv")
         old = old[old["method"].isin(ROUND8_ROWS) & old["cohort"].isin(new["cohort"].unique())]
         head = f"<!-- written by benchmarks/{name}.py --render-only from {name}.csv and sweep_round8.csv -->\n\n"
-        render_tables(pd.concat([new, old], ignore_index=True), Path(a.out) / f"{name}.md", head + note)
+        md = Path(a.out) / f"{name}.md"
+        render_tables(pd.concat([new, old], ignore_index=True), md, head + note)
+        if extra is not None:
+            with atomic_path(md) as tmp:
+                tmp.write_text(md.read_text() + extra(csv))
         return
     if not a.data_dir:
         raise SystemExit("--data-dir is required (the shared/data folder)")

@@ -1,8 +1,8 @@
-"""Every TwinPurify setting of tuning rounds 7-12 on one frontier plot (issue 9), per simulator.
+"""Every TwinPurify setting of tuning rounds 7-14 (no sweep in round 13) on one frontier plot (issue 9), per simulator.
 
     .venv/bin/python benchmarks/sweeps_frontier.py [--out benchmarks]
 
-Reads the sweeps' own rows (`sweep_round7.csv` to `sweep_round12.csv`; 3 seeds in round 7, 5 after) and,
+Reads the sweeps' own rows (`sweep_round7.csv` to `sweep_round14.csv`, no round 13; 3 seeds in round 7, 5 after) and,
 for the two baselines the sweeps do not run, contrastive PCA and the autoencoder, `frontier.csv` (3 seeds, the
 same 400-tumor simulator). Three panels against purity leakage: intrinsic recovery, subtype F1 and immune R²
 (issue 9's bar asks for less leakage with no less of each). Grey: every other TwinPurify setting tried
@@ -41,7 +41,7 @@ HIGHLIGHT = [
     "TP content head on PCs (weight 1, invariance 0.1), beta 0.9",
     "TP n_networks 3 (PCs, invariant, PCs), beta 0.9",
 ]
-ROUNDS = range(7, 13)
+ROUNDS = (7, 8, 9, 10, 11, 12, 14)  # round 13 was a diagnostic without a sweep
 LABELS = {"TP n_networks 3, beta 0.9": "TP n_networks 3, beta 0.9 (the defaults since round 11)"}
 SAME_AS = {"TP 18 dims, beta 0.7 + post-IP keep 16": "TP defaults (round 7)"}  # round 7's name for the defaults
 COLOURS = [*[f"C{i}" for i in range(10)], "black", "olive", "navy", "teal", "gold", "maroon", "lime", "purple", "cyan"]
