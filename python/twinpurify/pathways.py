@@ -319,8 +319,7 @@ def _as_frame(expr: Any) -> pd.DataFrame:
     bad = ~np.isfinite(values).all(axis=1)
     if bad.any():
         raise ValueError(f"samples with missing or infinite values: {_preview(list(X.index[bad]))}")
-    X.columns = X.columns.astype(str)
-    return X
+    return X.set_axis(X.columns.astype(str), axis=1)  # a new frame: the caller's keeps its labels
 
 
 def _score(mat: np.ndarray, genes: pd.Index, net: pd.DataFrame, method: str) -> tuple[np.ndarray, list[str]]:

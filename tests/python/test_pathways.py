@@ -264,3 +264,12 @@ def test_residual_purified_scores_track_programs_better_and_purity_less_than_raw
     programs = list(scores["raw"].columns)
     assert np.mean([track("residual", p) for p in programs]) >= np.mean([track("raw", p) for p in programs])
     assert np.mean([purity("residual", p) for p in programs]) < np.mean([purity("raw", p) for p in programs])
+
+
+def test_activity_leaves_the_callers_frame_alone():
+    """Before: `activity` relabelled the caller's columns in place (integer gene IDs became strings)."""
+    X = pd.DataFrame(np.random.default_rng(0).normal(size=(3, 6)), columns=[1, 2, 3, 4, 5, 6])
+    before = X.copy()
+    pw.activity(X, {"S": ["1", "2", "3"]}, method="wmean", min_size=2)
+    pd.testing.assert_frame_equal(X, before)
+    assert X.columns.tolist() == [1, 2, 3, 4, 5, 6]
