@@ -59,7 +59,7 @@ def read_gmt(path: PathLike) -> dict[str, list[str]]:
     Parameters
     ----------
     path : str or os.PathLike
-        The GMT file (UTF-8 text).
+        The GMT file (UTF-8 text, with or without a byte order mark).
 
     Returns
     -------
@@ -91,7 +91,7 @@ def read_gmt(path: PathLike) -> dict[str, list[str]]:
     if not p.is_file():
         raise FileNotFoundError(f"gene-set file {p} does not exist")
     sets: dict[str, list[str]] = {}
-    with open(p, encoding="utf-8") as fh:
+    with open(p, encoding="utf-8-sig") as fh:  # utf-8-sig: a leading byte order mark is not part of a name
         for i, line in enumerate(fh, start=1):
             line = line.rstrip("\r\n")
             if not line.strip():

@@ -273,3 +273,10 @@ def test_activity_leaves_the_callers_frame_alone():
     pw.activity(X, {"S": ["1", "2", "3"]}, method="wmean", min_size=2)
     pd.testing.assert_frame_equal(X, before)
     assert X.columns.tolist() == [1, 2, 3, 4, 5, 6]
+
+
+def test_gmt_with_a_byte_order_mark(tmp_path):
+    """Before: a UTF-8 BOM (Excel, Windows editors) stayed in the first set's name ('\\ufeffHALLMARK_A')."""
+    f = tmp_path / "bom.gmt"
+    f.write_bytes("HALLMARK_A\tdesc\tA\tB\nHALLMARK_B\tdesc\tC\tD\n".encode("utf-8-sig"))
+    assert pw.read_gmt(f) == {"HALLMARK_A": ["A", "B"], "HALLMARK_B": ["C", "D"]}
