@@ -276,6 +276,14 @@ def activity(expr: Any, gene_sets: Any, method: str = "ulm", min_size: int = 5) 
     -------
     DataFrame of shape (n_samples, n_pathways)
         Scores, samples as rows; ``.attrs["method"]`` and ``.attrs["n_genes"]`` (genes used per pathway).
+        Each sample's scores depend on that sample alone (and on which genes `expr` has), not on the other
+        samples scored with it; genes at 0 (unexpressed) are scored like any other.
+
+    Raises
+    ------
+    ValueError
+        For a sample with one value for every gene (e.g. an all-zero profile) under ``"ulm"``, ``"zscore"``
+        or ``"aucell"``, whose score is undefined; the error names the samples.
 
     Examples
     --------
@@ -292,6 +300,13 @@ def activity(expr: Any, gene_sets: Any, method: str = "ulm", min_size: int = 5) 
     X = _as_frame(expr)
     net = match_net(as_net(gene_sets), X.columns, min_size)
     mat = X.to_numpy(dtype=np.float64)
+    if method != "wmean":
+        flat = X.index[np.ptp(mat, axis=1) == 0]
+        if len(flat):
+            raise ValueError(
+                f"samples with one value for every gene (e.g. an all-zero profile) have no {method} score: it needs "
+                f"the genes to differ within the sample (method='wmean' scores them): {_preview(list(flat))}"
+            )
     es = _score(mat, X.columns, net, method)
     out = pd.DataFrame(es[0], index=X.index, columns=es[1])
     out.attrs["method"] = method
@@ -331,7 +346,10 @@ def _score(mat: np.ndarray, genes: pd.Index, net: pd.DataFrame, method: str) -> 
             "pathway scoring needs decoupler-py: pip install 'twinpurify[pathways]' (or pip install decoupler)"
         ) from None
     data = pd.DataFrame(mat, index=[f"s{i}" for i in range(len(mat))], columns=genes)
-    kw: dict[str, Any] = {"tmin": 1, "verbose": False}  # the minimum size was enforced above, with a message
+    # tmin=1: the minimum size was enforced above, with a message. empty=False: decoupler's default drops the genes
+    # that are 0 in every sample given (and all-zero samples) before scoring, which made a sample's scores depend
+    # on the other samples scored with it (alone, its unexpressed genes left the regression, the ranks and the sets)
+    kw: dict[str, Any] = {"tmin": 1, "empty": False, "verbose": False}
     if method == "ulm":
         es, _ = dc.mt.ulm(data=data, net=net, **kw)
     elif method == "zscore":

@@ -280,3 +280,38 @@ def test_gmt_with_a_byte_order_mark(tmp_path):
     f = tmp_path / "bom.gmt"
     f.write_bytes("HALLMARK_A\tdesc\tA\tB\nHALLMARK_B\tdesc\tC\tD\n".encode("utf-8-sig"))
     assert pw.read_gmt(f) == {"HALLMARK_A": ["A", "B"], "HALLMARK_B": ["C", "D"]}
+
+
+@pytest.mark.parametrize("method", pw.METHODS)
+def test_a_sample_scores_the_same_alone_as_in_its_batch(method):
+    """Before: decoupler dropped the genes that are 0 in every scored sample (and all-zero samples) before
+    scoring, so a sample scored alone lost its unexpressed genes (set A vanished) while in its cohort it kept
+    them, and n_genes counted genes that were not scored (B's two genes unexpressed everywhere)."""
+    rng = np.random.default_rng(1)
+    genes = [f"G{i:02d}" for i in range(60)]
+    X = pd.DataFrame(rng.normal(5, 1, size=(4, 60)), index=[f"s{i}" for i in range(4)], columns=genes)
+    X.loc["s0", genes[:8]] = 0.0  # unexpressed in s0 only: all of set A, two genes of B
+    X[genes[8:10]] = 0.0  # unexpressed in every sample
+    sets = {"A": genes[:6], "B": genes[6:14], "C": genes[20:30]}
+    batch = pw.activity(X, sets, method=method, min_size=3)
+    assert list(batch.columns) == ["A", "B", "C"] and batch.attrs["n_genes"] == {"A": 6, "B": 8, "C": 10}
+    for s in X.index:
+        alone = pw.activity(X.loc[[s]], sets, method=method, min_size=3)
+        pd.testing.assert_frame_equal(alone, batch.loc[[s]], rtol=1e-12)
+        assert alone.attrs == batch.attrs
+    if method == "ulm":  # the regression runs over every measured gene, unexpressed ones included
+        y = X.loc["s1"].to_numpy()
+        w = np.isin(genes, sets["B"]).astype(float)
+        assert batch.loc["s1", "B"] == pytest.approx(_ulm(y, w), rel=1e-6)
+
+
+def test_a_flat_sample_is_refused_by_name_where_its_score_is_undefined():
+    """A sample with one value for every gene (an all-zero profile) has no spread to regress on, standardise by
+    or rank: ULM, z-score and AUCell refuse it by name (before: a bare KeyError); its weighted mean is 0."""
+    X = pd.concat([EXPR, pd.DataFrame([[0.0] * 4], index=["empty"], columns=EXPR.columns)])
+    for method in ("ulm", "zscore", "aucell"):
+        with pytest.raises(ValueError, match=r"one value for every gene.*\bempty\b"):
+            pw.activity(X, SETS, method=method, min_size=2)
+    got = pw.activity(X, SETS, method="wmean", min_size=2)
+    assert got.loc["empty"].tolist() == [0.0, 0.0]
+    pd.testing.assert_frame_equal(got.loc[EXPR.index], pw.activity(EXPR, SETS, method="wmean", min_size=2))
