@@ -19,6 +19,8 @@ these methods, run on the net given here:
 - ``"zscore"``: (weighted mean of the set - mean of all genes) * sqrt(set size) / sd of all genes;
 - ``"aucell"``: rank-based, the area under the recovery curve of the set's genes among the
   sample's top-ranked genes (weights and signs ignored), so it does not depend on the scale.
+  Tied values are ranked in a fixed order of the gene names (decoupler's seeded shuffle of the
+  genes sorted by name), so the scores do not depend on the order of the columns.
 
 This module adds what decoupler leaves to its caller: reading every gene-set form above, matching
 genes with an explicit minimum overlap (pathways with fewer than `min_size` of their genes measured
@@ -297,7 +299,9 @@ def activity(expr: Any, gene_sets: Any, method: str = "ulm", min_size: int = 5) 
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
-    X = _as_frame(expr)
+    # genes in name order: decoupler breaks AUCell's ties by a seeded shuffle of column positions, so the caller's
+    # column order would otherwise change the scores of tied genes
+    X = _as_frame(expr).sort_index(axis=1)
     net = match_net(as_net(gene_sets), X.columns, min_size)
     mat = X.to_numpy(dtype=np.float64)
     if method != "wmean":
