@@ -24,7 +24,8 @@ these methods, run on the net given here:
 
 This module adds what decoupler leaves to its caller: reading every gene-set form above, matching
 genes with an explicit minimum overlap (pathways with fewer than `min_size` of their genes measured
-are dropped with a warning naming them; none left is an error), and pandas in, pandas out.
+are dropped with a warning naming them, as are sets holding every measured gene that a method cannot
+score; none left is an error), and pandas in, pandas out.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import os
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 import numpy as np
 import pandas as pd
@@ -240,8 +241,14 @@ def progeny(top: int = 100) -> pd.DataFrame:
     return t[["source", "target", "weight"]].reset_index(drop=True)
 
 
-def match_net(net: pd.DataFrame, genes: pd.Index, min_size: int) -> pd.DataFrame:
-    """The net restricted to measured genes; pathways left with fewer than `min_size` genes are dropped."""
+def match_net(net: pd.DataFrame, genes: pd.Index, min_size: int, method: Optional[str] = None) -> pd.DataFrame:
+    """The net restricted to measured genes; pathways left with fewer than `min_size` genes are dropped.
+
+    With `method`, sets that method cannot score are dropped too: a set holding every measured gene leaves no
+    other gene to compare it with (ULM's regression on one weight is undefined, z-score and AUCell give every
+    sample the same score), under ``"ulm"`` and ``"zscore"`` when its weights are all equal, under ``"aucell"``
+    (which ignores weights) always. Each drop is a warning naming the sets; no set left is a GeneSetError.
+    """
     if int(min_size) < 1:
         raise ValueError(f"min_size must be at least 1, got {min_size}")
     kept = net[net["target"].isin(genes)]
@@ -257,7 +264,30 @@ def match_net(net: pd.DataFrame, genes: pd.Index, min_size: int) -> pd.DataFrame
             f"{len(small)} gene set(s) dropped: fewer than min_size={min_size} of their genes in the data "
             f"({_preview([f'{k} ({v})' for k, v in small.items()])})",
         )
-    return kept[~kept["source"].isin(small.index)].reset_index(drop=True)
+    kept = kept[~kept["source"].isin(small.index)]
+    whole = _whole_sets(kept, len(genes), method)
+    if len(whole):
+        why = (
+            f"{_preview(whole)} hold every measured gene ({len(genes)})"
+            + ("" if method == "aucell" else " with one weight")
+            + f", leaving no other gene to compare them with: {method} cannot score them"
+        )
+        if len(whole) == kept["source"].nunique():
+            raise GeneSetError(f"gene set(s) {why}; no gene set left to score")
+        warn_user(f"{len(whole)} gene set(s) dropped: {why}")
+        kept = kept[~kept["source"].isin(whole)]
+    return kept.reset_index(drop=True)
+
+
+def _whole_sets(net: pd.DataFrame, n_genes: int, method: Optional[str]) -> list[str]:
+    """The sets of a matched net that hold all `n_genes` measured genes and that `method` cannot score."""
+    if method not in ("ulm", "zscore", "aucell"):
+        return []
+    by_set = net.groupby("source", sort=False)["weight"]
+    whole = by_set.size() == n_genes  # a gene appears once per set (as_net)
+    if method != "aucell":
+        whole &= by_set.nunique() == 1
+    return [str(s) for s in whole.index[whole]]
 
 
 def activity(expr: Any, gene_sets: Any, method: str = "ulm", min_size: int = 5) -> pd.DataFrame:
@@ -272,7 +302,8 @@ def activity(expr: Any, gene_sets: Any, method: str = "ulm", min_size: int = 5) 
         See the module docstring; `progeny()` for the shipped default.
     method : {"ulm", "wmean", "zscore", "aucell"}, default "ulm"
     min_size : int, default 5
-        Smallest number of a set's genes that must be measured for it to be scored.
+        Smallest number of a set's genes that must be measured for it to be scored. Sets holding every
+        measured gene are dropped too (with a warning) where `method` cannot score them (see `match_net`).
 
     Returns
     -------
@@ -302,7 +333,7 @@ def activity(expr: Any, gene_sets: Any, method: str = "ulm", min_size: int = 5) 
     # genes in name order: decoupler breaks AUCell's ties by a seeded shuffle of column positions, so the caller's
     # column order would otherwise change the scores of tied genes
     X = _as_frame(expr).sort_index(axis=1)
-    net = match_net(as_net(gene_sets), X.columns, min_size)
+    net = match_net(as_net(gene_sets), X.columns, min_size, method)
     mat = X.to_numpy(dtype=np.float64)
     if method != "wmean":
         flat = X.index[np.ptp(mat, axis=1) == 0]

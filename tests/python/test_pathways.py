@@ -329,3 +329,27 @@ def test_aucell_does_not_depend_on_the_order_of_the_gene_columns():
         ref = pw.activity(X, sets, method=method, min_size=5)
         for order in (genes[::-1], list(rng.permutation(genes))):
             pd.testing.assert_frame_equal(pw.activity(X[order], sets, method=method, min_size=5), ref, rtol=1e-12)
+
+
+def test_a_set_covering_every_measured_gene_is_dropped_by_name():
+    """A set holding every measured gene with one weight leaves no other gene to compare it with. Before: ULM
+    crashed in decoupler ("`ps` must be within [0, 1]", naming neither the set nor the cause), z-score gave 0 and
+    AUCell 1 for every sample. Now it is dropped with a warning naming it (an error when no set is left)."""
+    genes = [f"G{i:02d}" for i in range(30)]
+    X = pd.DataFrame(np.random.default_rng(0).normal(size=(3, 30)), index=list("abc"), columns=genes)
+    for method in ("ulm", "zscore", "aucell"):
+        with pytest.warns(UserWarning, match=r"1 gene set\(s\) dropped.*ALL.*every measured gene \(30\)"):
+            got = pw.activity(X, {"ALL": genes, "S": genes[:5]}, method=method)
+        pd.testing.assert_frame_equal(got, pw.activity(X, {"S": genes[:5]}, method=method))
+        with pytest.raises(pw.GeneSetError, match=r"ALL.*no gene set left"):
+            pw.activity(X, {"ALL": genes}, method=method)
+    # with weights that differ the regression and the z-score are defined (AUCell ignores weights: still dropped)
+    weighted = {"W": {g: 1.0 + i % 3 for i, g in enumerate(genes)}, "S": genes[:5]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert list(pw.activity(X, weighted, method="ulm").columns) == ["S", "W"]
+        assert list(pw.activity(X, weighted, method="zscore").columns) == ["S", "W"]
+        everything = pw.activity(X, {"ALL": genes}, method="wmean")  # the mean of every gene: kept
+    np.testing.assert_allclose(everything["ALL"], X.mean(axis=1))
+    with pytest.warns(UserWarning, match="W"):
+        pw.activity(X, weighted, method="aucell")
