@@ -223,6 +223,7 @@ class GeneSpaceMixin:
                 "saved before it existed); call fit_readout(tumor, normal=normal) with the training cohort first"
             )
         m = as_matrix(X, "X", layer=layer)
+        self._warn_scale(m)  # another scale than the model's: the warning `transform` gives
         pp = self.preprocessor_
         Xs = pp.transform(m, "X", fill_missing)
         Xs_hat = readout.purify(Xs, self._embed(Xs)) if residual else readout.predict(self._embed(Xs))
@@ -235,6 +236,7 @@ class GeneSpaceMixin:
         """
         self._check_fitted()
         m = as_matrix(X, "X", layer=layer)
+        self._warn_scale(m)
         pp = self.preprocessor_
         return self._genes_out(m, pp.log_expression(m, "X", fill_missing))
 

@@ -353,3 +353,28 @@ def test_a_set_covering_every_measured_gene_is_dropped_by_name():
     np.testing.assert_allclose(everything["ALL"], X.mean(axis=1))
     with pytest.warns(UserWarning, match="W"):
         pw.activity(X, weighted, method="aucell")
+
+
+def test_gene_space_outputs_warn_about_another_scale_as_transform_does(cohort):
+    """Before: `transform` warned about log2 input to a model fitted on counts, while `purified_expression`,
+    `log_expression` and `pathway_activity` read it silently (as counts: wrong by several log2 units)."""
+    m = tp.PCAEmbedding(4, verbose=False).fit(cohort.tumors, cohort.normals)  # counts
+    logged = np.log2(cohort.tumors + 1)
+    net = cohort.program_net()
+    msg = "looks like log2 values but the model was fitted on counts"
+    for call in (
+        m.transform,
+        m.purified_expression,
+        lambda x: m.purified_expression(x, residual=True),
+        m.log_expression,
+        lambda x: m.pathway_activity(x, net, min_size=3),
+        lambda x: m.pathway_activity(x, net, min_size=3, purified=False),
+    ):
+        with pytest.warns(UserWarning, match=msg) as seen:
+            call(logged)
+        assert sum(msg in str(w.message) for w in seen) == 1  # once per call
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # on the model's own scale: no warning
+        m.purified_expression(cohort.tumors)
+        m.log_expression(cohort.tumors)
+        m.pathway_activity(cohort.tumors, net, min_size=3)

@@ -108,6 +108,20 @@ test_that("pathwayActivity refuses bad gene sets and arguments with clear messag
     expect_warning(pathwayActivity(model, tumors, list(A = g[1:6], SMALL = g[7:8])), "SMALL")
 })
 
+test_that("purifiedExpression and pathwayActivity warn about another scale than the model's, as predict does", {
+    skip_if_no_engine()
+    fx <- pathway_fixture()
+    tumors <- fx$tumors
+    cnt <- SummarizedExperiment::assay(tumors, "counts")
+    SummarizedExperiment::assay(tumors, "logcounts") <- log2(t(t(cnt) / colSums(cnt)) * 1e6 + 1)
+    msg <- "looks like log2 values but the model was fitted on counts"
+    # before: only predict() warned; the gene-space outputs read the log2 assay as counts, silently
+    expect_warning(purifiedExpression(fx$model, tumors, assay.type = "logcounts"), msg)
+    expect_warning(pathwayActivity(fx$model, tumors, list(A = rownames(tumors)[1:10]), assay.type = "logcounts"),
+                   msg)
+    expect_no_warning(purifiedExpression(fx$model, tumors))
+})
+
 test_that("purifiedExpression and pathwayActivity read an alternative experiment and keep x's colData", {
     skip_if_no_engine()
     fx <- pathway_fixture()
