@@ -104,9 +104,9 @@ def pathway_activity(
     """Pathway activities of the purified samples of `adata`, stored like decoupler/scanpy results.
 
     ``adata.obsm[key_added]`` gets a DataFrame (samples x pathways, obs names as index) of
-    ``model.pathway_activity`` scores; ``adata.uns[key_added]`` the method, the pathway names and
-    how many of each pathway's genes were used. `gene_sets` defaults to the shipped PROGENy
-    footprints.
+    ``model.pathway_activity`` scores; ``adata.uns[key_added]`` the method, the pathway names
+    (``"pathways"``) and how many of each pathway's genes were used (``"n_genes"``, a list in the
+    order of ``"pathways"``). `gene_sets` defaults to the shipped PROGENy footprints.
 
     Parameters
     ----------
@@ -170,6 +170,8 @@ def pathway_activity(
         "method": method,
         "residual": bool(residual),
         "pathways": [str(c) for c in act.columns],
-        "n_genes": {str(k): int(v) for k, v in act.attrs.get("n_genes", {}).items()},
+        # a list aligned with "pathways" (as the R bridge gives it), not a dict keyed by pathway: h5ad stores dict
+        # keys as group names, so a name with "/" (KEGG_MAPK/ERK) became nested groups
+        "n_genes": [int(act.attrs["n_genes"][c]) for c in act.columns],
     }
     return adata if copy else None

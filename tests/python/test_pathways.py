@@ -378,3 +378,22 @@ def test_gene_space_outputs_warn_about_another_scale_as_transform_does(cohort):
         m.purified_expression(cohort.tumors)
         m.log_expression(cohort.tumors)
         m.pathway_activity(cohort.tumors, net, min_size=3)
+
+
+def test_tl_pathway_results_survive_an_h5ad_round_trip_with_slashes_in_set_names(cohort, tmp_path):
+    """Before: uns[...]["n_genes"] was a dict keyed by pathway name, so a name with "/" (KEGG_MAPK/ERK) became
+    nested h5 groups (read back as {"KEGG_MAPK": {"ERK": 10}}; future anndata refuses such keys). Now a list
+    aligned with uns[...]["pathways"], as the R bridge gives it."""
+    ad = pytest.importorskip("anndata")
+    adata = cohort.to_anndata()
+    model = tp.PCAEmbedding(5, verbose=False).fit(cohort.tumors)
+    g = list(cohort.tumors.columns)
+    tp.tl.pathway_activity(adata, model, {"A/B": g[:10], "TGF-beta (GO:0007179)": g[10:22]}, min_size=3)
+    uns = adata.uns["twinpurify_pathways"]
+    assert uns["pathways"] == ["A/B", "TGF-beta (GO:0007179)"] and list(uns["n_genes"]) == [10, 12]
+    path = tmp_path / "a.h5ad"
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Forward slashes", FutureWarning)  # the obsm column "A/B" (anndata's)
+        adata.write_h5ad(path)
+    back = ad.read_h5ad(path).uns["twinpurify_pathways"]
+    assert list(back["pathways"]) == uns["pathways"] and list(back["n_genes"]) == [10, 12]
