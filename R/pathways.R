@@ -27,7 +27,8 @@
 #'   the model's genes.
 #' @param geneSets `NULL` (the PROGENy footprints shipped with the engine:
 #'   14 pathways, 100 genes each, Apache-2.0), a named list of character
-#'   vectors (each name once), a data frame with columns `source`, `target` and optionally
+#'   vectors (each name once; the genes are a vector's values, its names are
+#'   ignored), a data frame with columns `source`, `target` and optionally
 #'   `weight`, or the path of a GMT file.
 #' @param method `"ulm"` (univariate linear model, the default), `"wmean"`,
 #'   `"zscore"` or `"aucell"` (rank-based).

@@ -479,7 +479,9 @@
             .abort("gene sets ", .preview(nm[!ok]),
                 " must be non-empty character vectors without NA")
         }
-        return(lapply(geneSets, as.list))
+        # unname: a named vector (split() of AnnotationDbi::mapIds() output)
+        # would arrive as a dict, whose keys (the names) Python reads as genes
+        return(lapply(geneSets, function(g) as.list(unname(g))))
     }
     .abort("'geneSets' must be NULL, a named list of character vectors, a ",
         "data frame (source, target, weight) or a GMT file path; got a ",

@@ -78,6 +78,20 @@ test_that("pathwayActivity scores gene sets given as a list, a data frame or a G
     unlink(gmt)
 })
 
+test_that("pathwayActivity scores named character vectors by their values, not their names", {
+    skip_if_no_engine()
+    fx <- pathway_fixture()
+    g <- twinPurifyGenes(fx$model)
+    # as split() of AnnotationDbi::mapIds(..., column = "SYMBOL", keytype = "ENTREZID") gives them: the values are
+    # the genes, the names the IDs they were mapped from (before: the names were scored, here matching no gene)
+    named <- split(setNames(g[1:20], as.character(1000 + seq_len(20))), rep(c("A", "B"), 10))
+    plain <- lapply(named, unname)
+    got <- pathwayActivity(fx$model, fx$tumors, named, minSize = 5)
+    want <- pathwayActivity(fx$model, fx$tumors, plain, minSize = 5)
+    expect_identical(SummarizedExperiment::assay(got), SummarizedExperiment::assay(want))
+    expect_identical(SummarizedExperiment::rowData(got)$nGenes, c(10L, 10L))
+})
+
 test_that("pathwayActivity refuses bad gene sets and arguments with clear messages", {
     skip_if_no_engine()
     fx <- pathway_fixture()
