@@ -126,6 +126,8 @@ def read_table(path: PathLike, genes_as_rows: bool = False) -> pd.DataFrame:
                 and not pd.api.types.is_numeric_dtype(df[first])
             ):
                 df = df.set_index(first)
+            elif first is not None and not _parquet_index_stored(path):  # a numeric first column, no row names
+                _check_parquet_first_column(path, first, df[first], "gene" if genes_as_rows else "sample")
         else:
             sep = "\t" if kind == "tsv" else ","
             _check_header(path, sep, "sample" if genes_as_rows else "gene")
@@ -183,14 +185,43 @@ def _check_header(path: Path, sep: str, columns: str = "gene") -> None:
         )
 
 
-def _check_row_names(path: Path, df: pd.DataFrame, unit: str = "sample") -> None:
-    """A table written without row names (index=False) would use its first value column as row names."""
-    idx = pd.to_numeric(pd.Series(df.index), errors="coerce")
+def _numbers_not_names(names: Any, unit: str = "sample") -> bool:
+    """Row names that are numbers (and not row numbers 0.. or 1..): a column of values, not names."""
+    idx = pd.to_numeric(pd.Series(np.asarray(names)), errors="coerce")
     numbers = len(idx) >= 2 and bool(idx.notna().all())
     values = numbers and not (idx == np.arange(len(idx))).all() and not (idx == np.arange(1, len(idx) + 1)).all()
     if values and unit == "gene":  # integer gene IDs (Entrez) are names; repeated integers are caught below
         values = not bool((idx == idx.round()).all())
-    if values:
+    return bool(values)
+
+
+def _parquet_index_stored(path: PathLike) -> bool:
+    """Whether a .parquet table stores its pandas index (a column or a range); not with index=False."""
+    import pyarrow.parquet as pq
+
+    meta = pq.read_schema(path).pandas_metadata or {}
+    return bool(meta.get("index_columns"))
+
+
+def _check_parquet_first_column(path: PathLike, name: str, first: Any, unit: str = "sample") -> None:
+    """A .parquet table with no row names and a first column of numbers, e.g. an integer patient ID, is refused.
+
+    `_check_row_names`' test: such a column would be taken for a gene (a .csv table is refused alike).
+    """
+    values = np.asarray(first)
+    if _numbers_not_names(values, unit):
+        other = "gene" if unit == "sample" else "sample"
+        raise InputError(
+            f"{path}: the {unit}s are not named: no index is stored and the first column "
+            f"{name!r} holds numbers ({values[0]}, {values[1]}, ...), which would be read as "
+            f"a {other}; name the {unit}s (write the table with its index, e.g. DataFrame.to_parquet(path) rather "
+            "than index=False, or with the names as a first text column)"
+        )
+
+
+def _check_row_names(path: Path, df: pd.DataFrame, unit: str = "sample") -> None:
+    """A table written without row names (index=False) would use its first value column as row names."""
+    if _numbers_not_names(df.index, unit):
         raise InputError(
             f"{path}: the first column holds numbers ({df.index[0]}, {df.index[1]}, ...), not {unit} names; "
             f"the first column must name the {unit}s (write the table with its index, e.g. "

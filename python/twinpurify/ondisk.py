@@ -203,7 +203,8 @@ class ParquetRows(_FileRows):
     """Samples x genes values of a .parquet table with samples in rows, read a row group at a time.
 
     The numeric columns are the genes; the sample names are the pandas index stored with the table, or else
-    a first non-numeric column (as `twinpurify.io.read_table` reads it), or else row numbers; the other
+    a first non-numeric column (as `twinpurify.io.read_table` reads it), or else row numbers (a first column of
+    numbers written with index=False, e.g. an integer patient ID, is refused as `read_table` refuses it); the other
     columns are per-sample annotations (`obs_column`), e.g. the
     label that marks normals. Parquet stores a table by row groups of columns, so a row group is the
     smallest read: tables whose row groups hold more than `MAX_GROUP_VALUES` values are refused with the
@@ -238,6 +239,10 @@ class ParquetRows(_FileRows):
         else:  # as `twinpurify.io.read_table`: a first non-numeric column names the rows
             first = schema.names[0] if len(schema.names) else None
             self._index = first if first is not None and first not in numeric else None
+            if first is not None and self._index is None and not meta.get("index_columns"):  # index=False
+                from .io import _check_parquet_first_column  # an integer patient ID would be a gene
+
+                _check_parquet_first_column(self.path, first, self._file.read(columns=[first]).column(0).to_numpy())
         self.genes = [c for c in numeric if c not in stored]
         self._obs = [f.name for f in schema if f.name not in self.genes and f.name not in stored + [self._index]]
         if not self.genes:

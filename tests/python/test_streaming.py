@@ -423,6 +423,34 @@ def test_parquet_without_a_stored_index_names_samples_by_row(tmp_path, big):
         read_table(tmp_path / "dup.parquet")
 
 
+def test_parquet_with_an_integer_id_column_and_no_index_is_refused_like_csv(tmp_path, big):
+    from twinpurify.io import read_table
+    from twinpurify.ondisk import ParquetRows
+
+    t = big.tumors.iloc[:10].copy()
+    t.insert(0, "patient_id", np.arange(100000, 100010))  # an integer sample ID, written without the index
+    t.to_parquet(tmp_path / "t.parquet", index=False)
+    t.to_csv(tmp_path / "t.csv", index=False)
+    with pytest.raises(InputError, match="t.csv: the first column holds numbers"):
+        read_table(tmp_path / "t.csv")
+    msg = r"t.parquet: the samples are not named.*'patient_id' holds numbers \(100000, 100001, ...\).*index=False"
+    with pytest.raises(InputError, match=msg):
+        read_table(tmp_path / "t.parquet")
+    with pytest.raises(InputError, match=msg):
+        ParquetRows(tmp_path / "t.parquet")
+    with pytest.raises(InputError, match=msg):
+        fit_on_disk(TwinPurify(**FIT), tmp_path / "t.parquet", big.normals)
+    # the ID as the stored index, or row numbers in the first column, still read
+    t.set_index("patient_id").to_parquet(tmp_path / "i.parquet")
+    assert list(read_table(tmp_path / "i.parquet").columns) == list(big.tumors.columns)
+    with ParquetRows(tmp_path / "i.parquet") as p:
+        assert p.genes == list(big.tumors.columns) and p.samples(0, 2) == ["100000", "100001"]
+    t.assign(patient_id=np.arange(10)).to_parquet(tmp_path / "r.parquet", index=False)
+    assert read_table(tmp_path / "r.parquet").shape == (10, 201)
+    with ParquetRows(tmp_path / "r.parquet") as p:
+        assert len(p.genes) == 201
+
+
 def test_cli_out_of_core_reads_parquet(tmp_path, parquet):
     from twinpurify.cli import main
 
