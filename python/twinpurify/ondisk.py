@@ -23,7 +23,7 @@ from typing import Any, Optional, Protocol, Union, runtime_checkable
 
 import numpy as np
 
-from .data import InputError
+from .data import InputError, _check_unique
 
 PathLike = Union[str, os.PathLike]
 
@@ -150,6 +150,7 @@ class Rows(_FileRows):
         self.genes = list(_column(f["var"], f["var"].attrs["_index"]))
         if len(self.genes) != n_genes:
             raise InputError(f"{self.path}: var has {len(self.genes)} genes but X has {n_genes} columns")
+        _check_unique(self.genes, str(self.path), "gene")
         self.rows = None if rows is None else np.asarray(rows, dtype=np.int64)
 
     def subset(self, rows: np.ndarray) -> Rows:
@@ -247,6 +248,7 @@ class ParquetRows(_FileRows):
         self._obs = [f.name for f in schema if f.name not in self.genes and f.name not in stored + [self._index]]
         if not self.genes:
             raise InputError(f"{self.path}: no numeric columns; expected samples in rows and one column per gene")
+        _check_unique(self.genes, str(self.path), "gene")  # pyarrow allows repeated column names
         md = self._file.metadata
         sizes = np.array([md.row_group(i).num_rows for i in range(md.num_row_groups)], dtype=np.int64)
         self._starts = np.concatenate([[0], np.cumsum(sizes)])

@@ -451,6 +451,31 @@ def test_parquet_with_an_integer_id_column_and_no_index_is_refused_like_csv(tmp_
         assert len(p.genes) == 201
 
 
+def test_on_disk_cohorts_with_repeated_gene_names_are_refused_naming_them(tmp_path, big):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from twinpurify.ondisk import ParquetRows
+
+    t = big.tumors.iloc[:20].astype(np.float32)
+    genes = list(t.columns)
+    genes[5] = genes[4]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # anndata warns of the repeated var names
+        ad.AnnData(t.set_axis(genes, axis=1)).write_h5ad(tmp_path / "dup.h5ad")
+    msg = f"duplicate gene names: {genes[4]}; gene names must be unique"
+    with pytest.raises(InputError, match=msg):
+        TwinPurify(**FIT).fit(t.set_axis(genes, axis=1), big.normals)  # the in-memory message
+    msg = "dup.h5ad: " + msg
+    with pytest.raises(InputError, match=msg):
+        Rows(tmp_path / "dup.h5ad")
+    with pytest.raises(InputError, match=msg):
+        fit_on_disk(TwinPurify(**FIT), tmp_path / "dup.h5ad", big.normals)
+    columns = [pa.array(list(t.index))] + [pa.array(t.iloc[:, j].to_numpy()) for j in range(t.shape[1])]
+    pq.write_table(pa.table(columns, names=["sample", *genes]), tmp_path / "dup.parquet")
+    with pytest.raises(InputError, match=f"dup.parquet: duplicate gene names: {genes[4]}"):
+        ParquetRows(tmp_path / "dup.parquet")
+
+
 def test_cli_out_of_core_reads_parquet(tmp_path, parquet):
     from twinpurify.cli import main
 
