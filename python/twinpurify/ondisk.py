@@ -41,13 +41,17 @@ def _strings(values: np.ndarray) -> np.ndarray:
 
 
 def _column(group: Any, name: str, sel: Any = slice(None)) -> np.ndarray:
-    """One dataframe column (plain or categorical) of an anndata-encoded group, as strings."""
+    """One dataframe column (plain, categorical or nullable) of an anndata-encoded group, as strings."""
     item = group[name]
     if hasattr(item, "keys") and "codes" in item:  # categorical
         cats = _strings(item["categories"][:])
         codes = item["codes"][sel]
         out = cats[np.clip(codes, 0, None)]
         out[codes < 0] = None  # a missing category
+        return out
+    if hasattr(item, "keys") and "values" in item and "mask" in item:  # nullable boolean, integer or string
+        out = _strings(item["values"][sel])
+        out[np.asarray(item["mask"][sel], dtype=bool)] = None  # a missing value
         return out
     return _strings(item[sel])
 

@@ -266,6 +266,25 @@ def test_fit_on_disk_names_the_samples_without_a_label(tmp_path, big):
             fit_on_disk(TwinPurify(**FIT), path, normal_key="sample_type")
 
 
+def test_nullable_boolean_and_integer_obs_columns_read_out_of_core_as_in_memory(tmp_path, big):
+    """anndata writes pandas' nullable boolean and Int64 columns as groups of values and mask; before, reading one
+    out of core raised h5py's TypeError (in memory they worked)."""
+    normal = (big.to_anndata().obs["sample_type"] == "normal").to_numpy()
+    for dtype, value in (("boolean", True), ("Int64", 1)):
+        adata = big.to_anndata()
+        adata.obs["is_normal"] = pd.array(normal, dtype="boolean").astype(dtype)
+        adata.write_h5ad(tmp_path / f"{dtype}.h5ad")
+        with Rows(tmp_path / f"{dtype}.h5ad") as rows:
+            assert list(rows.obs_column("is_normal")) == [str(value if v else type(value)(0)) for v in normal]
+        model = fit_on_disk(TwinPurify(**FIT), tmp_path / f"{dtype}.h5ad", normal_key="is_normal", normal_value=value)
+        ref = TwinPurify(**FIT).fit(adata, normal_key="is_normal", normal_value=value)
+        np.testing.assert_allclose(model.preprocessor_.mean_, ref.preprocessor_.mean_, rtol=1e-4)
+        adata.obs.iloc[[3, 7], adata.obs.columns.get_loc("is_normal")] = pd.NA  # a missing label, as in memory
+        adata.write_h5ad(tmp_path / f"{dtype}_na.h5ad")
+        with pytest.raises(InputError, match=r"column 'is_normal' is missing for 2 samples \(T0004, T0008\)"):
+            fit_on_disk(TwinPurify(**FIT), tmp_path / f"{dtype}_na.h5ad", normal_key="is_normal", normal_value=value)
+
+
 class _Counter:
     """Rows whose single value is the row number."""
 
