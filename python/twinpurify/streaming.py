@@ -312,12 +312,19 @@ class _NormalCopies:
 class StreamBatches:
     """`twinpurify.train.Batches` read from disk: each epoch a fresh block order, rows shuffled per window.
 
-    Each rank yields exactly `schedule.steps_per_epoch` batches of ``batch_size // world_size`` rows
-    (reading on into its next blocks when its share of the epoch runs short), so every rank takes the
-    same number of optimiser steps. `prepare(values, start, stop)` turns a block of file values into
-    rows on the host (in the reader thread); `finish` completes a batch on the device (TwinPurify: log2 to
-    linear, where a GPU does it at memory speed and a host thread would be the bottleneck at 20,000
-    genes). `wait_s` accumulates the time the loop waited for data.
+    An epoch is one pass over the tumors, as in memory: each rank reads each of its blocks once and each row
+    is in at most one batch. Each rank yields exactly `schedule.steps_per_epoch` batches, the same number of
+    rows on every rank at each step (the global batch's contract): ``batch_size // world_size`` rows, then a
+    last batch of the rows left (on one process: ``n % batch_size`` rows, as in memory, or a full batch with a
+    lone leftover row added rather than skipped). The blocks are of equal size (within a row), as many on every
+    rank, so the ranks hold nearly as many rows; a rank holding more than the smallest share leaves its few
+    extra rows (fewer than its number of blocks) out of this epoch's batches, other rows the next epoch (the
+    blocks are dealt in a fresh order each epoch). `block_rows` is the most rows a block holds.
+
+    `prepare(values, start, stop)` turns a block of file values into rows on the host (in the reader thread);
+    `finish` completes a batch on the device (TwinPurify: log2 to linear, where a GPU does it at memory speed
+    and a host thread would be the bottleneck at 20,000 genes). `wait_s` accumulates the time the loop waited
+    for data.
     """
 
     def __init__(
@@ -336,34 +343,46 @@ class StreamBatches:
         self.rows, self.prepare, self.schedule, self.seed, self.device = rows, prepare, schedule, seed, device
         self.finish = finish
         self.ranks = ranks or current_ranks()
-        self.block_rows = max(1, min(block_rows, rows.n // self.ranks.world_size))
-        self.window_blocks, self.prefetch = window_blocks, prefetch
-        self.share = schedule.batch_size // self.ranks.world_size
+        w = self.ranks.world_size
+        self.block_rows = max(1, min(block_rows, rows.n // w))
+        n_blocks = -(-rows.n // self.block_rows)  # each block at most block_rows rows ...
+        n_blocks = w * -(-n_blocks // w)  # ... and as many on every rank
+        if n_blocks > rows.n:  # fewer rows than that: a row or more a block, still as many blocks on every rank
+            n_blocks = w * max(1, rows.n // w)
+        self.bounds = (np.arange(n_blocks + 1) * rows.n) // n_blocks  # block b: rows bounds[b]..bounds[b + 1]
+        self.window_blocks, self.prefetch = max(1, window_blocks), prefetch
+        self.share = schedule.batch_size // w
         self.epochs_done, self.wait_s = 0, 0.0
 
-    def _stop(self, start: int) -> int:
-        return min(start + self.block_rows, self.rows.n)
+    def _sizes(self, fewest: int) -> list[int]:
+        """Rows of each of the epoch's batches on every rank, when the smallest share of the epoch is `fewest`."""
+        steps, share = self.schedule.steps_per_epoch, self.share
+        last = fewest - (steps - 1) * share
+        if last >= 1:
+            return [share] * (steps - 1) + [last]
+        # the smallest share cannot fill the full batches (several ranks, few rows each): as even as they come
+        return [len(part) for part in np.array_split(np.arange(fewest), steps)]
 
-    def _parts(self, carry: Optional[np.ndarray], window: list[int]) -> Iterator[np.ndarray]:
+    def _parts(self, carry: Optional[np.ndarray], window: np.ndarray) -> Iterator[np.ndarray]:
         """The rows left from the last window, then each block of this one, prepared (one block in memory)."""
         if carry is not None and len(carry):
             yield carry
-        for s in window:
-            yield self.prepare(self.rows.read(s, self._stop(s)), s, self._stop(s))
+        for b in window:
+            lo, hi = int(self.bounds[b]), int(self.bounds[b + 1])
+            yield self.prepare(self.rows.read(lo, hi), lo, hi)
 
     def _produce(self, epoch: int) -> Iterator[torch.Tensor]:
         w, r = self.ranks.world_size, self.ranks.rank
-        starts = np.arange(0, self.rows.n, self.block_rows)
-        order = np.random.default_rng([self.seed, epoch]).permutation(len(starts))  # alike on every rank
-        mine = starts[order[r::w]]
+        lengths = np.diff(self.bounds)
+        order = np.random.default_rng([self.seed, epoch]).permutation(len(lengths))  # alike on every rank
+        mine = order[r::w]
+        sizes = self._sizes(min(int(lengths[order[k::w]].sum()) for k in range(w)))  # alike on every rank
         shuffle = np.random.default_rng([self.seed, epoch, r, 1])
-        need = self.schedule.steps_per_epoch
         carry: Optional[np.ndarray] = None
-        pos = 0
-        while need:
-            window = [int(mine[(pos + i) % len(mine)]) for i in range(self.window_blocks)]
-            pos += self.window_blocks
-            total = (0 if carry is None else len(carry)) + sum(self._stop(s) - s for s in window)
+        step = 0
+        for pos in range(0, len(mine), self.window_blocks):  # each block once: no block read twice an epoch
+            window = mine[pos : pos + self.window_blocks]
+            total = (0 if carry is None else len(carry)) + int(lengths[window].sum())
             dest = shuffle.permutation(total)  # where each row of the window lands: shuffled in place
             buf: Optional[np.ndarray] = None
             off = 0
@@ -373,13 +392,17 @@ class StreamBatches:
                 buf[dest[off : off + len(part)]] = part
                 off += len(part)
             assert buf is not None
-            full = min(need, len(buf) // self.share)
-            for i in range(full):  # copies: the window's buffer is freed once its batches are queued
-                t = torch.from_numpy(buf[i * self.share : (i + 1) * self.share].copy())
+            off = 0
+            while step < len(sizes) and off + sizes[step] <= len(buf):
+                # copies: the window's buffer is freed once its batches are queued
+                t = torch.from_numpy(buf[off : off + sizes[step]].copy())
                 yield t.pin_memory() if self.device.type == "cuda" else t
-            need -= full
-            carry = buf[full * self.share :].copy()
+                off += sizes[step]
+                step += 1
+            carry = buf[off:].copy()  # into the next window; past the last one, rows beyond the smallest share
             del buf
+        if step < len(sizes):  # pragma: no cover - the sizes add up to the smallest share of the epoch
+            raise RuntimeError(f"rank {r} ran out of rows at step {step + 1} of {len(sizes)}")
 
     def epoch(self) -> Iterator[torch.Tensor]:
         epoch, self.epochs_done = self.epochs_done, self.epochs_done + 1

@@ -286,22 +286,77 @@ def test_nullable_boolean_and_integer_obs_columns_read_out_of_core_as_in_memory(
 
 
 class _Counter:
-    """Rows whose single value is the row number."""
+    """`n` rows whose single value is the row number."""
 
-    n, genes = 1000, ["g"]
+    genes = ["g"]
+
+    def __init__(self, n: int = 1000):
+        self.n = n
 
     def read(self, start, stop):
         return np.arange(start, stop, dtype=np.float32)[:, None]
 
 
-def test_stream_batches_visit_every_row_once_per_epoch():
-    sched = auto_schedule(1000, 100, 2)
-    sb = StreamBatches(_Counter(), lambda v, a, b: v, sched, seed=3, device=torch.device("cpu"), block_rows=64)
-    seen = [torch.cat(list(sb.epoch())).flatten() for _ in range(2)]
-    for s in seen:
-        assert len(s) == 1000 and sorted(s.tolist()) == list(range(1000))
+@pytest.mark.parametrize(
+    "n, batch_size, block_rows, window_blocks",
+    [
+        (1000, 100, 64, 4),  # many blocks, whole batches
+        (60, "auto", 2048, 4),  # one block (fewer than a window): before, the window listed it 4 times
+        (1000, "auto", 2048, 4),  # one block, 1000 % 256 = 232 rows in a last, short batch
+        (1000, "auto", 64, 4),  # 16 blocks, the last of 40 rows, and a short last batch
+        (5000, "auto", 2048, 4),  # 3 blocks; before, 11% of the rows unseen an epoch
+        (257, "auto", 2048, 4),  # a lone leftover row: in the last batch (in memory it is skipped)
+        (1000, "auto", 100, 3),  # a window of 3 blocks of 100 rows: batches span windows
+    ],
+)
+def test_stream_batches_visit_every_row_once_per_epoch(n, batch_size, block_rows, window_blocks):
+    """One pass over the tumors an epoch, as in memory: every row once, none repeated, fresh orders."""
+    sched = auto_schedule(n, batch_size, 2)
+    sb = StreamBatches(
+        _Counter(n),
+        lambda v, a, b: v,
+        sched,
+        seed=3,
+        device=torch.device("cpu"),
+        block_rows=block_rows,
+        window_blocks=window_blocks,
+    )
+    seen = []
+    for _ in range(2):
+        batches = list(sb.epoch())
+        assert len(batches) == sched.steps_per_epoch
+        sizes = [len(b) for b in batches]
+        assert sizes[:-1] == [sched.batch_size] * (len(sizes) - 1)
+        assert sizes[-1] == n - (len(sizes) - 1) * sched.batch_size >= 2  # the rows left, as many as in memory
+        seen.append(torch.cat(batches).flatten())
+        assert sorted(seen[-1].tolist()) == list(range(n))
     assert not torch.equal(seen[0], seen[1])  # a fresh order each epoch
     assert sb.wait_s > 0
+
+
+@pytest.mark.parametrize("n, world", [(1001, 2), (60, 2), (5000, 3), (70, 4), (20000, 2)])
+def test_stream_batches_of_several_ranks_take_as_many_rows_each_step_and_none_twice(n, world):
+    """Each rank yields the same number of batches of the same size at each step (the global batch's contract),
+    reads each of its blocks once, and, the blocks being of equal size and as many on every rank, leaves out at
+    most one row a block (before, 1001 rows on 2 ranks made blocks of 500, 500 and 1 row, and the rank dealt the
+    1-row block repeated it 128 times a batch)."""
+    from twinpurify.distributed import Ranks
+
+    sched = auto_schedule(n, "auto", 2, world_size=world)
+    for epoch in range(2):
+        per_rank = []
+        for r in range(world):
+            sb = StreamBatches(
+                _Counter(n), lambda v, a, b: v, sched, seed=3, device=torch.device("cpu"), ranks=Ranks(r, world)
+            )
+            sb.epochs_done = epoch
+            per_rank.append([b.flatten() for b in sb.epoch()])
+        sizes = {tuple(len(b) for b in batches) for batches in per_rank}
+        assert len(sizes) == 1 and len(next(iter(sizes))) == sched.steps_per_epoch  # alike on every rank
+        assert min(next(iter(sizes))) >= 1
+        rows = torch.cat([torch.cat(batches) for batches in per_rank]).long()
+        assert len(torch.unique(rows)) == len(rows)  # no row twice in an epoch, on any rank
+        assert n - len(rows) <= len(sb.bounds) - 1  # at most a row a block left out
 
 
 def test_prefetch_raises_the_producers_error_and_stops_early():
