@@ -190,7 +190,9 @@ plotLoss <- function(x, name = "TwinPurify", ...) {
 #' @param assay.type the assay to use, by name or index (`"counts"` by
 #'   default); ignored for a matrix.
 #' @param fillMissing `NULL` (the model's policy), `"error"` or `"mean"`:
-#'   `"mean"` fills genes missing from `newdata` with the training mean.
+#'   `"mean"` fills genes missing from `newdata` with the training mean (of
+#'   log2 values; counts of the genes present are then per million of their
+#'   own total).
 #' @param ... nothing: any other argument is an error naming it (a misspelt
 #'   `assay.type` or `fillMissing` would otherwise be ignored).
 #' @param assay alias of `assay.type` (older name).

@@ -603,25 +603,30 @@ class Preprocessor:
     ) -> np.ndarray:
         """log2 values of the model's genes in `m` (not standardised); count input as log2 CPM of the whole library.
 
+        Genes filled with ``fill_missing="mean"`` get the training mean of log2 values; for counts the other
+        genes are per million of the library of the genes present (see `library`), as for any missing gene.
         `samples` names the rows in error messages when `m` does not (a block read from disk)."""
         names = m.samples if samples is None else samples
         selected = self.select(m, what, fill_missing)
-        library = None if np.isnan(selected).any() else self.library(m, what, names)  # filled: refused for counts
-        return self.log2(selected, names, what, library)
+        return self.log2(selected, names, what, self.library(m, what, names))
 
     def log2(
         self, selected: np.ndarray, samples: Sequence[str], what: str = "input", library: Optional[np.ndarray] = None
     ) -> np.ndarray:
-        """`selected` (from `select`) on the log2 scale; count input per million of `library` (see `library`)."""
+        """`selected` (from `select`) on the log2 scale; count input per million of `library` (see `library`).
+
+        Genes `select` filled (NaN) get the training mean `mean_`; the others' counts are per million of
+        `library`, the total of the genes present, which a filled gene is not part of."""
         nan = np.isnan(selected)
         if not nan.any():
             return to_log2(selected, self.scale_, samples, what, library)
-        if self.scale_ == "counts":
+        if self.scale_ == "counts" and library is None:  # a model folder saved before library sizes (see `library`)
             raise InputError(
-                f"{what}: fill_missing='mean' cannot be used with count input (library sizes "
-                "would change); use log2 or linear input"
+                f"{what}: fill_missing='mean' cannot be used with count input on a model saved before library "
+                "sizes covered every input gene (its library is the total of its selected genes, which a missing "
+                "gene would change); give every selected gene, or refit the model"
             )
-        vals = to_log2(np.where(nan, 0.0, selected).astype(np.float32), self.scale_, samples, what)
+        vals = to_log2(np.where(nan, 0.0, selected).astype(np.float32), self.scale_, samples, what, library)
         return np.where(nan, self.mean_[None, :], vals).astype(np.float32)
 
     def standardize(self, logx: np.ndarray) -> np.ndarray:

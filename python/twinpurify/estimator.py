@@ -124,7 +124,7 @@ class TwinPurify(NeuralEmbedder):
         bf16 autocast on CUDA (the loss stays float32); ignored on CPU.
     fill_missing : {"error", "mean"}, default "error"
         Genes missing at transform time: an error naming them, or the training mean (at least 50% of
-        the model's genes must be present).
+        the model's genes must be present; counts of the genes present are per million of their own total).
     check_orientation : bool, default True
         Refuse matrices that look like genes x samples.
     random_state : int or None, default None

@@ -317,10 +317,35 @@ def test_more_shape_and_value_errors(cohort, log_pair):
         fit(t, n, n_components=0)
 
 
-def test_fill_mean_refused_for_counts(cohort):
-    m = fit(cohort.tumors, cohort.normals)
-    with pytest.raises(InputError, match="cannot be used with count input"):
-        m.transform(cohort.tumors.drop(columns=m.genes_[:2]), fill_missing="mean")
+def test_fill_mean_with_counts_is_cpm_of_the_genes_present_and_the_training_mean(cohort, tmp_path):
+    """A count model embeds a cohort lacking selected genes with fill_missing="mean" as log input filled alike:
+    the genes present per million of their own total, the missing ones at the training mean of log2 CPM, in
+    memory and out of core (before: refused, "cannot be used with count input")."""
+    import copy
+
+    import anndata as ad
+    from twinpurify.streaming import transform_on_disk
+
+    m = fit(cohort.tumors, cohort.normals, n_genes=100, random_state=0)
+    assert m.preprocessor_.scale_ == "counts"
+    unselected = [g for g in m.preprocessor_.genes_in_ if g not in set(m.genes_)]
+    lacking = cohort.tumors.drop(columns=[m.genes_[0], m.genes_[7], unselected[0]])
+    filled = m.transform(lacking, fill_missing="mean")
+    logged = np.log2(lacking.div(lacking.sum(axis=1), axis=0) * 1e6 + 1)  # CPM of the genes present
+    as_log = copy.deepcopy(m)
+    as_log.preprocessor_.scale_ = "log2"
+    pd.testing.assert_frame_equal(filled, as_log.transform(logged, fill_missing="mean"), atol=1e-5, rtol=1e-5)
+    ad.AnnData(lacking.astype(np.float32)).write_h5ad(tmp_path / "lacking.h5ad")
+    transform_on_disk(m, tmp_path / "lacking.h5ad", tmp_path / "z.csv", fill_missing="mean")
+    on_disk = pd.read_csv(tmp_path / "z.csv", index_col=0)
+    np.testing.assert_allclose(on_disk.to_numpy(), filled.to_numpy(), atol=1e-5, rtol=1e-5)
+    with pytest.warns(UserWarning, match="16 of the model's 100 genes are missing and filled with the training mean"):
+        m.transform(cohort.tumors.drop(columns=m.genes_[:16]), fill_missing="mean")
+    with pytest.raises(InputError, match="2 of the model's 100 genes are missing"):
+        m.transform(lacking)  # the policy still defaults to an error
+    m.preprocessor_.library_ = "selected"  # a folder saved before library sizes: its library was the selected genes
+    with pytest.raises(InputError, match="cannot be used with count input on a model saved before library sizes"):
+        m.transform(lacking, fill_missing="mean")
 
 
 def test_scale_is_detected_on_every_row_not_the_first_ones(cohort):
