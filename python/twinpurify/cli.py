@@ -213,6 +213,18 @@ def _check_output_file(path: Optional[str], overwrite: bool, flag: str, model: O
         raise FileExistsError(f"{flag} {p} exists; pass --overwrite to replace it")
 
 
+def _check_inputs(a: argparse.Namespace) -> None:
+    """Inputs of `fit` that exclude each other are refused, naming both options, rather than one of them dropped."""
+    for flag, given in (("--tumor", a.tumor), ("--normal", a.normal)):
+        if given and a.input:
+            raise InputError(
+                f"{flag} and --input cannot be given together: give --tumor and --normal (two tables), or --input "
+                "alone (one table whose normals --samples or an obs column marks)"
+            )
+    if a.samples and not a.input:
+        raise InputError("--samples goes with --input (the one table it labels), not with --tumor and --normal")
+
+
 def _cmd_fit(a: argparse.Namespace) -> int:
     """Fit; under ``torchrun`` (WORLD_SIZE > 1) every rank trains and rank 0 alone saves and reports."""
     from .distributed import process_group_from_env
@@ -252,6 +264,7 @@ def _fit(a: argparse.Namespace, world_size: int = 1, lead: bool = True) -> int:
         n_networks=a.n_networks,
     )
     TwinPurify(**params)._validate_params()  # bad values are refused before any file is read
+    _check_inputs(a)
     # every output path is checked before any data is read or any training starts
     check_distinct(
         {"--model": a.model, "--embedding": a.embedding},

@@ -428,6 +428,8 @@ def _open(tumors: Any, layer: Optional[str]) -> RowSource:
 
 def _split(rows: RowSource, normal: Any, normal_key: Optional[str], normal_value: Any) -> tuple[RowSource, Matrix]:
     """The tumors (on disk) and the normals (in memory) from a normals table, or from an obs column."""
+    if normal is not None and normal_key is not None:  # as `fit` refuses it: neither is ignored
+        raise InputError("give the normals either as `normal` or through `normal_key`, not both")
     if normal is not None:
         if isinstance(normal, (str, Path)):
             from .io import read_table
@@ -492,7 +494,7 @@ def fit_on_disk(
     normal : DataFrame, AnnData, array or path to a table, optional
         The normals, held in memory (the views mix them on the device).
     normal_key, normal_value : str
-        The obs column and value that mark normals inside `tumors` (when `normal` is not given).
+        The obs column and value that mark normals inside `tumors` (refused together with `normal`).
     block_rows, window_blocks, prefetch : int
         Rows read at a time, blocks shuffled together, batches kept ready ahead of the device.
 

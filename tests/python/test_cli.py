@@ -272,6 +272,23 @@ def test_fit_checks_its_outputs_before_training(files, capsys):
     assert sorted(p.name for p in (files / "m9").iterdir()) == ["config.json", "weights.safetensors"]
 
 
+def test_conflicting_inputs_are_refused_naming_both_options(files, cohort, capsys):
+    """Before, each path dropped one input silently: `--input c.h5ad --normal n` trained on the obs column in memory
+    and, out of core, on every row of the file as a tumor; `--tumor t --input c.h5ad` dropped --tumor."""
+    cohort.to_anndata().write_h5ad(files / "c.h5ad")
+    h5ad, tumors, normals = str(files / "c.h5ad"), str(files / "tumors.csv"), str(files / "normals.tsv.gz")
+    for args, match in [
+        (["--input", h5ad, "--normal", normals], "--normal and --input cannot be given together"),
+        (["--input", h5ad, "--normal", normals, "--out-of-core"], "--normal and --input cannot be given together"),
+        (["--tumor", tumors, "--input", h5ad], "--tumor and --input cannot be given together"),
+        (["--tumor", tumors, "--input", h5ad, "--out-of-core"], "--tumor and --input cannot be given together"),
+        (["--tumor", tumors, "--normal", normals, "--samples", str(files / "samples.csv")], "--samples goes with"),
+    ]:
+        assert main(["fit", *args, "--model", str(files / "m"), *FAST]) == 2, args
+        assert re.search(match, capsys.readouterr().err), args
+        assert not (files / "m").exists()  # refused before anything was read or written
+
+
 def test_options_taking_none_in_python_say_what_the_command_line_takes(capsys):
     """The command line cannot pass None, which the help offered for --n-genes and --seed."""
     with pytest.raises(SystemExit):

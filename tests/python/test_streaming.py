@@ -249,6 +249,16 @@ def test_out_of_core_refuses_what_it_cannot_do(h5ad, tumors_h5ad, big, monkeypat
         fit_on_disk(TwinPurify(**FIT), h5ad, normal_key="sample_type", normal_value="adjacent")
 
 
+def test_fit_on_disk_refuses_normals_given_twice(h5ad, big, monkeypatch):
+    """Normals given as a table and through normal_key, as `fit` refuses them (before: the key ignored, the file's own
+    normals trained on as tumors)."""
+    import twinpurify.streaming as streaming
+
+    monkeypatch.setattr(streaming, "fit_preprocessor", lambda *a, **k: pytest.fail("the file was scanned"))
+    with pytest.raises(InputError, match="give the normals either as `normal` or through `normal_key`, not both"):
+        fit_on_disk(TwinPurify(**FIT), h5ad, big.normals, normal_key="sample_type")
+
+
 def test_fit_on_disk_names_the_samples_without_a_label(tmp_path, big):
     """Missing labels in an on-disk cohort's obs column are refused naming the column, how many and which samples,
     as in memory (test_data.py, test_io.py); before: "obs['sample_type'] is missing for some samples"."""
