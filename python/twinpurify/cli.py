@@ -86,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
         help="replace an existing model folder (only one holding a model) and embedding file",
     )
     _out_of_core(f, "the tumors (--tumor or --input, an .h5ad, .zarr or .parquet) are")
-    _shared(f)
+    _shared(f, "with --out-of-core: the --normal table only")
 
     t = sub.add_parser("transform", help="embed samples with a saved model")
     t.add_argument("--model", required=True, help="model folder written by `twinpurify fit` (or R's saveTwinPurify)")
@@ -101,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--device", default=None)
     t.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     _out_of_core(t, "--input (an .h5ad, .zarr or .parquet) is")
-    _shared(t)
+    _shared(t, "not with --out-of-core: an on-disk input is samples x genes")
     return p
 
 
@@ -114,8 +114,12 @@ def _out_of_core(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--block-rows", type=int, default=2048, help="rows read at a time with --out-of-core")
 
 
-def _shared(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--genes-as-rows", action="store_true", help="tables have genes as rows and samples as columns")
+def _shared(p: argparse.ArgumentParser, ooc_rows: str) -> None:
+    p.add_argument(
+        "--genes-as-rows",
+        action="store_true",
+        help=f"tables have genes as rows and samples as columns ({ooc_rows})",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars or messages")
 
 
@@ -308,6 +312,7 @@ def _fit(a: argparse.Namespace, world_size: int = 1, lead: bool = True) -> int:
 
 
 def _fit_out_of_core(a: argparse.Namespace, model: TwinPurify, world_size: int, lead: bool) -> int:
+    from .io import read_table
     from .streaming import fit_on_disk, transform_on_disk, tumor_rows
 
     source = a.tumor or a.input
@@ -316,8 +321,19 @@ def _fit_out_of_core(a: argparse.Namespace, model: TwinPurify, world_size: int, 
             "--out-of-core: give --tumor (.h5ad/.zarr/.parquet) and --normal, or --input (.h5ad/.zarr/.parquet "
             "with an obs or annotation column that marks the normals)"
         )
+    if a.samples:
+        raise InputError(
+            "--samples cannot be used with --out-of-core: the normals of an on-disk --input are marked by its own "
+            "obs or annotation column (--normal-key), or give them as --normal"
+        )
+    if a.genes_as_rows and not a.normal:
+        raise InputError(
+            "--genes-as-rows with --out-of-core reads the --normal table only; an on-disk --input or --tumor is "
+            "always samples x genes"
+        )
+    normal = read_table(a.normal, a.genes_as_rows) if a.normal else None  # the normals are held in memory
     key = None if a.normal else a.normal_key
-    fit_on_disk(model, source, a.normal, normal_key=key, normal_value=a.normal_value, block_rows=a.block_rows)
+    fit_on_disk(model, source, normal, normal_key=key, normal_value=a.normal_value, block_rows=a.block_rows)
     _saved(model, a)
     if not a.quiet:
         print(
@@ -339,6 +355,10 @@ def _cmd_transform(a: argparse.Namespace) -> int:
     from .base import load_model
     from .io import read_table, write_table
 
+    if a.out_of_core and a.genes_as_rows:
+        raise InputError(
+            "--genes-as-rows cannot be used with transform --out-of-core: an on-disk input is samples x genes"
+        )
     check_distinct({"--output": a.output}, {"--input": a.input, "--model": a.model})
     _check_output_file(a.output, a.overwrite, "--output", model=a.model)
     model = load_model(a.model, device=a.device)

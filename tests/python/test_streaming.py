@@ -408,6 +408,35 @@ def test_cli_out_of_core_fit_and_transform(tmp_path, h5ad, big):
     assert main(["fit", "--tumor", str(h5ad), "--out-of-core", "--model", str(tmp_path / "m2"), "--quiet"]) == 2
 
 
+def test_cli_out_of_core_refuses_the_flags_it_cannot_honour(tmp_path, h5ad, tumors_h5ad, big, capsys):
+    """Before, --samples (even a missing file) and --genes-as-rows were ignored with --out-of-core: the sheet's labels
+    unused, a genes x samples normals table read as samples x genes. --genes-as-rows now reads the --normal table
+    (held in memory) as it does in memory; the on-disk input is samples x genes, so with --input alone it is refused."""
+    from twinpurify.cli import main
+
+    big.normals.T.to_csv(tmp_path / "normals_t.csv")
+    fast = ["--n-components", "4", "--epochs", "2", "--quiet"]
+    ooc = ["--out-of-core", "--block-rows", "40", *fast]
+    m = str(tmp_path / "m")
+    for args, match in [
+        (
+            ["--input", str(h5ad), "--samples", str(tmp_path / "nope.csv")],
+            "--samples cannot be used with --out-of-core",
+        ),
+        (["--input", str(h5ad), "--genes-as-rows"], "--genes-as-rows with --out-of-core reads the --normal table"),
+    ]:
+        assert main(["fit", *args, "--model", m, *ooc]) == 2, args
+        assert match in capsys.readouterr().err
+        assert not (tmp_path / "m").exists()
+    args = ["--tumor", str(tumors_h5ad), "--normal", str(tmp_path / "normals_t.csv"), "--genes-as-rows"]
+    assert main(["fit", *args, "--model", m, *ooc]) == 0
+    assert load_model(m).n_features_in_ == big.tumors.shape[1]
+    transform = ["transform", "--model", m, "--input", str(h5ad), "--output", str(tmp_path / "e.csv"), "--out-of-core"]
+    assert main([*transform, "--genes-as-rows", "--quiet"]) == 2
+    assert "--genes-as-rows cannot be used with transform --out-of-core" in capsys.readouterr().err
+    assert not (tmp_path / "e.csv").exists()
+
+
 @pytest.mark.filterwarnings("ignore:Writing zarr v2 data")
 def test_zarr_store_reads_and_fits_like_h5ad(tmp_path, h5ad, big):
     adata = big.to_anndata()
