@@ -521,6 +521,8 @@ def fit_on_disk(
     rows: Optional[RowSource] = None
     try:  # from here on a failure forgets any earlier fit: the model is never half of one fit and half of another
         source = _open(tumors, layer)
+        # before any pass, as in memory: the tumors' embedding (CLI --embedding) is named by sample
+        _check_unique(source.samples(0, source.n), str(source.path), "sample")
         rows, normals = _split(source, normal, normal_key, normal_value)
         return _fit_streamed(model, rows, normals, ranks, block_rows, window_blocks, prefetch)
     except BaseException:

@@ -637,6 +637,32 @@ def test_transform_on_disk_refuses_repeated_sample_names(tmp_path, h5ad, big):
         transform_on_disk(model, tmp_path / "dup.parquet", out, block_rows=4096)
 
 
+def test_fit_on_disk_refuses_repeated_sample_names_before_any_pass(tmp_path, big, monkeypatch, capsys):
+    """As in memory: before, an out-of-core fit trained and saved on a file repeating a sample name, and only the
+    embedding of `fit --out-of-core --embedding` then failed on it (exit 2 after the model was written)."""
+    import twinpurify.streaming as streaming
+    from twinpurify.cli import main
+
+    adata = big.to_anndata()
+    adata.obs_names = [*adata.obs_names[:100], adata.obs_names[3], *adata.obs_names[101:]]  # in another block
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # anndata warns about the names it writes
+        adata.write_h5ad(tmp_path / "dup.h5ad")
+    table = pd.concat([big.tumors, big.normals]).astype(np.float32).set_axis(adata.obs_names, axis=0)
+    table.insert(0, "sample_type", adata.obs["sample_type"].astype(str).to_numpy())
+    table.to_parquet(tmp_path / "dup.parquet", row_group_size=32)
+    args = ["fit", "--input", str(tmp_path / "dup.h5ad"), "--out-of-core", "--block-rows", "32", "--model"]
+    args += [str(tmp_path / "m"), "--embedding", str(tmp_path / "e.csv"), "--epochs", "2", "--quiet"]
+    with monkeypatch.context() as patched:
+        patched.setattr(streaming, "fit_preprocessor", lambda *a, **k: pytest.fail("the file was scanned"))
+        for path in (tmp_path / "dup.h5ad", tmp_path / "dup.parquet"):
+            with pytest.raises(InputError, match=rf"{path.name}: duplicate sample names: T0004; sample names must"):
+                fit_on_disk(TwinPurify(**FIT), path, normal_key="sample_type", block_rows=32)
+        assert main(args) == 2
+    assert "duplicate sample names: T0004" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists() and not (tmp_path / "e.csv").exists()
+
+
 def test_h5ad_writer_does_not_replace_an_existing_file(tmp_path):
     mine = tmp_path / "mine.h5ad"
     mine.write_bytes(b"a user's file")
