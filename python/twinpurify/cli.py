@@ -229,10 +229,25 @@ def _check_inputs(a: argparse.Namespace) -> None:
         raise InputError("--samples goes with --input (the one table it labels), not with --tumor and --normal")
 
 
+def _check_device(device: Optional[str]) -> None:
+    """A device this machine cannot use is refused in the command line's one line, before any file is read."""
+    from .params import check_value
+    from .train import resolve_device
+
+    if device is None:
+        return
+    check_value("device", device)  # ParameterError naming the parameter, not torch's parse error
+    try:
+        resolve_device(device)
+    except RuntimeError as exc:
+        raise ParameterError(f"--device: {exc}") from None
+
+
 def _cmd_fit(a: argparse.Namespace) -> int:
     """Fit; under ``torchrun`` (WORLD_SIZE > 1) every rank trains and rank 0 alone saves and reports."""
     from .distributed import process_group_from_env
 
+    _check_device(a.device)  # also before joining the process group, whose backend follows the device
     with process_group_from_env(a.device) as ranks:
         if not ranks.lead:
             a.quiet = True
@@ -359,6 +374,7 @@ def _cmd_transform(a: argparse.Namespace) -> int:
         raise InputError(
             "--genes-as-rows cannot be used with transform --out-of-core: an on-disk input is samples x genes"
         )
+    _check_device(a.device)
     check_distinct({"--output": a.output}, {"--input": a.input, "--model": a.model})
     _check_output_file(a.output, a.overwrite, "--output", model=a.model)
     model = load_model(a.model, device=a.device)

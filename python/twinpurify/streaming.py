@@ -520,6 +520,7 @@ def fit_on_disk(
     source: Optional[RowSource] = None
     rows: Optional[RowSource] = None
     try:  # from here on a failure forgets any earlier fit: the model is never half of one fit and half of another
+        model._prepare()  # a device this machine lacks is refused now, not after the statistics pass
         source = _open(tumors, layer)
         # before any pass, as in memory: the tumors' embedding (CLI --embedding) is named by sample
         _check_unique(source.samples(0, source.n), str(source.path), "sample")

@@ -289,6 +289,32 @@ def test_conflicting_inputs_are_refused_naming_both_options(files, cohort, capsy
         assert not (files / "m").exists()  # refused before anything was read or written
 
 
+def test_a_device_this_machine_lacks_is_one_line_before_any_file_is_read(files, cohort, capsys, monkeypatch):
+    """Before, `--device cuda` on a CPU-only machine gave a RuntimeError traceback, and only after the data was read
+    (out of core after a full statistics pass); `transform --device gpu` a traceback from torch."""
+    import torch
+    import twinpurify.streaming as streaming
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # a CPU-only machine, wherever the test runs
+    monkeypatch.setattr(streaming, "fit_preprocessor", lambda *a, **k: pytest.fail("the file was scanned"))
+    missing = str(files / "missing.csv")  # read before the device was looked at, this would be the error
+    for extra in ([], ["--out-of-core"]):
+        args = ["fit", "--tumor", missing, "--normal", missing, "--model", str(files / "m"), "--device", "cuda"]
+        assert main([*args, *extra, *FAST]) == 2
+        assert "--device: device='cuda' but this torch" in capsys.readouterr().err
+        assert not (files / "m").exists()
+    pair = ["--tumor", str(files / "tumors.csv"), "--normal", str(files / "normals.tsv.gz")]
+    assert main(["fit", *pair, "--model", str(files / "m"), *FAST]) == 0
+    for device, match in [("cuda", "sees no CUDA device"), ("gpu", "device='gpu' is not allowed")]:
+        transform = ["transform", "--model", str(files / "m"), "--input", missing, "--output", str(files / "o.csv")]
+        assert main([*transform, "--device", device]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("twinpurify transform: error: ") and match in err and len(err.splitlines()) == 1
+    cohort.to_anndata().write_h5ad(files / "c.h5ad")
+    with pytest.raises(RuntimeError, match="sees no CUDA device"):  # out of core, before the statistics pass
+        streaming.fit_on_disk(TwinPurify(n_components=4, device="cuda"), files / "c.h5ad", normal_key="sample_type")
+
+
 def test_options_taking_none_in_python_say_what_the_command_line_takes(capsys):
     """The command line cannot pass None, which the help offered for --n-genes and --seed."""
     with pytest.raises(SystemExit):
