@@ -111,7 +111,18 @@ def _out_of_core(p: argparse.ArgumentParser, what: str) -> None:
         action="store_true",
         help=f"{what} read from disk in blocks, so memory does not grow with the number of samples",
     )
-    p.add_argument("--block-rows", type=int, default=2048, help="rows read at a time with --out-of-core")
+    p.add_argument("--block-rows", type=_positive_int, default=2048, help="rows read at a time with --out-of-core")
+
+
+def _positive_int(v: str) -> int:
+    """argparse's type of counts: 0 or a negative number is refused naming the option (before: a traceback)."""
+    try:
+        n = int(v)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {v!r}")
+    return n
 
 
 def _shared(p: argparse.ArgumentParser, ooc_rows: str) -> None:

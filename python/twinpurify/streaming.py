@@ -418,6 +418,16 @@ class StreamBatches:
 
 
 # ---- the estimator-level entry points -----------------------------------------------------------
+def _check_counts(**values: Any) -> None:
+    """Block sizes and counts are positive whole numbers, refused by name (before: a range() traceback, a message
+    about the scale, an empty AssertionError)."""
+    from .params import ParameterError
+
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ParameterError(f"{name} must be a positive whole number, got {value!r}")
+
+
 def _open(tumors: Any, layer: Optional[str]) -> RowSource:
     if isinstance(tumors, RowSource):  # already opened
         return tumors
@@ -508,6 +518,7 @@ def fit_on_disk(
     across ranks and each rank reads only its blocks.
     """
     model._validate_params()
+    _check_counts(block_rows=block_rows, window_blocks=window_blocks, prefetch=prefetch)
     if model.encoder_input not in ("log", "pca") or float(model.content_weight) > 0:
         raise InputError(
             f"out-of-core fitting supports encoder_input 'log' or 'pca' with content_weight=0, got "
@@ -655,6 +666,7 @@ def transform_on_disk(
     """
     from .io import _kind, atomic_path
 
+    _check_counts(block_rows=block_rows)
     model._check_fitted()
     out = Path(output)
     kind = _kind(out)

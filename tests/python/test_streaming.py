@@ -259,6 +259,32 @@ def test_fit_on_disk_refuses_normals_given_twice(h5ad, big, monkeypatch):
         fit_on_disk(TwinPurify(**FIT), h5ad, big.normals, normal_key="sample_type")
 
 
+def test_bad_block_arguments_are_named(tmp_path, h5ad, big, monkeypatch, capsys):
+    """Before: block_rows=0 a range() traceback, block_rows=-5 a misleading message about the scale, window_blocks=0
+    an empty AssertionError; --block-rows 0 / -5 on the command line the same."""
+    import twinpurify.streaming as streaming
+    from twinpurify.cli import main
+    from twinpurify.params import ParameterError
+
+    monkeypatch.setattr(streaming, "fit_preprocessor", lambda *a, **k: pytest.fail("the file was scanned"))
+    bad = [("block_rows", 0), ("block_rows", -5), ("block_rows", 2.5), ("block_rows", True), ("window_blocks", 0)]
+    bad += [("window_blocks", -1), ("prefetch", 0), ("prefetch", "4")]
+    for key, value in bad:
+        with pytest.raises(ParameterError, match=rf"{key} must be a positive whole number, got {value!r}"):
+            fit_on_disk(TwinPurify(**FIT), h5ad, normal_key="sample_type", **{key: value})
+    for value in (0, -5, 2.5):
+        with pytest.raises(ParameterError, match=rf"block_rows must be a positive whole number, got {value!r}"):
+            transform_on_disk(TwinPurify(**FIT), h5ad, tmp_path / "e.csv", block_rows=value)
+    assert not (tmp_path / "e.csv").exists()
+    for value in ("0", "-5", "x"):
+        for command in (["fit", "--input", str(h5ad)], ["transform", "--input", str(h5ad), "--output", "e.csv"]):
+            with pytest.raises(SystemExit) as exited:
+                main([*command, "--model", str(tmp_path / "m"), "--out-of-core", "--block-rows", value, "--quiet"])
+            assert exited.value.code == 2
+            assert f"argument --block-rows: expected a positive whole number, got {value!r}" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
+
+
 def test_fit_on_disk_names_the_samples_without_a_label(tmp_path, big):
     """Missing labels in an on-disk cohort's obs column are refused naming the column, how many and which samples,
     as in memory (test_data.py, test_io.py); before: "obs['sample_type'] is missing for some samples"."""
