@@ -7,7 +7,9 @@ Why the guards: a save with ``overwrite=True`` replaces a folder, and a wrong pa
 a user their files. Only a folder that already holds a TwinPurify model (config.json with a
 ``format_version``, nothing but model files) or an empty folder may be replaced; a regular file or
 a folder of anything else is refused. The new folder is written next to the target under a
-temporary name and renamed into place, so an interrupted save leaves the old model intact.
+temporary name and renamed into place, so an interrupted save leaves the old model intact (the working
+directory, ``save(".")``, is filled in place instead, config.json last: renamed, the process would be left in a
+deleted folder).
 Temporary folders are named ``.<name>.twinpurify-tmp-<random>``; leftovers of interrupted saves
 (such folders holding only model files) are removed by the next save to the same path. Nothing
 else is: a user's own ``.<name>.backup`` copy of a model is theirs, whatever it holds.
@@ -78,8 +80,13 @@ def is_model_folder(path: PathLike) -> bool:
 
 
 def check_model_target(path: PathLike, overwrite: bool) -> Path:
-    """Refuse a save target that would destroy anything but a previous model (call before any work)."""
+    """Refuse a save target that would destroy anything but a previous model (call before any work).
+
+    Returns the target; ``.`` and paths ending in ``..`` resolved, so that it has a name and a parent beside which
+    the save writes (before, ``save(".")`` made its temporary folder inside the target)."""
     p = Path(path)
+    if p.name in ("", ".."):
+        p = p.resolve()
     if p.is_symlink() or (p.exists() and not p.is_dir()):
         raise FileExistsError(
             f"{p} is a file, not a model folder; a model is saved as a folder "
@@ -195,8 +202,21 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _is_working_dir(p: Path) -> bool:
+    try:
+        return p.resolve() == Path.cwd().resolve()
+    except OSError:  # no working directory left
+        return False
+
+
 def _replace_dir(src: Path, dst: Path) -> None:
-    if dst.exists():
+    if dst.is_dir() and _is_working_dir(dst):
+        # the working directory (`save(".")`) is filled, not swapped: a swapped one would leave the process in a
+        # deleted folder. The weights first, config.json last: a folder with a new config.json holds the new model
+        for name in (WEIGHTS, CONFIG):
+            os.replace(src / name, dst / name)
+        src.rmdir()
+    elif dst.exists():
         old = Path(tempfile.mkdtemp(prefix=_temp_prefix(dst), dir=dst.parent))
         os.replace(dst, old / "x")
         os.replace(src, dst)

@@ -56,6 +56,27 @@ def test_save_refuses_a_file_and_replaces_only_models(tmp_path, pca, log_pair):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv", "empty"]  # no temporary leftovers
 
 
+def test_save_to_the_working_directory(tmp_path, pca, log_pair, monkeypatch):
+    """Before, `save(".")` in an empty folder made its temporary folder inside the target (`Path(".").name` is empty),
+    then refused the target as holding that folder; resolved, a swap would have left the process in a deleted folder.
+    The working directory is now filled in place."""
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    assert pca.save(".") == here.resolve()
+    assert is_model_folder(here) and load_model(".").components_.shape[0] == 3
+    with pytest.raises(FileExistsError, match="already holds a model"):
+        pca.save(".")
+    PCAEmbedding(2, verbose=False).fit(log_pair[0]).save(".", overwrite=True)
+    assert load_model(".").components_.shape[0] == 2 and load_model(here).components_.shape[0] == 2
+    assert sorted(p.name for p in here.iterdir()) == ["config.json", "weights.safetensors"]
+    assert [p.name for p in tmp_path.iterdir()] == ["here"]  # no temporary leftovers beside it
+    (here / "inner").mkdir()  # `inner/..` is the working directory, no longer a model folder: refused
+    with pytest.raises(FileExistsError, match="does not hold a TwinPurify model"):
+        pca.save("inner/..", overwrite=True)
+    assert sorted(p.name for p in here.iterdir()) == ["config.json", "inner", "weights.safetensors"]
+
+
 def test_leftovers_of_interrupted_saves_are_cleaned(tmp_path, pca):
     target = tmp_path / "model"
     stale = tmp_path / ".model.twinpurify-tmp-abc123"  # what a kill -9 during a save leaves

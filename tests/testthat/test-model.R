@@ -155,6 +155,21 @@ test_that("engine warnings come in the engine's order with its notes, and before
     expect_match(caught, "^twinpurify: the input looks like log2 values")
 })
 
+test_that("saveTwinPurify to the working directory saves there", {
+    # before: "." refused as holding the save's own temporary folder
+    skip_if_no_engine()
+    se <- toy_se()
+    model <- fit_small(se)
+    dir <- file.path(tempfile(), "here")
+    dir.create(dir, recursive = TRUE)
+    old <- setwd(dir)
+    on.exit(setwd(old), add = TRUE)
+    saveTwinPurify(model, ".", overwrite = TRUE)
+    expect_setequal(list.files("."), c("config.json", "weights.safetensors"))
+    expect_identical(predict(loadTwinPurify("."), se), predict(model, se))
+    expect_length(list.files(dirname(dir), all.files = TRUE, no.. = TRUE), 1)
+})
+
 test_that("warnings at load are R warnings: loadTwinPurify and a model rebuilt after readRDS", {
     skip_if_no_engine()
     se <- toy_se()
