@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -203,19 +204,29 @@ def _parquet_index_stored(path: PathLike) -> bool:
     return bool(meta.get("index_columns"))
 
 
-def _check_parquet_first_column(path: PathLike, name: str, first: Any, unit: str = "sample") -> None:
-    """A .parquet table with no row names and a first column of numbers, e.g. an integer patient ID, is refused.
+# A column name that says it holds identifiers: "patient_id", "SampleID", "barcode", "id" (not a gene such as ID1)
+_ID_NAME = re.compile(
+    r"(sample|patient|case|subject|donor|specimen|aliquot|participant)s?[ _.-]?(id|ids|barcode|name|no|number)?"
+    r"|(id|ids|barcode|barcodes|name|names)",
+    re.IGNORECASE,
+)
 
-    `_check_row_names`' test: such a column would be taken for a gene (a .csv table is refused alike).
+
+def _check_parquet_first_column(path: PathLike, name: str, first: Any, unit: str = "sample") -> None:
+    """A .parquet table with no row names whose first column is an integer ID (e.g. ``patient_id``) is refused.
+
+    A numeric table written with index=False names its rows by number and its first column is a gene, as
+    before; only a first column whose name says it holds identifiers, with distinct numbers that
+    `_check_row_names`' test takes for values, is refused: it would be read as a gene (a .csv table is
+    refused alike).
     """
     values = np.asarray(first)
-    if _numbers_not_names(values, unit):
+    if _ID_NAME.fullmatch(str(name).strip()) and pd.Series(values).is_unique and _numbers_not_names(values, unit):
         other = "gene" if unit == "sample" else "sample"
         raise InputError(
-            f"{path}: the {unit}s are not named: no index is stored and the first column "
-            f"{name!r} holds numbers ({values[0]}, {values[1]}, ...), which would be read as "
-            f"a {other}; name the {unit}s (write the table with its index, e.g. DataFrame.to_parquet(path) rather "
-            "than index=False, or with the names as a first text column)"
+            f"{path}: the {unit}s are not named: no index is stored and the first column {name!r} holds distinct "
+            f"numbers ({values[0]}, {values[1]}, ...), which would be read as a {other}; if {name!r} is the "
+            f"{unit} ID, store it as the index (DataFrame.set_index({name!r}).to_parquet(path)) or as text"
         )
 
 

@@ -53,7 +53,11 @@ def _column(group: Any, name: str, sel: Any = slice(None)) -> np.ndarray:
         out = _strings(item["values"][sel])
         out[np.asarray(item["mask"][sel], dtype=bool)] = None  # a missing value
         return out
-    return _strings(item[sel])
+    values = item[sel]
+    out = _strings(values)
+    if np.issubdtype(values.dtype, np.floating):  # a float column marks a missing value with NaN
+        out[np.isnan(values)] = None
+    return out
 
 
 def _open_store(path: Path) -> Any:
@@ -209,7 +213,8 @@ class ParquetRows(_FileRows):
 
     The numeric columns are the genes; the sample names are the pandas index stored with the table, or else
     a first non-numeric column (as `twinpurify.io.read_table` reads it), or else row numbers (a first column of
-    numbers written with index=False, e.g. an integer patient ID, is refused as `read_table` refuses it); the other
+    numbers named as an ID, e.g. an integer ``patient_id`` written with index=False, is refused as `read_table`
+    refuses it); the other
     columns are per-sample annotations (`obs_column`), e.g. the
     label that marks normals. Parquet stores a table by row groups of columns, so a row group is the
     smallest read: tables whose row groups hold more than `MAX_GROUP_VALUES` values are refused with the

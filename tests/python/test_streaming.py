@@ -572,7 +572,7 @@ def test_parquet_with_an_integer_id_column_and_no_index_is_refused_like_csv(tmp_
     t.to_csv(tmp_path / "t.csv", index=False)
     with pytest.raises(InputError, match="t.csv: the first column holds numbers"):
         read_table(tmp_path / "t.csv")
-    msg = r"t.parquet: the samples are not named.*'patient_id' holds numbers \(100000, 100001, ...\).*index=False"
+    msg = r"t.parquet: the samples are not named.*'patient_id' holds distinct numbers \(100000, 100001, ...\).*index"
     with pytest.raises(InputError, match=msg):
         read_table(tmp_path / "t.parquet")
     with pytest.raises(InputError, match=msg):
@@ -588,6 +588,20 @@ def test_parquet_with_an_integer_id_column_and_no_index_is_refused_like_csv(tmp_
     assert read_table(tmp_path / "r.parquet").shape == (10, 201)
     with ParquetRows(tmp_path / "r.parquet") as p:
         assert len(p.genes) == 201
+    # a numeric table written with index=False (pyarrow, polars, R arrow): rows by number, every column a gene
+    big.tumors.iloc[:10].to_parquet(tmp_path / "g.parquet", index=False)
+    assert list(read_table(tmp_path / "g.parquet").columns) == list(big.tumors.columns)
+    with ParquetRows(tmp_path / "g.parquet") as p:
+        assert p.genes == list(big.tumors.columns) and p.samples(0, 2) == ["0", "1"]
+    # nor is a gene whose symbol starts like an ID (ID1), nor an ID-named column of repeated values
+    t.rename(columns={"patient_id": "ID1"}).to_parquet(tmp_path / "id1.parquet", index=False)
+    assert read_table(tmp_path / "id1.parquet").columns[0] == "ID1"
+    t.assign(patient_id=np.repeat([5, 9], 5)).to_parquet(tmp_path / "rep.parquet", index=False)
+    assert read_table(tmp_path / "rep.parquet").shape == (10, 201)
+    for other in ("SampleID", "sample id", "barcode", "id"):
+        t.rename(columns={"patient_id": other}).to_parquet(tmp_path / "o.parquet", index=False)
+        with pytest.raises(InputError, match="are not named"):
+            read_table(tmp_path / "o.parquet")
 
 
 def test_on_disk_cohorts_with_repeated_gene_names_are_refused_naming_them(tmp_path, big):
@@ -780,3 +794,20 @@ def test_in_memory_and_on_disk_fits_judge_mismatched_gene_ids_alike(tumors_h5ad,
     with pytest.warns(UserWarning, match="share 150 of the tumors' 200 genes") as disk, pytest.raises(InputError):
         fit_on_disk(TwinPurify(**FIT), tumors_h5ad, panel)
     assert [str(w.message) for w in disk] == [str(w.message) for w in memory]
+
+
+def test_a_float_obs_column_with_nan_labels_is_refused_out_of_core_as_in_memory(tmp_path, big):
+    """A float label column (1.0 normal, 0.0 tumor) with NaN for unknown samples: in memory the NaN samples are
+    refused by name; out of core they were read as the text 'nan' and trained as tumors."""
+    adata = big.to_anndata()
+    label = (adata.obs["sample_type"] == "normal").to_numpy(float)
+    label[[3, 7]] = np.nan
+    adata.obs["is_normal"] = label
+    adata.write_h5ad(tmp_path / "f.h5ad")
+    missing = r"column 'is_normal' is missing for 2 samples \(T0004, T0008\)"
+    with pytest.raises(InputError, match=missing):
+        TwinPurify(**FIT).fit(adata, normal_key="is_normal", normal_value=1.0)
+    with pytest.raises(InputError, match=missing):
+        fit_on_disk(TwinPurify(**FIT), tmp_path / "f.h5ad", normal_key="is_normal", normal_value=1.0)
+    with Rows(tmp_path / "f.h5ad") as rows:  # the known labels read as in memory
+        assert rows.obs_column("is_normal")[0] == str(label[0])
