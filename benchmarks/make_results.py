@@ -253,7 +253,8 @@ def main() -> None:
             "tissue but less along the normals' differences from one another; TCGA rows also carry the "
             "methylation-based leukocyte scores of `leukocyte.py` (with the defaults rerun for them). 5 seeds, both "
             "simulators and both TCGA-BRCA folders, this 2-core CPU machine, 2026-11-28. Not adopted (TUNING.md, "
-            "round 14): more leukocyte, copy-number and PAM50 signal for more purity on TCGA-BRCA, and the "
+            "round 14): more leukocyte, copy-number and PAM50 signal for more purity on the paired TCGA-BRCA folder, "
+            "little change on the divergence folder, and the "
             "normal-tissue fraction no longer removed on the simulators.\n\n",
         ),
         "## Every TwinPurify setting of rounds 7-14 on one frontier (issue 9)\n\n"

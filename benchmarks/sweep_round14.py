@@ -16,8 +16,15 @@ linear space, by ``mean + s * (normal - mean)`` (``mean`` the normals' mean prof
 embedding, sees the same views.
 
 - ``background shrinkage s``: the defaults (``n_networks=3, beta_max=0.9``) with the normals shrunk by ``s``.
-- ``TP n_networks 3, beta 0.9, leukocyte-scored``: the defaults unpatched, rerun on the TCGA-BRCA folders only
-  for the leukocyte columns (round 8's rows of the same fits have no leukocyte scores).
+- ``TP n_networks 3, beta 0.9, leukocyte-scored``: the defaults unpatched, rerun for the leukocyte columns
+  (round 8's rows of the same settings have no leukocyte scores); the recorded run gave it the TCGA-BRCA folders
+  only (``--cohorts`` of the first command below), the simulators having round 8's rows.
+
+The recorded run (``sweep_round14.csv``)::
+
+    sweep_round14.py --data-dir ../shared/data --workers 2 --cohorts tcga_brca_paired_metagsca,tcga_brca_divergence
+    sweep_round14.py --data-dir ../shared/data --workers 2 --cohorts simulated,simulated_likeness \
+        --only "TP n_networks 3, beta 0.9, background shrinkage 0.5;TP n_networks 3, beta 0.9, background shrinkage 0"
 
 Every TCGA row also carries round 13's methylation-based scores (`leukocyte.py`: ``1 - LUMP``, ABSOLUTE beyond
 LUMP, leukocytes per cancer cell). Rows without these names are round 8's (`sweep_round8.csv`: same seeds and
