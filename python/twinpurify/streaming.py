@@ -473,7 +473,9 @@ def tumor_rows(source: Any, normal_key: Optional[str], normal_value: Any, layer:
 def _normal_rows(rows: RowSource, normal_key: str, normal_value: Any) -> np.ndarray:
     """The mask of the rows an obs column marks as normals; unlabelled rows or no normal at all are refused."""
     labels = rows.obs_column(normal_key)
-    refuse_unlabelled(labels, rows.obs_names, normal_key, where=f"{rows.path}: ")
+    # the files' rows name every file row (`obs_column`'s rows); a RowSource of the caller's own need not say
+    names = getattr(rows, "obs_names", None) or (lambda: rows.samples(0, rows.n))
+    refuse_unlabelled(labels, names, normal_key, where=f"{rows.path}: ")
     return normals_marked(labels, normal_key, normal_value, where=f"{rows.path}: ")
 
 

@@ -811,3 +811,41 @@ def test_a_float_obs_column_with_nan_labels_is_refused_out_of_core_as_in_memory(
         fit_on_disk(TwinPurify(**FIT), tmp_path / "f.h5ad", normal_key="is_normal", normal_value=1.0)
     with Rows(tmp_path / "f.h5ad") as rows:  # the known labels read as in memory
         assert rows.obs_column("is_normal")[0] == str(label[0])
+
+
+def test_a_row_source_of_the_callers_own_needs_no_obs_names(tmp_path, big):
+    """`RowSource` is what `fit_on_disk` asks of an opened cohort; a source the caller wrote with those members
+    only is accepted, and a missing label is still refused naming the samples (read through `samples`)."""
+    from twinpurify.ondisk import RowSource
+    from twinpurify.streaming import _normal_rows
+
+    adata = big.to_anndata()
+    adata.obs.iloc[[3, 7], adata.obs.columns.get_loc("sample_type")] = np.nan
+    adata.write_h5ad(tmp_path / "c.h5ad")
+
+    class Own:  # delegates to Rows, without obs_names
+        def __init__(self, inner):
+            self.inner, self.path, self.genes = inner, inner.path, inner.genes
+
+        n = property(lambda self: self.inner.n)
+
+        def subset(self, rows):
+            return Own(self.inner.subset(rows))
+
+        def obs_column(self, key):
+            return self.inner.obs_column(key)
+
+        def samples(self, start, stop):
+            return self.inner.samples(start, stop)
+
+        def read(self, start, stop):
+            return self.inner.read(start, stop)
+
+        def close(self):
+            self.inner.close()
+
+    with Rows(tmp_path / "c.h5ad") as inner:
+        own = Own(inner)
+        assert isinstance(own, RowSource)
+        with pytest.raises(InputError, match=r"column 'sample_type' is missing for 2 samples \(T0004, T0008\)"):
+            _normal_rows(own, "sample_type", "normal")
