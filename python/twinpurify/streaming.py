@@ -317,9 +317,11 @@ class StreamBatches:
     rows on every rank at each step (the global batch's contract): ``batch_size // world_size`` rows, then a
     last batch of the rows left (on one process: ``n % batch_size`` rows, as in memory, or a full batch with a
     lone leftover row added rather than skipped). The blocks are of equal size (within a row), as many on every
-    rank, so the ranks hold nearly as many rows; a rank holding more than the smallest share leaves its few
-    extra rows (fewer than its number of blocks) out of this epoch's batches, other rows the next epoch (the
-    blocks are dealt in a fresh order each epoch). `block_rows` is the most rows a block holds.
+    rank, and the larger ones are dealt round-robin first, so every rank holds ``n // world_size`` rows or one
+    more; a rank holding one more leaves that row out of this epoch's batches, other rows the next epoch (the
+    blocks are dealt and read in a fresh order and the rows shuffled each epoch). A schedule with more steps
+    than ``n // world_size`` rows (not one from `auto_schedule`) is refused with a ValueError naming batch_size
+    and world_size. `block_rows` is the most rows a block holds.
 
     `prepare(values, start, stop)` turns a block of file values into rows on the host (in the reader thread);
     `finish` completes a batch on the device (TwinPurify: log2 to linear, where a GPU does it at memory speed
@@ -352,16 +354,23 @@ class StreamBatches:
         self.bounds = (np.arange(n_blocks + 1) * rows.n) // n_blocks  # block b: rows bounds[b]..bounds[b + 1]
         self.window_blocks, self.prefetch = max(1, window_blocks), prefetch
         self.share = schedule.batch_size // w
+        self.sizes = self._sizes(rows.n // w)  # the blocks are dealt so that the smallest share is n // w rows
         self.epochs_done, self.wait_s = 0, 0.0
 
     def _sizes(self, fewest: int) -> list[int]:
         """Rows of each of the epoch's batches on every rank, when the smallest share of the epoch is `fewest`."""
-        steps, share = self.schedule.steps_per_epoch, self.share
+        steps, share, w = self.schedule.steps_per_epoch, self.share, self.ranks.world_size
         last = fewest - (steps - 1) * share
         if last >= 1:
-            return [share] * (steps - 1) + [last]
-        # the smallest share cannot fill the full batches (several ranks, few rows each): as even as they come
-        return [len(part) for part in np.array_split(np.arange(fewest), steps)]
+            sizes = [share] * (steps - 1) + [last]
+        else:  # the smallest share cannot fill the full batches (a schedule not from auto_schedule): even parts
+            sizes = [len(part) for part in np.array_split(np.arange(fewest), steps)]
+        if min(sizes) < 1:
+            raise ValueError(
+                f"batch_size={self.schedule.batch_size}, world_size={w}: {steps} steps an epoch need a row of each "
+                f"rank a step, and the smallest rank share is {fewest} of the {self.rows.n} rows"
+            )
+        return sizes
 
     def _parts(self, carry: Optional[np.ndarray], window: np.ndarray) -> Iterator[np.ndarray]:
         """The rows left from the last window, then each block of this one, prepared (one block in memory)."""
@@ -373,11 +382,14 @@ class StreamBatches:
 
     def _produce(self, epoch: int) -> Iterator[torch.Tensor]:
         w, r = self.ranks.world_size, self.ranks.rank
-        lengths = np.diff(self.bounds)
-        order = np.random.default_rng([self.seed, epoch]).permutation(len(lengths))  # alike on every rank
-        mine = order[r::w]
-        sizes = self._sizes(min(int(lengths[order[k::w]].sum()) for k in range(w)))  # alike on every rank
+        lengths, sizes = np.diff(self.bounds), self.sizes
+        # blocks hold q or q + 1 rows: the larger ones are dealt round-robin first, then the others, each kind
+        # in a fresh order (alike on every rank), so rank shares differ by a row at most and the smallest is n // w
+        deal = np.random.default_rng([self.seed, epoch])
+        larger = lengths > lengths.min()
+        order = np.concatenate([deal.permutation(np.flatnonzero(larger)), deal.permutation(np.flatnonzero(~larger))])
         shuffle = np.random.default_rng([self.seed, epoch, r, 1])
+        mine = shuffle.permutation(order[r::w])  # read in a fresh order, the larger blocks not first
         carry: Optional[np.ndarray] = None
         step = 0
         for pos in range(0, len(mine), self.window_blocks):  # each block once: no block read twice an epoch
@@ -401,7 +413,7 @@ class StreamBatches:
                 step += 1
             carry = buf[off:].copy()  # into the next window; past the last one, rows beyond the smallest share
             del buf
-        if step < len(sizes):  # pragma: no cover - the sizes add up to the smallest share of the epoch
+        if step < len(sizes):  # pragma: no cover - the sizes add up to the smallest share, n // w
             raise RuntimeError(f"rank {r} ran out of rows at step {step + 1} of {len(sizes)}")
 
     def epoch(self) -> Iterator[torch.Tensor]:

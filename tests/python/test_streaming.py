@@ -370,29 +370,60 @@ def test_stream_batches_visit_every_row_once_per_epoch(n, batch_size, block_rows
     assert sb.wait_s > 0
 
 
-@pytest.mark.parametrize("n, world", [(1001, 2), (60, 2), (5000, 3), (70, 4), (20000, 2)])
-def test_stream_batches_of_several_ranks_take_as_many_rows_each_step_and_none_twice(n, world):
+@pytest.mark.parametrize(
+    "n, world, batch_size, block_rows",
+    [
+        (1001, 2, "auto", 2048),
+        (60, 2, "auto", 2048),
+        (5000, 3, "auto", 2048),
+        (70, 4, "auto", 2048),
+        (20000, 2, "auto", 2048),
+        (10, 3, 3, 2048),  # blocks of 1 and 2 rows dealt at random: before, one rank's share fell short, a 0-row batch
+        (6, 2, 2, 2),  # blocks of 1 and 2 rows: likewise
+    ],
+)
+def test_stream_batches_of_several_ranks_take_as_many_rows_each_step_and_none_twice(n, world, batch_size, block_rows):
     """Each rank yields the same number of batches of the same size at each step (the global batch's contract),
-    reads each of its blocks once, and, the blocks being of equal size and as many on every rank, leaves out at
-    most one row a block (before, 1001 rows on 2 ranks made blocks of 500, 500 and 1 row, and the rank dealt the
-    1-row block repeated it 128 times a batch)."""
+    none empty, reads each of its blocks once, and, its share being n // world_size rows or one more, leaves out
+    at most one row (before, 1001 rows on 2 ranks made blocks of 500, 500 and 1 row, and the rank dealt the
+    1-row block repeated it 128 times a batch; blocks dealt at random left one rank's share short of the steps)."""
     from twinpurify.distributed import Ranks
 
-    sched = auto_schedule(n, "auto", 2, world_size=world)
-    for epoch in range(2):
+    sched = auto_schedule(n, batch_size, 2, world_size=world)
+    steps, bs = sched.steps_per_epoch, sched.batch_size
+    share = bs // world
+    for epoch in range(3):
         per_rank = []
         for r in range(world):
             sb = StreamBatches(
-                _Counter(n), lambda v, a, b: v, sched, seed=3, device=torch.device("cpu"), ranks=Ranks(r, world)
+                _Counter(n),
+                lambda v, a, b: v,
+                sched,
+                seed=3,
+                device=torch.device("cpu"),
+                ranks=Ranks(r, world),
+                block_rows=block_rows,
             )
             sb.epochs_done = epoch
             per_rank.append([b.flatten() for b in sb.epoch()])
         sizes = {tuple(len(b) for b in batches) for batches in per_rank}
-        assert len(sizes) == 1 and len(next(iter(sizes))) == sched.steps_per_epoch  # alike on every rank
-        assert min(next(iter(sizes))) >= 1
+        assert len(sizes) == 1  # alike on every rank
+        mine = next(iter(sizes))
+        assert len(mine) == steps and min(mine) >= 1
+        assert mine[:-1] == (share,) * (steps - 1)
         rows = torch.cat([torch.cat(batches) for batches in per_rank]).long()
         assert len(torch.unique(rows)) == len(rows)  # no row twice in an epoch, on any rank
-        assert n - len(rows) <= len(sb.bounds) - 1  # at most a row a block left out
+        assert -(-n // world) - sum(mine) <= 1  # each rank holds n // world rows or one more, and uses n // world
+
+
+def test_stream_batches_refuse_a_schedule_the_ranks_cannot_give_a_row_each_step():
+    """A schedule not from auto_schedule, with more steps than a rank's rows, is refused naming batch_size and
+    world_size (before: batches of 0 rows)."""
+    from twinpurify.distributed import Ranks
+    from twinpurify.train import Schedule
+
+    with pytest.raises(ValueError, match=r"batch_size=4, world_size=2: 5 steps"):
+        StreamBatches(_Counter(6), lambda v, a, b: v, Schedule(4, 1, 5), 0, torch.device("cpu"), Ranks(0, 2))
 
 
 def test_prefetch_raises_the_producers_error_and_stops_early():
