@@ -312,16 +312,20 @@ class _NormalCopies:
 class StreamBatches:
     """`twinpurify.train.Batches` read from disk: each epoch a fresh block order, rows shuffled per window.
 
-    An epoch is one pass over the tumors, as in memory: each rank reads each of its blocks once and each row
-    is in at most one batch. Each rank yields exactly `schedule.steps_per_epoch` batches, the same number of
+    An epoch is one pass over the tumors, as in memory: each rank reads each of its blocks at most once and each
+    row is in at most one batch. Each rank yields exactly `schedule.steps_per_epoch` batches, the same number of
     rows on every rank at each step (the global batch's contract): ``batch_size // world_size`` rows, then a
-    last batch of the rows left (on one process: ``n % batch_size`` rows, as in memory, or a full batch with a
-    lone leftover row added rather than skipped). The blocks are of equal size (within a row), as many on every
-    rank, and the larger ones are dealt round-robin first, so every rank holds ``n // world_size`` rows or one
-    more; a rank holding one more leaves that row out of this epoch's batches, other rows the next epoch (the
-    blocks are dealt and read in a fresh order and the rows shuffled each epoch). A schedule with more steps
-    than ``n // world_size`` rows (not one from `auto_schedule`) is refused with a ValueError naming batch_size
-    and world_size. `block_rows` is the most rows a block holds.
+    last batch of the rows left, but no more than memory's last global batch split among the ranks,
+    ``(n - (steps - 1) * batch_size) // world_size`` (on one process the rows left: ``n % batch_size`` rows, as
+    in memory, or a full batch with a lone leftover row added rather than skipped). The blocks are of equal size
+    (within a row), as many on every rank, and the larger ones are dealt round-robin first, so every rank holds
+    ``n // world_size`` rows or one more. On several ranks each step leaves the ``batch_size % world_size`` rows
+    the global batch cannot split unused, as in memory, so a rank leaves at most
+    ``ceil((steps - 1) * (batch_size % world_size) / world_size) + 1`` rows of its share out of this epoch's
+    batches (none on one process); the rows left out are other rows the next epoch (the blocks are dealt and
+    read in a fresh order and the rows shuffled each epoch), and blocks no batch needs any more are not read.
+    A schedule with more steps than ``n // world_size`` rows (not one from `auto_schedule`) is refused with a
+    ValueError naming batch_size and world_size. `block_rows` is the most rows a block holds.
 
     `prepare(values, start, stop)` turns a block of file values into rows on the host (in the reader thread);
     `finish` completes a batch on the device (TwinPurify: log2 to linear, where a GPU does it at memory speed
@@ -360,7 +364,9 @@ class StreamBatches:
     def _sizes(self, fewest: int) -> list[int]:
         """Rows of each of the epoch's batches on every rank, when the smallest share of the epoch is `fewest`."""
         steps, share, w = self.schedule.steps_per_epoch, self.share, self.ranks.world_size
-        last = fewest - (steps - 1) * share
+        # the last batch: the rows left after the full ones, but no more than the rows memory's last global batch
+        # holds, split among the ranks (on one process both are the rows left)
+        last = min(fewest - (steps - 1) * share, max(1, (self.rows.n - (steps - 1) * self.schedule.batch_size) // w))
         if last >= 1:
             sizes = [share] * (steps - 1) + [last]
         else:  # the smallest share cannot fill the full batches (a schedule not from auto_schedule): even parts
@@ -393,6 +399,8 @@ class StreamBatches:
         carry: Optional[np.ndarray] = None
         step = 0
         for pos in range(0, len(mine), self.window_blocks):  # each block once: no block read twice an epoch
+            if step == len(sizes):  # the epoch's batches are out: the blocks left are not read
+                break
             window = mine[pos : pos + self.window_blocks]
             total = (0 if carry is None else len(carry)) + int(lengths[window].sum())
             dest = shuffle.permutation(total)  # where each row of the window lands: shuffled in place
@@ -411,9 +419,9 @@ class StreamBatches:
                 yield t.pin_memory() if self.device.type == "cuda" else t
                 off += sizes[step]
                 step += 1
-            carry = buf[off:].copy()  # into the next window; past the last one, rows beyond the smallest share
+            carry = buf[off:].copy()  # into the next window; past the last batch, rows left out of this epoch
             del buf
-        if step < len(sizes):  # pragma: no cover - the sizes add up to the smallest share, n // w
+        if step < len(sizes):  # pragma: no cover - the sizes add up to at most the smallest share, n // w
             raise RuntimeError(f"rank {r} ran out of rows at step {step + 1} of {len(sizes)}")
 
     def epoch(self) -> Iterator[torch.Tensor]:

@@ -380,13 +380,20 @@ def test_stream_batches_visit_every_row_once_per_epoch(n, batch_size, block_rows
         (20000, 2, "auto", 2048),
         (10, 3, 3, 2048),  # blocks of 1 and 2 rows dealt at random: before, one rank's share fell short, a 0-row batch
         (6, 2, 2, 2),  # blocks of 1 and 2 rows: likewise
+        (51082, 6, "auto", 2048),  # 256 % 6 = 4 rows a step unused: before, piled into a last batch of 155 rows
+        (1000, 3, 100, 64),
     ],
 )
 def test_stream_batches_of_several_ranks_take_as_many_rows_each_step_and_none_twice(n, world, batch_size, block_rows):
     """Each rank yields the same number of batches of the same size at each step (the global batch's contract),
-    none empty, reads each of its blocks once, and, its share being n // world_size rows or one more, leaves out
-    at most one row (before, 1001 rows on 2 ranks made blocks of 500, 500 and 1 row, and the rank dealt the
-    1-row block repeated it 128 times a batch; blocks dealt at random left one rank's share short of the steps)."""
+    none empty and the last no larger than memory's last global batch split among the ranks, reads each of its
+    blocks at most once, and leaves out at most the rows the docstring says: the ``batch_size % world_size``
+    rows a step the global batch cannot split, spread over the ranks, and a row where shares differ (before,
+    1001 rows on 2 ranks made blocks of 500, 500 and 1 row, and the rank dealt the 1-row block repeated it 128
+    times a batch; blocks dealt at random left one rank's share short of the steps, and batch_size % world_size
+    rows a step swelled the last batch)."""
+    import math
+
     from twinpurify.distributed import Ranks
 
     sched = auto_schedule(n, batch_size, 2, world_size=world)
@@ -411,9 +418,32 @@ def test_stream_batches_of_several_ranks_take_as_many_rows_each_step_and_none_tw
         mine = next(iter(sizes))
         assert len(mine) == steps and min(mine) >= 1
         assert mine[:-1] == (share,) * (steps - 1)
+        assert mine[-1] <= max(1, (n - (steps - 1) * bs) // world)  # no more than memory's last batch, split
+        if batch_size != "auto" or n == 51082:
+            assert mine[-1] <= share
         rows = torch.cat([torch.cat(batches) for batches in per_rank]).long()
         assert len(torch.unique(rows)) == len(rows)  # no row twice in an epoch, on any rank
-        assert -(-n // world) - sum(mine) <= 1  # each rank holds n // world rows or one more, and uses n // world
+        # each rank holds n // world rows or one more, and leaves out at most the docstring's bound of them
+        assert -(-n // world) - sum(mine) <= math.ceil((steps - 1) * (bs % world) / world) + 1
+
+
+def test_stream_batches_stop_reading_once_the_epochs_batches_are_out():
+    """13 rows a global batch on 7 ranks use 7 of them a step: a rank's batches take 54 of its 100 rows, read in
+    6 blocks of 10; the 4 blocks left are not read into a growing carry (before: all read, 46 rows carried)."""
+    from twinpurify.distributed import Ranks
+
+    class Reads(_Counter):
+        def read(self, start, stop):
+            self.rows_read = getattr(self, "rows_read", 0) + stop - start
+            return super().read(start, stop)
+
+    sched = auto_schedule(700, 13, 1, world_size=7)
+    rows = Reads(700)
+    sb = StreamBatches(
+        rows, lambda v, a, b: v, sched, 0, torch.device("cpu"), Ranks(2, 7), block_rows=10, window_blocks=1
+    )
+    sizes = [len(b) for b in sb.epoch()]
+    assert sizes == [1] * 54 and rows.rows_read == 60
 
 
 def test_stream_batches_refuse_a_schedule_the_ranks_cannot_give_a_row_each_step():
