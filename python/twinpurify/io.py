@@ -12,7 +12,7 @@ import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 import pandas as pd
@@ -128,7 +128,7 @@ def read_table(path: PathLike, genes_as_rows: bool = False) -> pd.DataFrame:
             ):
                 df = df.set_index(first)
             elif first is not None and not _parquet_index_stored(path):  # a numeric first column, no row names
-                _check_parquet_first_column(path, first, df[first], "gene" if genes_as_rows else "sample")
+                _check_parquet_first_column(path, first, lambda: df[first], "gene" if genes_as_rows else "sample")
         else:
             sep = "\t" if kind == "tsv" else ","
             _check_header(path, sep, "sample" if genes_as_rows else "gene")
@@ -212,16 +212,19 @@ _ID_NAME = re.compile(
 )
 
 
-def _check_parquet_first_column(path: PathLike, name: str, first: Any, unit: str = "sample") -> None:
+def _check_parquet_first_column(path: PathLike, name: str, first: Callable[[], Any], unit: str = "sample") -> None:
     """A .parquet table with no row names whose first column is an integer ID (e.g. ``patient_id``) is refused.
 
     A numeric table written with index=False names its rows by number and its first column is a gene, as
     before; only a first column whose name says it holds identifiers, with distinct numbers that
     `_check_row_names`' test takes for values, is refused: it would be read as a gene (a .csv table is
-    refused alike).
+    refused alike). `first` reads the column's values, called only for a name that says so (out of core, a
+    read of the whole column).
     """
-    values = np.asarray(first)
-    if _ID_NAME.fullmatch(str(name).strip()) and pd.Series(values).is_unique and _numbers_not_names(values, unit):
+    if not _ID_NAME.fullmatch(str(name).strip()):
+        return
+    values = np.asarray(first())
+    if pd.Series(values).is_unique and _numbers_not_names(values, unit):
         other = "gene" if unit == "sample" else "sample"
         raise InputError(
             f"{path}: the {unit}s are not named: no index is stored and the first column {name!r} holds distinct "

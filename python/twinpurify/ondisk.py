@@ -252,7 +252,9 @@ class ParquetRows(_FileRows):
             if first is not None and self._index is None and not meta.get("index_columns"):  # index=False
                 from .io import _check_parquet_first_column  # an integer patient ID would be a gene
 
-                _check_parquet_first_column(self.path, first, self._file.read(columns=[first]).column(0).to_numpy())
+                _check_parquet_first_column(
+                    self.path, first, lambda: self._file.read(columns=[first]).column(0).to_numpy()
+                )
         self.genes = [c for c in numeric if c not in stored]
         self._obs = [f.name for f in schema if f.name not in self.genes and f.name not in stored + [self._index]]
         if not self.genes:
