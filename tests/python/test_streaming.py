@@ -333,6 +333,11 @@ class _Counter:
         return np.arange(start, stop, dtype=np.float32)[:, None]
 
 
+def _batches(rows, sched, ranks=None, **kw):
+    """StreamBatches over `rows` as they are read (no preparation), seed 3, on the CPU."""
+    return StreamBatches(rows, lambda v, a, b: v, sched, seed=3, device=torch.device("cpu"), ranks=ranks, **kw)
+
+
 @pytest.mark.parametrize(
     "n, batch_size, block_rows, window_blocks",
     [
@@ -348,15 +353,7 @@ class _Counter:
 def test_stream_batches_visit_every_row_once_per_epoch(n, batch_size, block_rows, window_blocks):
     """One pass over the tumors an epoch, as in memory: every row once, none repeated, fresh orders."""
     sched = auto_schedule(n, batch_size, 2)
-    sb = StreamBatches(
-        _Counter(n),
-        lambda v, a, b: v,
-        sched,
-        seed=3,
-        device=torch.device("cpu"),
-        block_rows=block_rows,
-        window_blocks=window_blocks,
-    )
+    sb = _batches(_Counter(n), sched, block_rows=block_rows, window_blocks=window_blocks)
     seen = []
     for _ in range(2):
         batches = list(sb.epoch())
@@ -402,15 +399,7 @@ def test_stream_batches_of_several_ranks_take_as_many_rows_each_step_and_none_tw
     for epoch in range(3):
         per_rank = []
         for r in range(world):
-            sb = StreamBatches(
-                _Counter(n),
-                lambda v, a, b: v,
-                sched,
-                seed=3,
-                device=torch.device("cpu"),
-                ranks=Ranks(r, world),
-                block_rows=block_rows,
-            )
+            sb = _batches(_Counter(n), sched, Ranks(r, world), block_rows=block_rows)
             sb.epochs_done = epoch
             per_rank.append([b.flatten() for b in sb.epoch()])
         sizes = {tuple(len(b) for b in batches) for batches in per_rank}
