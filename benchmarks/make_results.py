@@ -252,7 +252,8 @@ def main() -> None:
             "the mean normal (by half, and to the mean normal alone), so that the views move a tumor towards normal "
             "tissue but less along the normals' differences from one another; TCGA rows also carry the "
             "methylation-based leukocyte scores of `leukocyte.py` (with the defaults rerun for them). 5 seeds, both "
-            "simulators and both TCGA-BRCA folders, this 2-core CPU machine, 2026-11-28. Not adopted (TUNING.md, "
+            "simulators and both TCGA-BRCA folders, this 2-core CPU machine (2 processes, one torch thread each), "
+            "2026-11-28, torch 2.13.0+cpu, numpy 1.26.4, scikit-learn 1.7.2. Not adopted (TUNING.md, "
             "round 14): more leukocyte, copy-number and PAM50 signal for more purity on the paired TCGA-BRCA folder, "
             "little change on the divergence folder, and the "
             "normal-tissue fraction no longer removed on the simulators.\n\n",
